@@ -1,0 +1,22 @@
+//! RustyDB's native core.
+//!
+//! The engine is built bottom-up, and each layer only calls the ones below it:
+//!
+//! * [`storage`] — a durable, ordered key-value store: a page file behind a
+//!   bounded buffer pool, B+trees, a write-ahead log with group commit,
+//!   checkpoints through a double-write file, crash recovery, optional
+//!   encryption at rest.
+//! * [`types`] — the SQL data types and values, shared with the Wasm boundary,
+//!   and the order-preserving encoding that turns values into B+tree keys.
+//! * [`error`] — the one error type of the engine, each variant with its
+//!   PostgreSQL SQLSTATE.
+//!
+//! Transactions, the catalog and SQL execution are built on these next; the
+//! engine knows nothing of WebAssembly or triggers, which plug in through
+//! traits it owns. `ARCHITECTURE.md` at the repository root is the tour.
+
+pub mod error;
+pub mod storage;
+pub mod types;
+
+pub use error::{Error, Result, SqlState};
