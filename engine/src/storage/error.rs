@@ -44,7 +44,9 @@ pub enum StorageError {
     Key(String),
     /// An earlier write or fsync failed. The engine stops rather than risk
     /// acknowledging data it cannot prove durable; reopening runs recovery.
-    #[error("storage is stopped after an earlier I/O failure ({0}); reopen the database to recover")]
+    #[error(
+        "storage is stopped after an earlier I/O failure ({0}); reopen the database to recover"
+    )]
     Poisoned(String),
     /// A key longer than [`super::page::MAX_KEY_LEN`] bytes.
     #[error("key of {len} bytes exceeds the maximum of {max} bytes")]

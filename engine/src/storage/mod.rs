@@ -46,6 +46,9 @@ pub mod wal;
 
 mod batch;
 mod checkpoint;
+mod commit;
+mod directory;
+mod pages;
 mod state;
 mod store;
 
@@ -53,4 +56,4 @@ pub use batch::{BatchOp, TreeId, WriteBatch};
 pub use buffer::{EvictionKind, PoolStats};
 pub use codec::Cipher;
 pub use error::{StorageError, StorageResult};
-pub use store::{Direction, ScanIter, Store, StoreOptions, StoreStats};
+pub use store::{Direction, IntegrityReport, ScanIter, Store, StoreOptions, StoreStats};

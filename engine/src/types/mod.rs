@@ -4,4 +4,8 @@ use crate::SqlState;
 #[derive(Debug, thiserror::Error)]
 #[error("type error")]
 pub struct TypeError;
-impl TypeError { pub fn sqlstate(&self) -> SqlState { SqlState::DATATYPE_MISMATCH } }
+impl TypeError {
+    pub fn sqlstate(&self) -> SqlState {
+        SqlState::DATATYPE_MISMATCH
+    }
+}

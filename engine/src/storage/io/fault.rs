@@ -1,2 +1,3 @@
 //! Filled in by its own change.
-pub struct FaultPlan; pub struct FaultyVfs;
+pub struct FaultPlan;
+pub struct FaultyVfs;

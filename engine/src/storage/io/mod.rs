@@ -32,6 +32,13 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// `NotFound` when absent; any OS error.
     fn remove(&self, path: &Path) -> io::Result<()>;
 
+    /// Renames `from` to `to`, replacing `to` atomically. Durable after
+    /// [`Vfs::sync_dir`] of the parent.
+    ///
+    /// # Errors
+    /// Any OS error.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+
     /// Whether a file or directory exists at `path`.
     fn exists(&self, path: &Path) -> bool;
 

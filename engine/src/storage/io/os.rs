@@ -29,6 +29,10 @@ impl Vfs for OsVfs {
         fs::remove_file(path)
     }
 
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
     fn exists(&self, path: &Path) -> bool {
         path.exists()
     }
