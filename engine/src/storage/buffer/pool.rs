@@ -103,6 +103,27 @@ impl Drop for Pin<'_> {
     }
 }
 
+/// Returns a frame whose load did not complete to the free list.
+struct Unmap<'a> {
+    pool: &'a BufferPool,
+    fid: FrameId,
+    id: PageId,
+    armed: bool,
+}
+
+impl Drop for Unmap<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut table = self.pool.table.lock();
+        table.pages.remove(&self.id);
+        table.owner[self.fid] = None;
+        table.policy.on_remove(self.fid);
+        table.free.push(self.fid);
+    }
+}
+
 /// A fixed-size, no-steal page cache shared by all threads of a store.
 ///
 /// Lock order: the table mutex may be taken while holding a frame latch, and
@@ -341,23 +362,22 @@ impl BufferPool {
         // wait on the latch instead of loading a second copy; the I/O itself
         // runs with only the frame latch held.
         drop(table);
+        // Declared after `data`, so on any exit (error or a panicking
+        // source) the mapping is withdrawn before the latch is released.
+        let mut unmap = Unmap {
+            pool: self,
+            fid,
+            id,
+            armed: true,
+        };
         data.bytes.fill(0);
-        match src.load(id, &mut data.bytes) {
-            Ok(()) => {
-                data.page = Some(id);
-                pin.0.state.fetch_add(VERSION_STEP, Ordering::AcqRel);
-                drop(data);
-                Ok(pin)
-            }
-            Err(e) => {
-                let mut table = self.table.lock();
-                table.pages.remove(&id);
-                table.owner[fid] = None;
-                table.policy.on_remove(fid);
-                table.free.push(fid);
-                Err(e)
-            }
-        }
+        src.load(id, &mut data.bytes)?;
+        unmap.armed = false;
+        data.page = Some(id);
+        pin.0.state.fetch_add(VERSION_STEP, Ordering::AcqRel);
+        drop(unmap);
+        drop(data);
+        Ok(pin)
     }
 
     /// A frame to reuse: a free one, or the policy's victim among unpinned

@@ -188,6 +188,26 @@ fn load_errors_propagate_and_leave_the_pool_usable() {
     assert_eq!(pool.read(7, &disk, first_word).ok(), Some(0));
 }
 
+struct Panics;
+
+impl PageSource for Panics {
+    fn load(&self, _id: PageId, _buf: &mut [u8]) -> StorageResult<()> {
+        panic!("source bug");
+    }
+}
+
+#[test]
+fn a_panicking_source_does_not_wedge_the_page() {
+    let disk = Disk::default();
+    let pool = BufferPool::new(8, EvictionKind::Clock);
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.read(4, &Panics, |_| ())
+    }));
+    assert!(attempt.is_err());
+    assert_eq!(pool.stats().resident, 0);
+    assert_eq!(pool.read(4, &disk, first_word).ok(), Some(4));
+}
+
 /// Hit rate of one pass over `hot` after warming it up and then scanning
 /// `scan` never-repeated pages.
 fn hot_pass_after_scan(kind: EvictionKind) -> f64 {
