@@ -381,6 +381,13 @@ fn encrypted_log_round_trips_and_needs_the_key() {
 }
 
 #[test]
+fn the_store_can_share_the_log_and_the_cipher_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Wal>();
+    send_sync::<Arc<Cipher>>();
+}
+
+#[test]
 fn zero_segment_size_is_rejected() {
     let tmp = tempfile::tempdir().unwrap();
     let result = Wal::open(Arc::new(OsVfs), tmp.path(), None, opts(0));
