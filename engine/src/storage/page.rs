@@ -1,7 +1,7 @@
 //! Page geometry and the page-access trait the B+tree is written against.
 //!
 //! Every file page is [`PAGE_SIZE`] bytes. The last [`PAGE_TRAILER`] bytes
-//! belong to the codec ([`super::codec`]): a CRC-32C of the page, or the
+//! belong to the codec ([`super::codec`]): a CRC-32 (IEEE) of the page and its id, or the
 //! AES-GCM nonce and tag when encryption is on. Everything above the codec
 //! sees only the first [`PAGE_USABLE`] bytes.
 

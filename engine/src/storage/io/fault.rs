@@ -114,6 +114,10 @@ impl Vfs for FaultyVfs {
         self.inner.remove(path)
     }
 
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+
     fn exists(&self, path: &Path) -> bool {
         self.inner.exists(path)
     }

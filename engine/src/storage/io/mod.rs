@@ -63,6 +63,9 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
 
 /// An open file with positional I/O. Implementations are shared across
 /// threads; positional calls need no seek state.
+// `len` is a file length, an I/O call that can fail; an `is_empty` beside it
+// would only invite a second syscall.
+#[allow(clippy::len_without_is_empty)]
 pub trait VfsFile: Send + Sync + std::fmt::Debug {
     /// Reads up to `buf.len()` bytes at `offset`; fewer at end of file.
     ///

@@ -256,6 +256,25 @@ impl Vfs for SimVfs {
         Ok(())
     }
 
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut state = self.state.lock();
+        if !state.parent_exists(to) || state.dirs.contains(to) {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        let id = state
+            .names
+            .remove(from)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        // Like the name changes of create and remove, a rename is durable
+        // only once its directory is synced.
+        if let Some(old) = state.names.insert(to.to_path_buf(), id)
+            && old != id
+        {
+            state.collect(old);
+        }
+        Ok(())
+    }
+
     fn exists(&self, path: &Path) -> bool {
         let state = self.state.lock();
         state.names.contains_key(path) || state.dirs.contains(path)
