@@ -43,6 +43,8 @@ impl SqlState {
     pub const OUT_OF_MEMORY: SqlState = SqlState("53200");
     /// 54000 program_limit_exceeded
     pub const PROGRAM_LIMIT_EXCEEDED: SqlState = SqlState("54000");
+    /// 55006 object_in_use
+    pub const OBJECT_IN_USE: SqlState = SqlState("55006");
     /// 58030 io_error
     pub const IO_ERROR: SqlState = SqlState("58030");
     /// 53100 disk_full
@@ -118,6 +120,7 @@ fn storage_sqlstate(e: &StorageError) -> SqlState {
         StorageError::NoSuchTree(_) => SqlState::UNDEFINED_TABLE,
         StorageError::TreeExists(_) => SqlState::DUPLICATE_TABLE,
         StorageError::InvalidOption(_) => SqlState::CONFIG_FILE_ERROR,
+        StorageError::InUse(_) => SqlState::OBJECT_IN_USE,
     }
 }
 

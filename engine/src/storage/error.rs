@@ -74,6 +74,9 @@ pub enum StorageError {
     /// A tree of that name exists already.
     #[error("tree already exists: {0}")]
     TreeExists(String),
+    /// Another store (in this or another process) has the directory open.
+    #[error("the data directory {0} is in use by another process")]
+    InUse(PathBuf),
     /// A configuration value is out of range.
     #[error("invalid storage option: {0}")]
     InvalidOption(String),

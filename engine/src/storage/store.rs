@@ -20,7 +20,7 @@ use super::codec::{self, Cipher};
 use super::commit::{self, CommitQueue};
 use super::directory::Directory;
 use super::error::{StorageError, StorageResult};
-use super::io::{OsVfs, Vfs};
+use super::io::{LockGuard, OsVfs, Vfs};
 use super::page::{HEADER_PAGE, PAGE_SIZE, PAGE_USABLE, PageId, STATE_PAGE};
 use super::pages::{DiskSource, PageCtx};
 use super::state::{FileHeader, StoreState, decode_free_page};
@@ -31,6 +31,7 @@ pub use super::btree::Direction;
 const DATA_FILE: &str = "data.rdb";
 const DW_FILE: &str = "data.dwb";
 const WAL_DIR: &str = "wal";
+const LOCK_FILE: &str = "LOCK";
 
 /// How a [`Store`] is opened.
 #[derive(Debug, Clone)]
@@ -110,6 +111,8 @@ pub struct IntegrityReport {
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
     background: Option<JoinHandle<()>>,
+    /// The directory lock, released when the store is dropped.
+    _lock: LockGuard,
 }
 
 /// State shared by the store's handles, scans and background thread.
@@ -155,6 +158,13 @@ impl Store {
         let vfs = Arc::clone(&opts.vfs);
         vfs.create_dir_all(dir)
             .map_err(|e| StorageError::io("mkdir", dir, e))?;
+        let lock = vfs.lock_exclusive(&dir.join(LOCK_FILE)).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                StorageError::InUse(dir.to_path_buf())
+            } else {
+                StorageError::io("lock", dir.join(LOCK_FILE), e)
+            }
+        })?;
         let data_path = dir.join(DATA_FILE);
         if !vfs.exists(&data_path) {
             initialize(&*vfs, dir, &data_path, opts.cipher.as_deref())?;
@@ -169,6 +179,10 @@ impl Store {
         };
         check_header(&src, opts.cipher.as_deref())?;
         let dw = DoubleWrite::open(&*vfs, &dir.join(DW_FILE))?;
+        // The double-write file must survive a power cut as a name, not only
+        // as data, or a torn page could not be restored.
+        vfs.sync_dir(dir)
+            .map_err(|e| StorageError::io("fsync", dir, e))?;
         let restored = dw.recover(&*src.file, &data_path)?;
         if restored > 0 {
             tracing::info!(
@@ -223,7 +237,11 @@ impl Store {
             inner.checkpoint()?;
         }
         let background = Some(commit::spawn_background(&inner)?);
-        Ok(Store { inner, background })
+        Ok(Store {
+            inner,
+            background,
+            _lock: lock,
+        })
     }
 
     /// The id of tree `name`, if it exists.

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::{Vfs, VfsFile};
+use super::{LockGuard, Vfs, VfsFile};
 
 /// `EIO` on Linux.
 const EIO: i32 = 5;
@@ -116,6 +116,10 @@ impl Vfs for FaultyVfs {
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.inner.rename(from, to)
+    }
+
+    fn lock_exclusive(&self, path: &Path) -> io::Result<LockGuard> {
+        self.inner.lock_exclusive(path)
     }
 
     fn exists(&self, path: &Path) -> bool {

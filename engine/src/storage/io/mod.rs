@@ -54,12 +54,22 @@ pub trait Vfs: Send + Sync + std::fmt::Debug {
     /// Any OS error.
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
 
+    /// Takes an exclusive lock on `path` (created if absent) that lasts until
+    /// the returned guard is dropped, so two stores never share a directory.
+    ///
+    /// # Errors
+    /// `WouldBlock` when another holder has it; any OS error.
+    fn lock_exclusive(&self, path: &Path) -> io::Result<LockGuard>;
+
     /// Makes creations and removals of entries in `dir` durable.
     ///
     /// # Errors
     /// Any OS error. A failure is fatal to the caller, like a failed fsync.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
 }
+
+/// Holds a [`Vfs::lock_exclusive`] lock until dropped.
+pub type LockGuard = Box<dyn std::any::Any + Send + Sync>;
 
 /// An open file with positional I/O. Implementations are shared across
 /// threads; positional calls need no seek state.

@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::{Vfs, VfsFile};
+use super::{LockGuard, Vfs, VfsFile};
 
 /// The operating system's file system.
 #[derive(Debug, Default, Clone, Copy)]
@@ -45,6 +45,25 @@ impl Vfs for OsVfs {
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         fs::create_dir_all(dir)
+    }
+
+    fn lock_exclusive(&self, path: &Path) -> io::Result<LockGuard> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        // An advisory flock: released by the kernel when the process dies,
+        // so a crashed server never leaves a stale lock behind.
+        file.try_lock().map_err(|e| match e {
+            fs::TryLockError::WouldBlock => io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "the data directory is in use by another process",
+            ),
+            fs::TryLockError::Error(e) => e,
+        })?;
+        Ok(Box::new(file))
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{Vfs, VfsFile};
+use super::{LockGuard, Vfs, VfsFile};
 
 /// Granularity at which a crash may tear a write.
 const SECTOR: u64 = 512;
@@ -66,6 +66,8 @@ struct SimState {
     disk_limit: Option<u64>,
     /// Sum of the current lengths of all inodes.
     used: u64,
+    /// Paths held by `lock_exclusive`.
+    locks: HashSet<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -193,6 +195,7 @@ impl SimVfs {
         let state = &mut *guard;
         let mut rng = SplitMix(seed);
         state.generation += 1;
+        state.locks.clear();
         state.names = state.durable_names.clone();
         let live: HashSet<u64> = state.names.values().copied().collect();
         state.inodes.retain(|id, _| live.contains(id));
@@ -309,6 +312,17 @@ impl Vfs for SimVfs {
         Ok(())
     }
 
+    fn lock_exclusive(&self, path: &Path) -> io::Result<LockGuard> {
+        let mut state = self.state.lock();
+        if !state.locks.insert(path.to_path_buf()) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(Box::new(SimLock {
+            state: Arc::clone(&self.state),
+            path: path.to_path_buf(),
+        }))
+    }
+
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut guard = self.state.lock();
         let state = &mut *guard;
@@ -335,6 +349,19 @@ impl Vfs for SimVfs {
             state.collect(id);
         }
         Ok(())
+    }
+}
+
+/// A held [`SimVfs`] lock; like a kernel lock it does not survive a crash.
+#[derive(Debug)]
+struct SimLock {
+    state: Arc<Mutex<SimState>>,
+    path: PathBuf,
+}
+
+impl Drop for SimLock {
+    fn drop(&mut self) {
+        self.state.lock().locks.remove(&self.path);
     }
 }
 
