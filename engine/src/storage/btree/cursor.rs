@@ -305,4 +305,11 @@ impl Cursor {
     pub fn chunk_len(&self) -> usize {
         self.spans.len()
     }
+
+    /// Entry `i` of the current chunk, for callers that walk it by position.
+    pub fn chunk_entry(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        let s = self.spans.get(i)?;
+        let get = |(at, len): (usize, usize)| self.arena.get(at..at + len).unwrap_or_default();
+        Some((get(s.key), get(s.value)))
+    }
 }
