@@ -1,9 +1,9 @@
 //! B+trees over pages: the ordered maps the store keeps its data in.
 //!
-//! A tree maps byte-string keys (up to [`MAX_KEY_LEN`]) to byte-string
+//! A tree maps byte-string keys (up to [`MAX_KEY_LEN`](crate::storage::page::MAX_KEY_LEN)) to byte-string
 //! values, ordered by `memcmp`. Leaves hold the entries; internal nodes hold
 //! separators and child pointers, and separator `i` bounds child `i + 1`
-//! from below. The tree is written against [`PageAccess`] and knows nothing
+//! from below. The tree is written against [`PageAccess`](crate::storage::page::PageAccess) and knows nothing
 //! of the buffer pool, the WAL or locking: the store serialises writers and
 //! lets readers in only under its read lock.
 //!
@@ -21,7 +21,7 @@
 //!
 //! Values longer than a quarter page are zstd-compressed into a chain of
 //! overflow pages (`overflow.rs`), and the leaf keeps only a 16-byte
-//! reference. With keys capped at [`MAX_KEY_LEN`], every cell is then at
+//! reference. With keys capped at [`MAX_KEY_LEN`](crate::storage::page::MAX_KEY_LEN), every cell is then at
 //! most about three-eighths of a page, which is what lets any overfull node
 //! be split by bytes into two halves that both fit.
 //!
@@ -64,6 +64,7 @@ mod check;
 mod cursor;
 mod node;
 mod overflow;
+mod splice;
 mod tree;
 
 #[cfg(test)]
@@ -74,6 +75,3 @@ mod testutil;
 pub use check::TreeCheck;
 pub use cursor::{Cursor, Direction};
 pub use tree::BTree;
-
-#[cfg(doc)]
-use crate::storage::page::{MAX_KEY_LEN, PageAccess};
