@@ -14,9 +14,11 @@
 //! 2-byte cell offsets in key order, free space, then the cells packed
 //! against the end of the page. Lookups and scans binary-search the slot
 //! array directly in the page bytes, decoding nothing; every offset read from
-//! a page is bounds-checked, because the bytes come from disk. Writes decode
-//! the node into an owned value, change it, and encode it whole again, so a
-//! page is always canonical (cells contiguous and in slot order) and
+//! a page is bounds-checked, because the bytes come from disk. A write that
+//! changes one leaf cell without overflowing or underflowing the leaf splices
+//! that cell into the page bytes (`splice.rs`); one that splits or rebalances
+//! decodes the nodes into owned values and encodes them whole again. Both
+//! keep a page canonical (cells contiguous and in slot order), so
 //! anything else is reported as corruption. `node.rs` has the exact format.
 //!
 //! Values longer than a quarter page are zstd-compressed into a chain of
