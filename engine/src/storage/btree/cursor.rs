@@ -195,7 +195,6 @@ impl Cursor {
     /// the chunk, until it holds `max`. Returns whether the far bound was
     /// reached, and the overflow values still to be read (which cannot be
     /// read while the leaf is pinned).
-    #[allow(clippy::type_complexity)]
     fn copy_leaf<P: PageAccess>(
         &mut self,
         pages: &P,

@@ -1,9 +1,9 @@
 //! B+trees over pages: the ordered maps the store keeps its data in.
 //!
-//! A tree maps byte-string keys (up to [`MAX_KEY_LEN`]) to byte-string
+//! A tree maps byte-string keys (up to [`MAX_KEY_LEN`](crate::storage::page::MAX_KEY_LEN)) to byte-string
 //! values, ordered by `memcmp`. Leaves hold the entries; internal nodes hold
 //! separators and child pointers, and separator `i` bounds child `i + 1`
-//! from below. The tree is written against [`PageAccess`] and knows nothing
+//! from below. The tree is written against [`PageAccess`](crate::storage::page::PageAccess) and knows nothing
 //! of the buffer pool, the WAL or locking: the store serialises writers and
 //! lets readers in only under its read lock.
 //!
@@ -14,14 +14,16 @@
 //! 2-byte cell offsets in key order, free space, then the cells packed
 //! against the end of the page. Lookups and scans binary-search the slot
 //! array directly in the page bytes, decoding nothing; every offset read from
-//! a page is bounds-checked, because the bytes come from disk. Writes decode
-//! the node into an owned value, change it, and encode it whole again, so a
-//! page is always canonical (cells contiguous and in slot order) and
+//! a page is bounds-checked, because the bytes come from disk. A write that
+//! changes one leaf cell without overflowing or underflowing the leaf splices
+//! that cell into the page bytes (`splice.rs`); one that splits or rebalances
+//! decodes the nodes into owned values and encodes them whole again. Both
+//! keep a page canonical (cells contiguous and in slot order), so
 //! anything else is reported as corruption. `node.rs` has the exact format.
 //!
 //! Values longer than a quarter page are zstd-compressed into a chain of
 //! overflow pages (`overflow.rs`), and the leaf keeps only a 16-byte
-//! reference. With keys capped at [`MAX_KEY_LEN`], every cell is then at
+//! reference. With keys capped at [`MAX_KEY_LEN`](crate::storage::page::MAX_KEY_LEN), every cell is then at
 //! most about three-eighths of a page, which is what lets any overfull node
 //! be split by bytes into two halves that both fit.
 //!
@@ -64,6 +66,7 @@ mod check;
 mod cursor;
 mod node;
 mod overflow;
+mod splice;
 mod tree;
 
 #[cfg(test)]
@@ -74,6 +77,3 @@ mod testutil;
 pub use check::TreeCheck;
 pub use cursor::{Cursor, Direction};
 pub use tree::BTree;
-
-#[cfg(doc)]
-use crate::storage::page::{MAX_KEY_LEN, PageAccess};

@@ -37,7 +37,7 @@ pub(super) const INLINE_MAX: usize = PAGE_USABLE / 4;
 /// it means a cycle among corrupted child pointers.
 pub(super) const MAX_DEPTH: usize = 48;
 
-const SLOT: usize = 2;
+pub(super) const SLOT: usize = 2;
 const TAG_INLINE: u8 = 0;
 const TAG_OVERFLOW: u8 = 1;
 const OVERFLOW_REF_LEN: usize = 16;
@@ -178,12 +178,8 @@ impl<'a> NodeView<'a> {
         self.count
     }
 
-    fn err(&self, what: &str) -> StorageError {
-        corrupt(self.page, what)
-    }
-
-    /// The key of cell `i` and the offset just past it.
-    fn key_at(&self, i: usize) -> StorageResult<(&'a [u8], usize)> {
+    /// Offset of cell `i`, checked to lie past the slot array.
+    pub(super) fn slot(&self, i: usize) -> StorageResult<usize> {
         if i >= self.count {
             return Err(self.err("cell index out of range"));
         }
@@ -191,6 +187,16 @@ impl<'a> NodeView<'a> {
         if off < HEADER + SLOT * self.count {
             return Err(self.err("cell overlaps the slot array"));
         }
+        Ok(off)
+    }
+
+    fn err(&self, what: &str) -> StorageError {
+        corrupt(self.page, what)
+    }
+
+    /// The key of cell `i` and the offset just past it.
+    fn key_at(&self, i: usize) -> StorageResult<(&'a [u8], usize)> {
+        let off = self.slot(i)?;
         let len = read_u16(self.buf, off).ok_or_else(|| self.err("cell beyond the page"))?;
         let start = off + 2;
         let key = self
@@ -283,14 +289,46 @@ pub(super) struct Entry {
 
 impl Entry {
     fn size(&self) -> usize {
-        SLOT + 2
-            + self.key.len()
-            + 1
-            + match &self.value {
-                Value::Inline(v) => 2 + v.len(),
-                Value::Overflow(_) => OVERFLOW_REF_LEN,
-            }
+        SLOT + leaf_cell_len(self.key.len(), inline_len(&self.value))
     }
+}
+
+fn inline_len(value: &Value) -> Option<usize> {
+    match value {
+        Value::Inline(v) => Some(v.len()),
+        Value::Overflow(_) => None,
+    }
+}
+
+/// Bytes of a leaf cell, slot excluded; `inline` is the inline value's
+/// length, or `None` for an overflow reference.
+pub(super) fn leaf_cell_len(key_len: usize, inline: Option<usize>) -> usize {
+    2 + key_len + 1 + inline.map_or(OVERFLOW_REF_LEN, |len| 2 + len)
+}
+
+fn write_leaf_cell(w: &mut PageWriter<'_>, key: &[u8], value: &Value) -> StorageResult<()> {
+    w.u16(key.len())?;
+    w.bytes(key)?;
+    match value {
+        Value::Inline(v) => {
+            w.u8(TAG_INLINE)?;
+            w.u16(v.len())?;
+            w.bytes(v)
+        }
+        Value::Overflow(r) => {
+            w.u8(TAG_OVERFLOW)?;
+            w.u64(r.first)?;
+            w.u32(r.compressed_len)?;
+            w.u32(r.raw_len)
+        }
+    }
+}
+
+/// A leaf cell as bytes, for in-place edits.
+pub(super) fn leaf_cell(key: &[u8], value: &Value) -> StorageResult<Vec<u8>> {
+    let mut cell = vec![0; leaf_cell_len(key.len(), inline_len(value))];
+    write_leaf_cell(&mut PageWriter::new(0, &mut cell, 0), key, value)?;
+    Ok(cell)
 }
 
 fn internal_cell_size(key: &[u8]) -> usize {
@@ -411,24 +449,7 @@ impl Node {
             slot_at += SLOT;
             w.seek(cell_at);
             match self {
-                Node::Leaf(entries) => {
-                    let e = &entries[i];
-                    w.u16(e.key.len())?;
-                    w.bytes(&e.key)?;
-                    match &e.value {
-                        Value::Inline(v) => {
-                            w.u8(TAG_INLINE)?;
-                            w.u16(v.len())?;
-                            w.bytes(v)?;
-                        }
-                        Value::Overflow(r) => {
-                            w.u8(TAG_OVERFLOW)?;
-                            w.u64(r.first)?;
-                            w.u32(r.compressed_len)?;
-                            w.u32(r.raw_len)?;
-                        }
-                    }
-                }
+                Node::Leaf(entries) => write_leaf_cell(&mut w, &entries[i].key, &entries[i].value)?,
                 Node::Internal { keys, children } => {
                     w.u16(keys[i].len())?;
                     w.bytes(&keys[i])?;

@@ -5,14 +5,24 @@ use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::page::{MAX_KEY_LEN, MAX_VALUE_LEN, PageAccess, PageId};
 
 use super::node::{
-    CAPACITY, Entry, INLINE_MAX, MAX_DEPTH, MIN_FILL, Node, NodeView, Value, ValueView, corrupt,
+    CAPACITY, Entry, INLINE_MAX, MAX_DEPTH, MIN_FILL, Node, NodeView, OverflowRef, Value,
+    ValueView, corrupt, leaf_cell,
 };
 use super::overflow;
+use super::splice::splice;
 
 /// A B+tree, identified by its root page, which never moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BTree {
     root: PageId,
+}
+
+/// What one page of a lookup yields: overflow values are read only after
+/// the leaf is released, so a lookup never holds two pages.
+enum Found {
+    Child(PageId),
+    Value(Option<Vec<u8>>),
+    Overflow(OverflowRef),
 }
 
 /// One internal node on the way down and the child taken there.
@@ -70,11 +80,6 @@ impl BTree {
         check_key(key)?;
         let mut page = self.root;
         for _ in 0..MAX_DEPTH {
-            enum Found {
-                Child(PageId),
-                Value(Option<Vec<u8>>),
-                Overflow(super::node::OverflowRef),
-            }
             let found = pages.read_page(page, |buf| -> StorageResult<Found> {
                 let view = NodeView::new(page, buf)?;
                 if !view.is_leaf() {
@@ -113,14 +118,24 @@ impl BTree {
                 max: MAX_VALUE_LEN,
             });
         }
-        let (path, leaf_id) = self.descend(pages, key)?;
-        let Node::Leaf(mut entries) = read_node(pages, leaf_id)? else {
-            return Err(corrupt(leaf_id, "expected a leaf"));
-        };
+        let (path, leaf_id, _) = self.descend(pages, key)?;
         let value = if value.len() > INLINE_MAX {
             Value::Overflow(overflow::write(pages, value)?)
         } else {
             Value::Inline(value.to_vec())
+        };
+        let cell = leaf_cell(key, &value)?;
+        let is_root = path.is_empty();
+        if let Some(done) = pages.write_page(leaf_id, |buf| {
+            splice(leaf_id, buf, key, Some(&cell), is_root)
+        })?? {
+            if let Some(old) = done.orphan {
+                overflow::free(pages, old)?;
+            }
+            return Ok(done.existed);
+        }
+        let Node::Leaf(mut entries) = read_node(pages, leaf_id)? else {
+            return Err(corrupt(leaf_id, "expected a leaf"));
         };
         let existed = match entries.binary_search_by(|e| e.key.as_slice().cmp(key)) {
             Ok(i) => {
@@ -151,7 +166,19 @@ impl BTree {
     /// layer.
     pub fn delete<P: PageAccess>(&self, pages: &P, key: &[u8]) -> StorageResult<bool> {
         check_key(key)?;
-        let (path, leaf_id) = self.descend(pages, key)?;
+        let (path, leaf_id, present) = self.descend(pages, key)?;
+        if !present {
+            return Ok(false);
+        }
+        let is_root = path.is_empty();
+        if let Some(done) =
+            pages.write_page(leaf_id, |buf| splice(leaf_id, buf, key, None, is_root))??
+        {
+            if let Some(old) = done.orphan {
+                overflow::free(pages, old)?;
+            }
+            return Ok(done.existed);
+        }
         let Node::Leaf(mut entries) = read_node(pages, leaf_id)? else {
             return Err(corrupt(leaf_id, "expected a leaf"));
         };
@@ -200,23 +227,27 @@ impl BTree {
         Ok(())
     }
 
-    /// The leaf that holds or would hold `key`, and the internal nodes above it.
-    fn descend<P: PageAccess>(&self, pages: &P, key: &[u8]) -> StorageResult<(Vec<Step>, PageId)> {
+    /// The internal nodes down to the leaf that holds or would hold `key`,
+    /// that leaf, and whether it holds `key`.
+    fn descend<P: PageAccess>(
+        &self,
+        pages: &P,
+        key: &[u8],
+    ) -> StorageResult<(Vec<Step>, PageId, bool)> {
         let mut path = Vec::new();
         let mut page = self.root;
         while path.len() <= MAX_DEPTH {
-            let next =
-                pages.read_page(page, |buf| -> StorageResult<Option<(usize, PageId)>> {
-                    let view = NodeView::new(page, buf)?;
-                    if view.is_leaf() {
-                        return Ok(None);
-                    }
-                    let i = view.child_index(key)?;
-                    Ok(Some((i, view.child(i)?)))
-                })??;
+            let next = pages.read_page(page, |buf| -> StorageResult<Result<_, bool>> {
+                let view = NodeView::new(page, buf)?;
+                if view.is_leaf() {
+                    return Ok(Err(view.search(key)?.is_ok()));
+                }
+                let i = view.child_index(key)?;
+                Ok(Ok((i, view.child(i)?)))
+            })??;
             match next {
-                None => return Ok((path, page)),
-                Some((child, next)) => {
+                Err(present) => return Ok((path, page, present)),
+                Ok((child, next)) => {
                     path.push(Step { page, child });
                     page = next;
                 }
