@@ -18,7 +18,10 @@ fn an_embedded_store_keeps_committed_data_across_reopen() {
     }
     let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
     let accounts = store.tree("accounts").unwrap().unwrap();
-    assert_eq!(store.get(accounts, b"alice").unwrap(), Some(b"100".to_vec()));
+    assert_eq!(
+        store.get(accounts, b"alice").unwrap(),
+        Some(b"100".to_vec())
+    );
     assert_eq!(store.get(accounts, b"bob").unwrap(), Some(b"50".to_vec()));
 }
 

@@ -445,10 +445,10 @@ impl Store {
 
     fn stop_background(&mut self) {
         commit::stop_background(&self.inner);
-        if let Some(handle) = self.background.take() {
-            if handle.join().is_err() {
-                tracing::error!("the storage background thread panicked");
-            }
+        if let Some(handle) = self.background.take()
+            && handle.join().is_err()
+        {
+            tracing::error!("the storage background thread panicked");
         }
     }
 }
