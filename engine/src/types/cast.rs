@@ -238,3 +238,375 @@ fn to_numeric(n: Number) -> Result<Decimal, TypeError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Interval;
+    use crate::types::keycode::tests::value_of;
+    use proptest::prelude::*;
+
+    fn dec(s: &str) -> Value {
+        Value::Numeric(s.parse().unwrap())
+    }
+
+    fn err(v: Value, to: DataType) -> String {
+        v.cast(&to).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn integers_narrow_with_range_checks() {
+        assert_eq!(
+            Value::Int8(-32768).cast(&DataType::Int2).unwrap(),
+            Value::Int2(-32768)
+        );
+        assert_eq!(
+            err(Value::Int4(40_000), DataType::Int2),
+            "smallint out of range"
+        );
+        assert_eq!(
+            err(Value::Int8(1 << 40), DataType::Int4),
+            "integer out of range"
+        );
+        let e = Value::Int8(1 << 40).cast(&DataType::Int4).unwrap_err();
+        assert_eq!(e.sqlstate().code(), "22003");
+    }
+
+    #[test]
+    fn rounding_rules() {
+        // rint() for floats: ties to even.
+        assert_eq!(
+            Value::Float8(2.5).cast(&DataType::Int4).unwrap(),
+            Value::Int4(2)
+        );
+        assert_eq!(
+            Value::Float8(-3.5).cast(&DataType::Int4).unwrap(),
+            Value::Int4(-4)
+        );
+        assert_eq!(
+            Value::Float4(0.5).cast(&DataType::Int2).unwrap(),
+            Value::Int2(0)
+        );
+        // Numerics round half away from zero.
+        assert_eq!(dec("2.5").cast(&DataType::Int4).unwrap(), Value::Int4(3));
+        assert_eq!(dec("-2.5").cast(&DataType::Int8).unwrap(), Value::Int8(-3));
+        assert_eq!(
+            err(Value::Float8(f64::NAN), DataType::Int4),
+            "integer out of range"
+        );
+        assert_eq!(
+            err(Value::Float8(9.3e18), DataType::Int8),
+            "bigint out of range"
+        );
+        assert_eq!(
+            err(dec("2147483647.5"), DataType::Int4),
+            "integer out of range"
+        );
+    }
+
+    #[test]
+    fn floats_and_numerics() {
+        assert_eq!(
+            Value::Float8(0.1)
+                .cast(&DataType::Numeric {
+                    precision: None,
+                    scale: None
+                })
+                .unwrap()
+                .to_string(),
+            "0.1"
+        );
+        assert_eq!(
+            Value::Float4(0.1)
+                .cast(&DataType::Numeric {
+                    precision: None,
+                    scale: None
+                })
+                .unwrap()
+                .to_string(),
+            "0.1"
+        );
+        assert_eq!(
+            Value::Float8(100.0)
+                .cast(&DataType::Numeric {
+                    precision: None,
+                    scale: None
+                })
+                .unwrap()
+                .to_string(),
+            "100"
+        );
+        assert_eq!(
+            Value::Float8(1e300)
+                .cast(&DataType::Numeric {
+                    precision: None,
+                    scale: None
+                })
+                .unwrap_err()
+                .sqlstate()
+                .code(),
+            "22003"
+        );
+        assert_eq!(
+            Value::Float8(f64::NAN)
+                .cast(&DataType::Numeric {
+                    precision: None,
+                    scale: None
+                })
+                .unwrap_err()
+                .sqlstate()
+                .code(),
+            "0A000"
+        );
+        assert_eq!(
+            dec("0.1").cast(&DataType::Float8).unwrap(),
+            Value::Float8(0.1)
+        );
+        assert_eq!(
+            dec("0.1").cast(&DataType::Float4).unwrap(),
+            Value::Float4(0.1)
+        );
+        assert_eq!(
+            Value::Int8(i64::MAX).cast(&DataType::Float8).unwrap(),
+            Value::Float8(9.223_372_036_854_776e18)
+        );
+        assert_eq!(
+            err(Value::Float8(1e39), DataType::Float4),
+            "value out of range: overflow"
+        );
+        assert_eq!(
+            err(Value::Float8(1e-50), DataType::Float4),
+            "value out of range: underflow"
+        );
+        assert!(
+            matches!(Value::Float8(f64::NAN).cast(&DataType::Float4).unwrap(), Value::Float4(f) if f.is_nan())
+        );
+    }
+
+    #[test]
+    fn numeric_typmod() {
+        let ty = DataType::numeric(5, 2).unwrap();
+        assert_eq!(dec("123.455").cast(&ty).unwrap().to_string(), "123.46");
+        assert_eq!(dec("-123.455").cast(&ty).unwrap().to_string(), "-123.46");
+        assert_eq!(Value::Int4(7).cast(&ty).unwrap().to_string(), "7.00");
+        let e = dec("999.995").cast(&ty).unwrap_err();
+        assert_eq!(e.to_string(), "numeric field overflow");
+        assert_eq!(
+            e.detail().unwrap(),
+            "A field with precision 5, scale 2 must round to an absolute value less than 10^3."
+        );
+        assert_eq!(
+            Value::Int4(1000).assign(&ty).unwrap_err().sqlstate().code(),
+            "22003"
+        );
+        assert_eq!(dec("0.004").cast(&ty).unwrap().to_string(), "0.00");
+        let int_only = DataType::numeric(3, 0).unwrap();
+        assert_eq!(
+            Value::Float8(99.5).cast(&int_only).unwrap().to_string(),
+            "100"
+        );
+        assert_eq!(
+            dec("999.5").cast(&int_only).unwrap_err().sqlstate().code(),
+            "22003"
+        );
+    }
+
+    #[test]
+    fn strings_truncate_on_cast_and_fail_on_assignment() {
+        let v3 = DataType::Varchar(Some(3));
+        let t = |s: &str| Value::Text(s.into());
+        assert_eq!(t("abcdef").cast(&v3).unwrap(), t("abc"));
+        assert_eq!(t("héllo").cast(&v3).unwrap(), t("hél"));
+        let e = t("abcdef").assign(&v3).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "value too long for type character varying(3)"
+        );
+        assert_eq!(e.sqlstate().code(), "22001");
+        assert_eq!(t("abc   ").assign(&v3).unwrap(), t("abc"));
+        assert_eq!(t("ab").assign(&DataType::Char(Some(4))).unwrap(), t("ab  "));
+        assert_eq!(
+            t("abcde").cast(&DataType::Char(Some(4))).unwrap(),
+            t("abcd")
+        );
+        assert_eq!(
+            t("abcde")
+                .assign(&DataType::Char(Some(4)))
+                .unwrap_err()
+                .to_string(),
+            "value too long for type character(4)"
+        );
+        assert_eq!(Value::Int4(12345).cast(&v3).unwrap(), t("123"));
+        assert_eq!(
+            Value::Int4(12345)
+                .assign(&v3)
+                .unwrap_err()
+                .sqlstate()
+                .code(),
+            "22001"
+        );
+    }
+
+    #[test]
+    fn text_in_and_out() {
+        let t = |s: &str| Value::Text(s.into());
+        assert_eq!(Value::Bool(true).cast(&DataType::Text).unwrap(), t("true"));
+        assert_eq!(
+            Value::Float8(1e20).cast(&DataType::Text).unwrap(),
+            t("1e+20")
+        );
+        assert_eq!(
+            Value::Interval(Interval::new(14, 3, 0))
+                .cast(&DataType::Text)
+                .unwrap(),
+            t("1 year 2 mons 3 days")
+        );
+        assert_eq!(t(" 42 ").cast(&DataType::Int8).unwrap(), Value::Int8(42));
+        assert_eq!(t("yes").cast(&DataType::Bool).unwrap(), Value::Bool(true));
+        assert_eq!(
+            t("2024-01-31").cast(&DataType::Date).unwrap().to_string(),
+            "2024-01-31"
+        );
+        assert_eq!(
+            t("[1]").cast(&DataType::Jsonb).unwrap(),
+            Value::Json("[1]".into())
+        );
+        assert_eq!(
+            t("nope")
+                .cast(&DataType::Json)
+                .unwrap_err()
+                .sqlstate()
+                .code(),
+            "22P02"
+        );
+        assert_eq!(
+            Value::Json("{}".into()).cast(&DataType::Text).unwrap(),
+            t("{}")
+        );
+        assert_eq!(
+            t("a\0")
+                .cast(&DataType::Varchar(None))
+                .unwrap_err()
+                .sqlstate()
+                .code(),
+            "22021"
+        );
+        assert_eq!(Value::Null.cast(&DataType::Int4).unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn booleans_dates_and_refusals() {
+        assert_eq!(
+            Value::Bool(true).cast(&DataType::Int4).unwrap(),
+            Value::Int4(1)
+        );
+        assert_eq!(
+            Value::Int4(-7).cast(&DataType::Bool).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            err(Value::Bool(true), DataType::Int8),
+            "cannot cast type boolean to bigint"
+        );
+        assert_eq!(
+            err(Value::Int8(1), DataType::Bool),
+            "cannot cast type bigint to boolean"
+        );
+        assert_eq!(
+            err(Value::Date(0), DataType::Int4),
+            "cannot cast type date to integer"
+        );
+        assert_eq!(
+            err(Value::Bytea(vec![]), DataType::Json),
+            "cannot cast type bytea to json"
+        );
+        let day = crate::types::datetime::USECS_PER_DAY;
+        assert_eq!(
+            Value::Date(1).cast(&DataType::Timestamp).unwrap(),
+            Value::Timestamp(day)
+        );
+        assert_eq!(
+            Value::Timestamp(-1).cast(&DataType::Date).unwrap(),
+            Value::Date(-1)
+        );
+        assert_eq!(
+            Value::Date(i32::MAX).cast(&DataType::TimestampTz).unwrap(),
+            Value::TimestampTz(i64::MAX)
+        );
+        assert_eq!(
+            Value::TimestampTz(i64::MIN).cast(&DataType::Date).unwrap(),
+            Value::Date(i32::MIN)
+        );
+        assert_eq!(
+            Value::Date(2_000_000_000)
+                .cast(&DataType::Timestamp)
+                .unwrap_err()
+                .sqlstate()
+                .code(),
+            "22008"
+        );
+        let ts = Value::Timestamp(5).cast(&DataType::TimestampTz).unwrap();
+        assert!(matches!(ts, Value::TimestampTz(5)));
+    }
+
+    fn any_type() -> impl Strategy<Value = DataType> {
+        prop_oneof![
+            Just(DataType::Bool),
+            Just(DataType::Int2),
+            Just(DataType::Int4),
+            Just(DataType::Int8),
+            Just(DataType::Float4),
+            Just(DataType::Float8),
+            Just(DataType::Numeric {
+                precision: None,
+                scale: None
+            }),
+            (1u32..40, 0u32..40)
+                .prop_filter_map("scale <= precision", |(p, s)| DataType::numeric(p, s).ok()),
+            Just(DataType::Text),
+            Just(DataType::Varchar(Some(2))),
+            Just(DataType::Char(Some(3))),
+            Just(DataType::Bytea),
+            Just(DataType::Date),
+            Just(DataType::Timestamp),
+            Just(DataType::TimestampTz),
+            Just(DataType::Interval),
+            Just(DataType::Json),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn casts_never_panic(from in any_type(), to in any_type(), seed in any::<u64>()) {
+            let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+                proptest::test_runner::Config::default(),
+                proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &seed.to_le_bytes().repeat(4)),
+            );
+            let v = value_of(from).new_tree(&mut runner).unwrap().current();
+            let _ = v.cast(&to);
+            let _ = v.assign(&to);
+        }
+
+        #[test]
+        fn text_round_trips_through_casts(from in any_type(), seed in any::<u64>()) {
+            let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+                proptest::test_runner::Config::default(),
+                proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &seed.to_le_bytes().repeat(4)),
+            );
+            let v = value_of(from).new_tree(&mut runner).unwrap().current();
+            use crate::types::datetime::{DATE_END, DATE_MIN, TIMESTAMP_END, TIMESTAMP_MIN};
+            let representable = match v {
+                Value::Date(d) => (DATE_MIN..DATE_END).contains(&d) || d == i32::MAX || d == i32::MIN,
+                Value::Timestamp(t) | Value::TimestampTz(t) => {
+                    (TIMESTAMP_MIN..TIMESTAMP_END).contains(&t) || t == i64::MAX || t == i64::MIN
+                }
+                _ => true,
+            };
+            // Arbitrary strings are not JSON, so JSON values have no round trip here.
+            prop_assume!(representable && !matches!(v, Value::Json(_)));
+            if let (Some(ty), false, Ok(text)) = (v.data_type(), from.is_string(), v.cast(&DataType::Text)) {
+                prop_assert_eq!(text.cast(&ty).unwrap(), v);
+            }
+        }
+    }
+}

@@ -388,7 +388,8 @@ pub(crate) fn date_to_timestamp(date: i32) -> Result<i64, TypeError> {
     match date {
         i32::MAX => Ok(i64::MAX),
         i32::MIN => Ok(i64::MIN),
-        _ => Some(i64::from(date) * USECS_PER_DAY)
+        _ => i64::from(date)
+            .checked_mul(USECS_PER_DAY)
             .filter(|t| (TIMESTAMP_MIN..TIMESTAMP_END).contains(t))
             .ok_or(TypeError::DatetimeOutOfRange {
                 type_name: "timestamp",

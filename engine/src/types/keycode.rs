@@ -407,9 +407,12 @@ pub(crate) mod tests {
             DataType::Date => prop_oneof![any::<i32>(), -1000i32..1000]
                 .prop_map(Value::Date)
                 .boxed(),
-            DataType::Timestamp | DataType::TimestampTz => {
-                any::<i64>().prop_map(Value::Timestamp).boxed()
-            }
+            DataType::Timestamp => prop_oneof![any::<i64>(), -(1i64 << 50)..1 << 50]
+                .prop_map(Value::Timestamp)
+                .boxed(),
+            DataType::TimestampTz => prop_oneof![any::<i64>(), -(1i64 << 50)..1 << 50]
+                .prop_map(Value::TimestampTz)
+                .boxed(),
             DataType::Interval => (any::<i32>(), any::<i32>(), any::<i64>())
                 .prop_map(|(m, d, u)| Value::Interval(Interval::new(m % 50, d % 100, u)))
                 .boxed(),
