@@ -220,10 +220,14 @@ fn parse_time(c: &mut Cursor<'_>) -> Option<Result<i64, ()>> {
             fraction = parse_fraction(c)?;
         }
     }
-    let total = ((hour * 60 + minute) * 60 + second) * USECS_PER_SEC + fraction;
     // 24:00:00 is midnight at the day's end, and second 60 a leap second
-    // rolling into the next minute, both as PostgreSQL allows.
-    let valid = hour <= 24 && minute < 60 && second <= 60 && total <= USECS_PER_DAY;
+    // rolling into the next minute, both as PostgreSQL allows. Fields are
+    // checked before they are multiplied, so a huge hour cannot overflow.
+    if hour > 24 || minute >= 60 || second > 60 {
+        return Some(Err(()));
+    }
+    let total = ((hour * 60 + minute) * 60 + second) * USECS_PER_SEC + fraction;
+    let valid = total <= USECS_PER_DAY;
     Some(if valid { Ok(total) } else { Err(()) })
 }
 
@@ -500,5 +504,6 @@ mod tests {
         assert_eq!(code("2024-01-31 12:"), "22007");
         assert_eq!(code("2024-01-31 12:00:00+2x"), "22007");
         assert_eq!(code("294277-01-01"), "22008");
+        assert_eq!(code("2024-01-01 9999999999:00"), "22008");
     }
 }
