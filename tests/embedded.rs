@@ -1,6 +1,8 @@
 //! The root package as an embedder sees it: the engine re-exported under
 //! `rustydb::engine`, opened on a directory, used and reopened.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use rustydb::engine::storage::{Store, StoreOptions, WriteBatch};
 use rustydb::engine::{Error, SqlState};
 

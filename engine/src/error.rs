@@ -27,6 +27,10 @@ impl SqlState {
     pub const INVALID_DATETIME_FORMAT: SqlState = SqlState("22007");
     /// 22008 datetime_field_overflow
     pub const DATETIME_FIELD_OVERFLOW: SqlState = SqlState("22008");
+    /// 22015 interval_field_overflow
+    pub const INTERVAL_FIELD_OVERFLOW: SqlState = SqlState("22015");
+    /// 22023 invalid_parameter_value
+    pub const INVALID_PARAMETER_VALUE: SqlState = SqlState("22023");
     /// 22012 division_by_zero
     pub const DIVISION_BY_ZERO: SqlState = SqlState("22012");
     /// 22P02 invalid_text_representation
@@ -35,6 +39,10 @@ impl SqlState {
     pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState("22021");
     /// 42804 datatype_mismatch
     pub const DATATYPE_MISMATCH: SqlState = SqlState("42804");
+    /// 42704 undefined_object
+    pub const UNDEFINED_OBJECT: SqlState = SqlState("42704");
+    /// 42846 cannot_coerce
+    pub const CANNOT_COERCE: SqlState = SqlState("42846");
     /// 42P01 undefined_table
     pub const UNDEFINED_TABLE: SqlState = SqlState("42P01");
     /// 42P07 duplicate_table

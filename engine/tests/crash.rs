@@ -4,6 +4,8 @@
 //! no partial one. Twenty-four rounds run on the same directory, so recovery
 //! also recovers from states left by earlier recoveries.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 mod common;
 
 use std::io::{BufRead, BufReader};

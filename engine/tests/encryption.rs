@@ -2,6 +2,8 @@
 //! wrong key, a missing key or a tampered byte is a clear error, never
 //! garbage rows.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;

@@ -7,6 +7,8 @@
 //! holding every acknowledged commit. Under `SimVfs` the failure is followed
 //! by a power cut that drops or tears every unsynced write.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 mod common;
 
 use std::path::Path;
@@ -84,8 +86,8 @@ fn every_failed_write_is_survived() {
         let dir = tempfile::tempdir().unwrap();
         let plan = FaultPlan {
             fail_write: Some(n),
-            short_write: n % 2 == 0,
-            enospc: n % 3 == 0,
+            short_write: n.is_multiple_of(2),
+            enospc: n.is_multiple_of(3),
             ..FaultPlan::default()
         };
         let faulty = Arc::new(FaultyVfs::new(Arc::new(OsVfs), plan));

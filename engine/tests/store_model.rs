@@ -3,6 +3,8 @@
 //! them. After every step, lookups and scans in both directions agree with
 //! the model and the integrity check passes.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -76,7 +76,8 @@ pub enum TypeError {
         /// The rejected text.
         input: String,
     },
-    /// A date, timestamp or interval beyond the type's range (22008).
+    /// A date, timestamp or interval beyond the type's range (22008; 22015
+    /// for an interval).
     #[error("{type_name} out of range")]
     DatetimeOutOfRange {
         /// `date`, `timestamp` or `interval`.
@@ -125,18 +126,17 @@ impl TypeError {
             | TypeError::NumericOverflow => SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
             TypeError::TooLong { .. } => SqlState::STRING_DATA_RIGHT_TRUNCATION,
             TypeError::InvalidDatetime { .. } => SqlState::INVALID_DATETIME_FORMAT,
+            TypeError::DatetimeOutOfRange {
+                type_name: "interval",
+            } => SqlState::INTERVAL_FIELD_OVERFLOW,
             TypeError::DatetimeFieldOverflow { .. } | TypeError::DatetimeOutOfRange { .. } => {
                 SqlState::DATETIME_FIELD_OVERFLOW
             }
-            // PostgreSQL uses 22023 invalid_parameter_value, which the engine
-            // does not define yet.
-            TypeError::InvalidBytea(_) => SqlState::INVALID_TEXT_REPRESENTATION,
+            TypeError::InvalidBytea(_) => SqlState::INVALID_PARAMETER_VALUE,
             TypeError::NulCharacter => SqlState::CHARACTER_NOT_IN_REPERTOIRE,
-            // PostgreSQL uses 42846 cannot_coerce and 42704 undefined_object,
-            // not defined yet; 42804 is the closest existing class-42 code.
-            TypeError::CannotCast { .. } | TypeError::UnknownType(_) => SqlState::DATATYPE_MISMATCH,
-            // PostgreSQL uses 22023 invalid_parameter_value.
-            TypeError::InvalidTypeModifier(_) => SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+            TypeError::CannotCast { .. } => SqlState::CANNOT_COERCE,
+            TypeError::UnknownType(_) => SqlState::UNDEFINED_OBJECT,
+            TypeError::InvalidTypeModifier(_) => SqlState::INVALID_PARAMETER_VALUE,
             TypeError::Unsupported(_) => SqlState::FEATURE_NOT_SUPPORTED,
             TypeError::Corrupt(_) => SqlState::DATA_CORRUPTED,
         }

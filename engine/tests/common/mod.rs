@@ -42,7 +42,7 @@ pub fn commit_batch(tree: TreeId, i: u64) -> WriteBatch {
         b.put(tree, key, value(i, part));
     }
     b.put(tree, b"last".to_vec(), i.to_be_bytes().to_vec());
-    if i % 7 == 0 && i >= 5 {
+    if i.is_multiple_of(7) && i >= 5 {
         for key in group_keys(i - 5) {
             b.delete(tree, key);
         }
@@ -68,7 +68,7 @@ pub fn value(i: u64, part: usize) -> Vec<u8> {
 /// Whether group `j` is deleted once commits up to `upto` are applied.
 pub fn deleted_by(j: u64, upto: u64) -> bool {
     let i = j + 5;
-    i % 7 == 0 && i <= upto
+    i.is_multiple_of(7) && i <= upto
 }
 
 /// Checks a reopened store against the acknowledged commits: every commit up

@@ -1,17 +1,15 @@
 //! The log's contract, exercised on the real file system.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use proptest::prelude::*;
 
 use super::*;
 use crate::storage::codec::Cipher;
 use crate::storage::error::StorageError;
-use crate::storage::io::{OsVfs, Vfs, VfsFile};
+use crate::storage::io::{FaultPlan, FaultyVfs, OsVfs};
 
 fn opts(segment_bytes: u64) -> WalOptions {
     WalOptions { segment_bytes }
@@ -394,82 +392,23 @@ fn zero_segment_size_is_rejected() {
     assert!(matches!(result, Err(StorageError::InvalidOption(_))));
 }
 
-/// The real file system, except that writes fail once `fail` is set.
-#[derive(Debug, Default)]
-struct FailingVfs {
-    fail: Arc<AtomicBool>,
-}
-
-#[derive(Debug)]
-struct FailingFile {
-    inner: Box<dyn VfsFile>,
-    fail: Arc<AtomicBool>,
-}
-
-impl Vfs for FailingVfs {
-    fn open(&self, path: &Path, create: bool) -> io::Result<Box<dyn VfsFile>> {
-        Ok(Box::new(FailingFile {
-            inner: OsVfs.open(path, create)?,
-            fail: self.fail.clone(),
-        }))
-    }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        OsVfs.remove(path)
-    }
-    fn exists(&self, path: &Path) -> bool {
-        OsVfs.exists(path)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
-        OsVfs.list(dir)
-    }
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        OsVfs.create_dir_all(dir)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        OsVfs.sync_dir(dir)
-    }
-}
-
-impl VfsFile for FailingFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        self.inner.read_at(buf, offset)
-    }
-    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
-        if self.fail.load(Ordering::SeqCst) {
-            // A short write, then the error: the worst case for the caller.
-            let half = buf.len() / 2;
-            if half > 0 {
-                return self.inner.write_at(&buf[..half], offset);
-            }
-            return Err(io::Error::other("injected write failure"));
-        }
-        self.inner.write_at(buf, offset)
-    }
-    fn sync(&self) -> io::Result<()> {
-        self.inner.sync()
-    }
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-}
-
 #[test]
 fn a_failed_append_poisons_the_log_and_reopen_recovers() {
     let tmp = tempfile::tempdir().unwrap();
-    let vfs = Arc::new(FailingVfs::default());
-    let fail = vfs.fail.clone();
-    let mut wal = Wal::open(vfs, tmp.path(), None, opts(1 << 20)).unwrap();
+    let vfs = Arc::new(FaultyVfs::new(Arc::new(OsVfs), FaultPlan::default()));
+    let mut wal = Wal::open(vfs.clone(), tmp.path(), None, opts(1 << 20)).unwrap();
     append_n(&mut wal, 3, 3);
-    fail.store(true, Ordering::SeqCst);
+    // A short write, then the error: the worst case for the caller.
+    vfs.set_plan(FaultPlan {
+        fail_write: Some(vfs.writes() + 1),
+        short_write: true,
+        ..FaultPlan::default()
+    });
     let owned = payload(4);
     assert!(matches!(
         wal.append(&[&owned]),
         Err(StorageError::Io { .. })
     ));
-    fail.store(false, Ordering::SeqCst);
     assert!(matches!(
         wal.append(&[&owned]),
         Err(StorageError::Poisoned(_))
