@@ -6,9 +6,10 @@
 //! the disk, new committers gather behind it and form the next group, so the
 //! number of fsyncs grows with time, not with the number of writers.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use parking_lot::MutexGuard;
@@ -26,12 +27,26 @@ use super::wal::Lsn;
 #[derive(Default)]
 pub(crate) struct CommitQueue {
     next_ticket: u64,
-    pending: Vec<(u64, WriteBatch, Vec<u8>)>,
+    pending: Vec<Pending>,
     leader_active: bool,
+    /// A new leader is waiting for the other recent committers to queue.
+    gathering: bool,
     done_upto: u64,
     /// LSN of each finished ticket not yet collected by its committer.
-    results: std::collections::HashMap<u64, Lsn>,
+    results: HashMap<u64, Lsn>,
+    /// The threads of the last few groups: who is likely to commit again.
+    recent_groups: VecDeque<Vec<ThreadId>>,
 }
+
+pub(crate) struct Pending {
+    ticket: u64,
+    thread: ThreadId,
+    batch: WriteBatch,
+    payload: Vec<u8>,
+}
+
+/// Groups remembered to predict how many committers will join the next one.
+const RECENT_GROUPS: usize = 3;
 
 /// Control of the background thread.
 #[derive(Default)]
@@ -53,7 +68,15 @@ impl Inner {
         let mut q = self.queue.lock();
         q.next_ticket += 1;
         let ticket = q.next_ticket;
-        q.pending.push((ticket, batch, payload));
+        q.pending.push(Pending {
+            ticket,
+            thread: std::thread::current().id(),
+            batch,
+            payload,
+        });
+        if q.gathering {
+            self.leader_cv.notify_one();
+        }
         loop {
             if q.done_upto >= ticket {
                 return match q.results.remove(&ticket) {
@@ -63,16 +86,22 @@ impl Inner {
             }
             if !q.leader_active {
                 q.leader_active = true;
+                self.gather(&mut q);
                 let group = std::mem::take(&mut q.pending);
-                let last = group.last().map_or(q.done_upto, |(t, _, _)| *t);
+                let last = group.last().map_or(q.done_upto, |p| p.ticket);
+                q.recent_groups
+                    .push_back(group.iter().map(|p| p.thread).collect());
+                if q.recent_groups.len() > RECENT_GROUPS {
+                    q.recent_groups.pop_front();
+                }
                 drop(q);
                 let outcome = self.flush_group(&group);
                 q = self.queue.lock();
                 q.leader_active = false;
                 q.done_upto = last;
                 if let Ok(lsns) = outcome {
-                    for ((t, _, _), lsn) in group.iter().zip(lsns) {
-                        q.results.insert(*t, lsn);
+                    for (p, lsn) in group.iter().zip(lsns) {
+                        q.results.insert(p.ticket, lsn);
                     }
                 }
                 self.queue_cv.notify_all();
@@ -87,6 +116,36 @@ impl Inner {
             }
             self.queue_cv.wait(&mut q);
         }
+    }
+
+    /// A closed loop of committers falls into groups that alternate between
+    /// one and the rest: whoever the last flush released re-queues just after
+    /// the next leader took the queue. So a new leader waits, briefly, until
+    /// every thread of the last few groups has queued — a fraction of an
+    /// fsync, which one fsync for all of them repays many times over. A lone
+    /// committer never waits.
+    fn gather(&self, q: &mut MutexGuard<'_, CommitQueue>) {
+        if !self.opts.synchronous_commit {
+            return;
+        }
+        let expected = q
+            .recent_groups
+            .iter()
+            .flatten()
+            .collect::<HashSet<_>>()
+            .len();
+        if expected <= 1 {
+            return;
+        }
+        let sync = Duration::from_nanos(self.last_sync_nanos.load(Ordering::Relaxed));
+        let deadline = Instant::now() + (sync / 2).clamp(MIN_GATHER, MAX_GATHER);
+        q.gathering = true;
+        while q.pending.len() < expected {
+            if self.leader_cv.wait_until(q, deadline).timed_out() {
+                break;
+            }
+        }
+        q.gathering = false;
     }
 
     fn poisoned_error(&self) -> StorageError {
@@ -129,15 +188,18 @@ impl Inner {
 
     /// Logs, syncs and applies one group. Any error here stops the store:
     /// the group may be durable without being applied.
-    fn flush_group(&self, group: &[(u64, WriteBatch, Vec<u8>)]) -> StorageResult<Vec<Lsn>> {
+    fn flush_group(&self, group: &[Pending]) -> StorageResult<Vec<Lsn>> {
         let result = (|| {
-            let payloads: Vec<&[u8]> = group.iter().map(|(_, _, p)| p.as_slice()).collect();
+            let payloads: Vec<&[u8]> = group.iter().map(|p| p.payload.as_slice()).collect();
             let last = {
                 let mut wal = self.wal.lock();
                 self.check_poison()?;
                 let last = wal.append(&payloads)?;
                 if self.opts.synchronous_commit {
+                    let start = Instant::now();
                     wal.sync()?;
+                    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    self.last_sync_nanos.store(nanos, Ordering::Relaxed);
                 }
                 last
             };
@@ -145,9 +207,9 @@ impl Inner {
             let first = last + 1 - group.len() as u64;
             let mut trees = self.trees.write();
             let mut lsns = Vec::with_capacity(group.len());
-            for (i, (_, batch, _)) in group.iter().enumerate() {
+            for (i, p) in group.iter().enumerate() {
                 let lsn = first + i as u64;
-                self.apply(&mut trees, batch)?;
+                self.apply(&mut trees, &p.batch)?;
                 self.applied_lsn.store(lsn, Ordering::Release);
                 lsns.push(lsn);
             }
@@ -280,6 +342,10 @@ impl Inner {
         result.map_err(|e| self.poison(e))
     }
 }
+
+/// Bounds on how long a new leader waits for the rest of its group.
+const MIN_GATHER: Duration = Duration::from_micros(20);
+const MAX_GATHER: Duration = Duration::from_millis(1);
 
 /// How often the background thread wakes to flush an asynchronous WAL.
 const ASYNC_FLUSH: Duration = Duration::from_millis(200);

@@ -131,6 +131,10 @@ pub(crate) struct Inner {
     pub io: Mutex<()>,
     pub queue: Mutex<CommitQueue>,
     pub queue_cv: Condvar,
+    /// Wakes a leader gathering its group when a committer queues.
+    pub leader_cv: Condvar,
+    /// Duration of the last WAL fsync, which sizes the gathering wait.
+    pub last_sync_nanos: AtomicU64,
     /// Serialises tree creation so a name is checked and taken atomically.
     pub ddl: Mutex<()>,
     pub next_tree_id: AtomicU64,
@@ -219,6 +223,8 @@ impl Store {
             io: Mutex::new(()),
             queue: Mutex::new(CommitQueue::default()),
             queue_cv: Condvar::new(),
+            leader_cv: Condvar::new(),
+            last_sync_nanos: AtomicU64::new(0),
             ddl: Mutex::new(()),
             applied_lsn: AtomicU64::new(state.checkpoint_lsn),
             poison: Mutex::new(None),
@@ -335,6 +341,7 @@ impl Store {
             pos: 0,
             len: 0,
             done: false,
+            chunk: FIRST_SCAN_CHUNK,
         }
     }
 
@@ -529,7 +536,12 @@ pub struct ScanIter {
     pos: usize,
     len: usize,
     done: bool,
+    /// Entries to copy on the next refill.
+    chunk: usize,
 }
+
+const FIRST_SCAN_CHUNK: usize = 64;
+const MAX_SCAN_CHUNK: usize = 1024;
 
 impl ScanIter {
     /// The next entry, borrowed until the next call.
@@ -546,9 +558,12 @@ impl ScanIter {
             let root = trees
                 .root(self.tree)
                 .ok_or_else(|| StorageError::NoSuchTree(format!("id {}", self.tree.0)))?;
+            // Start small, since most range scans stop early (LIMIT, a join
+            // probe), and grow towards a few leaves' worth per refill.
             let more = self
                 .cursor
-                .fill(&BTree::open(root), &self.inner.reader(), 512)?;
+                .fill(&BTree::open(root), &self.inner.reader(), self.chunk)?;
+            self.chunk = (self.chunk * 4).min(MAX_SCAN_CHUNK);
             self.len = self.cursor.chunk_len();
             self.pos = 0;
             self.done = !more;

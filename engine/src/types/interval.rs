@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(code("1 2"), "22007");
         assert_eq!(code("ago"), "22007");
         assert_eq!(code("00:61:00"), "22008");
-        assert_eq!(code("3000000000 days"), "22008");
+        assert_eq!(code("3000000000 days"), "22015");
         assert_eq!(code("99999999999999999999999999999999 years"), "22007");
     }
 
