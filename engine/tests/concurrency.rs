@@ -64,7 +64,12 @@ fn writers_and_readers_share_a_store() {
                     b.put(t, format!("{prefix}/b"), vec![i as u8; 40]);
                     store.commit(b).unwrap();
                     // Visible as soon as the commit returns.
-                    assert!(store.get(t, format!("{prefix}/b").as_bytes()).unwrap().is_some());
+                    assert!(
+                        store
+                            .get(t, format!("{prefix}/b").as_bytes())
+                            .unwrap()
+                            .is_some()
+                    );
                 }
             });
         }
