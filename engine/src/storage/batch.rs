@@ -24,6 +24,18 @@ pub enum BatchOp {
         /// The new value.
         value: Vec<u8>,
     },
+    /// Sets `key ‖ stamp(lsn)` to `value` in `tree`, where `lsn` is the LSN
+    /// the batch commits at, known only when it is logged. See
+    /// [`version_stamp`]: this is how MVCC stamps row versions with their
+    /// commit order without a second counter that could disagree with the log.
+    PutStamped {
+        /// The tree.
+        tree: TreeId,
+        /// The key, before the stamp.
+        key: Vec<u8>,
+        /// The new value.
+        value: Vec<u8>,
+    },
     /// Removes `key` from `tree` if present.
     Delete {
         /// The tree.
@@ -55,6 +67,22 @@ const OP_PUT: u8 = 1;
 const OP_DELETE: u8 = 2;
 const OP_CREATE: u8 = 3;
 const OP_DROP: u8 = 4;
+const OP_PUT_STAMPED: u8 = 5;
+
+/// Bytes [`BatchOp::PutStamped`] appends to its key.
+pub const STAMP_LEN: usize = 8;
+
+/// The suffix a stamped put appends for a commit at `lsn`: big-endian
+/// `u64::MAX - lsn`, so that the newest version of a key sorts first.
+pub fn version_stamp(lsn: u64) -> [u8; STAMP_LEN] {
+    (u64::MAX - lsn).to_be_bytes()
+}
+
+/// The LSN a stamp was made for; `None` if `stamp` is not [`STAMP_LEN`] long.
+pub fn stamp_lsn(stamp: &[u8]) -> Option<u64> {
+    let bytes: [u8; STAMP_LEN] = stamp.try_into().ok()?;
+    Some(u64::MAX - u64::from_be_bytes(bytes))
+}
 
 impl WriteBatch {
     /// An empty batch.
@@ -65,6 +93,20 @@ impl WriteBatch {
     /// Adds a put.
     pub fn put(&mut self, tree: TreeId, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push(BatchOp::Put {
+            tree,
+            key: key.into(),
+            value: value.into(),
+        });
+    }
+
+    /// Adds a put whose key gets the commit LSN's [`version_stamp`].
+    pub fn put_stamped(
+        &mut self,
+        tree: TreeId,
+        key: impl Into<Vec<u8>>,
+        value: impl Into<Vec<u8>>,
+    ) {
+        self.ops.push(BatchOp::PutStamped {
             tree,
             key: key.into(),
             value: value.into(),
@@ -111,6 +153,12 @@ impl WriteBatch {
                     put_bytes(out, key);
                     put_bytes(out, value);
                 }
+                BatchOp::PutStamped { tree, key, value } => {
+                    out.push(OP_PUT_STAMPED);
+                    put_varint(out, tree.0);
+                    put_bytes(out, key);
+                    put_bytes(out, value);
+                }
                 BatchOp::Delete { tree, key } => {
                     out.push(OP_DELETE);
                     put_varint(out, tree.0);
@@ -142,6 +190,11 @@ impl WriteBatch {
             *r = &r[1..];
             let op = match tag {
                 OP_PUT => BatchOp::Put {
+                    tree: TreeId(get_varint(r)?),
+                    key: get_bytes(r)?.to_vec(),
+                    value: get_bytes(r)?.to_vec(),
+                },
+                OP_PUT_STAMPED => BatchOp::PutStamped {
                     tree: TreeId(get_varint(r)?),
                     key: get_bytes(r)?.to_vec(),
                     value: get_bytes(r)?.to_vec(),
@@ -225,11 +278,19 @@ mod tests {
             id: TreeId(9),
         });
         b.put(TreeId(9), b"k".to_vec(), vec![0u8; 300]);
+        b.put_stamped(TreeId(9), b"v".to_vec(), b"row".to_vec());
         b.delete(TreeId(9), b"k".to_vec());
         b.push(BatchOp::DropTree { id: TreeId(9) });
         let mut buf = Vec::new();
         b.encode_into(&mut buf);
         assert_eq!(WriteBatch::decode(&buf).unwrap(), b);
+    }
+
+    #[test]
+    fn newer_stamps_sort_first_and_decode() {
+        assert!(version_stamp(9) < version_stamp(8));
+        assert_eq!(stamp_lsn(&version_stamp(42)), Some(42));
+        assert_eq!(stamp_lsn(b"short"), None);
     }
 
     proptest! {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::MutexGuard;
 
-use super::batch::{BatchOp, WriteBatch};
+use super::batch::{BatchOp, STAMP_LEN, WriteBatch, version_stamp};
 use super::btree::BTree;
 use super::checkpoint::{SnapshotPage, write_snapshot};
 use super::directory::Directory;
@@ -159,17 +159,18 @@ impl Inner {
     fn validate(&self, batch: &WriteBatch) -> StorageResult<()> {
         let trees = self.trees.read();
         for op in batch.ops() {
-            let (tree, key, value) = match op {
-                BatchOp::Put { tree, key, value } => (*tree, key, Some(value)),
-                BatchOp::Delete { tree, key } => (*tree, key, None),
+            let (tree, key, value, extra) = match op {
+                BatchOp::Put { tree, key, value } => (*tree, key, Some(value), 0),
+                BatchOp::PutStamped { tree, key, value } => (*tree, key, Some(value), STAMP_LEN),
+                BatchOp::Delete { tree, key } => (*tree, key, None, 0),
                 BatchOp::CreateTree { .. } | BatchOp::DropTree { .. } => continue,
             };
             if trees.root(tree).is_none() {
                 return Err(StorageError::NoSuchTree(format!("id {}", tree.0)));
             }
-            if key.len() > MAX_KEY_LEN {
+            if key.len() + extra > MAX_KEY_LEN {
                 return Err(StorageError::KeyTooLarge {
-                    len: key.len(),
+                    len: key.len() + extra,
                     max: MAX_KEY_LEN,
                 });
             }
@@ -209,7 +210,7 @@ impl Inner {
             let mut lsns = Vec::with_capacity(group.len());
             for (i, p) in group.iter().enumerate() {
                 let lsn = first + i as u64;
-                self.apply(&mut trees, &p.batch)?;
+                self.apply(&mut trees, &p.batch, lsn)?;
                 self.applied_lsn.store(lsn, Ordering::Release);
                 lsns.push(lsn);
             }
@@ -220,11 +221,14 @@ impl Inner {
         result.map_err(|e| self.poison(e))
     }
 
-    /// Applies one batch to the trees. Used by commits and by WAL replay.
-    pub fn apply(&self, trees: &mut Directory, batch: &WriteBatch) -> StorageResult<()> {
+    /// Applies one batch, logged at `lsn`, to the trees. Used by commits and
+    /// by WAL replay.
+    pub fn apply(&self, trees: &mut Directory, batch: &WriteBatch, lsn: Lsn) -> StorageResult<()> {
         for op in batch.ops() {
             let value_pages = match op {
-                BatchOp::Put { value, .. } => value.len() / PAGE_USABLE,
+                BatchOp::Put { value, .. } | BatchOp::PutStamped { value, .. } => {
+                    value.len() / PAGE_USABLE
+                }
                 _ => 0,
             };
             self.ensure_room(ROOM_PER_OP + value_pages)?;
@@ -235,6 +239,14 @@ impl Inner {
                 BatchOp::Put { tree, key, value } => {
                     if let Some(root) = trees.root(*tree) {
                         BTree::open(root).put(&pages, key, value)?;
+                    }
+                }
+                BatchOp::PutStamped { tree, key, value } => {
+                    if let Some(root) = trees.root(*tree) {
+                        let mut stamped = Vec::with_capacity(key.len() + STAMP_LEN);
+                        stamped.extend_from_slice(key);
+                        stamped.extend_from_slice(&version_stamp(lsn));
+                        BTree::open(root).put(&pages, &stamped, value)?;
                     }
                 }
                 BatchOp::Delete { tree, key } => {

@@ -52,7 +52,7 @@ mod pages;
 mod state;
 mod store;
 
-pub use batch::{BatchOp, TreeId, WriteBatch};
+pub use batch::{BatchOp, STAMP_LEN, TreeId, WriteBatch, stamp_lsn, version_stamp};
 pub use buffer::{EvictionKind, PoolStats};
 pub use codec::Cipher;
 pub use error::{StorageError, StorageResult};

@@ -345,6 +345,12 @@ impl Store {
         }
     }
 
+    /// LSN of the last batch applied: every batch up to it is visible to
+    /// readers, none after it. MVCC takes its snapshots here.
+    pub fn applied_lsn(&self) -> Lsn {
+        self.inner.applied_lsn.load(Ordering::Acquire)
+    }
+
     /// Runs a checkpoint now.
     ///
     /// # Errors
@@ -518,7 +524,7 @@ impl Inner {
         let wal = self.wal.lock();
         wal.replay(after, |lsn, payload| {
             let batch = WriteBatch::decode(&payload)?;
-            self.apply(&mut trees, &batch)?;
+            self.apply(&mut trees, &batch, lsn)?;
             self.applied_lsn.store(lsn, Ordering::Release);
             count += 1;
             Ok(())
