@@ -108,8 +108,12 @@ impl Inner {
                 if q.done_upto >= ticket {
                     // The leader pays for keeping memory bounded: if the
                     // group left too much dirty, checkpoint before returning.
+                    // Its own commit is durable either way; a failed
+                    // checkpoint has stopped the store for the next caller.
                     drop(q);
-                    self.maybe_checkpoint()?;
+                    if let Err(e) = self.maybe_checkpoint() {
+                        tracing::error!(error = %e, "checkpoint after commit failed");
+                    }
                     q = self.queue.lock();
                 }
                 continue;
