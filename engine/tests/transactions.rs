@@ -590,7 +590,8 @@ fn used_pages(store: &Store) -> u64 {
 #[test]
 fn an_update_heavy_load_does_not_grow_the_file() {
     let (_sim, store, mvcc) = fresh();
-    let value = vec![7u8; 200];
+    // Large enough that the live versions span several leaves.
+    let value = vec![7u8; 1500];
     let round = |i: u64| {
         let mut t = mvcc.begin(RC);
         t.begin_statement();

@@ -335,7 +335,8 @@ impl Transaction {
     /// first-updater-wins under REPEATABLE READ.
     fn lock_for_update(&mut self, key: &[u8]) -> Result<(), TxnError> {
         self.take_lock(key)?;
-        if self.held.get(key) == Some(&true) {
+        let checked = self.held.get(key) == Some(&true);
+        if checked || self.opts.isolation == IsolationLevel::ReadCommitted {
             return Ok(());
         }
         if let Some((lsn, _)) = self.shared.version_at(key, Lsn::MAX)? {
