@@ -8,14 +8,18 @@
 //!   encryption at rest.
 //! * [`types`] — the SQL data types and values, shared with the Wasm boundary,
 //!   and the order-preserving encoding that turns values into B+tree keys.
+//! * [`mvcc`] — transactions: snapshots, row locks with deadlock
+//!   detection, savepoints and version reclamation, as a transactional
+//!   ordered key-value store over one tree of the store.
 //! * [`error`] — the one error type of the engine, each variant with its
 //!   PostgreSQL SQLSTATE.
 //!
-//! Transactions, the catalog and SQL execution are built on these next; the
+//! The catalog and SQL execution are built on these next; the
 //! engine knows nothing of WebAssembly or triggers, which plug in through
 //! traits it owns. `ARCHITECTURE.md` at the repository root is the tour.
 
 pub mod error;
+pub mod mvcc;
 pub mod storage;
 pub mod types;
 

@@ -1,0 +1,216 @@
+//! How user keys and versions are laid out in the store's `mvcc` tree.
+//!
+//! A stored key is `escape(user_key) ‖ version_stamp(lsn)`. Escaping turns
+//! each `0x00` into `0x00 0xFF` and ends the key with `0x00 0x01`: `memcmp`
+//! order of escaped keys is the order of the user keys, and no escaped key
+//! is a prefix of another. That is what keeps all versions of one key
+//! contiguous (a user key that extends another cannot sort between its
+//! versions) and lets the stamp be split off the end. Stamps sort
+//! newest-first, so a forward scan meets a key's newest version first.
+//!
+//! A stored value is a tag byte (live row or tombstone) and the row.
+
+use std::ops::Bound;
+
+use super::error::{TxnError, corrupt};
+use crate::storage::wal::Lsn;
+use crate::storage::{STAMP_LEN, stamp_lsn, version_stamp};
+
+const ESCAPE: u8 = 0x00;
+const ESCAPED_ZERO: u8 = 0xFF;
+const TERMINATOR: u8 = 0x01;
+/// Sorts after every version of a key and before every greater key.
+const PAST_VERSIONS: u8 = 0x02;
+
+const TAG_TOMBSTONE: u8 = 0;
+const TAG_LIVE: u8 = 1;
+
+fn escape_body(key: &[u8], extra: usize) -> Vec<u8> {
+    let zeros = key.iter().filter(|&&b| b == ESCAPE).count();
+    let mut out = Vec::with_capacity(key.len() + zeros + 2 + extra);
+    for &b in key {
+        out.push(b);
+        if b == ESCAPE {
+            out.push(ESCAPED_ZERO);
+        }
+    }
+    out
+}
+
+/// The escaped form of `key`: the prefix shared by all its stored versions,
+/// and the smallest of them.
+pub(crate) fn escape(key: &[u8]) -> Vec<u8> {
+    let mut out = escape_body(key, STAMP_LEN);
+    out.extend_from_slice(&[ESCAPE, TERMINATOR]);
+    out
+}
+
+/// A key sorting after every version of `key` and before any greater key.
+pub(crate) fn past_versions(key: &[u8]) -> Vec<u8> {
+    let mut out = escape_body(key, 0);
+    out.extend_from_slice(&[ESCAPE, PAST_VERSIONS]);
+    out
+}
+
+/// The user key an escaped key came from.
+///
+/// # Errors
+/// A corruption error if `escaped` is not something [`escape`] produced.
+pub(crate) fn unescape(escaped: &[u8]) -> Result<Vec<u8>, TxnError> {
+    let mut out = Vec::with_capacity(escaped.len());
+    let mut bytes = escaped.iter();
+    while let Some(&b) = bytes.next() {
+        if b != ESCAPE {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(&ESCAPED_ZERO) => out.push(ESCAPE),
+            Some(&TERMINATOR) if bytes.as_slice().is_empty() => return Ok(out),
+            _ => return Err(corrupt("badly escaped key")),
+        }
+    }
+    Err(corrupt("unterminated key"))
+}
+
+/// The stored key of `key`'s version committed at `lsn`.
+pub(crate) fn version_key(key: &[u8], lsn: Lsn) -> Vec<u8> {
+    let mut out = escape(key);
+    out.extend_from_slice(&version_stamp(lsn));
+    out
+}
+
+/// Splits a stored key into the escaped user key and the version's LSN.
+///
+/// # Errors
+/// A corruption error if the key is too short to hold a stamp.
+pub(crate) fn split(stored: &[u8]) -> Result<(&[u8], Lsn), TxnError> {
+    let cut = stored
+        .len()
+        .checked_sub(STAMP_LEN)
+        .ok_or_else(|| corrupt("stored key shorter than its stamp"))?;
+    let (escaped, stamp) = stored.split_at(cut);
+    let lsn = stamp_lsn(stamp).ok_or_else(|| corrupt("bad stamp"))?;
+    Ok((escaped, lsn))
+}
+
+/// The stored-key bound equivalent to a user-key lower bound.
+pub(crate) fn lower_bound(bound: &Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(k) => Bound::Included(escape(k)),
+        Bound::Excluded(k) => Bound::Included(past_versions(k)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// The stored-key bound equivalent to a user-key upper bound.
+pub(crate) fn upper_bound(bound: &Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(k) => Bound::Excluded(past_versions(k)),
+        Bound::Excluded(k) => Bound::Excluded(escape(k)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Whether no key lies between the bounds (including the inverted ranges
+/// that `BTreeMap::range` would panic on).
+pub(crate) fn is_empty_range(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => {
+            l >= u
+        }
+        _ => false,
+    }
+}
+
+/// The stored value for a row (`Some`) or a tombstone (`None`).
+pub(crate) fn encode_value(row: Option<&[u8]>) -> Vec<u8> {
+    match row {
+        Some(row) => {
+            let mut out = Vec::with_capacity(row.len() + 1);
+            out.push(TAG_LIVE);
+            out.extend_from_slice(row);
+            out
+        }
+        None => vec![TAG_TOMBSTONE],
+    }
+}
+
+/// The row a stored value holds, `None` for a tombstone.
+///
+/// # Errors
+/// A corruption error for an unknown tag.
+pub(crate) fn decode_value(stored: &[u8]) -> Result<Option<&[u8]>, TxnError> {
+    match stored.split_first() {
+        Some((&TAG_LIVE, row)) => Ok(Some(row)),
+        Some((&TAG_TOMBSTONE, [])) => Ok(None),
+        _ => Err(corrupt("bad value tag")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(2), Just(0xFF)], 0..6),
+            proptest::collection::vec(any::<u8>(), 0..20),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn escaping_preserves_order(a in key(), b in key()) {
+            prop_assert_eq!(escape(&a).cmp(&escape(&b)), a.cmp(&b));
+        }
+
+        #[test]
+        fn escaped_keys_are_prefix_free(a in key(), b in key()) {
+            prop_assume!(a != b);
+            prop_assert!(!escape(&b).starts_with(&escape(&a)));
+        }
+
+        #[test]
+        fn versions_stay_between_their_bounds(a in key(), b in key(), lsn in 1u64..u64::MAX) {
+            let v = version_key(&a, lsn);
+            prop_assert!(escape(&a) < v && v < past_versions(&a));
+            // Another key's versions are wholly before or wholly after.
+            let w = version_key(&b, lsn);
+            if a < b {
+                prop_assert!(past_versions(&a) <= escape(&b) && v < w);
+            }
+        }
+
+        #[test]
+        fn unescape_inverts_escape(a in key(), lsn in any::<u64>()) {
+            let stored = version_key(&a, lsn);
+            let (escaped, got) = split(&stored).unwrap();
+            prop_assert_eq!(got, lsn);
+            prop_assert_eq!(unescape(escaped).unwrap(), a);
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..30)) {
+            let _ = unescape(&bytes);
+            let _ = split(&bytes);
+            let _ = decode_value(&bytes);
+        }
+    }
+
+    #[test]
+    fn values_round_trip() {
+        assert_eq!(
+            decode_value(&encode_value(Some(b"row"))).unwrap(),
+            Some(&b"row"[..])
+        );
+        assert_eq!(
+            decode_value(&encode_value(Some(b""))).unwrap(),
+            Some(&b""[..])
+        );
+        assert_eq!(decode_value(&encode_value(None)).unwrap(), None);
+        assert!(decode_value(&[7]).is_err());
+    }
+}

@@ -1,0 +1,396 @@
+//! [`Transaction`]: reads through a snapshot, writes kept in memory until
+//! commit, row locks, savepoints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use super::db::Shared;
+use super::error::TxnError;
+use super::key;
+use super::lock::WaitLimits;
+use super::scan::TxnScan;
+use super::vacuum;
+use crate::storage::page::MAX_KEY_LEN;
+use crate::storage::wal::Lsn;
+use crate::storage::{Direction, STAMP_LEN, StorageError, WriteBatch};
+
+/// How much of other transactions' work a transaction sees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum IsolationLevel {
+    /// Each statement sees what was committed before it began.
+    #[default]
+    ReadCommitted,
+    /// The whole transaction sees what was committed before its first
+    /// statement (snapshot isolation). The SQL layer maps SERIALIZABLE here:
+    /// lost updates are prevented, write skew is not.
+    RepeatableRead,
+}
+
+/// How a transaction is started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxnOptions {
+    /// The isolation level.
+    pub isolation: IsolationLevel,
+    /// Refuse writes and row locks (`SET TRANSACTION READ ONLY`).
+    pub read_only: bool,
+    /// How long one lock wait may last (`lock_timeout`); `None` waits until
+    /// the lock is free, a deadlock is found or the cancel flag is set.
+    pub lock_timeout: Option<Duration>,
+}
+
+/// A key and its write-set entry before a write (`None`: it had none).
+type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
+
+/// One transaction. Nothing it writes reaches the store before
+/// [`Transaction::commit`]; dropping it unfinished rolls it back.
+pub struct Transaction {
+    shared: Arc<Shared>,
+    id: u64,
+    opts: TxnOptions,
+    snapshot: Lsn,
+    statement_begun: bool,
+    /// Pending writes: a row, or `None` for a delete.
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Previous write-set entries, recorded only while a savepoint is open.
+    undo: Vec<Undo>,
+    /// Open savepoints and the undo length at their creation.
+    savepoints: Vec<(String, usize)>,
+    /// Locks held, each with whether the REPEATABLE READ check passed for
+    /// it: once it has, no one else can commit the key until we end.
+    held: HashMap<Vec<u8>, bool>,
+    cancel: Option<Arc<AtomicBool>>,
+    ended: bool,
+}
+
+impl Transaction {
+    pub(crate) fn new(shared: Arc<Shared>, id: u64, opts: TxnOptions) -> Transaction {
+        let snapshot = shared.snapshots.take(id, &shared.store);
+        Transaction {
+            shared,
+            id,
+            opts,
+            snapshot,
+            statement_begun: false,
+            writes: BTreeMap::new(),
+            undo: Vec::new(),
+            savepoints: Vec::new(),
+            held: HashMap::new(),
+            cancel: None,
+            ended: false,
+        }
+    }
+
+    /// The transaction's id, unique within its [`super::Mvcc`].
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The isolation level.
+    pub fn isolation(&self) -> IsolationLevel {
+        self.opts.isolation
+    }
+
+    /// The current snapshot: versions committed at or before it are seen.
+    pub fn snapshot(&self) -> Lsn {
+        self.snapshot
+    }
+
+    /// Marks the start of a statement: a new snapshot under READ COMMITTED,
+    /// the transaction's one snapshot under REPEATABLE READ if this is its
+    /// first statement.
+    pub fn begin_statement(&mut self) {
+        if self.opts.isolation == IsolationLevel::ReadCommitted || !self.statement_begun {
+            self.snapshot = self.shared.snapshots.take(self.id, &self.shared.store);
+        }
+        self.statement_begun = true;
+    }
+
+    /// Sets the flag that, once true, ends this transaction's lock waits
+    /// with [`TxnError::Canceled`] (a client's cancel request).
+    pub fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        self.cancel = Some(flag);
+    }
+
+    /// The value of `key` as this transaction sees it: its own write if
+    /// any, else the newest version in its snapshot.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, TxnError> {
+        if let Some(row) = self.writes.get(key) {
+            return Ok(row.clone());
+        }
+        Ok(self
+            .shared
+            .version_at(key, self.snapshot)?
+            .and_then(|(_, row)| row))
+    }
+
+    /// Keys and values between the bounds as this transaction sees them, in
+    /// `dir` order, streamed. An empty or inverted range yields nothing.
+    pub fn scan(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        dir: Direction,
+    ) -> TxnScan<'_> {
+        TxnScan::new(&self.shared, self.snapshot, &self.writes, lower, upper, dir)
+    }
+
+    /// Sets `key` to `value`, locking it first.
+    ///
+    /// # Errors
+    /// `ReadOnly`; lock errors (`Deadlock`, `Canceled`, `LockTimeout`);
+    /// `SerializationFailure` under REPEATABLE READ if a transaction this
+    /// one cannot see committed the key; a storage error for a key too long.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), TxnError> {
+        self.lock_for_update(key)?;
+        self.record(key, Some(value.to_vec()));
+        Ok(())
+    }
+
+    /// Adds `key`, which must not exist: neither visible to this
+    /// transaction nor committed by another since its snapshot.
+    ///
+    /// # Errors
+    /// `KeyExists`; otherwise as [`Transaction::put`].
+    pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<(), TxnError> {
+        self.take_lock(key)?;
+        match self.writes.get(key) {
+            Some(Some(_)) => return Err(TxnError::KeyExists),
+            // Deleted by this transaction, which locked and checked it then.
+            Some(None) => {}
+            None => {
+                if let Some((lsn, row)) = self.shared.version_at(key, Lsn::MAX)? {
+                    if row.is_some() {
+                        return Err(TxnError::KeyExists);
+                    }
+                    self.check_not_updated_since_snapshot(lsn)?;
+                }
+                self.held.insert(key.to_vec(), true);
+            }
+        }
+        self.record(key, Some(value.to_vec()));
+        Ok(())
+    }
+
+    /// Deletes `key` if this transaction sees it, locking it either way.
+    /// Returns whether it saw it.
+    ///
+    /// # Errors
+    /// As [`Transaction::put`].
+    pub fn delete(&mut self, key: &[u8]) -> Result<bool, TxnError> {
+        self.lock_for_update(key)?;
+        let live = self.get(key)?.is_some();
+        if live {
+            self.record(key, None);
+        }
+        Ok(live)
+    }
+
+    /// Locks `key` as a write would (`SELECT … FOR UPDATE`, or a name such
+    /// as a unique-index value), without writing it.
+    ///
+    /// # Errors
+    /// As [`Transaction::put`].
+    pub fn lock(&mut self, key: &[u8]) -> Result<(), TxnError> {
+        self.lock_for_update(key)
+    }
+
+    /// The newest version of `key`: this transaction's own write if any,
+    /// else the newest committed one, visible or not. After locking a row
+    /// under READ COMMITTED, the SQL layer re-checks its WHERE clause on
+    /// this, as PostgreSQL's EvalPlanQual does.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn latest_committed(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, TxnError> {
+        if let Some(row) = self.writes.get(key) {
+            return Ok(row.clone());
+        }
+        Ok(self
+            .shared
+            .version_at(key, Lsn::MAX)?
+            .and_then(|(_, row)| row))
+    }
+
+    /// Opens a savepoint. A name may repeat; the latest one is then the one
+    /// named.
+    pub fn savepoint(&mut self, name: &str) {
+        self.savepoints.push((name.to_owned(), self.undo.len()));
+    }
+
+    /// Undoes the writes made since savepoint `name`, which stays open;
+    /// later savepoints close. Locks taken since are kept until the
+    /// transaction ends.
+    ///
+    /// # Errors
+    /// `NoSuchSavepoint`.
+    pub fn rollback_to(&mut self, name: &str) -> Result<(), TxnError> {
+        let at = self.find_savepoint(name)?;
+        let mark = self.savepoints.get(at).map_or(0, |(_, mark)| *mark);
+        while self.undo.len() > mark {
+            let Some((key, previous)) = self.undo.pop() else {
+                break;
+            };
+            match previous {
+                Some(row) => self.writes.insert(key, row),
+                None => self.writes.remove(&key),
+            };
+        }
+        self.savepoints.truncate(at + 1);
+        Ok(())
+    }
+
+    /// Closes savepoint `name` and every later one, keeping their writes.
+    ///
+    /// # Errors
+    /// `NoSuchSavepoint`.
+    pub fn release(&mut self, name: &str) -> Result<(), TxnError> {
+        let at = self.find_savepoint(name)?;
+        self.savepoints.truncate(at);
+        if self.savepoints.is_empty() {
+            self.undo.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes everything out as one atomic, durable batch and releases the
+    /// locks. Returns the commit's LSN, or the snapshot if nothing was
+    /// written.
+    ///
+    /// # Errors
+    /// Storage errors; the transaction is then rolled back.
+    pub fn commit(mut self) -> Result<Lsn, TxnError> {
+        let result = self.write_out();
+        self.end();
+        result
+    }
+
+    /// Discards the writes and releases the locks.
+    pub fn rollback(mut self) {
+        self.end();
+    }
+
+    fn write_out(&mut self) -> Result<Lsn, TxnError> {
+        if self.writes.is_empty() {
+            return Ok(self.snapshot);
+        }
+        let shared = &self.shared;
+        let horizon = shared.snapshots.horizon(&shared.store);
+        let mut batch = WriteBatch::new();
+        for (key, row) in &self.writes {
+            let versions = vacuum::version_list(shared.versions(key))?;
+            let obsolete = vacuum::obsolete(&versions, horizon);
+            for &lsn in &obsolete {
+                batch.delete(shared.tree, key::version_key(key, lsn));
+            }
+            // A tombstone over nothing anyone can see would only be
+            // vacuumed later.
+            if row.is_some() || obsolete.len() < versions.len() {
+                batch.put_stamped(
+                    shared.tree,
+                    key::escape(key),
+                    key::encode_value(row.as_deref()),
+                );
+            }
+        }
+        if batch.is_empty() {
+            return Ok(self.snapshot);
+        }
+        Ok(shared.store.commit(batch)?)
+    }
+
+    fn end(&mut self) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        self.writes.clear();
+        self.undo.clear();
+        self.shared.locks.release(self.id, self.held.keys());
+        self.held.clear();
+        self.shared.snapshots.end(self.id);
+    }
+
+    fn find_savepoint(&self, name: &str) -> Result<usize, TxnError> {
+        self.savepoints
+            .iter()
+            .rposition(|(n, _)| n == name)
+            .ok_or_else(|| TxnError::NoSuchSavepoint(name.to_owned()))
+    }
+
+    fn record(&mut self, key: &[u8], row: Option<Vec<u8>>) {
+        let previous = self.writes.insert(key.to_vec(), row);
+        if !self.savepoints.is_empty() {
+            self.undo.push((key.to_vec(), previous));
+        }
+    }
+
+    /// Takes the lock for a write: refuses in a read-only transaction or for
+    /// a key too long to store, waits for the lock, and applies
+    /// first-updater-wins under REPEATABLE READ.
+    fn lock_for_update(&mut self, key: &[u8]) -> Result<(), TxnError> {
+        self.take_lock(key)?;
+        let checked = self.held.get(key) == Some(&true);
+        if checked || self.opts.isolation == IsolationLevel::ReadCommitted {
+            return Ok(());
+        }
+        if let Some((lsn, _)) = self.shared.version_at(key, Lsn::MAX)? {
+            self.check_not_updated_since_snapshot(lsn)?;
+        }
+        self.held.insert(key.to_vec(), true);
+        Ok(())
+    }
+
+    fn take_lock(&mut self, key: &[u8]) -> Result<(), TxnError> {
+        if self.opts.read_only {
+            return Err(TxnError::ReadOnly);
+        }
+        let stored_len = key::escape(key).len() + STAMP_LEN;
+        if stored_len > MAX_KEY_LEN {
+            return Err(StorageError::KeyTooLarge {
+                len: stored_len,
+                max: MAX_KEY_LEN,
+            }
+            .into());
+        }
+        if self.held.contains_key(key) {
+            return Ok(());
+        }
+        let limits = WaitLimits {
+            cancel: self.cancel.as_deref(),
+            deadline: self.opts.lock_timeout.map(|t| Instant::now() + t),
+        };
+        self.shared.locks.acquire(self.id, key, limits)?;
+        self.held.insert(key.to_vec(), false);
+        Ok(())
+    }
+
+    fn check_not_updated_since_snapshot(&self, newest: Lsn) -> Result<(), TxnError> {
+        if self.opts.isolation == IsolationLevel::RepeatableRead && newest > self.snapshot {
+            return Err(TxnError::SerializationFailure);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("id", &self.id)
+            .field("opts", &self.opts)
+            .field("snapshot", &self.snapshot)
+            .field("writes", &self.writes.len())
+            .finish_non_exhaustive()
+    }
+}
