@@ -15,7 +15,9 @@
 //! engine knows nothing of WebAssembly or triggers, which plug in through
 //! traits it owns. `ARCHITECTURE.md` at the repository root is the tour.
 
+pub mod catalog;
 pub mod error;
+pub mod sql;
 pub mod storage;
 pub mod types;
 
