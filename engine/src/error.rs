@@ -48,6 +48,66 @@ impl SqlState {
     pub const UNDEFINED_TABLE: SqlState = SqlState("42P01");
     /// 42P07 duplicate_table
     pub const DUPLICATE_TABLE: SqlState = SqlState("42P07");
+    /// 42601 syntax_error
+    pub const SYNTAX_ERROR: SqlState = SqlState("42601");
+    /// 42703 undefined_column
+    pub const UNDEFINED_COLUMN: SqlState = SqlState("42703");
+    /// 42702 ambiguous_column
+    pub const AMBIGUOUS_COLUMN: SqlState = SqlState("42702");
+    /// 42701 duplicate_column
+    pub const DUPLICATE_COLUMN: SqlState = SqlState("42701");
+    /// 42710 duplicate_object
+    pub const DUPLICATE_OBJECT: SqlState = SqlState("42710");
+    /// 42883 undefined_function
+    pub const UNDEFINED_FUNCTION: SqlState = SqlState("42883");
+    /// 42803 grouping_error
+    pub const GROUPING_ERROR: SqlState = SqlState("42803");
+    /// 42P10 invalid_column_reference
+    pub const INVALID_COLUMN_REFERENCE: SqlState = SqlState("42P10");
+    /// 42809 wrong_object_type
+    pub const WRONG_OBJECT_TYPE: SqlState = SqlState("42809");
+    /// 42P16 invalid_table_definition
+    pub const INVALID_TABLE_DEFINITION: SqlState = SqlState("42P16");
+    /// 2BP01 dependent_objects_still_exist
+    pub const DEPENDENT_OBJECTS_STILL_EXIST: SqlState = SqlState("2BP01");
+    /// 23505 unique_violation
+    pub const UNIQUE_VIOLATION: SqlState = SqlState("23505");
+    /// 23502 not_null_violation
+    pub const NOT_NULL_VIOLATION: SqlState = SqlState("23502");
+    /// 23514 check_violation
+    pub const CHECK_VIOLATION: SqlState = SqlState("23514");
+    /// 23503 foreign_key_violation
+    pub const FOREIGN_KEY_VIOLATION: SqlState = SqlState("23503");
+    /// 21000 cardinality_violation
+    pub const CARDINALITY_VIOLATION: SqlState = SqlState("21000");
+    /// 2201W invalid_row_count_in_limit_clause
+    pub const INVALID_ROW_COUNT_IN_LIMIT: SqlState = SqlState("2201W");
+    /// 2201X invalid_row_count_in_result_offset_clause
+    pub const INVALID_ROW_COUNT_IN_OFFSET: SqlState = SqlState("2201X");
+    /// 22004 null_value_not_allowed
+    pub const NULL_VALUE_NOT_ALLOWED: SqlState = SqlState("22004");
+    /// 22011 substring_error
+    pub const SUBSTRING_ERROR: SqlState = SqlState("22011");
+    /// 2201F invalid_argument_for_power_function
+    pub const INVALID_ARGUMENT_FOR_POWER: SqlState = SqlState("2201F");
+    /// 2201E invalid_argument_for_logarithm
+    pub const INVALID_ARGUMENT_FOR_LOG: SqlState = SqlState("2201E");
+    /// 25001 active_sql_transaction
+    pub const ACTIVE_SQL_TRANSACTION: SqlState = SqlState("25001");
+    /// 25P01 no_active_sql_transaction
+    pub const NO_ACTIVE_SQL_TRANSACTION: SqlState = SqlState("25P01");
+    /// 25P02 in_failed_sql_transaction
+    pub const IN_FAILED_SQL_TRANSACTION: SqlState = SqlState("25P02");
+    /// 25006 read_only_sql_transaction
+    pub const READ_ONLY_SQL_TRANSACTION: SqlState = SqlState("25006");
+    /// 3B001 invalid_savepoint_specification
+    pub const INVALID_SAVEPOINT_SPECIFICATION: SqlState = SqlState("3B001");
+    /// 57014 query_canceled
+    pub const QUERY_CANCELED: SqlState = SqlState("57014");
+    /// 42P02 undefined_parameter
+    pub const UNDEFINED_PARAMETER: SqlState = SqlState("42P02");
+    /// 08P01 protocol_violation
+    pub const PROTOCOL_VIOLATION: SqlState = SqlState("08P01");
     /// 53200 out_of_memory
     pub const OUT_OF_MEMORY: SqlState = SqlState("53200");
     /// 54000 program_limit_exceeded
@@ -122,6 +182,9 @@ pub enum Error {
     /// A transaction failed: conflict, deadlock, lock wait ended, …
     #[error(transparent)]
     Txn(#[from] TxnError),
+    /// An error of the SQL layer: parsing, binding, constraints, execution.
+    #[error(transparent)]
+    Sql(#[from] crate::sql::SqlError),
 }
 
 impl Error {
@@ -132,6 +195,7 @@ impl Error {
             Error::Type(e) => e.sqlstate(),
             Error::Txn(TxnError::Storage(e)) => storage_sqlstate(e),
             Error::Txn(e) => e.sqlstate().unwrap_or(SqlState::INTERNAL_ERROR),
+            Error::Sql(e) => e.sqlstate(),
         }
     }
 }

@@ -18,8 +18,10 @@
 //! engine knows nothing of WebAssembly or triggers, which plug in through
 //! traits it owns. `ARCHITECTURE.md` at the repository root is the tour.
 
+pub mod catalog;
 pub mod error;
 pub mod mvcc;
+pub mod sql;
 pub mod storage;
 pub mod types;
 

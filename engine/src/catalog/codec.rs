@@ -1,0 +1,267 @@
+//! The byte format of catalog records: length-prefixed fields in a fixed
+//! order. Records are only ever read by the version that wrote them or a
+//! later one, so new fields go at the end.
+
+use super::error::{CatalogError, CatalogResult};
+use super::schema::{
+    CheckDef, ColumnDef, ForeignKeyDef, IndexDef, KeyConstraint, RefAction, SequenceDef, TableDef,
+    ViewDef,
+};
+use crate::types::DataType;
+
+#[derive(Default)]
+pub(super) struct Writer(pub Vec<u8>);
+
+impl Writer {
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn len(&mut self, v: usize) {
+        self.u32(u32::try_from(v).unwrap_or(u32::MAX));
+    }
+    fn bool(&mut self, v: bool) {
+        self.0.push(u8::from(v));
+    }
+    fn str(&mut self, s: &str) {
+        self.len(s.len());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn opt_str(&mut self, s: Option<&str>) {
+        self.bool(s.is_some());
+        if let Some(s) = s {
+            self.str(s);
+        }
+    }
+    fn positions(&mut self, v: &[usize]) {
+        self.len(v.len());
+        for p in v {
+            self.len(*p);
+        }
+    }
+}
+
+pub(super) struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes }
+    }
+    fn take(&mut self, n: usize) -> CatalogResult<&'a [u8]> {
+        if self.bytes.len() < n {
+            return Err(CatalogError::Corrupt("truncated catalog record"));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+    fn u32(&mut self) -> CatalogResult<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn len(&mut self) -> CatalogResult<usize> {
+        Ok(self.u32()? as usize)
+    }
+    fn bool(&mut self) -> CatalogResult<bool> {
+        Ok(self.take(1)?[0] != 0)
+    }
+    fn str(&mut self) -> CatalogResult<String> {
+        let n = self.len()?;
+        String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| CatalogError::Corrupt("catalog string is not UTF-8"))
+    }
+    fn opt_str(&mut self) -> CatalogResult<Option<String>> {
+        Ok(if self.bool()? {
+            Some(self.str()?)
+        } else {
+            None
+        })
+    }
+    fn positions(&mut self) -> CatalogResult<Vec<usize>> {
+        let n = self.len()?;
+        (0..n).map(|_| self.len()).collect()
+    }
+    fn data_type(&mut self) -> CatalogResult<DataType> {
+        self.str()?
+            .parse()
+            .map_err(|_| CatalogError::Corrupt("unknown column type in catalog"))
+    }
+    fn count(&mut self) -> CatalogResult<usize> {
+        let n = self.len()?;
+        // Every element takes at least one byte: a larger count is corrupt
+        // and must not reserve memory.
+        if n > self.bytes.len() {
+            return Err(CatalogError::Corrupt("catalog list longer than its record"));
+        }
+        Ok(n)
+    }
+}
+
+pub(super) fn encode_table(t: &TableDef) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u32(t.id);
+    w.str(&t.name);
+    w.len(t.columns.len());
+    for c in &t.columns {
+        w.str(&c.name);
+        w.str(&c.ty.to_string());
+        w.bool(c.not_null);
+        w.opt_str(c.default.as_deref());
+    }
+    w.bool(t.primary_key.is_some());
+    if let Some(pk) = &t.primary_key {
+        w.str(&pk.name);
+        w.positions(&pk.columns);
+    }
+    w.len(t.indexes.len());
+    for i in &t.indexes {
+        w.u32(i.id);
+        w.str(&i.name);
+        w.positions(&i.columns);
+        w.bool(i.unique);
+        w.bool(i.constraint);
+    }
+    w.len(t.checks.len());
+    for c in &t.checks {
+        w.str(&c.name);
+        w.str(&c.expr);
+    }
+    w.len(t.foreign_keys.len());
+    for f in &t.foreign_keys {
+        w.str(&f.name);
+        w.positions(&f.columns);
+        w.u32(f.ref_table);
+        w.positions(&f.ref_columns);
+        w.0.push(match f.on_delete {
+            RefAction::Restrict => 0,
+            RefAction::Cascade => 1,
+            RefAction::SetNull => 2,
+        });
+    }
+    w.0
+}
+
+pub(super) fn decode_table(bytes: &[u8]) -> CatalogResult<TableDef> {
+    let mut r = Reader::new(bytes);
+    let id = r.u32()?;
+    let name = r.str()?;
+    let mut columns = Vec::new();
+    for _ in 0..r.count()? {
+        columns.push(ColumnDef {
+            name: r.str()?,
+            ty: r.data_type()?,
+            not_null: r.bool()?,
+            default: r.opt_str()?,
+        });
+    }
+    let primary_key = if r.bool()? {
+        Some(KeyConstraint {
+            name: r.str()?,
+            columns: r.positions()?,
+        })
+    } else {
+        None
+    };
+    let mut indexes = Vec::new();
+    for _ in 0..r.count()? {
+        indexes.push(IndexDef {
+            id: r.u32()?,
+            name: r.str()?,
+            columns: r.positions()?,
+            unique: r.bool()?,
+            constraint: r.bool()?,
+        });
+    }
+    let mut checks = Vec::new();
+    for _ in 0..r.count()? {
+        checks.push(CheckDef {
+            name: r.str()?,
+            expr: r.str()?,
+        });
+    }
+    let mut foreign_keys = Vec::new();
+    for _ in 0..r.count()? {
+        foreign_keys.push(ForeignKeyDef {
+            name: r.str()?,
+            columns: r.positions()?,
+            ref_table: r.u32()?,
+            ref_columns: r.positions()?,
+            on_delete: match r.take(1)?[0] {
+                1 => RefAction::Cascade,
+                2 => RefAction::SetNull,
+                _ => RefAction::Restrict,
+            },
+        });
+    }
+    let ncols = columns.len();
+    let in_range = |ps: &[usize]| ps.iter().all(|p| *p < ncols);
+    if !primary_key.as_ref().is_none_or(|pk| in_range(&pk.columns))
+        || !indexes.iter().all(|i| in_range(&i.columns))
+        || !foreign_keys.iter().all(|f| in_range(&f.columns))
+    {
+        return Err(CatalogError::Corrupt(
+            "catalog column position out of range",
+        ));
+    }
+    Ok(TableDef {
+        id,
+        name,
+        columns,
+        primary_key,
+        indexes,
+        checks,
+        foreign_keys,
+    })
+}
+
+pub(super) fn encode_sequence(s: &SequenceDef) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u32(s.id);
+    w.str(&s.name);
+    w.bool(s.owned_by.is_some());
+    w.u32(s.owned_by.unwrap_or(0));
+    w.0
+}
+
+pub(super) fn decode_sequence(bytes: &[u8]) -> CatalogResult<SequenceDef> {
+    let mut r = Reader::new(bytes);
+    let id = r.u32()?;
+    let name = r.str()?;
+    let owned = r.bool()?;
+    let owner = r.u32()?;
+    Ok(SequenceDef {
+        id,
+        name,
+        owned_by: owned.then_some(owner),
+    })
+}
+
+pub(super) fn encode_view(v: &ViewDef) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u32(v.id);
+    w.str(&v.name);
+    w.str(&v.query);
+    w.len(v.columns.len());
+    for c in &v.columns {
+        w.str(c);
+    }
+    w.0
+}
+
+pub(super) fn decode_view(bytes: &[u8]) -> CatalogResult<ViewDef> {
+    let mut r = Reader::new(bytes);
+    let id = r.u32()?;
+    let name = r.str()?;
+    let query = r.str()?;
+    let mut columns = Vec::new();
+    for _ in 0..r.count()? {
+        columns.push(r.str()?);
+    }
+    Ok(ViewDef {
+        id,
+        name,
+        query,
+        columns,
+    })
+}

@@ -1,0 +1,76 @@
+//! The seam between SQL and the transactional key-value store below it.
+//!
+//! The SQL layer and the catalog need a handful of operations from a
+//! transaction; naming them in a trait keeps both independent of how MVCC
+//! implements them, and lets their unit tests run over a small in-memory
+//! map. The MVCC transaction implements it in production.
+
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crate::Result;
+
+/// Isolation as SQL names it. SERIALIZABLE is accepted and runs as
+/// REPEATABLE READ (snapshot isolation), which is what it was in
+/// PostgreSQL before 9.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// A new snapshot for each statement.
+    #[default]
+    ReadCommitted,
+    /// One snapshot for the whole transaction.
+    RepeatableRead,
+}
+
+/// How a transaction starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TxnConfig {
+    /// Its isolation level.
+    pub isolation: Isolation,
+    /// `READ ONLY`
+    pub read_only: bool,
+}
+
+/// One transaction of the store below.
+pub trait KvTxn: Send {
+    /// READ COMMITTED: takes a new snapshot for the next statement.
+    fn begin_statement(&mut self);
+    /// The value at `key`, as this transaction sees it.
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Up to `limit` entries between the bounds, in key order (or reverse).
+    /// Callers page through a long range by moving the bound past the last
+    /// key they got, so no iterator borrows the transaction across rows.
+    fn scan_chunk(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Writes `key`, locking it.
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()>;
+    /// Writes `key` unless a live value is there (also one committed after
+    /// this snapshot): `Ok(false)` then, and nothing is written.
+    fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<bool>;
+    /// Deletes `key`; whether there was a value.
+    fn delete(&mut self, key: &[u8]) -> Result<bool>;
+    /// Marks a savepoint.
+    fn savepoint(&mut self, name: &str);
+    /// Undoes everything since the savepoint, keeping it.
+    fn rollback_to(&mut self, name: &str) -> Result<()>;
+    /// Forgets the savepoint (and those after it).
+    fn release(&mut self, name: &str) -> Result<()>;
+    /// The flag that cancels the transaction's waits.
+    fn set_cancel(&mut self, flag: Arc<AtomicBool>);
+    /// Makes the writes durable and visible.
+    fn commit(self: Box<Self>) -> Result<()>;
+    /// Throws the writes away.
+    fn rollback(self: Box<Self>);
+}
+
+/// The store transactions come from.
+pub trait KvStore: Send + Sync {
+    /// Starts a transaction.
+    fn begin(&self, config: TxnConfig) -> Box<dyn KvTxn>;
+}

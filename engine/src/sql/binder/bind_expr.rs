@@ -1,0 +1,897 @@
+//! Expressions: names to column positions, literals to values, operators
+//! and functions resolved with PostgreSQL's type rules.
+
+use std::sync::Arc;
+
+use sqlparser::ast::{self, BinaryOperator, UnaryOperator};
+
+use super::{AggContext, Binder, base_type, data_type, ident, mismatch, object_name, promote};
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::expr::{BinOp, Expr, Func, SubqueryKind, resolve_function};
+use crate::sql::plan::{AggCall, AggFunc};
+use crate::types::{DataType, Value, parse};
+
+const NUMERIC: DataType = DataType::Numeric {
+    precision: None,
+    scale: None,
+};
+
+fn is_number(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Int2
+            | DataType::Int4
+            | DataType::Int8
+            | DataType::Float4
+            | DataType::Float8
+            | DataType::Numeric { .. }
+    )
+}
+
+/// Whether `e` is an untyped constant (a string literal or NULL) that
+/// takes the type its context asks for, as PostgreSQL's `unknown` does.
+fn is_unknown(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Literal(Value::Text(_) | Value::Null, DataType::Text)
+    ) || matches!(e, Expr::Param(..))
+}
+
+impl Binder<'_> {
+    /// Makes `e` a value of `ty`: untyped constants are parsed as `ty`,
+    /// parameters take it, other expressions get a cast when their type
+    /// differs.
+    pub(crate) fn coerce(&mut self, e: Expr, ty: DataType) -> SqlResult<Expr> {
+        Ok(match e {
+            Expr::Literal(Value::Null, _) => Expr::Literal(Value::Null, ty),
+            Expr::Literal(Value::Text(s), DataType::Text) if ty != DataType::Text => {
+                Expr::Literal(parse(&s, &ty)?, ty)
+            }
+            Expr::Param(i, _) => {
+                let slot = self.params.get_mut(i);
+                match slot {
+                    Some(Some(known)) => Expr::Cast(Box::new(Expr::Param(i, *known)), ty),
+                    Some(slot) => {
+                        *slot = Some(ty);
+                        Expr::Param(i, ty)
+                    }
+                    None => Expr::Param(i, ty),
+                }
+            }
+            e if base_type(e.ty()) == base_type(ty) => e,
+            e => Expr::Cast(Box::new(e), ty),
+        })
+    }
+
+    fn bool_operand(&mut self, e: Expr, op: &str) -> SqlResult<Expr> {
+        if is_unknown(&e) {
+            return self.coerce(e, DataType::Bool);
+        }
+        if e.ty() != DataType::Bool {
+            return Err(SqlError::DatatypeMismatch(format!(
+                "argument of {op} must be type boolean, not type {}",
+                e.ty().name()
+            )));
+        }
+        Ok(e)
+    }
+
+    /// Makes two operands comparable: an untyped side takes the other's
+    /// type; numbers compare across types; otherwise the families must
+    /// match.
+    fn unify(&mut self, l: Expr, r: Expr, op: &str) -> SqlResult<(Expr, Expr)> {
+        let (lt, rt) = (base_type(l.ty()), base_type(r.ty()));
+        if is_unknown(&l) && !is_unknown(&r) {
+            let l = self.coerce(l, rt)?;
+            return Ok((l, r));
+        }
+        if is_unknown(&r) && !is_unknown(&l) {
+            let r = self.coerce(r, lt)?;
+            return Ok((l, r));
+        }
+        if lt == rt || (is_number(&lt) && is_number(&rt)) {
+            return Ok((l, r));
+        }
+        let temporal = |t: &DataType| {
+            matches!(
+                t,
+                DataType::Date | DataType::Timestamp | DataType::TimestampTz
+            )
+        };
+        if temporal(&lt) && temporal(&rt) {
+            return Ok((l, r));
+        }
+        Err(mismatch(op, l.ty(), r.ty()))
+    }
+
+    /// Binds one expression in the current scope.
+    pub(crate) fn bind_expr(&mut self, e: &ast::Expr) -> SqlResult<Expr> {
+        if self.agg.is_some()
+            && let Some(i) = self.group_key_index(e)
+        {
+            {
+                let ty = self
+                    .agg
+                    .as_ref()
+                    .map_or(DataType::Text, |a| a.group_types[i]);
+                return Ok(Expr::Column(i, ty));
+            }
+        }
+        use ast::Expr as E;
+        Ok(match e {
+            E::Identifier(id) => self.column(None, &ident(id))?,
+            E::CompoundIdentifier(parts) => match parts.as_slice() {
+                [t, c] => self.column(Some(&ident(t)), &ident(c))?,
+                [_, t, c] => self.column(Some(&ident(t)), &ident(c))?,
+                _ => return Err(SqlError::no_column(&e.to_string())),
+            },
+            E::Value(v) => literal(&v.value)?,
+            E::Nested(inner) => self.bind_expr(inner)?,
+            E::TypedString(ts) => {
+                let ty = data_type(&ts.data_type)?;
+                let text = ts
+                    .value
+                    .clone()
+                    .into_string()
+                    .ok_or_else(|| SqlError::Syntax("expected a string".into()))?;
+                Expr::Literal(parse(&text, &ty)?, ty)
+            }
+            E::Cast {
+                expr, data_type: t, ..
+            } => {
+                let ty = data_type(t)?;
+                let inner = self.bind_expr(expr)?;
+                match inner {
+                    Expr::Literal(Value::Text(s), DataType::Text) => {
+                        Expr::Literal(parse(&s, &ty)?, ty)
+                    }
+                    other => self.coerce(other, ty)?,
+                }
+            }
+            E::UnaryOp { op, expr } => {
+                let inner = self.bind_expr(expr)?;
+                match op {
+                    UnaryOperator::Not => Expr::Not(Box::new(self.bool_operand(inner, "NOT")?)),
+                    UnaryOperator::Minus => match inner {
+                        Expr::Literal(v, ty) if v.data_type().is_some_and(|t| is_number(&t)) => {
+                            let v = negate_literal(v)?;
+                            let ty = v.data_type().map_or(ty, base_type);
+                            Expr::Literal(v, ty)
+                        }
+                        inner => {
+                            let inner = if is_unknown(&inner) {
+                                self.coerce(inner, NUMERIC)?
+                            } else {
+                                inner
+                            };
+                            Expr::Neg(Box::new(inner))
+                        }
+                    },
+                    UnaryOperator::Plus => inner,
+                    other => {
+                        return Err(SqlError::unsupported(format!(
+                            "unary operator {other} is not supported"
+                        )));
+                    }
+                }
+            }
+            E::BinaryOp { left, op, right } => {
+                let l = self.bind_expr(left)?;
+                let r = self.bind_expr(right)?;
+                self.binary(op, l, r)?
+            }
+            E::IsNull(x) => Expr::IsNull(Box::new(self.bind_expr(x)?), false),
+            E::IsNotNull(x) => Expr::IsNull(Box::new(self.bind_expr(x)?), true),
+            E::IsTrue(x) => self.is_bool(x, true, false)?,
+            E::IsNotTrue(x) => self.is_bool(x, true, true)?,
+            E::IsFalse(x) => self.is_bool(x, false, false)?,
+            E::IsNotFalse(x) => self.is_bool(x, false, true)?,
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                let l = self.bind_expr(a)?;
+                let r = self.bind_expr(b)?;
+                let (l, r) = self.unify(l, r, "=")?;
+                Expr::IsDistinct(
+                    Box::new(l),
+                    Box::new(r),
+                    matches!(e, E::IsNotDistinctFrom(..)),
+                )
+            }
+            E::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.bind_expr(expr)?;
+                let lo = self.bind_expr(low)?;
+                let hi = self.bind_expr(high)?;
+                let (x1, lo) = self.unify(x.clone(), lo, ">=")?;
+                let (x2, hi) = self.unify(x, hi, "<=")?;
+                let both = Expr::Binary(
+                    BinOp::And,
+                    Box::new(Expr::Binary(
+                        BinOp::GtEq,
+                        Box::new(x1),
+                        Box::new(lo),
+                        DataType::Bool,
+                    )),
+                    Box::new(Expr::Binary(
+                        BinOp::LtEq,
+                        Box::new(x2),
+                        Box::new(hi),
+                        DataType::Bool,
+                    )),
+                    DataType::Bool,
+                );
+                if *negated {
+                    Expr::Not(Box::new(both))
+                } else {
+                    both
+                }
+            }
+            E::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let mut x = self.bind_expr(expr)?;
+                let mut items = Vec::with_capacity(list.len());
+                for item in list {
+                    let item = self.bind_expr(item)?;
+                    let (nx, ni) = self.unify(x, item, "=")?;
+                    x = nx;
+                    items.push(ni);
+                }
+                Expr::InList {
+                    expr: Box::new(x),
+                    list: items,
+                    negated: *negated,
+                }
+            }
+            E::Like {
+                negated,
+                expr,
+                pattern,
+                any: false,
+                ..
+            }
+            | E::ILike {
+                negated,
+                expr,
+                pattern,
+                any: false,
+                ..
+            } => {
+                let x = self.bind_expr(expr)?;
+                let x = self.coerce(x, DataType::Text)?;
+                let p = self.bind_expr(pattern)?;
+                let p = self.coerce(p, DataType::Text)?;
+                Expr::Like {
+                    expr: Box::new(x),
+                    pattern: Box::new(p),
+                    negated: *negated,
+                    case_insensitive: matches!(e, E::ILike { .. }),
+                }
+            }
+            E::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref())?,
+            E::Exists { subquery, negated } => {
+                let plan = self.subquery(subquery)?;
+                let ex = Expr::Subquery(Arc::new(plan), SubqueryKind::Exists, DataType::Bool);
+                if *negated {
+                    Expr::Not(Box::new(ex))
+                } else {
+                    ex
+                }
+            }
+            E::Subquery(q) => {
+                let plan = self.subquery(q)?;
+                let cols = plan.columns();
+                if cols.len() != 1 {
+                    return Err(SqlError::Syntax(
+                        "subquery must return only one column".into(),
+                    ));
+                }
+                let ty = cols[0].ty;
+                Expr::Subquery(Arc::new(plan), SubqueryKind::Scalar, ty)
+            }
+            E::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let x = self.bind_expr(expr)?;
+                let plan = self.subquery(subquery)?;
+                let cols = plan.columns();
+                if cols.len() != 1 {
+                    return Err(SqlError::Syntax("subquery has too many columns".into()));
+                }
+                let probe = Expr::Literal(Value::Null, cols[0].ty);
+                let (x, _) = self.unify(x, probe, "=")?;
+                Expr::Subquery(
+                    Arc::new(plan),
+                    SubqueryKind::In {
+                        expr: Box::new(x),
+                        negated: *negated,
+                    },
+                    DataType::Bool,
+                )
+            }
+            E::Function(f) => self.function(f)?,
+            E::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind_expr(expr)?];
+                args.push(match substring_from {
+                    Some(f) => self.bind_expr(f)?,
+                    None => Expr::Literal(Value::Int4(1), DataType::Int4),
+                });
+                if let Some(f) = substring_for {
+                    args.push(self.bind_expr(f)?);
+                }
+                self.call("substr", args)?
+            }
+            E::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                ..
+            } => {
+                let name = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                    _ => "btrim",
+                };
+                let mut args = vec![self.bind_expr(expr)?];
+                if let Some(w) = trim_what {
+                    args.push(self.bind_expr(w)?);
+                }
+                self.call(name, args)?
+            }
+            E::Position { expr, r#in } => {
+                let sub = self.bind_expr(expr)?;
+                let s = self.bind_expr(r#in)?;
+                self.call("strpos", vec![s, sub])?
+            }
+            E::Ceil { expr, .. } => {
+                let a = self.bind_expr(expr)?;
+                self.call("ceil", vec![a])?
+            }
+            E::Floor { expr, .. } => {
+                let a = self.bind_expr(expr)?;
+                self.call("floor", vec![a])?
+            }
+            other => {
+                return Err(SqlError::unsupported(format!(
+                    "expression {other} is not supported"
+                )));
+            }
+        })
+    }
+
+    fn is_bool(&mut self, x: &ast::Expr, want: bool, negated: bool) -> SqlResult<Expr> {
+        let inner = self.bind_expr(x)?;
+        let inner = self.bool_operand(inner, "IS TRUE")?;
+        Ok(Expr::IsBool(Box::new(inner), want, negated))
+    }
+
+    fn group_key_index(&self, e: &ast::Expr) -> Option<usize> {
+        let agg = self.agg.as_ref()?;
+        agg.group_keys.iter().position(|k| k == e)
+    }
+
+    /// Resolves a column name through the scopes, innermost first.
+    fn column(&mut self, table: Option<&str>, name: &str) -> SqlResult<Expr> {
+        for (depth, scope) in self.scopes.iter().rev().enumerate() {
+            let mut found = None;
+            for (i, c) in scope.iter().enumerate() {
+                let table_ok = table.is_none_or(|t| c.table.as_deref() == Some(t));
+                if table_ok && c.name == name {
+                    if found.is_some() {
+                        return Err(SqlError::AmbiguousColumn(name.to_owned()));
+                    }
+                    found = Some((i, c.ty));
+                }
+            }
+            if let Some((index, ty)) = found {
+                if depth == 0 {
+                    if self.agg.is_some() {
+                        return Err(SqlError::Grouping(format!(
+                            "column \"{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                            match table {
+                                Some(t) => format!("{t}.{name}"),
+                                None => name.to_owned(),
+                            }
+                        )));
+                    }
+                    return Ok(Expr::Column(index, ty));
+                }
+                return Ok(Expr::Outer { depth, index, ty });
+            }
+        }
+        if let Some(t) = table {
+            let known = self
+                .scopes
+                .iter()
+                .flatten()
+                .any(|c| c.table.as_deref() == Some(t));
+            if !known {
+                return Err(SqlError::Semantic {
+                    state: crate::SqlState::UNDEFINED_TABLE,
+                    message: format!("missing FROM-clause entry for table \"{t}\""),
+                });
+            }
+            return Err(SqlError::no_column(&format!("{t}.{name}")));
+        }
+        Err(SqlError::no_column(name))
+    }
+
+    fn binary(&mut self, op: &BinaryOperator, l: Expr, r: Expr) -> SqlResult<Expr> {
+        use BinaryOperator as B;
+        let cmp = |op| Some(op);
+        let comparison = match op {
+            B::Eq => cmp(BinOp::Eq),
+            B::NotEq => cmp(BinOp::NotEq),
+            B::Lt => cmp(BinOp::Lt),
+            B::LtEq => cmp(BinOp::LtEq),
+            B::Gt => cmp(BinOp::Gt),
+            B::GtEq => cmp(BinOp::GtEq),
+            _ => None,
+        };
+        if let Some(bop) = comparison {
+            let (l, r) = self.unify(l, r, &op.to_string())?;
+            return Ok(Expr::Binary(bop, Box::new(l), Box::new(r), DataType::Bool));
+        }
+        match op {
+            B::And | B::Or => {
+                let name = if matches!(op, B::And) { "AND" } else { "OR" };
+                let l = self.bool_operand(l, name)?;
+                let r = self.bool_operand(r, name)?;
+                let bop = if matches!(op, B::And) {
+                    BinOp::And
+                } else {
+                    BinOp::Or
+                };
+                Ok(Expr::Binary(bop, Box::new(l), Box::new(r), DataType::Bool))
+            }
+            B::StringConcat => {
+                let l = if is_unknown(&l) {
+                    self.coerce(l, DataType::Text)?
+                } else {
+                    l
+                };
+                let r = if is_unknown(&r) {
+                    self.coerce(r, DataType::Text)?
+                } else {
+                    r
+                };
+                if !base_type(l.ty()).is_string() && !base_type(r.ty()).is_string() {
+                    return Err(mismatch("||", l.ty(), r.ty()));
+                }
+                Ok(Expr::Binary(
+                    BinOp::Concat,
+                    Box::new(l),
+                    Box::new(r),
+                    DataType::Text,
+                ))
+            }
+            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
+                let bop = match op {
+                    B::Plus => BinOp::Add,
+                    B::Minus => BinOp::Sub,
+                    B::Multiply => BinOp::Mul,
+                    B::Divide => BinOp::Div,
+                    _ => BinOp::Mod,
+                };
+                let symbol = op.to_string();
+                let (l, r) = match (is_unknown(&l), is_unknown(&r)) {
+                    (true, false) => {
+                        let t = base_type(r.ty());
+                        (self.coerce(l, t)?, r)
+                    }
+                    (false, true) => {
+                        let t = if base_type(l.ty()) == DataType::Date {
+                            DataType::Int4
+                        } else {
+                            base_type(l.ty())
+                        };
+                        let r = self.coerce(r, t)?;
+                        (l, r)
+                    }
+                    (true, true) => (self.coerce(l, NUMERIC)?, self.coerce(r, NUMERIC)?),
+                    _ => (l, r),
+                };
+                let (lt, rt) = (base_type(l.ty()), base_type(r.ty()));
+                if is_number(&lt) && is_number(&rt) {
+                    let ty = promote(lt, rt);
+                    let l = self.coerce(l, ty)?;
+                    let r = self.coerce(r, ty)?;
+                    return Ok(Expr::Binary(bop, Box::new(l), Box::new(r), ty));
+                }
+                match (lt, rt, bop) {
+                    (
+                        DataType::Date,
+                        DataType::Int2 | DataType::Int4 | DataType::Int8,
+                        BinOp::Add | BinOp::Sub,
+                    ) => {
+                        let r = self.coerce(r, DataType::Int4)?;
+                        Ok(Expr::Binary(bop, Box::new(l), Box::new(r), DataType::Date))
+                    }
+                    (DataType::Date, DataType::Date, BinOp::Sub) => {
+                        Ok(Expr::Binary(bop, Box::new(l), Box::new(r), DataType::Int4))
+                    }
+                    _ => Err(mismatch(&symbol, lt, rt)),
+                }
+            }
+            other => Err(SqlError::unsupported(format!(
+                "operator {other} is not supported"
+            ))),
+        }
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&ast::Expr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&ast::Expr>,
+    ) -> SqlResult<Expr> {
+        let operand = operand.map(|o| self.bind_expr(o)).transpose()?;
+        let mut branches = Vec::with_capacity(conditions.len());
+        for w in conditions {
+            let cond = self.bind_expr(&w.condition)?;
+            let cond = match &operand {
+                Some(x) => {
+                    let (l, r) = self.unify(x.clone(), cond, "=")?;
+                    Expr::Binary(BinOp::Eq, Box::new(l), Box::new(r), DataType::Bool)
+                }
+                None => self.bool_operand(cond, "CASE/WHEN")?,
+            };
+            branches.push((cond, self.bind_expr(&w.result)?));
+        }
+        let otherwise = match else_result {
+            Some(e) => self.bind_expr(e)?,
+            None => Expr::Literal(Value::Null, DataType::Text),
+        };
+        let mut results: Vec<Expr> = branches.iter().map(|(_, r)| r.clone()).collect();
+        results.push(otherwise);
+        let (ty, results) = self.common_type(results, "CASE")?;
+        let mut results = results.into_iter();
+        let branches = branches
+            .into_iter()
+            .map(|(c, _)| (c, results.next().unwrap_or(Expr::Literal(Value::Null, ty))))
+            .collect();
+        Ok(Expr::Case {
+            branches,
+            otherwise: Box::new(results.next().unwrap_or(Expr::Literal(Value::Null, ty))),
+            ty,
+        })
+    }
+
+    /// PostgreSQL's UNION/CASE type resolution: the first known type,
+    /// promoted across numbers; everything is coerced to it.
+    pub(crate) fn common_type(
+        &mut self,
+        exprs: Vec<Expr>,
+        what: &str,
+    ) -> SqlResult<(DataType, Vec<Expr>)> {
+        let mut ty: Option<DataType> = None;
+        for e in &exprs {
+            if is_unknown(e) {
+                continue;
+            }
+            let t = base_type(e.ty());
+            ty = Some(match ty {
+                None => t,
+                Some(cur) if cur == t => cur,
+                Some(cur) if is_number(&cur) && is_number(&t) => promote(cur, t),
+                Some(cur) => {
+                    return Err(SqlError::DatatypeMismatch(format!(
+                        "{what} types {} and {} cannot be matched",
+                        cur.name(),
+                        t.name()
+                    )));
+                }
+            });
+        }
+        let ty = ty.unwrap_or(DataType::Text);
+        let mut out = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            out.push(self.coerce(e, ty)?);
+        }
+        Ok((ty, out))
+    }
+
+    fn subquery(&mut self, q: &ast::Query) -> SqlResult<crate::sql::plan::Plan> {
+        let saved = self.agg.take();
+        self.scopes.push(Vec::new());
+        let plan = super::bind_query(self, q);
+        self.scopes.pop();
+        self.agg = saved;
+        plan
+    }
+
+    /// Binds a call of a scalar function by name on bound arguments.
+    pub(crate) fn call(&mut self, name: &str, args: Vec<Expr>) -> SqlResult<Expr> {
+        match name {
+            "coalesce" | "greatest" | "least" if !args.is_empty() => {
+                let (ty, args) = self.common_type(args, &name.to_uppercase())?;
+                let f = match name {
+                    "coalesce" => Func::Coalesce,
+                    "greatest" => Func::Greatest,
+                    _ => Func::Least,
+                };
+                return Ok(Expr::Func(f, args, ty));
+            }
+            "nullif" if args.len() == 2 => {
+                let mut it = args.into_iter();
+                let (a, b) = (it.next(), it.next());
+                if let (Some(a), Some(b)) = (a, b) {
+                    let (a, b) = self.unify(a, b, "=")?;
+                    let ty = a.ty();
+                    return Ok(Expr::Func(Func::Nullif, vec![a, b], ty));
+                }
+                return Err(SqlError::Internal("nullif arity".into()));
+            }
+            "nextval" if args.len() == 1 => {
+                let Expr::Literal(Value::Text(seq), _) = &args[0] else {
+                    return Err(SqlError::unsupported(
+                        "nextval needs a literal sequence name",
+                    ));
+                };
+                let seq = seq.to_lowercase();
+                let Some(def) = self.catalog.sequence(&seq) else {
+                    return Err(SqlError::UndefinedTable(seq));
+                };
+                let id = Expr::Literal(Value::Int8(i64::from(def.id)), DataType::Int8);
+                return Ok(Expr::Func(Func::Nextval, vec![id], DataType::Int8));
+            }
+            _ => {}
+        }
+        let mut args = args;
+        for a in &mut args {
+            if is_unknown(a) {
+                *a = self.coerce(std::mem::replace(a, Expr::bool(false)), DataType::Text)?;
+            }
+        }
+        let types: Vec<DataType> = args.iter().map(|a| base_type(a.ty())).collect();
+        let (func, ty, casts) = resolve_function(name, &types)?;
+        let mut bound = Vec::with_capacity(args.len());
+        for (a, c) in args.into_iter().zip(casts) {
+            bound.push(match c {
+                Some(t) => self.coerce(a, t)?,
+                None => a,
+            });
+        }
+        Ok(Expr::Func(func, bound, ty))
+    }
+
+    fn function(&mut self, f: &ast::Function) -> SqlResult<Expr> {
+        let name = object_name(&f.name)?;
+        let (args, distinct, star) = match &f.args {
+            ast::FunctionArguments::None => (Vec::new(), false, false),
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(SqlError::unsupported("subquery function arguments"));
+            }
+            ast::FunctionArguments::List(list) => {
+                let mut args = Vec::new();
+                let mut star = false;
+                for a in &list.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            args.push(e.clone())
+                        }
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        other => {
+                            return Err(SqlError::unsupported(format!(
+                                "function argument {other}"
+                            )));
+                        }
+                    }
+                }
+                let distinct = matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                );
+                (args, distinct, star)
+            }
+        };
+        if let Some(func) = agg_func(&name, star) {
+            return self.aggregate(func, &name, &args, distinct, f.filter.as_deref());
+        }
+        if f.over.is_some() {
+            return Err(SqlError::unsupported("window functions are not supported"));
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for a in &args {
+            bound.push(self.bind_expr(a)?);
+        }
+        self.call(&name, bound)
+    }
+
+    fn aggregate(
+        &mut self,
+        func: AggFunc,
+        name: &str,
+        args: &[ast::Expr],
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+    ) -> SqlResult<Expr> {
+        let Some(mut ctx) = self.agg.take() else {
+            return Err(SqlError::Grouping(format!(
+                "aggregate functions are not allowed here: {name}"
+            )));
+        };
+        let inner = std::mem::replace(
+            self.scopes
+                .last_mut()
+                .ok_or_else(|| SqlError::Internal("no scope".into()))?,
+            ctx.input.clone(),
+        );
+        let result = (|| -> SqlResult<AggCall> {
+            let mut bound = Vec::with_capacity(args.len());
+            for a in args {
+                bound.push(self.bind_expr(a)?);
+            }
+            if let Some(b) = bound.first_mut()
+                && is_unknown(b)
+            {
+                *b = self.coerce(std::mem::replace(b, Expr::bool(false)), DataType::Text)?;
+            }
+            let filter = filter
+                .map(|f| {
+                    let f = self.bind_expr(f)?;
+                    self.bool_operand(f, "FILTER")
+                })
+                .transpose()?;
+            let arg_ty = bound.first().map(|a| base_type(a.ty()));
+            let arity_ok = match func {
+                AggFunc::CountStar => bound.is_empty(),
+                AggFunc::StringAgg => bound.len() == 2,
+                _ => bound.len() == 1,
+            };
+            let ty = match (func, arg_ty) {
+                _ if !arity_ok => None,
+                (AggFunc::CountStar | AggFunc::Count, _) => Some(DataType::Int8),
+                (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => Some(DataType::Int8),
+                (AggFunc::Sum, Some(DataType::Int8)) => Some(NUMERIC),
+                (AggFunc::Sum, Some(t)) if is_number(&t) => Some(t),
+                (AggFunc::Avg, Some(DataType::Float4 | DataType::Float8)) => Some(DataType::Float8),
+                (AggFunc::Avg, Some(t)) if is_number(&t) => Some(NUMERIC),
+                (AggFunc::Min | AggFunc::Max, Some(t)) => Some(t),
+                (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => Some(DataType::Bool),
+                (AggFunc::StringAgg, Some(t)) if t.is_string() => Some(DataType::Text),
+                _ => None,
+            };
+            let Some(ty) = ty else {
+                let list: Vec<&str> = bound.iter().map(|a| a.ty().name()).collect();
+                return Err(SqlError::UndefinedFunction(format!(
+                    "function {name}({}) does not exist",
+                    list.join(", ")
+                )));
+            };
+            if func == AggFunc::StringAgg {
+                let sep = bound
+                    .pop()
+                    .unwrap_or(Expr::Literal(Value::Null, DataType::Text));
+                let sep = self.coerce(sep, DataType::Text)?;
+                bound.push(sep);
+            }
+            Ok(AggCall {
+                func,
+                args: bound,
+                distinct,
+                filter,
+                ty,
+            })
+        })();
+        if let Some(scope) = self.scopes.last_mut() {
+            *scope = inner;
+        }
+        let call = result?;
+        let ty = call.ty;
+        let index = ctx.group_keys.len() + ctx.aggs.len();
+        ctx.aggs.push(call);
+        self.agg = Some(ctx);
+        Ok(Expr::Column(index, ty))
+    }
+}
+
+fn agg_func(name: &str, star: bool) -> Option<AggFunc> {
+    Some(match name {
+        "count" if star => AggFunc::CountStar,
+        "count" => AggFunc::Count,
+        "sum" => AggFunc::Sum,
+        "avg" => AggFunc::Avg,
+        "min" => AggFunc::Min,
+        "max" => AggFunc::Max,
+        "bool_and" | "every" => AggFunc::BoolAnd,
+        "bool_or" => AggFunc::BoolOr,
+        "string_agg" => AggFunc::StringAgg,
+        _ => return None,
+    })
+}
+
+/// Whether the expression calls an aggregate (outside any subquery).
+pub(crate) fn has_aggregate(e: &ast::Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if let ast::Expr::Function(f) = x
+            && let Ok(name) = object_name(&f.name)
+            && agg_func(&name, false).is_some()
+            && f.over.is_none()
+        {
+            found = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// A literal's value; numbers get the narrowest of int4, int8, numeric.
+fn literal(v: &ast::Value) -> SqlResult<Expr> {
+    Ok(match v {
+        ast::Value::Number(n, _) => {
+            if let Ok(i) = n.parse::<i32>() {
+                Expr::Literal(Value::Int4(i), DataType::Int4)
+            } else if let Ok(i) = n.parse::<i64>() {
+                Expr::Literal(Value::Int8(i), DataType::Int8)
+            } else {
+                Expr::Literal(parse(n, &NUMERIC)?, NUMERIC)
+            }
+        }
+        ast::Value::SingleQuotedString(s)
+        | ast::Value::EscapedStringLiteral(s)
+        | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+            Expr::Literal(Value::Text(s.clone()), DataType::Text)
+        }
+        ast::Value::Boolean(b) => Expr::bool(*b),
+        ast::Value::Null => Expr::Literal(Value::Null, DataType::Text),
+        ast::Value::Placeholder(p) => {
+            let n: usize = p
+                .strip_prefix('$')
+                .and_then(|n| n.parse().ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| SqlError::Syntax(format!("syntax error at or near \"{p}\"")))?;
+            Expr::Param(n - 1, DataType::Text)
+        }
+        other => {
+            return Err(SqlError::unsupported(format!(
+                "literal {other} is not supported"
+            )));
+        }
+    })
+}
+
+fn negate_literal(v: Value) -> SqlResult<Value> {
+    Ok(match v {
+        Value::Int4(i) => Value::Int4(-i),
+        // -2147483648 is parsed as 2147483648 (an int8) and then negated.
+        Value::Int8(i) => match i32::try_from(-i) {
+            Ok(small) => Value::Int4(small),
+            Err(_) => Value::Int8(-i),
+        },
+        Value::Numeric(d) => match i64::try_from(-d) {
+            Ok(small) if d.scale() == 0 => Value::Int8(small),
+            _ => Value::Numeric(-d),
+        },
+        other => other,
+    })
+}
+
+impl AggContext {
+    /// The output columns of the aggregate node.
+    pub(crate) fn output_types(&self) -> Vec<DataType> {
+        self.group_types
+            .iter()
+            .copied()
+            .chain(self.aggs.iter().map(|a| a.ty))
+            .collect()
+    }
+}

@@ -1,0 +1,918 @@
+//! Queries: WITH, set operations, SELECT (FROM, WHERE, GROUP BY, HAVING,
+//! the select list, DISTINCT), ORDER BY, LIMIT and OFFSET.
+
+use sqlparser::ast;
+
+use super::bind_expr::has_aggregate;
+use super::{AggContext, Binder, bind_constant_expr, ident, object_name};
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::expr::{BinOp, Expr};
+use crate::sql::plan::{Column, JoinKind, Plan, SetOpKind, SortKey};
+use crate::types::DataType;
+
+/// Binds a query to a plan.
+pub(crate) fn bind_query(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
+    let cte_mark = b.ctes.len();
+    if let Some(with) = &q.with {
+        if with.recursive {
+            return Err(SqlError::unsupported("WITH RECURSIVE is not supported"));
+        }
+        for cte in &with.cte_tables {
+            let plan = bind_query(b, &cte.query)?;
+            let name = ident(&cte.alias.name);
+            let plan = rename(plan, &name, &cte.alias.columns)?;
+            b.ctes.push((name, plan));
+        }
+    }
+    let result = bind_query_body(b, q);
+    b.ctes.truncate(cte_mark);
+    result
+}
+
+fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
+    let order_by: &[ast::OrderByExpr] = match &q.order_by {
+        Some(ast::OrderBy {
+            kind: ast::OrderByKind::Expressions(e),
+            ..
+        }) => e,
+        Some(_) => return Err(SqlError::unsupported("ORDER BY ALL is not supported")),
+        None => &[],
+    };
+    let mut plan = match q.body.as_ref() {
+        ast::SetExpr::Select(select) => bind_select(b, select, order_by)?,
+        body => {
+            let plan = bind_set_expr(b, body)?;
+            if order_by.is_empty() {
+                plan
+            } else {
+                let columns = plan.columns();
+                let mut keys = Vec::new();
+                for o in order_by {
+                    let expr = output_ref(&o.expr, &columns)?.ok_or_else(|| {
+                        SqlError::unsupported(
+                            "ORDER BY on a set operation must name an output column",
+                        )
+                    })?;
+                    keys.push(sort_key(expr, &o.options));
+                }
+                Plan::Sort {
+                    input: Box::new(plan),
+                    keys,
+                }
+            }
+        }
+    };
+    if let Some(limit) = &q.limit_clause {
+        let (limit, offset) = match limit {
+            ast::LimitClause::LimitOffset { limit, offset, .. } => {
+                (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
+            }
+            ast::LimitClause::OffsetCommaLimit { offset, limit } => {
+                (Some(limit.clone()), Some(offset.clone()))
+            }
+        };
+        let limit = limit.map(|e| bind_constant_expr(b, &e)).transpose()?;
+        let offset = offset.map(|e| bind_constant_expr(b, &e)).transpose()?;
+        plan = Plan::Limit {
+            input: Box::new(plan),
+            limit,
+            offset,
+        };
+    }
+    Ok(plan)
+}
+
+fn bind_set_expr(b: &mut Binder<'_>, body: &ast::SetExpr) -> SqlResult<Plan> {
+    match body {
+        ast::SetExpr::Select(s) => bind_select(b, s, &[]),
+        ast::SetExpr::Query(q) => bind_query(b, q),
+        ast::SetExpr::Values(v) => bind_values(b, v),
+        ast::SetExpr::SetOperation {
+            op,
+            set_quantifier,
+            left,
+            right,
+        } => {
+            let l = bind_set_expr(b, left)?;
+            let r = bind_set_expr(b, right)?;
+            let kind = match op {
+                ast::SetOperator::Union => SetOpKind::Union,
+                ast::SetOperator::Intersect => SetOpKind::Intersect,
+                ast::SetOperator::Except | ast::SetOperator::Minus => SetOpKind::Except,
+            };
+            let (lc, rc) = (l.columns(), r.columns());
+            let name = format!("{kind:?}").to_uppercase();
+            if lc.len() != rc.len() {
+                return Err(SqlError::Syntax(format!(
+                    "each {name} query must have the same number of columns"
+                )));
+            }
+            let mut l_exprs = Vec::new();
+            let mut r_exprs = Vec::new();
+            let mut columns = Vec::new();
+            for (i, (a, c)) in lc.iter().zip(&rc).enumerate() {
+                let (ty, pair) =
+                    b.common_type(vec![Expr::Column(i, a.ty), Expr::Column(i, c.ty)], &name)?;
+                let mut pair = pair.into_iter();
+                l_exprs.push(pair.next().unwrap_or(Expr::Column(i, ty)));
+                r_exprs.push(pair.next().unwrap_or(Expr::Column(i, ty)));
+                columns.push(Column {
+                    name: a.name.clone(),
+                    table: None,
+                    ty,
+                });
+            }
+            let all = matches!(set_quantifier, ast::SetQuantifier::All);
+            Ok(Plan::SetOp {
+                kind,
+                all,
+                left: Box::new(Plan::Project {
+                    input: Box::new(l),
+                    exprs: l_exprs,
+                    columns: columns.clone(),
+                }),
+                right: Box::new(Plan::Project {
+                    input: Box::new(r),
+                    exprs: r_exprs,
+                    columns,
+                }),
+            })
+        }
+        other => Err(SqlError::unsupported(format!("{other} is not supported"))),
+    }
+}
+
+/// `VALUES (...), (...)`: columns `column1`, `column2`, ... typed by the
+/// common type of each column.
+pub(crate) fn bind_values(b: &mut Binder<'_>, v: &ast::Values) -> SqlResult<Plan> {
+    let width = v.rows.first().map_or(0, Vec::len);
+    let mut rows = Vec::with_capacity(v.rows.len());
+    for row in &v.rows {
+        if row.len() != width {
+            return Err(SqlError::Syntax(
+                "VALUES lists must all be the same length".into(),
+            ));
+        }
+        let mut out = Vec::with_capacity(width);
+        for e in row {
+            out.push(bind_constant_expr(b, e)?);
+        }
+        rows.push(out);
+    }
+    let mut columns = Vec::with_capacity(width);
+    for i in 0..width {
+        let col: Vec<Expr> = rows.iter().map(|r| r[i].clone()).collect();
+        let (ty, col) = b.common_type(col, "VALUES")?;
+        for (r, e) in rows.iter_mut().zip(col) {
+            r[i] = e;
+        }
+        columns.push(Column {
+            name: format!("column{}", i + 1),
+            table: None,
+            ty,
+        });
+    }
+    Ok(Plan::Values { rows, columns })
+}
+
+fn rename(plan: Plan, table: &str, names: &[ast::TableAliasColumnDef]) -> SqlResult<Plan> {
+    let mut columns = plan.columns();
+    if names.len() > columns.len() {
+        return Err(SqlError::Syntax(format!(
+            "table \"{table}\" has {} columns available but {} columns specified",
+            columns.len(),
+            names.len()
+        )));
+    }
+    for (i, c) in columns.iter_mut().enumerate() {
+        if let Some(n) = names.get(i) {
+            c.name = ident(&n.name);
+        }
+        c.table = Some(table.to_owned());
+    }
+    let exprs = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Expr::Column(i, c.ty))
+        .collect();
+    Ok(Plan::Project {
+        input: Box::new(plan),
+        exprs,
+        columns,
+    })
+}
+
+fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> SqlResult<Plan> {
+    let mut plan: Option<Plan> = None;
+    for twj in from {
+        let mut item = bind_table_factor(b, &twj.relation)?;
+        for j in &twj.joins {
+            let right = bind_table_factor(b, &j.relation)?;
+            item = bind_join(b, item, right, &j.join_operator)?;
+        }
+        plan = Some(match plan {
+            None => item,
+            Some(left) => cross(left, item),
+        });
+    }
+    Ok(plan.unwrap_or(Plan::Values {
+        rows: vec![vec![]],
+        columns: vec![],
+    }))
+}
+
+fn cross(left: Plan, right: Plan) -> Plan {
+    let mut columns = left.columns();
+    columns.extend(right.columns());
+    Plan::Join {
+        kind: JoinKind::Inner,
+        left: Box::new(left),
+        right: Box::new(right),
+        on: None,
+        equi: vec![],
+        columns,
+    }
+}
+
+fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan> {
+    match f {
+        ast::TableFactor::Table { name, alias, .. } => {
+            let name = object_name(name)?;
+            let alias_name = alias.as_ref().map(|a| ident(&a.name));
+            let alias_cols = alias.as_ref().map_or(&[][..], |a| a.columns.as_slice());
+            if let Some((_, plan)) = b.ctes.iter().rev().find(|(n, _)| *n == name) {
+                let plan = plan.clone();
+                return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
+            }
+            if let Some(view) = b.catalog.view(&name) {
+                let statements = crate::sql::parser::parse_sql(&view.query)?;
+                let Some(crate::sql::parser::Statement::Standard(stmt)) = statements.first() else {
+                    return Err(SqlError::Internal("view is not a query".into()));
+                };
+                let ast::Statement::Query(q) = stmt.as_ref() else {
+                    return Err(SqlError::Internal("view is not a query".into()));
+                };
+                let saved = std::mem::replace(&mut b.scopes, vec![Vec::new()]);
+                let plan = bind_query(b, q);
+                b.scopes = saved;
+                let mut plan = plan?;
+                if !view.columns.is_empty() {
+                    let cols: Vec<ast::TableAliasColumnDef> = view
+                        .columns
+                        .iter()
+                        .map(|c| ast::TableAliasColumnDef::from_name(c.as_str()))
+                        .collect();
+                    plan = rename(plan, &name, &cols)?;
+                }
+                return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
+            }
+            let Some(table) = b.catalog.table(&name) else {
+                return Err(SqlError::UndefinedTable(name));
+            };
+            let qualifier = alias_name.unwrap_or_else(|| name.clone());
+            let columns = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Column {
+                    name: alias_cols
+                        .get(i)
+                        .map_or_else(|| c.name.clone(), |a| ident(&a.name)),
+                    table: Some(qualifier.clone()),
+                    ty: c.ty,
+                })
+                .collect();
+            Ok(Plan::Scan {
+                table: table.clone(),
+                alias: qualifier,
+                filter: None,
+                columns,
+            })
+        }
+        ast::TableFactor::Derived {
+            subquery,
+            alias,
+            lateral: false,
+        } => {
+            b.scopes.push(Vec::new());
+            let plan = bind_query(b, subquery);
+            b.scopes.pop();
+            let plan = plan?;
+            match alias {
+                Some(a) => rename(plan, &ident(&a.name), &a.columns),
+                None => Ok(plan),
+            }
+        }
+        ast::TableFactor::NestedJoin {
+            table_with_joins,
+            alias: None,
+        } => bind_from(b, std::slice::from_ref(table_with_joins)),
+        other => Err(SqlError::unsupported(format!(
+            "FROM item {other} is not supported"
+        ))),
+    }
+}
+
+fn bind_join(
+    b: &mut Binder<'_>,
+    left: Plan,
+    right: Plan,
+    op: &ast::JoinOperator,
+) -> SqlResult<Plan> {
+    use ast::JoinOperator as J;
+    let (kind, constraint) = match op {
+        J::Join(c) | J::Inner(c) => (JoinKind::Inner, Some(c)),
+        J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, Some(c)),
+        J::Right(c) | J::RightOuter(c) => (JoinKind::Right, Some(c)),
+        J::FullOuter(c) => (JoinKind::Full, Some(c)),
+        J::CrossJoin(_) => (JoinKind::Inner, None),
+        other => {
+            return Err(SqlError::unsupported(format!(
+                "join {other:?} is not supported"
+            )));
+        }
+    };
+    let lc = left.columns();
+    let rc = right.columns();
+    let mut columns = lc.clone();
+    columns.extend(rc.iter().cloned());
+    let using: Vec<String> = match constraint {
+        Some(ast::JoinConstraint::Using(names)) => {
+            names.iter().map(object_name).collect::<SqlResult<_>>()?
+        }
+        Some(ast::JoinConstraint::Natural) => lc
+            .iter()
+            .filter(|c| rc.iter().any(|r| r.name == c.name))
+            .map(|c| c.name.clone())
+            .collect(),
+        _ => vec![],
+    };
+    let mut on = None;
+    if let Some(ast::JoinConstraint::On(e)) = constraint {
+        b.scopes.push(columns.clone());
+        let bound = b.bind_expr(e);
+        b.scopes.pop();
+        let bound = bound?;
+        if bound.ty() != DataType::Bool {
+            return Err(SqlError::DatatypeMismatch(format!(
+                "argument of JOIN/ON must be type boolean, not type {}",
+                bound.ty().name()
+            )));
+        }
+        on = Some(bound);
+    }
+    let mut using_pairs = Vec::new();
+    for name in &using {
+        let li = lc.iter().position(|c| &c.name == name);
+        let ri = rc.iter().position(|c| &c.name == name);
+        let (Some(li), Some(ri)) = (li, ri) else {
+            return Err(SqlError::no_column(&format!(
+                "column \"{name}\" specified in USING clause does not exist in left table"
+            )))
+            .map_err(|_| {
+                SqlError::UndefinedColumn(format!(
+                    "column \"{name}\" specified in USING clause does not exist in {} table",
+                    if li.is_none() { "left" } else { "right" }
+                ))
+            });
+        };
+        using_pairs.push((li, ri));
+        let cond = Expr::Binary(
+            BinOp::Eq,
+            Box::new(Expr::Column(li, lc[li].ty)),
+            Box::new(Expr::Column(lc.len() + ri, rc[ri].ty)),
+            DataType::Bool,
+        );
+        on = Some(match on {
+            None => cond,
+            Some(prev) => Expr::Binary(BinOp::And, Box::new(prev), Box::new(cond), DataType::Bool),
+        });
+    }
+    let equi = on
+        .as_ref()
+        .map(|e| equi_keys(e, lc.len()))
+        .unwrap_or_default();
+    let join = Plan::Join {
+        kind,
+        left: Box::new(left),
+        right: Box::new(right),
+        on,
+        equi,
+        columns: columns.clone(),
+    };
+    if using_pairs.is_empty() {
+        return Ok(join);
+    }
+    // USING and NATURAL merge each pair into one column (the non-NULL side
+    // for outer joins), listed first, then the remaining columns.
+    let mut exprs = Vec::new();
+    let mut out = Vec::new();
+    for (li, ri) in &using_pairs {
+        let l = Expr::Column(*li, lc[*li].ty);
+        let r = Expr::Column(lc.len() + ri, rc[*ri].ty);
+        let e = match kind {
+            JoinKind::Inner | JoinKind::Left => l,
+            JoinKind::Right => r,
+            JoinKind::Full => b.call("coalesce", vec![l, r])?,
+        };
+        out.push(Column {
+            name: lc[*li].name.clone(),
+            table: None,
+            ty: e.ty(),
+        });
+        exprs.push(e);
+    }
+    for (i, c) in columns.iter().enumerate() {
+        let merged = using_pairs
+            .iter()
+            .any(|(li, ri)| i == *li || i == lc.len() + ri);
+        if !merged {
+            exprs.push(Expr::Column(i, c.ty));
+            out.push(c.clone());
+        }
+    }
+    Ok(Plan::Project {
+        input: Box::new(join),
+        exprs,
+        columns: out,
+    })
+}
+
+/// The `left = right` conjuncts of a join condition whose sides each read
+/// only one input: the keys a hash join can use.
+fn equi_keys(on: &Expr, left_width: usize) -> Vec<(Expr, Expr)> {
+    let mut conjuncts = Vec::new();
+    split_and(on, &mut conjuncts);
+    let mut keys = Vec::new();
+    for c in conjuncts {
+        if let Expr::Binary(BinOp::Eq, a, bb, _) = c {
+            if a.has_subquery() || bb.has_subquery() {
+                continue;
+            }
+            let side = |e: &Expr| {
+                let mut cols = Vec::new();
+                e.columns(&mut cols);
+                if cols.is_empty() {
+                    None
+                } else if cols.iter().all(|c| *c < left_width) {
+                    Some(true)
+                } else if cols.iter().all(|c| *c >= left_width) {
+                    Some(false)
+                } else {
+                    None
+                }
+            };
+            let shift = |e: &Expr| {
+                let mut e = e.clone();
+                e.map_columns(&|i| i - left_width);
+                e
+            };
+            // Keys compare by grouping equality, so both sides must have
+            // one type for hashing to agree with `=`.
+            if a.ty() != bb.ty() {
+                continue;
+            }
+            match (side(a), side(bb)) {
+                (Some(true), Some(false)) => keys.push((a.as_ref().clone(), shift(bb))),
+                (Some(false), Some(true)) => keys.push((bb.as_ref().clone(), shift(a))),
+                _ => {}
+            }
+        }
+    }
+    keys
+}
+
+fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    if let Expr::Binary(BinOp::And, a, b, _) = e {
+        split_and(a, out);
+        split_and(b, out);
+    } else {
+        out.push(e);
+    }
+}
+
+/// An ORDER BY item that names an output column by alias or position.
+fn output_ref(e: &ast::Expr, columns: &[Column]) -> SqlResult<Option<Expr>> {
+    match e {
+        ast::Expr::Value(v) => {
+            if let ast::Value::Number(n, _) = &v.value {
+                let pos: usize = n.parse().unwrap_or(0);
+                if pos == 0 || pos > columns.len() {
+                    return Err(SqlError::Semantic {
+                        state: crate::SqlState::INVALID_COLUMN_REFERENCE,
+                        message: format!("ORDER BY position {n} is not in select list"),
+                    });
+                }
+                return Ok(Some(Expr::Column(pos - 1, columns[pos - 1].ty)));
+            }
+            Ok(None)
+        }
+        ast::Expr::Identifier(id) => {
+            let name = ident(id);
+            Ok(columns
+                .iter()
+                .position(|c| c.name == name)
+                .map(|i| Expr::Column(i, columns[i].ty)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {
+    let desc = o.asc == Some(false);
+    SortKey {
+        expr,
+        desc,
+        nulls_first: o.nulls_first.unwrap_or(desc),
+    }
+}
+
+fn bind_select(
+    b: &mut Binder<'_>,
+    s: &ast::Select,
+    order_by: &[ast::OrderByExpr],
+) -> SqlResult<Plan> {
+    let mut plan = bind_from(b, &s.from)?;
+    let from_cols = plan.columns();
+    let saved_scope = std::mem::replace(
+        b.scopes
+            .last_mut()
+            .ok_or_else(|| SqlError::Internal("no scope".into()))?,
+        from_cols.clone(),
+    );
+    let result = (|| -> SqlResult<Plan> {
+        if let Some(w) = &s.selection {
+            if has_aggregate(w) {
+                return Err(SqlError::Grouping(
+                    "aggregate functions are not allowed in WHERE".into(),
+                ));
+            }
+            let pred = b.bind_expr(w)?;
+            if pred.ty() != DataType::Bool {
+                return Err(SqlError::DatatypeMismatch(format!(
+                    "argument of WHERE must be type boolean, not type {}",
+                    pred.ty().name()
+                )));
+            }
+            plan = push_filter(plan, pred);
+        }
+        let group_exprs: Vec<ast::Expr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(e, _) => e.clone(),
+            ast::GroupByExpr::All(_) => {
+                return Err(SqlError::unsupported("GROUP BY ALL is not supported"));
+            }
+        };
+        let aggregating = !group_exprs.is_empty()
+            || s.having.is_some()
+            || s.projection.iter().any(|p| match p {
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => has_aggregate(e),
+                _ => false,
+            })
+            || order_by.iter().any(|o| has_aggregate(&o.expr));
+        // The select list, expanded, with output names.
+        let mut items: Vec<(Option<ast::Expr>, Option<Expr>, String)> = Vec::new();
+        for p in &s.projection {
+            match p {
+                ast::SelectItem::Wildcard(_) => {
+                    if aggregating {
+                        return Err(SqlError::Grouping(
+                            "column must appear in the GROUP BY clause or be used in an aggregate function".into(),
+                        ));
+                    }
+                    for (i, c) in from_cols.iter().enumerate() {
+                        items.push((None, Some(Expr::Column(i, c.ty)), c.name.clone()));
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(kind, _) => {
+                    let t = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => object_name(n)?,
+                        ast::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
+                    };
+                    let mut any = false;
+                    for (i, c) in from_cols.iter().enumerate() {
+                        if c.table.as_deref() == Some(t.as_str()) {
+                            any = true;
+                            items.push((None, Some(Expr::Column(i, c.ty)), c.name.clone()));
+                        }
+                    }
+                    if !any {
+                        return Err(SqlError::Semantic {
+                            state: crate::SqlState::UNDEFINED_TABLE,
+                            message: format!("missing FROM-clause entry for table \"{t}\""),
+                        });
+                    }
+                }
+                ast::SelectItem::UnnamedExpr(e) => {
+                    items.push((Some(e.clone()), None, output_name(e)));
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    items.push((Some(expr.clone()), None, ident(alias)));
+                }
+            }
+        }
+        if aggregating {
+            let mut group_types = Vec::new();
+            let mut group_bound = Vec::new();
+            for g in &group_exprs {
+                // GROUP BY may name an output column or position.
+                let g = resolve_group_ref(g, &items)?;
+                let e = b.bind_expr(&g)?;
+                group_types.push(e.ty());
+                group_bound.push(e);
+            }
+            let group_keys = group_exprs
+                .iter()
+                .map(|g| resolve_group_ref(g, &items))
+                .collect::<SqlResult<Vec<_>>>()?;
+            b.agg = Some(AggContext {
+                group_keys,
+                group_types,
+                aggs: Vec::new(),
+                input: from_cols.clone(),
+            });
+            let bound = (|| -> SqlResult<_> {
+                let mut exprs = Vec::new();
+                for (ast_e, _, _) in &items {
+                    if let Some(e) = ast_e {
+                        exprs.push(b.bind_expr(e)?);
+                    }
+                }
+                let having = s.having.as_ref().map(|h| b.bind_expr(h)).transpose()?;
+                let mut order = Vec::new();
+                for o in order_by {
+                    if output_ref_name(&o.expr, &items).is_none() {
+                        order.push(Some(b.bind_expr(&o.expr)?));
+                    } else {
+                        order.push(None);
+                    }
+                }
+                Ok((exprs, having, order))
+            })();
+            let ctx = b.agg.take();
+            let (exprs, having, order) = bound?;
+            let ctx = ctx.ok_or_else(|| SqlError::Internal("aggregate context lost".into()))?;
+            let types = ctx.output_types();
+            let columns = types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| Column {
+                    name: format!("?agg{i}"),
+                    table: None,
+                    ty: *ty,
+                })
+                .collect();
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group_by: group_bound,
+                aggs: ctx.aggs,
+                columns,
+            };
+            if let Some(h) = having {
+                plan = Plan::Filter {
+                    input: Box::new(plan),
+                    predicate: h,
+                };
+            }
+            let mut exprs = exprs.into_iter();
+            let select: Vec<(Expr, String)> = items
+                .into_iter()
+                .map(|(_, e, name)| {
+                    (
+                        e.or_else(|| exprs.next()).unwrap_or(Expr::bool(false)),
+                        name,
+                    )
+                })
+                .collect();
+            return finish(b, plan, select, s, order_by, order);
+        }
+        let mut select = Vec::new();
+        for (ast_e, bound, name) in items {
+            let e = match (bound, ast_e) {
+                (Some(e), _) => e,
+                (None, Some(a)) => b.bind_expr(&a)?,
+                (None, None) => Expr::bool(false),
+            };
+            select.push((e, name));
+        }
+        let names: Vec<(Option<ast::Expr>, Option<Expr>, String)> = select
+            .iter()
+            .map(|(_, n)| (None, None, n.clone()))
+            .collect();
+        let mut order = Vec::new();
+        for o in order_by {
+            if output_ref_name(&o.expr, &names).is_none() {
+                order.push(Some(b.bind_expr(&o.expr)?));
+            } else {
+                order.push(None);
+            }
+        }
+        finish(b, plan, select, s, order_by, order)
+    })();
+    if let Some(scope) = b.scopes.last_mut() {
+        *scope = saved_scope;
+    }
+    result
+}
+
+fn resolve_group_ref(
+    g: &ast::Expr,
+    items: &[(Option<ast::Expr>, Option<Expr>, String)],
+) -> SqlResult<ast::Expr> {
+    if let ast::Expr::Value(v) = g
+        && let ast::Value::Number(n, _) = &v.value
+    {
+        let pos: usize = n.parse().unwrap_or(0);
+        return match items.get(pos.wrapping_sub(1)).and_then(|i| i.0.clone()) {
+            Some(e) => Ok(e),
+            None => Err(SqlError::Semantic {
+                state: crate::SqlState::INVALID_COLUMN_REFERENCE,
+                message: format!("GROUP BY position {n} is not in select list"),
+            }),
+        };
+    }
+    Ok(g.clone())
+}
+
+fn output_ref_name(
+    e: &ast::Expr,
+    items: &[(Option<ast::Expr>, Option<Expr>, String)],
+) -> Option<usize> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => n.parse::<usize>().ok().map(|p| p.wrapping_sub(1)),
+            _ => None,
+        },
+        ast::Expr::Identifier(id) => {
+            let name = ident(id);
+            items.iter().position(|(_, _, n)| *n == name)
+        }
+        _ => None,
+    }
+}
+
+/// Projection, DISTINCT and ORDER BY: sort keys that are not output
+/// columns are computed as hidden extra columns and dropped after the sort.
+fn finish(
+    _b: &mut Binder<'_>,
+    input: Plan,
+    select: Vec<(Expr, String)>,
+    s: &ast::Select,
+    order_by: &[ast::OrderByExpr],
+    order: Vec<Option<Expr>>,
+) -> SqlResult<Plan> {
+    let visible = select.len();
+    let mut exprs: Vec<Expr> = select.iter().map(|(e, _)| e.clone()).collect();
+    let mut columns: Vec<Column> = select
+        .iter()
+        .map(|(e, n)| Column {
+            name: n.clone(),
+            table: None,
+            ty: e.ty(),
+        })
+        .collect();
+    let distinct = match &s.distinct {
+        None => false,
+        Some(ast::Distinct::Distinct) => true,
+        Some(ast::Distinct::On(_)) => {
+            return Err(SqlError::unsupported("DISTINCT ON is not supported"));
+        }
+    };
+    let mut keys = Vec::new();
+    for (o, bound) in order_by.iter().zip(order) {
+        let expr = match bound {
+            None => {
+                let names: Vec<(Option<ast::Expr>, Option<Expr>, String)> = columns[..visible]
+                    .iter()
+                    .map(|c| (None, None, c.name.clone()))
+                    .collect();
+                let i = output_ref_name(&o.expr, &names).unwrap_or(usize::MAX);
+                let Some(c) = columns.get(i).filter(|_| i < visible) else {
+                    return Err(SqlError::Semantic {
+                        state: crate::SqlState::INVALID_COLUMN_REFERENCE,
+                        message: format!("ORDER BY position {} is not in select list", o.expr),
+                    });
+                };
+                Expr::Column(i, c.ty)
+            }
+            Some(e) => {
+                if let Some(i) = exprs[..visible].iter().position(|x| same_expr(x, &e)) {
+                    Expr::Column(i, e.ty())
+                } else {
+                    if distinct {
+                        return Err(SqlError::Semantic {
+                            state: crate::SqlState::INVALID_COLUMN_REFERENCE,
+                            message: "for SELECT DISTINCT, ORDER BY expressions must appear in select list".into(),
+                        });
+                    }
+                    exprs.push(e.clone());
+                    columns.push(Column {
+                        name: "?sort".into(),
+                        table: None,
+                        ty: e.ty(),
+                    });
+                    Expr::Column(exprs.len() - 1, e.ty())
+                }
+            }
+        };
+        keys.push(sort_key(expr, &o.options));
+    }
+    let mut plan = Plan::Project {
+        input: Box::new(input),
+        exprs,
+        columns: columns.clone(),
+    };
+    if distinct {
+        plan = Plan::Distinct {
+            input: Box::new(plan),
+        };
+    }
+    if !keys.is_empty() {
+        plan = Plan::Sort {
+            input: Box::new(plan),
+            keys,
+        };
+    }
+    if columns.len() > visible {
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs: columns[..visible]
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Expr::Column(i, c.ty))
+                .collect(),
+            columns: columns[..visible].to_vec(),
+        };
+    }
+    Ok(plan)
+}
+
+fn same_expr(a: &Expr, b: &Expr) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+/// Moves a WHERE predicate into the scan below when it reads only that
+/// table's columns and nothing correlated.
+fn push_filter(plan: Plan, pred: Expr) -> Plan {
+    match plan {
+        Plan::Scan {
+            table,
+            alias,
+            filter: None,
+            columns,
+        } => Plan::Scan {
+            table,
+            alias,
+            filter: Some(pred),
+            columns,
+        },
+        other => Plan::Filter {
+            input: Box::new(other),
+            predicate: pred,
+        },
+    }
+}
+
+/// The column name PostgreSQL gives an unaliased select-list item.
+fn output_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(i) => ident(i),
+        ast::Expr::CompoundIdentifier(parts) => parts.last().map_or("?column?".into(), ident),
+        ast::Expr::Function(f) => object_name(&f.name).unwrap_or_else(|_| "?column?".into()),
+        ast::Expr::Cast {
+            expr, data_type, ..
+        } => match output_name(expr).as_str() {
+            "?column?" => super::data_type(data_type)
+                .map(|t| cast_name(&t))
+                .unwrap_or_else(|_| "?column?".into()),
+            other => other.to_owned(),
+        },
+        ast::Expr::Nested(inner) => output_name(inner),
+        ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Exists { .. } => "exists".into(),
+        ast::Expr::Substring { .. } => "substring".into(),
+        ast::Expr::Trim { .. } => "btrim".into(),
+        ast::Expr::Position { .. } => "position".into(),
+        ast::Expr::Ceil { .. } => "ceil".into(),
+        ast::Expr::Floor { .. } => "floor".into(),
+        ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => "bool".into(),
+        _ => "?column?".into(),
+    }
+}
+
+fn cast_name(t: &DataType) -> String {
+    match t {
+        DataType::Int2 => "int2",
+        DataType::Int4 => "int4",
+        DataType::Int8 => "int8",
+        DataType::Float4 => "float4",
+        DataType::Float8 => "float8",
+        DataType::Bool => "bool",
+        DataType::Varchar(_) => "varchar",
+        DataType::Char(_) => "bpchar",
+        DataType::Timestamp => "timestamp",
+        DataType::TimestampTz => "timestamptz",
+        other => other.name(),
+    }
+    .to_owned()
+}

@@ -1,0 +1,147 @@
+//! Binding: from sqlparser's syntax tree to plans whose every name is
+//! resolved and every expression typed. One file per statement kind;
+//! expressions and the type rules they share live here and in
+//! `bind_expr.rs`.
+
+mod bind_expr;
+mod bind_select;
+
+use sqlparser::ast;
+
+use crate::catalog::Catalog;
+use crate::types::DataType;
+
+use super::error::{SqlError, SqlResult};
+use super::expr::Expr;
+use super::plan::{AggCall, Column};
+
+pub(crate) use bind_select::bind_query;
+
+/// The state of binding one statement.
+pub struct Binder<'a> {
+    pub(crate) catalog: &'a Catalog,
+    /// Types inferred for `$1`, `$2`, ... (`None`: not yet known).
+    pub(crate) params: Vec<Option<DataType>>,
+    /// Columns visible to the expression being bound, innermost query
+    /// last; all but the last are outer queries (correlation).
+    pub(crate) scopes: Vec<Vec<Column>>,
+    /// Set while binding the select list, HAVING and ORDER BY of an
+    /// aggregating query.
+    pub(crate) agg: Option<AggContext>,
+    /// Common table expressions in scope, innermost last.
+    pub(crate) ctes: Vec<(String, super::plan::Plan)>,
+}
+
+/// How expressions bind above a GROUP BY: group keys and aggregates
+/// become columns of the aggregate's output.
+pub(crate) struct AggContext {
+    /// The GROUP BY expressions as written, to recognise them again.
+    pub(crate) group_keys: Vec<ast::Expr>,
+    /// Their bound types.
+    pub(crate) group_types: Vec<DataType>,
+    /// The aggregates found so far.
+    pub(crate) aggs: Vec<AggCall>,
+    /// The input's columns, for aggregate arguments.
+    pub(crate) input: Vec<Column>,
+}
+
+impl<'a> Binder<'a> {
+    /// A binder over `catalog`, with the parameter types the client gave
+    /// (`None` or a shorter list leave them to inference).
+    pub fn new(catalog: &'a Catalog, param_types: &[Option<DataType>]) -> Self {
+        Binder {
+            catalog,
+            params: param_types.to_vec(),
+            scopes: vec![Vec::new()],
+            agg: None,
+            ctes: Vec::new(),
+        }
+    }
+}
+
+/// The numeric type two numbers promote to (PostgreSQL's implicit
+/// casts: int2 < int4 < int8 < numeric < float4 < float8, where a float4
+/// meeting anything wider than itself becomes float8).
+pub(crate) fn promote(a: DataType, b: DataType) -> DataType {
+    fn rank(t: &DataType) -> u8 {
+        match t {
+            DataType::Int2 => 1,
+            DataType::Int4 => 2,
+            DataType::Int8 => 3,
+            DataType::Numeric { .. } => 4,
+            DataType::Float4 => 5,
+            DataType::Float8 => 6,
+            _ => 0,
+        }
+    }
+    match (a, b) {
+        (DataType::Float4, DataType::Float4) => DataType::Float4,
+        (DataType::Float4, _) | (_, DataType::Float4) => DataType::Float8,
+        (DataType::Numeric { .. }, DataType::Numeric { .. }) => DataType::Numeric {
+            precision: None,
+            scale: None,
+        },
+        _ if rank(&a) >= rank(&b) => a,
+        _ => b,
+    }
+}
+
+/// Maps a column's declared type to the type its values compute with
+/// (`varchar(n)` computes as text, `numeric(p,s)` as numeric).
+pub(crate) fn base_type(t: DataType) -> DataType {
+    match t {
+        DataType::Varchar(_) | DataType::Char(_) => DataType::Text,
+        DataType::Numeric { .. } => DataType::Numeric {
+            precision: None,
+            scale: None,
+        },
+        DataType::Jsonb => DataType::Json,
+        other => other,
+    }
+}
+
+/// A 42804/42883-style error for operands that do not go together.
+pub(crate) fn mismatch(op: &str, l: DataType, r: DataType) -> SqlError {
+    SqlError::UndefinedFunction(format!(
+        "operator does not exist: {} {op} {}",
+        l.name(),
+        r.name()
+    ))
+}
+
+/// The type named by sqlparser's data type.
+pub(crate) fn data_type(t: &ast::DataType) -> SqlResult<DataType> {
+    let text = t.to_string().to_lowercase();
+    let text = match text.as_str() {
+        "int" | "integer" | "int4" => "integer",
+        "double" => "double precision",
+        other => other,
+    };
+    Ok(text.parse::<DataType>()?)
+}
+
+/// An identifier as PostgreSQL folds it: quoted names keep their case.
+pub(crate) fn ident(i: &ast::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_lowercase()
+    }
+}
+
+/// The last part of an object name (schemas are accepted and ignored:
+/// there is one, `public`).
+pub(crate) fn object_name(n: &ast::ObjectName) -> SqlResult<String> {
+    match n.0.last().and_then(|p| p.as_ident()) {
+        Some(i) => Ok(ident(i)),
+        None => Err(SqlError::Syntax(format!("invalid name {n}"))),
+    }
+}
+
+/// Binds one expression with no input row (VALUES, LIMIT, defaults).
+pub(crate) fn bind_constant_expr(binder: &mut Binder<'_>, e: &ast::Expr) -> SqlResult<Expr> {
+    binder.scopes.push(Vec::new());
+    let r = binder.bind_expr(e);
+    binder.scopes.pop();
+    r
+}

@@ -1,0 +1,224 @@
+//! Grouping and aggregates: one hash table entry per group, each with an
+//! accumulator per aggregate. With no GROUP BY there is exactly one group,
+//! even over no rows (`count(*)` of an empty table is 0).
+
+use std::collections::{HashMap, HashSet};
+
+use rust_decimal::Decimal;
+
+use super::{ExecCtx, Operator, Row};
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::expr::{Expr, eval, eval_predicate};
+use crate::sql::plan::{AggCall, AggFunc};
+use crate::types::{DataType, TypeError, Value};
+
+pub(super) struct HashAggregate {
+    input: Box<dyn Operator>,
+    group_by: Vec<Expr>,
+    aggs: Vec<AggCall>,
+    output: Option<std::vec::IntoIter<Row>>,
+}
+
+impl HashAggregate {
+    pub(super) fn new(input: Box<dyn Operator>, group_by: Vec<Expr>, aggs: Vec<AggCall>) -> Self {
+        HashAggregate {
+            input,
+            group_by,
+            aggs,
+            output: None,
+        }
+    }
+
+    fn run(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Vec<Row>> {
+        let mut groups: HashMap<Vec<Value>, Vec<Acc>> = HashMap::new();
+        let mut order: Vec<Vec<Value>> = Vec::new();
+        while let Some(row) = self.input.next(cx)? {
+            cx.check_cancel()?;
+            let mut key = Vec::with_capacity(self.group_by.len());
+            for g in &self.group_by {
+                key.push(eval(g, &row, cx)?);
+            }
+            let accs = match groups.get_mut(&key) {
+                Some(a) => a,
+                None => {
+                    order.push(key.clone());
+                    groups
+                        .entry(key)
+                        .or_insert_with(|| self.aggs.iter().map(Acc::new).collect())
+                }
+            };
+            for (agg, acc) in self.aggs.iter().zip(accs.iter_mut()) {
+                if let Some(f) = &agg.filter
+                    && !eval_predicate(f, &row, cx)?
+                {
+                    continue;
+                }
+                let mut args = Vec::with_capacity(agg.args.len());
+                for a in &agg.args {
+                    args.push(eval(a, &row, cx)?);
+                }
+                acc.add(agg, args)?;
+            }
+        }
+        if self.group_by.is_empty() && order.is_empty() {
+            order.push(Vec::new());
+            groups.insert(Vec::new(), self.aggs.iter().map(Acc::new).collect());
+        }
+        let mut out = Vec::with_capacity(order.len());
+        for key in order {
+            let accs = groups.remove(&key).unwrap_or_default();
+            let mut row = key;
+            for (agg, acc) in self.aggs.iter().zip(accs) {
+                row.push(acc.finish(agg)?);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+}
+
+impl Operator for HashAggregate {
+    fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
+        if self.output.is_none() {
+            let rows = self.run(cx)?;
+            self.output = Some(rows.into_iter());
+        }
+        Ok(self.output.as_mut().and_then(Iterator::next))
+    }
+}
+
+/// One aggregate's running state for one group.
+struct Acc {
+    count: i64,
+    value: Value,
+    text: Option<String>,
+    seen: Option<HashSet<Vec<Value>>>,
+}
+
+impl Acc {
+    fn new(agg: &AggCall) -> Acc {
+        Acc {
+            count: 0,
+            value: Value::Null,
+            text: None,
+            seen: agg.distinct.then(HashSet::new),
+        }
+    }
+
+    fn add(&mut self, agg: &AggCall, args: Vec<Value>) -> SqlResult<()> {
+        if agg.func != AggFunc::CountStar && args.first().is_none_or(Value::is_null) {
+            return Ok(());
+        }
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(args.clone())
+        {
+            return Ok(());
+        }
+        self.count += 1;
+        let v = args.first().cloned().unwrap_or(Value::Null);
+        match agg.func {
+            AggFunc::CountStar | AggFunc::Count => {}
+            AggFunc::Sum | AggFunc::Avg => {
+                self.value = if self.value.is_null() {
+                    widen(v, agg.func)?
+                } else {
+                    add(
+                        std::mem::replace(&mut self.value, Value::Null),
+                        widen(v, agg.func)?,
+                    )?
+                };
+            }
+            AggFunc::Min | AggFunc::Max => {
+                let replace = self.value.is_null() || {
+                    let ord = v.total_cmp(&self.value);
+                    if agg.func == AggFunc::Min {
+                        ord.is_lt()
+                    } else {
+                        ord.is_gt()
+                    }
+                };
+                if replace {
+                    self.value = v;
+                }
+            }
+            AggFunc::BoolAnd | AggFunc::BoolOr => {
+                let b = matches!(v, Value::Bool(true));
+                self.value = match &self.value {
+                    Value::Bool(acc) if agg.func == AggFunc::BoolAnd => Value::Bool(*acc && b),
+                    Value::Bool(acc) => Value::Bool(*acc || b),
+                    _ => Value::Bool(b),
+                };
+            }
+            AggFunc::StringAgg => {
+                let s = v.to_pg_text().unwrap_or_default();
+                match &mut self.text {
+                    Some(t) => {
+                        if let Some(sep) = args.get(1).and_then(Value::to_pg_text) {
+                            t.push_str(&sep);
+                        }
+                        t.push_str(&s);
+                    }
+                    None => self.text = Some(s),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, agg: &AggCall) -> SqlResult<Value> {
+        Ok(match agg.func {
+            AggFunc::CountStar | AggFunc::Count => Value::Int8(self.count),
+            AggFunc::StringAgg => self.text.map_or(Value::Null, Value::Text),
+            AggFunc::Avg => match self.value {
+                Value::Null => Value::Null,
+                Value::Numeric(sum) => Value::Numeric(crate::sql::expr::numeric_div(
+                    sum,
+                    Decimal::from(self.count),
+                )?),
+                Value::Float8(sum) => Value::Float8(sum / self.count as f64),
+                other => other,
+            },
+            AggFunc::Sum => match (self.value, agg.ty) {
+                (Value::Numeric(d), DataType::Int8) => {
+                    Value::Int8(i64::try_from(d.mantissa() / 10i128.pow(d.scale())).map_err(
+                        |_| TypeError::OutOfRange {
+                            type_name: "bigint",
+                        },
+                    )?)
+                }
+                (v, ty) if !v.is_null() => v.cast(&ty)?,
+                (v, _) => v,
+            },
+            _ => self.value,
+        })
+    }
+}
+
+/// Sums of integers accumulate in numeric so they cannot overflow midway;
+/// floats stay floats.
+fn widen(v: Value, func: AggFunc) -> SqlResult<Value> {
+    Ok(match v {
+        Value::Int2(i) => Value::Numeric(Decimal::from(i)),
+        Value::Int4(i) => Value::Numeric(Decimal::from(i)),
+        Value::Int8(i) => Value::Numeric(Decimal::from(i)),
+        Value::Float4(f) => Value::Float8(f64::from(f)),
+        Value::Numeric(_) | Value::Float8(_) | Value::Interval(_) => v,
+        other => {
+            return Err(SqlError::UndefinedFunction(format!(
+                "function {}({}) does not exist",
+                if func == AggFunc::Sum { "sum" } else { "avg" },
+                other.data_type().map_or("unknown", |t| t.name())
+            )));
+        }
+    })
+}
+
+fn add(a: Value, b: Value) -> SqlResult<Value> {
+    Ok(match (a, b) {
+        (Value::Numeric(x), Value::Numeric(y)) => {
+            Value::Numeric(x.checked_add(y).ok_or(TypeError::NumericOverflow)?)
+        }
+        (Value::Float8(x), Value::Float8(y)) => Value::Float8(x + y),
+        (a, _) => a,
+    })
+}

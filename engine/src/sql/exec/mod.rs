@@ -1,0 +1,171 @@
+//! Execution: each plan node becomes an operator that yields rows on
+//! demand (the Volcano model). Only the operators that must see all their
+//! input first — sort, aggregation, the build side of a join, set
+//! operations — hold rows in memory; a scan reads the table in chunks.
+//!
+//! Operators do not own the transaction: every `next` call borrows it
+//! through [`ExecCtx`], which is also where expression evaluation finds
+//! parameters, the rows of enclosing queries (correlated subqueries), the
+//! statement's clock and the cancel flag.
+
+mod hash_aggregate;
+mod limit;
+mod nested_loop_join;
+mod project;
+mod seq_scan;
+mod set_op;
+mod sort;
+mod values;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::catalog::{Catalog, KvTxn};
+use crate::types::Value;
+
+use super::error::{SqlError, SqlResult};
+use super::plan::Plan;
+
+/// A row: one value per output column.
+pub type Row = Vec<Value>;
+
+/// What operators and expressions need from the statement around them.
+pub struct ExecCtx<'a> {
+    /// The transaction.
+    pub txn: &'a mut dyn KvTxn,
+    /// The catalog the statement was planned against.
+    pub catalog: &'a Catalog,
+    /// Values of `$1`, `$2`, ...
+    pub params: &'a [Value],
+    /// Rows of the enclosing queries, innermost last.
+    pub outer: Vec<Row>,
+    /// `now()`: the transaction's start, microseconds since 2000-01-01 UTC.
+    pub now: i64,
+    /// Set by another thread to cancel the statement.
+    pub cancel: &'a AtomicBool,
+    /// `nextval` of a sequence by id.
+    pub sequences: &'a dyn Fn(u32) -> SqlResult<i64>,
+}
+
+impl ExecCtx<'_> {
+    /// Fails with 57014 once the statement was cancelled.
+    pub fn check_cancel(&self) -> SqlResult<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(SqlError::Canceled);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn outer_value(&self, depth: usize, index: usize) -> SqlResult<Value> {
+        self.outer
+            .len()
+            .checked_sub(depth)
+            .and_then(|i| self.outer.get(i))
+            .and_then(|r| r.get(index))
+            .cloned()
+            .ok_or_else(|| SqlError::Internal("outer reference out of range".into()))
+    }
+
+    pub(crate) fn nextval(&mut self, sequence: u32) -> SqlResult<i64> {
+        (self.sequences)(sequence)
+    }
+}
+
+/// A streaming operator.
+pub trait Operator {
+    /// The next row, or `None` when there are no more.
+    fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>>;
+}
+
+/// Builds the operator tree for a plan.
+pub fn build(plan: &Plan) -> Box<dyn Operator> {
+    match plan {
+        Plan::Values { rows, .. } => Box::new(values::Values::new(rows.clone())),
+        Plan::Scan { table, filter, .. } => {
+            Box::new(seq_scan::SeqScan::new(table.clone(), filter.clone()))
+        }
+        Plan::Filter { input, predicate } => {
+            Box::new(project::Filter::new(build(input), predicate.clone()))
+        }
+        Plan::Project { input, exprs, .. } => {
+            Box::new(project::Project::new(build(input), exprs.clone()))
+        }
+        Plan::Join {
+            kind,
+            left,
+            right,
+            on,
+            equi,
+            ..
+        } => Box::new(nested_loop_join::NestedLoopJoin::new(
+            *kind,
+            build(left),
+            build(right),
+            on.clone(),
+            equi.clone(),
+            right.columns().len(),
+            left.columns().len(),
+        )),
+        Plan::Aggregate {
+            input,
+            group_by,
+            aggs,
+            ..
+        } => Box::new(hash_aggregate::HashAggregate::new(
+            build(input),
+            group_by.clone(),
+            aggs.clone(),
+        )),
+        Plan::Sort { input, keys } => Box::new(sort::Sort::new(build(input), keys.clone())),
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => Box::new(limit::Limit::new(
+            build(input),
+            limit.clone(),
+            offset.clone(),
+        )),
+        Plan::Distinct { input } => Box::new(set_op::Distinct::new(build(input))),
+        Plan::SetOp {
+            kind,
+            all,
+            left,
+            right,
+        } => Box::new(set_op::SetOp::new(*kind, *all, build(left), build(right))),
+    }
+}
+
+/// Runs a plan to completion.
+pub fn collect(plan: &Plan, cx: &mut ExecCtx<'_>) -> SqlResult<Vec<Row>> {
+    let mut op = build(plan);
+    let mut rows = Vec::new();
+    while let Some(row) = op.next(cx)? {
+        cx.check_cancel()?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Runs a subquery with `row` as its outer row; `first_only` stops after
+/// one row (EXISTS).
+pub fn run_subplan(
+    plan: &Plan,
+    row: &[Value],
+    cx: &mut ExecCtx<'_>,
+    first_only: bool,
+) -> SqlResult<Vec<Row>> {
+    cx.outer.push(row.to_vec());
+    let result = (|| {
+        let mut op = build(plan);
+        let mut rows = Vec::new();
+        while let Some(r) = op.next(cx)? {
+            rows.push(r);
+            if first_only || rows.len() > 1 && matches!(plan, Plan::Limit { .. }) {
+                break;
+            }
+        }
+        Ok(rows)
+    })();
+    cx.outer.pop();
+    result
+}

@@ -1,0 +1,30 @@
+//! Literal rows.
+
+use super::{ExecCtx, Operator, Row};
+use crate::sql::error::SqlResult;
+use crate::sql::expr::{Expr, eval};
+
+pub(super) struct Values {
+    rows: std::vec::IntoIter<Vec<Expr>>,
+}
+
+impl Values {
+    pub(super) fn new(rows: Vec<Vec<Expr>>) -> Self {
+        Values {
+            rows: rows.into_iter(),
+        }
+    }
+}
+
+impl Operator for Values {
+    fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
+        let Some(exprs) = self.rows.next() else {
+            return Ok(None);
+        };
+        let mut row = Vec::with_capacity(exprs.len());
+        for e in &exprs {
+            row.push(eval(e, &[], cx)?);
+        }
+        Ok(Some(row))
+    }
+}

@@ -1,0 +1,278 @@
+//! Evaluating bound expressions over a row, with SQL's three-valued logic.
+
+use super::arith::{arith, compare, negate};
+use super::{BinOp, Expr, Func, SubqueryKind, functions};
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::exec::{ExecCtx, run_subplan};
+use crate::types::{DataType, Value};
+
+/// The value of `expr` for `row`.
+pub fn eval(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
+    Ok(match expr {
+        Expr::Literal(v, _) => v.clone(),
+        Expr::Column(i, _) => row
+            .get(*i)
+            .cloned()
+            .ok_or_else(|| SqlError::Internal(format!("column {i} out of range")))?,
+        Expr::Outer { depth, index, .. } => cx.outer_value(*depth, *index)?,
+        Expr::Param(i, ty) => match cx.params.get(*i) {
+            Some(v) => v.cast(ty)?,
+            None => {
+                return Err(SqlError::Semantic {
+                    state: crate::SqlState::UNDEFINED_PARAMETER,
+                    message: format!("there is no parameter ${}", i + 1),
+                });
+            }
+        },
+        Expr::Binary(BinOp::And, a, b, _) => {
+            let l = truth(eval(a, row, cx)?)?;
+            if l == Some(false) {
+                return Ok(Value::Bool(false));
+            }
+            let r = truth(eval(b, row, cx)?)?;
+            match (l, r) {
+                (_, Some(false)) => Value::Bool(false),
+                (Some(true), Some(true)) => Value::Bool(true),
+                _ => Value::Null,
+            }
+        }
+        Expr::Binary(BinOp::Or, a, b, _) => {
+            let l = truth(eval(a, row, cx)?)?;
+            if l == Some(true) {
+                return Ok(Value::Bool(true));
+            }
+            let r = truth(eval(b, row, cx)?)?;
+            match (l, r) {
+                (_, Some(true)) => Value::Bool(true),
+                (Some(false), Some(false)) => Value::Bool(false),
+                _ => Value::Null,
+            }
+        }
+        Expr::Binary(
+            op @ (BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq),
+            a,
+            b,
+            _,
+        ) => {
+            let l = eval(a, row, cx)?;
+            let r = eval(b, row, cx)?;
+            compare(*op, &l, &r).map_or(Value::Null, Value::Bool)
+        }
+        Expr::Binary(op, a, b, _) => {
+            let l = eval(a, row, cx)?;
+            let r = eval(b, row, cx)?;
+            arith(*op, l, r)?
+        }
+        Expr::Not(e) => match truth(eval(e, row, cx)?)? {
+            Some(b) => Value::Bool(!b),
+            None => Value::Null,
+        },
+        Expr::Neg(e) => negate(eval(e, row, cx)?)?,
+        Expr::IsNull(e, negated) => Value::Bool(eval(e, row, cx)?.is_null() != *negated),
+        Expr::IsDistinct(a, b, negated) => {
+            let l = eval(a, row, cx)?;
+            let r = eval(b, row, cx)?;
+            Value::Bool((l != r) != *negated)
+        }
+        Expr::IsBool(e, want, negated) => {
+            let t = truth(eval(e, row, cx)?)?;
+            Value::Bool((t == Some(*want)) != *negated)
+        }
+        Expr::Cast(e, ty) => cast(eval(e, row, cx)?, ty)?,
+        Expr::Case {
+            branches,
+            otherwise,
+            ..
+        } => {
+            for (cond, result) in branches {
+                if truth(eval(cond, row, cx)?)? == Some(true) {
+                    return eval(result, row, cx);
+                }
+            }
+            eval(otherwise, row, cx)?
+        }
+        Expr::Func(Func::Nextval, args, _) => {
+            let id = match args.first() {
+                Some(Expr::Literal(Value::Int8(id), _)) => *id as u32,
+                _ => return Err(SqlError::Internal("nextval without a sequence".into())),
+            };
+            Value::Int8(cx.nextval(id)?)
+        }
+        Expr::Func(Func::Coalesce, args, _) => {
+            for a in args {
+                let v = eval(a, row, cx)?;
+                if !v.is_null() {
+                    return Ok(v);
+                }
+            }
+            Value::Null
+        }
+        Expr::Func(f, args, _) => {
+            let mut values = Vec::with_capacity(args.len());
+            for a in args {
+                values.push(eval(a, row, cx)?);
+            }
+            functions::call(*f, values, cx.now)?
+        }
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
+            let v = eval(expr, row, cx)?;
+            let mut values = Vec::with_capacity(list.len());
+            for item in list {
+                values.push(eval(item, row, cx)?);
+            }
+            in_values(&v, values.iter(), *negated)
+        }
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            case_insensitive,
+        } => {
+            let v = eval(expr, row, cx)?;
+            let p = eval(pattern, row, cx)?;
+            match (v, p) {
+                (Value::Text(s), Value::Text(p)) => {
+                    let m = if *case_insensitive {
+                        like(&s.to_lowercase(), &p.to_lowercase())
+                    } else {
+                        like(&s, &p)
+                    };
+                    Value::Bool(m != *negated)
+                }
+                _ => Value::Null,
+            }
+        }
+        Expr::Subquery(plan, kind, _) => {
+            let rows = run_subplan(plan, row, cx, matches!(kind, SubqueryKind::Exists))?;
+            match kind {
+                SubqueryKind::Exists => Value::Bool(!rows.is_empty()),
+                SubqueryKind::Scalar => {
+                    if rows.len() > 1 {
+                        return Err(SqlError::CardinalityViolation);
+                    }
+                    rows.into_iter()
+                        .next()
+                        .and_then(|r| r.into_iter().next())
+                        .unwrap_or(Value::Null)
+                }
+                SubqueryKind::In { expr, negated } => {
+                    let v = eval(expr, row, cx)?;
+                    in_values(&v, rows.iter().filter_map(|r| r.first()), *negated)
+                }
+            }
+        }
+    })
+}
+
+/// A WHERE-style test: only TRUE passes.
+pub fn eval_predicate(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<bool> {
+    Ok(truth(eval(expr, row, cx)?)? == Some(true))
+}
+
+fn truth(v: Value) -> SqlResult<Option<bool>> {
+    match v {
+        Value::Bool(b) => Ok(Some(b)),
+        Value::Null => Ok(None),
+        other => Err(SqlError::DatatypeMismatch(format!(
+            "argument of boolean test must be type boolean, not type {}",
+            other.data_type().map_or("unknown", |t| t.name())
+        ))),
+    }
+}
+
+fn cast(v: Value, ty: &DataType) -> SqlResult<Value> {
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    Ok(v.cast(ty)?)
+}
+
+/// `v IN (values)`: true on a match, NULL when no match but a NULL was
+/// involved, false otherwise (and the reverse for NOT IN).
+fn in_values<'a>(v: &Value, values: impl Iterator<Item = &'a Value>, negated: bool) -> Value {
+    if v.is_null() {
+        return Value::Null;
+    }
+    let mut saw_null = false;
+    for item in values {
+        match v.sql_cmp(item) {
+            Some(o) if o.is_eq() => return Value::Bool(!negated),
+            None => saw_null = true,
+            _ => {}
+        }
+    }
+    if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(negated)
+    }
+}
+
+/// SQL LIKE with `%`, `_` and `\` as the escape character.
+pub(crate) fn like(s: &str, p: &str) -> bool {
+    let s: Vec<char> = s.chars().collect();
+    let p: Vec<char> = p.chars().collect();
+    // Iterative matching with one backtrack point for the last `%`: linear
+    // in practice and never recursive, so hostile patterns cannot blow the
+    // stack.
+    let (mut si, mut pi) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        let (pc, escaped, width) = match p.get(pi) {
+            Some('\\') => (p.get(pi + 1).copied(), true, 2),
+            Some(c) => (Some(*c), false, 1),
+            None => (None, false, 1),
+        };
+        match pc {
+            Some('%') if !escaped => {
+                star = Some((pi, si));
+                pi += 1;
+                continue;
+            }
+            Some('_') if !escaped => {
+                si += 1;
+                pi += width;
+                continue;
+            }
+            Some(c) if c == s[si] => {
+                si += 1;
+                pi += width;
+                continue;
+            }
+            _ => {}
+        }
+        match star {
+            Some((sp, ss)) => {
+                pi = sp + 1;
+                si = ss + 1;
+                star = Some((sp, ss + 1));
+            }
+            None => return false,
+        }
+    }
+    while p.get(pi) == Some(&'%') {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like;
+
+    #[test]
+    fn like_patterns() {
+        assert!(like("hello", "h%o"));
+        assert!(like("hello", "_ello"));
+        assert!(!like("hello", "h_o"));
+        assert!(like("50%", "50\\%"));
+        assert!(!like("500", "50\\%"));
+        assert!(like("", "%"));
+        assert!(like("abcabc", "%abc"));
+        assert!(!like("ab", "abc%"));
+    }
+}

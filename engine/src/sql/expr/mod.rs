@@ -1,0 +1,318 @@
+//! Bound expressions: column references resolved to positions, every node
+//! typed, implicit casts made explicit. Binding does the type work once so
+//! evaluation only computes.
+
+mod arith;
+mod eval;
+mod functions;
+
+pub use arith::numeric_div;
+pub use eval::{eval, eval_predicate};
+pub use functions::{Func, resolve_function};
+
+use std::sync::Arc;
+
+use crate::types::{DataType, Value};
+
+use super::plan::Plan;
+
+/// Binary operators that survive binding (AND/OR and comparisons with
+/// NULL logic included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `||`
+    Concat,
+    /// `=`
+    Eq,
+    /// `<>`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `AND`
+    And,
+    /// `OR`
+    Or,
+}
+
+/// What a subquery expression asks of its rows.
+#[derive(Debug, Clone)]
+pub enum SubqueryKind {
+    /// `(SELECT x ...)`: at most one row, its one value.
+    Scalar,
+    /// `EXISTS (...)`
+    Exists,
+    /// `x [NOT] IN (SELECT ...)`
+    In {
+        /// The left side.
+        expr: Box<Expr>,
+        /// `NOT IN`
+        negated: bool,
+    },
+}
+
+/// A bound expression.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// A constant.
+    Literal(Value, DataType),
+    /// A column of the input row.
+    Column(usize, DataType),
+    /// A column of an enclosing query's row (correlated subqueries):
+    /// `depth` 1 is the immediately enclosing query.
+    Outer {
+        /// How many query levels out.
+        depth: usize,
+        /// The column's position in that row.
+        index: usize,
+        /// Its type.
+        ty: DataType,
+    },
+    /// `$n` (zero-based here), with the type inferred for it.
+    Param(usize, DataType),
+    /// A binary operator; operands already share a type where it matters.
+    Binary(BinOp, Box<Expr>, Box<Expr>, DataType),
+    /// `NOT`
+    Not(Box<Expr>),
+    /// Unary minus.
+    Neg(Box<Expr>),
+    /// `IS [NOT] NULL`
+    IsNull(Box<Expr>, bool),
+    /// `IS [NOT] DISTINCT FROM`; the flag is `NOT`.
+    IsDistinct(Box<Expr>, Box<Expr>, bool),
+    /// `IS [NOT] TRUE/FALSE`: (expr, value tested, negated)
+    IsBool(Box<Expr>, bool, bool),
+    /// An explicit or implicit cast.
+    Cast(Box<Expr>, DataType),
+    /// `CASE WHEN ... THEN ... ELSE ... END` (a simple CASE is rewritten
+    /// to this form).
+    Case {
+        /// (condition, result) pairs.
+        branches: Vec<(Expr, Expr)>,
+        /// ELSE
+        otherwise: Box<Expr>,
+        /// Result type.
+        ty: DataType,
+    },
+    /// A scalar function call.
+    Func(Func, Vec<Expr>, DataType),
+    /// `x [NOT] IN (a, b, ...)`
+    InList {
+        /// The tested value.
+        expr: Box<Expr>,
+        /// The list.
+        list: Vec<Expr>,
+        /// `NOT IN`
+        negated: bool,
+    },
+    /// `x [NOT] [I]LIKE pattern`
+    Like {
+        /// The tested string.
+        expr: Box<Expr>,
+        /// The pattern.
+        pattern: Box<Expr>,
+        /// `NOT`
+        negated: bool,
+        /// `ILIKE`
+        case_insensitive: bool,
+    },
+    /// A subquery, planned; run once per evaluation with the current row
+    /// pushed as the outer row.
+    Subquery(Arc<Plan>, SubqueryKind, DataType),
+}
+
+impl Expr {
+    /// The type of the value the expression yields.
+    pub fn ty(&self) -> DataType {
+        match self {
+            Expr::Literal(_, ty)
+            | Expr::Column(_, ty)
+            | Expr::Outer { ty, .. }
+            | Expr::Param(_, ty)
+            | Expr::Binary(_, _, _, ty)
+            | Expr::Cast(_, ty)
+            | Expr::Case { ty, .. }
+            | Expr::Func(_, _, ty)
+            | Expr::Subquery(_, _, ty) => *ty,
+            Expr::Neg(e) => e.ty(),
+            Expr::Not(_)
+            | Expr::IsNull(..)
+            | Expr::IsDistinct(..)
+            | Expr::IsBool(..)
+            | Expr::InList { .. }
+            | Expr::Like { .. } => DataType::Bool,
+        }
+    }
+
+    /// A boolean constant.
+    pub fn bool(b: bool) -> Expr {
+        Expr::Literal(Value::Bool(b), DataType::Bool)
+    }
+
+    /// Whether the expression reads no column, parameter or subquery, so
+    /// it can be evaluated once at plan time.
+    pub fn is_constant(&self) -> bool {
+        match self {
+            Expr::Literal(..) => true,
+            Expr::Column(..) | Expr::Outer { .. } | Expr::Param(..) | Expr::Subquery(..) => false,
+            Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => {
+                a.is_constant() && b.is_constant()
+            }
+            Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => {
+                e.is_constant()
+            }
+            Expr::Cast(e, _) => e.is_constant(),
+            Expr::Case {
+                branches,
+                otherwise,
+                ..
+            } => {
+                branches
+                    .iter()
+                    .all(|(c, r)| c.is_constant() && r.is_constant())
+                    && otherwise.is_constant()
+            }
+            Expr::Func(f, args, _) => !f.is_volatile() && args.iter().all(Expr::is_constant),
+            Expr::InList { expr, list, .. } => {
+                expr.is_constant() && list.iter().all(Expr::is_constant)
+            }
+            Expr::Like { expr, pattern, .. } => expr.is_constant() && pattern.is_constant(),
+        }
+    }
+
+    /// The column positions the expression reads from its own input row.
+    pub fn columns(&self, out: &mut Vec<usize>) {
+        match self {
+            Expr::Column(i, _) => out.push(*i),
+            Expr::Literal(..) | Expr::Outer { .. } | Expr::Param(..) => {}
+            Expr::Subquery(_, SubqueryKind::In { expr, .. }, _) => expr.columns(out),
+            Expr::Subquery(..) => {}
+            Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => {
+                a.columns(out);
+                b.columns(out);
+            }
+            Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => {
+                e.columns(out)
+            }
+            Expr::Cast(e, _) => e.columns(out),
+            Expr::Case {
+                branches,
+                otherwise,
+                ..
+            } => {
+                for (c, r) in branches {
+                    c.columns(out);
+                    r.columns(out);
+                }
+                otherwise.columns(out);
+            }
+            Expr::Func(_, args, _) => args.iter().for_each(|a| a.columns(out)),
+            Expr::InList { expr, list, .. } => {
+                expr.columns(out);
+                list.iter().for_each(|a| a.columns(out));
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.columns(out);
+                pattern.columns(out);
+            }
+        }
+    }
+
+    /// Whether the expression holds a subquery (which may be correlated
+    /// and so cannot move past a join or be evaluated early).
+    pub fn has_subquery(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e, Expr::Subquery(..) | Expr::Outer { .. }));
+        found
+    }
+
+    /// Rewrites every column reference through `f` (when a predicate moves
+    /// below a join, its positions shift).
+    pub fn map_columns(&mut self, f: &dyn Fn(usize) -> usize) {
+        self.walk_mut(&mut |e| {
+            if let Expr::Column(i, _) = e {
+                *i = f(*i);
+            }
+        });
+    }
+
+    fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Literal(..)
+            | Expr::Column(..)
+            | Expr::Outer { .. }
+            | Expr::Param(..)
+            | Expr::Subquery(_, SubqueryKind::Scalar | SubqueryKind::Exists, _) => vec![],
+            Expr::Subquery(_, SubqueryKind::In { expr, .. }, _) => vec![expr],
+            Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
+            Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
+            Expr::Cast(e, _) => vec![e],
+            Expr::Case {
+                branches,
+                otherwise,
+                ..
+            } => branches
+                .iter()
+                .flat_map(|(c, r)| [c, r])
+                .chain(std::iter::once(otherwise.as_ref()))
+                .collect(),
+            Expr::Func(_, args, _) => args.iter().collect(),
+            Expr::InList { expr, list, .. } => std::iter::once(expr.as_ref()).chain(list).collect(),
+            Expr::Like { expr, pattern, .. } => vec![expr, pattern],
+        }
+    }
+
+    fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
+        }
+    }
+
+    fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        f(self);
+        let children: Vec<&mut Expr> = match self {
+            Expr::Literal(..)
+            | Expr::Column(..)
+            | Expr::Outer { .. }
+            | Expr::Param(..)
+            | Expr::Subquery(_, SubqueryKind::Scalar | SubqueryKind::Exists, _) => vec![],
+            Expr::Subquery(_, SubqueryKind::In { expr, .. }, _) => vec![expr],
+            Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
+            Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
+            Expr::Cast(e, _) => vec![e],
+            Expr::Case {
+                branches,
+                otherwise,
+                ..
+            } => branches
+                .iter_mut()
+                .flat_map(|(c, r)| [c, r])
+                .chain(std::iter::once(otherwise.as_mut()))
+                .collect(),
+            Expr::Func(_, args, _) => args.iter_mut().collect(),
+            Expr::InList { expr, list, .. } => std::iter::once(expr.as_mut())
+                .chain(list.iter_mut())
+                .collect(),
+            Expr::Like { expr, pattern, .. } => vec![expr, pattern],
+        };
+        for c in children {
+            c.walk_mut(f);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! RustyDB's own statements, parsed with sqlparser's primitives.
+
+use sqlparser::ast::{Expr, Ident};
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
+
+use super::Statement;
+
+/// Where `CREATE MODULE` takes the component from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleSource {
+    /// `$n`: a bytea parameter of the extended protocol.
+    Parameter(usize),
+    /// A bytea literal, still in its text form (`'\x0061736d...'`).
+    Literal(String),
+    /// `FILE 'path'`: a file on the server.
+    File(String),
+}
+
+/// One `key = value` of a resource group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceOption {
+    /// The limit's name.
+    pub key: Ident,
+    /// Its value: a number or a string such as `'16MB'`.
+    pub value: Expr,
+}
+
+/// Parses one of our statements if the next tokens start one, leaving the
+/// parser untouched otherwise.
+pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, ParserError> {
+    let first = keyword_at(parser, 0);
+    let second = keyword_at(parser, 1);
+    match (first, second) {
+        (Keyword::CREATE, Keyword::MODULE) => {
+            parser.next_token();
+            parser.next_token();
+            parse_create_module(parser, false).map(Some)
+        }
+        (Keyword::CREATE, Keyword::OR)
+            if keyword_at(parser, 2) == Keyword::REPLACE
+                && keyword_at(parser, 3) == Keyword::MODULE =>
+        {
+            for _ in 0..4 {
+                parser.next_token();
+            }
+            parse_create_module(parser, true).map(Some)
+        }
+        (Keyword::DROP, Keyword::MODULE) => {
+            parser.next_token();
+            parser.next_token();
+            let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+            let name = parser.parse_identifier()?;
+            let cascade = matches!(
+                parser.parse_one_of_keywords(&[Keyword::CASCADE, Keyword::RESTRICT]),
+                Some(Keyword::CASCADE)
+            );
+            Ok(Some(Statement::DropModule {
+                name,
+                if_exists,
+                cascade,
+            }))
+        }
+        (Keyword::CREATE | Keyword::ALTER, Keyword::RESOURCE) => {
+            parser.next_token();
+            parser.next_token();
+            parser.expect_keyword_is(Keyword::GROUP)?;
+            let name = parser.parse_identifier()?;
+            if first == Keyword::CREATE {
+                parser.expect_keyword_is(Keyword::WITH)?;
+                let options = parse_options(parser)?;
+                Ok(Some(Statement::CreateResourceGroup { name, options }))
+            } else {
+                parser.expect_keyword_is(Keyword::SET)?;
+                let options = parse_options(parser)?;
+                Ok(Some(Statement::AlterResourceGroup { name, options }))
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+fn keyword_at(parser: &Parser<'_>, n: usize) -> Keyword {
+    match parser.peek_nth_token(n).token {
+        Token::Word(w) => w.keyword,
+        _ => Keyword::NoKeyword,
+    }
+}
+
+fn parse_create_module(
+    parser: &mut Parser<'_>,
+    or_replace: bool,
+) -> Result<Statement, ParserError> {
+    let name = parser.parse_identifier()?;
+    parser.expect_keyword_is(Keyword::FROM)?;
+    let source = if parser.parse_keyword(Keyword::FILE) {
+        ModuleSource::File(parser.parse_literal_string()?)
+    } else {
+        let token = parser.next_token();
+        match &token.token {
+            Token::Placeholder(p) => match p.strip_prefix('$').and_then(|n| n.parse().ok()) {
+                Some(n) if n > 0 => ModuleSource::Parameter(n),
+                _ => return parser.expected("a parameter such as $1", token),
+            },
+            Token::SingleQuotedString(s) | Token::EscapedStringLiteral(s) => {
+                ModuleSource::Literal(s.clone())
+            }
+            _ => return parser.expected("$n, a bytea literal or FILE 'path'", token),
+        }
+    };
+    Ok(Statement::CreateModule {
+        name,
+        or_replace,
+        source,
+    })
+}
+
+fn parse_options(parser: &mut Parser<'_>) -> Result<Vec<ResourceOption>, ParserError> {
+    parser.expect_token(&Token::LParen)?;
+    let options = parser.parse_comma_separated(|p| {
+        let key = p.parse_identifier()?;
+        p.expect_token(&Token::Eq)?;
+        let value = p.parse_expr()?;
+        Ok(ResourceOption { key, value })
+    })?;
+    parser.expect_token(&Token::RParen)?;
+    Ok(options)
+}

@@ -1,0 +1,216 @@
+//! From SQL text to statements.
+//!
+//! sqlparser's PostgreSQL dialect does almost all the work. RustyDB adds a
+//! few statements of its own (modules, resource groups) that sqlparser does
+//! not know; rather than match strings, [`parse_sql`] drives sqlparser's
+//! `Parser` token by token: at the start of each statement it looks at the
+//! leading keywords, and either parses one of our statements with the
+//! parser's own primitives (identifiers, literals, expressions) or hands
+//! the parser back to sqlparser for a standard statement. This is how
+//! DataFusion layers its `CREATE EXTERNAL TABLE` over the same crate.
+//!
+//! Parsing never executes: an extension statement parses into
+//! [`Statement`] even where the engine cannot yet run it, and the error for
+//! that (0A000) comes at execution.
+
+mod extensions;
+
+pub use extensions::{ModuleSource, ResourceOption};
+
+use sqlparser::ast;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
+
+use super::error::{SqlError, SqlResult};
+
+/// sqlparser nests expressions recursively; this bounds the depth so that
+/// hostile input fails with an error instead of exhausting the stack.
+const RECURSION_LIMIT: usize = 200;
+
+/// One parsed statement: a standard one, or one of RustyDB's extensions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// Anything sqlparser parses.
+    Standard(Box<ast::Statement>),
+    /// `CREATE [OR REPLACE] MODULE name FROM source`
+    CreateModule {
+        /// The module's name.
+        name: ast::Ident,
+        /// `OR REPLACE`
+        or_replace: bool,
+        /// Where the component's bytes come from.
+        source: ModuleSource,
+    },
+    /// `DROP MODULE [IF EXISTS] name [CASCADE | RESTRICT]`
+    DropModule {
+        /// The module's name.
+        name: ast::Ident,
+        /// `IF EXISTS`
+        if_exists: bool,
+        /// `CASCADE`
+        cascade: bool,
+    },
+    /// `CREATE RESOURCE GROUP name WITH (key = value, ...)`
+    CreateResourceGroup {
+        /// The group's name.
+        name: ast::Ident,
+        /// The limits, in the order written.
+        options: Vec<ResourceOption>,
+    },
+    /// `ALTER RESOURCE GROUP name SET (key = value, ...)`
+    AlterResourceGroup {
+        /// The group's name.
+        name: ast::Ident,
+        /// The limits to change.
+        options: Vec<ResourceOption>,
+    },
+}
+
+/// Parses a string of zero or more `;`-separated statements.
+pub fn parse_sql(sql: &str) -> SqlResult<Vec<Statement>> {
+    let dialect = PostgreSqlDialect {};
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .map_err(syntax_error)?;
+    let mut statements = Vec::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        if parser.peek_token().token == Token::EOF {
+            break;
+        }
+        let statement = match extensions::try_parse(&mut parser).map_err(syntax_error)? {
+            Some(statement) => statement,
+            None => Statement::Standard(Box::new(parser.parse_statement().map_err(syntax_error)?)),
+        };
+        statements.push(statement);
+        let next = parser.peek_token();
+        if next.token != Token::EOF && next.token != Token::SemiColon {
+            return Err(SqlError::Syntax(at_or_near(&next.token.to_string())));
+        }
+    }
+    Ok(statements)
+}
+
+fn at_or_near(token: &str) -> String {
+    if token.is_empty() || token == "EOF" {
+        "syntax error at end of input".to_owned()
+    } else {
+        format!("syntax error at or near \"{token}\"")
+    }
+}
+
+/// sqlparser's messages name what it expected and the token it found
+/// (`Expected: ..., found: x at Line: 1, Column: 8`); PostgreSQL names only
+/// the token, so that is what is kept.
+fn syntax_error(e: ParserError) -> SqlError {
+    match e {
+        ParserError::RecursionLimitExceeded => SqlError::Semantic {
+            state: crate::SqlState::PROGRAM_LIMIT_EXCEEDED,
+            message: "stack depth limit exceeded".to_owned(),
+        },
+        ParserError::TokenizerError(m) => SqlError::Syntax(m),
+        ParserError::ParserError(m) => {
+            let found = m.rsplit_once("found: ").map(|(_, rest)| {
+                rest.rsplit_once(" at Line:")
+                    .map_or(rest, |(token, _)| token)
+                    .to_owned()
+            });
+            match found {
+                Some(token) => SqlError::Syntax(at_or_near(&token)),
+                None => SqlError::Syntax(m),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str) -> Statement {
+        let mut statements = parse_sql(sql).unwrap();
+        assert_eq!(statements.len(), 1, "{sql}");
+        statements.remove(0)
+    }
+
+    #[test]
+    fn standard_statements_pass_through() {
+        assert!(matches!(one("SELECT 1"), Statement::Standard(_)));
+        assert_eq!(parse_sql("select 1; select 2;; ").unwrap().len(), 2);
+        assert!(parse_sql("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn create_module_forms() {
+        match one("CREATE OR REPLACE MODULE bank FROM $1") {
+            Statement::CreateModule {
+                name,
+                or_replace,
+                source,
+            } => {
+                assert_eq!(name.value, "bank");
+                assert!(or_replace);
+                assert_eq!(source, ModuleSource::Parameter(1));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            one("create module m from '\\x0061'"),
+            Statement::CreateModule {
+                name: ast::Ident::new("m"),
+                or_replace: false,
+                source: ModuleSource::Literal("\\x0061".to_owned()),
+            }
+        );
+        assert!(matches!(
+            one("CREATE MODULE m FROM FILE '/tmp/m.wasm'"),
+            Statement::CreateModule { source: ModuleSource::File(p), .. } if p == "/tmp/m.wasm"
+        ));
+    }
+
+    #[test]
+    fn drop_module_and_resource_groups() {
+        assert_eq!(
+            one("DROP MODULE IF EXISTS bank CASCADE"),
+            Statement::DropModule {
+                name: ast::Ident::new("bank"),
+                if_exists: true,
+                cascade: true,
+            }
+        );
+        match one(
+            "CREATE RESOURCE GROUP small WITH (fuel_per_call = 10000000, memory_per_instance = '16MB')",
+        ) {
+            Statement::CreateResourceGroup { name, options } => {
+                assert_eq!(name.value, "small");
+                assert_eq!(options.len(), 2);
+                assert_eq!(options[1].key.value, "memory_per_instance");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            one("ALTER RESOURCE GROUP small SET (fuel_per_call = 20000000)"),
+            Statement::AlterResourceGroup { .. }
+        ));
+        // Standard statements that share a first keyword still parse.
+        assert!(matches!(one("DROP TABLE t"), Statement::Standard(_)));
+        assert!(matches!(
+            one("ALTER TABLE t ADD COLUMN c int"),
+            Statement::Standard(_)
+        ));
+    }
+
+    #[test]
+    fn errors_are_42601_like_postgres() {
+        let e = parse_sql("SELEC 1").unwrap_err();
+        assert_eq!(e.sqlstate().code(), "42601");
+        assert_eq!(e.to_string(), "syntax error at or near \"SELEC\"");
+        assert!(parse_sql("CREATE MODULE m FROM").is_err());
+        assert!(parse_sql("DROP MODULE").is_err());
+        assert!(parse_sql("SELECT 1 2").is_err());
+        let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(parse_sql(&deep).is_err());
+    }
+}

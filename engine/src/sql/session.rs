@@ -1,0 +1,293 @@
+//! Databases and sessions: the API the wire server and embedders use.
+//!
+//! A session runs statements in implicit transactions (one per statement)
+//! until BEGIN opens a block; an error inside a block makes it *failed*
+//! and every statement but ROLLBACK then fails with 25P02, as in
+//! PostgreSQL.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::catalog::{CatalogCache, Isolation, KvStore, KvTxn, TxnConfig};
+use crate::types::{DataType, Value};
+
+use super::error::{SqlError, SqlResult};
+use super::parser::{Statement, parse_sql};
+
+/// One result column as a client sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDesc {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: DataType,
+}
+
+/// What a statement returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementResult {
+    /// Rows, with their columns (SELECT, VALUES, ... RETURNING).
+    Rows {
+        /// Column descriptions.
+        columns: Vec<ColumnDesc>,
+        /// The rows.
+        rows: Vec<Vec<Value>>,
+        /// The command tag (`SELECT 3`, `INSERT 0 1`).
+        tag: String,
+    },
+    /// A command tag only, exactly as PostgreSQL writes it.
+    Command(String),
+}
+
+/// Whether the session is in a transaction block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionStatus {
+    /// No block open.
+    Idle,
+    /// Inside BEGIN ... COMMIT.
+    InBlock,
+    /// Inside a block that had an error.
+    Failed,
+}
+
+/// A database: the store and the shared catalog cache.
+pub struct Database {
+    pub(crate) kv: Arc<dyn KvStore>,
+    pub(crate) catalog: Arc<CatalogCache>,
+}
+
+impl Database {
+    /// A database over a transactional store.
+    pub fn with_store(kv: Arc<dyn KvStore>) -> Database {
+        Database {
+            kv,
+            catalog: Arc::new(CatalogCache::default()),
+        }
+    }
+
+    /// A new session.
+    pub fn session(&self) -> Session {
+        Session {
+            kv: self.kv.clone(),
+            catalog: self.catalog.clone(),
+            txn: None,
+            status: TransactionStatus::Idle,
+            cancel: Arc::new(AtomicBool::new(false)),
+            isolation: Isolation::ReadCommitted,
+            txn_start: 0,
+            savepoints: Vec::new(),
+        }
+    }
+}
+
+/// One connection's state.
+pub struct Session {
+    pub(crate) kv: Arc<dyn KvStore>,
+    pub(crate) catalog: Arc<CatalogCache>,
+    pub(crate) txn: Option<Box<dyn KvTxn>>,
+    pub(crate) status: TransactionStatus,
+    pub(crate) cancel: Arc<AtomicBool>,
+    pub(crate) isolation: Isolation,
+    pub(crate) txn_start: i64,
+    pub(crate) savepoints: Vec<String>,
+}
+
+/// Microseconds since 2000-01-01 UTC, PostgreSQL's epoch.
+fn pg_now() -> i64 {
+    const PG_EPOCH_UNIX_SECS: i64 = 946_684_800;
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    unix - PG_EPOCH_UNIX_SECS * 1_000_000
+}
+
+impl Session {
+    /// The transaction status (for ReadyForQuery).
+    pub fn status(&self) -> TransactionStatus {
+        self.status
+    }
+
+    /// A flag that, once set, cancels the running statement (57014).
+    pub fn cancel_handle(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// Runs every statement of `sql` in turn (the simple query protocol),
+    /// stopping at the first error.
+    pub fn execute(&mut self, sql: &str) -> crate::Result<Vec<StatementResult>> {
+        let statements = parse_sql(sql).map_err(crate::Error::from)?;
+        let mut results = Vec::with_capacity(statements.len());
+        for s in &statements {
+            results.push(self.run(s, &[]).map_err(crate::Error::from)?);
+        }
+        Ok(results)
+    }
+
+    fn run(&mut self, s: &Statement, params: &[Value]) -> SqlResult<StatementResult> {
+        self.cancel.store(false, Ordering::Relaxed);
+        if let Some(r) = self.transaction_control(s)? {
+            return Ok(r);
+        }
+        if self.status == TransactionStatus::Failed {
+            return Err(SqlError::InFailedTransaction);
+        }
+        let implicit = self.txn.is_none();
+        if implicit {
+            self.begin_txn(self.isolation);
+        } else if let Some(t) = self.txn.as_mut() {
+            t.begin_statement();
+        }
+        let result = match self.txn.as_mut() {
+            Some(t) => {
+                // Each statement is atomic inside a block: undo its partial
+                // writes on error.
+                t.savepoint("\u{0}statement");
+                let r = super::statement::execute(self, s, params);
+                if let Some(t) = self.txn.as_mut() {
+                    if r.is_err() {
+                        let _ = t.rollback_to("\u{0}statement");
+                    }
+                    let _ = t.release("\u{0}statement");
+                }
+                r
+            }
+            None => Err(SqlError::Internal("no transaction".into())),
+        };
+        if implicit {
+            let txn = self.txn.take();
+            match (&result, txn) {
+                (Ok(_), Some(t)) => t.commit()?,
+                (Err(_), Some(t)) => t.rollback(),
+                _ => {}
+            }
+        } else if result.is_err() {
+            self.status = TransactionStatus::Failed;
+        }
+        result
+    }
+
+    fn begin_txn(&mut self, isolation: Isolation) {
+        let mut txn = self.kv.begin(TxnConfig {
+            isolation,
+            read_only: false,
+        });
+        txn.set_cancel(self.cancel.clone());
+        self.txn = Some(txn);
+        self.txn_start = pg_now();
+    }
+
+    fn transaction_control(&mut self, s: &Statement) -> SqlResult<Option<StatementResult>> {
+        use sqlparser::ast::Statement as A;
+        let Statement::Standard(stmt) = s else {
+            return Ok(None);
+        };
+        let tag = |t: &str| Ok(Some(StatementResult::Command(t.to_owned())));
+        match stmt.as_ref() {
+            A::StartTransaction { modes, .. } => {
+                if self.txn.is_some() {
+                    // PostgreSQL warns and carries on.
+                    return tag("BEGIN");
+                }
+                let isolation = modes
+                    .iter()
+                    .find_map(|m| match m {
+                        sqlparser::ast::TransactionMode::IsolationLevel(l) => Some(match l {
+                            sqlparser::ast::TransactionIsolationLevel::RepeatableRead
+                            | sqlparser::ast::TransactionIsolationLevel::Serializable
+                            | sqlparser::ast::TransactionIsolationLevel::Snapshot => {
+                                Isolation::RepeatableRead
+                            }
+                            _ => Isolation::ReadCommitted,
+                        }),
+                        _ => None,
+                    })
+                    .unwrap_or(self.isolation);
+                self.begin_txn(isolation);
+                self.status = TransactionStatus::InBlock;
+                tag("BEGIN")
+            }
+            A::Commit { .. } => {
+                let failed = self.status == TransactionStatus::Failed;
+                self.status = TransactionStatus::Idle;
+                self.savepoints.clear();
+                match self.txn.take() {
+                    Some(t) if failed => {
+                        t.rollback();
+                        tag("ROLLBACK")
+                    }
+                    Some(t) => {
+                        t.commit()?;
+                        tag("COMMIT")
+                    }
+                    None => tag("COMMIT"),
+                }
+            }
+            A::Rollback {
+                savepoint: None, ..
+            } => {
+                if let Some(t) = self.txn.take() {
+                    t.rollback();
+                }
+                self.status = TransactionStatus::Idle;
+                self.savepoints.clear();
+                tag("ROLLBACK")
+            }
+            A::Rollback {
+                savepoint: Some(name),
+                ..
+            } => {
+                let name = super::binder::ident(name);
+                let Some(pos) = self.savepoints.iter().rposition(|n| *n == name) else {
+                    self.status_after_error();
+                    return Err(SqlError::NoSuchSavepoint(name));
+                };
+                self.savepoints.truncate(pos + 1);
+                if let Some(t) = self.txn.as_mut() {
+                    t.rollback_to(&name)?;
+                }
+                self.status = TransactionStatus::InBlock;
+                tag("ROLLBACK")
+            }
+            A::Savepoint { name } | A::ReleaseSavepoint { name } => {
+                if self.status == TransactionStatus::Failed {
+                    return Err(SqlError::InFailedTransaction);
+                }
+                let Some(t) = self.txn.as_mut() else {
+                    return Err(SqlError::TransactionState {
+                        state: crate::SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                        message: format!(
+                            "{} can only be used in transaction blocks",
+                            if matches!(stmt.as_ref(), A::Savepoint { .. }) {
+                                "SAVEPOINT"
+                            } else {
+                                "RELEASE SAVEPOINT"
+                            }
+                        ),
+                    });
+                };
+                let name = super::binder::ident(name);
+                if matches!(stmt.as_ref(), A::Savepoint { .. }) {
+                    t.savepoint(&name);
+                    self.savepoints.push(name);
+                    tag("SAVEPOINT")
+                } else {
+                    let Some(pos) = self.savepoints.iter().rposition(|n| *n == name) else {
+                        self.status = TransactionStatus::Failed;
+                        return Err(SqlError::NoSuchSavepoint(name));
+                    };
+                    t.release(&name)?;
+                    self.savepoints.truncate(pos);
+                    tag("RELEASE")
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn status_after_error(&mut self) {
+        if self.txn.is_some() {
+            self.status = TransactionStatus::Failed;
+        }
+    }
+}
