@@ -128,22 +128,12 @@ impl SqlState {
     pub const DATA_CORRUPTED: SqlState = SqlState("XX001");
     /// XX000 internal_error
     pub const INTERNAL_ERROR: SqlState = SqlState("XX000");
-    /// 23505 unique_violation
-    pub const UNIQUE_VIOLATION: SqlState = SqlState("23505");
-    /// 25006 read_only_sql_transaction
-    pub const READ_ONLY_SQL_TRANSACTION: SqlState = SqlState("25006");
-    /// 25P02 in_failed_sql_transaction
-    pub const IN_FAILED_SQL_TRANSACTION: SqlState = SqlState("25P02");
-    /// 3B001 invalid_savepoint_specification
-    pub const INVALID_SAVEPOINT_SPECIFICATION: SqlState = SqlState("3B001");
     /// 40001 serialization_failure
     pub const SERIALIZATION_FAILURE: SqlState = SqlState("40001");
     /// 40P01 deadlock_detected
     pub const DEADLOCK_DETECTED: SqlState = SqlState("40P01");
     /// 55P03 lock_not_available
     pub const LOCK_NOT_AVAILABLE: SqlState = SqlState("55P03");
-    /// 57014 query_canceled
-    pub const QUERY_CANCELED: SqlState = SqlState("57014");
     /// F0000 config_file_error
     pub const CONFIG_FILE_ERROR: SqlState = SqlState("F0000");
 
