@@ -1,7 +1,11 @@
 //! RustyDB: a relational database that hosts WebAssembly components.
 //!
-//! This root package wires the layers together: today it re-exports the
-//! engine for embedding; the PostgreSQL wire server and the `rustydb` CLI
-//! join it as they are built (see the README's status table).
+//! This root package wires the layers together: it re-exports the engine
+//! for embedding, and holds the PostgreSQL wire server ([`server`]), the
+//! configuration file ([`config`]) and the `rustydb` command line ([`cli`]).
 
 pub use rustydb_engine as engine;
+
+pub mod cli;
+pub mod config;
+pub mod server;

@@ -1,0 +1,186 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! The `rustydb` binary and the CLI commands that can run without the
+//! engine: help, configuration errors, what `serve` says it serves, deploy
+//! over the wire (against the test backend), backup and restore.
+
+mod server_support;
+
+use std::process::Command;
+
+use rustydb::cli::DeployArgs;
+use rustydb::server::ServerOptions;
+
+fn rustydb(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rustydb"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn help_lists_every_command_and_flag() {
+    let out = rustydb(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for word in ["serve", "shell", "deploy", "backup", "restore"] {
+        assert!(text.contains(word), "{word} missing from:\n{text}");
+    }
+    let serve = String::from_utf8(rustydb(&["serve", "--help"]).stdout).unwrap();
+    for flag in ["--data-dir", "--listen", "--config", "--metrics"] {
+        assert!(serve.contains(flag), "{flag} missing from:\n{serve}");
+    }
+    let deploy = String::from_utf8(rustydb(&["deploy", "--help"]).stdout).unwrap();
+    for flag in [
+        "--name",
+        "--replace",
+        "--host",
+        "--port",
+        "--user",
+        "--dbname",
+    ] {
+        assert!(deploy.contains(flag), "{flag} missing from:\n{deploy}");
+    }
+}
+
+#[test]
+fn config_errors_name_the_key_and_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rustydb.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:0\"\nmax_conections = 5\n",
+    )
+    .unwrap();
+    let out = rustydb(&["serve", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unknown field `max_conections`"), "{err}");
+    assert!(err.contains("rustydb.toml"), "{err}");
+
+    std::fs::write(&path, "[storage]\nbuffer_pool_size = \"lots\"\n").unwrap();
+    let out = rustydb(&["serve", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("storage.buffer_pool_size")
+    );
+
+    let out = rustydb(&["serve", "--listen", "no-port"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("server.listen")
+    );
+    // Usage errors are clap's exit code 2.
+    assert_eq!(rustydb(&["serve", "--bogus"]).status.code(), Some(2));
+}
+
+#[test]
+fn serve_says_plainly_that_no_engine_is_wired_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rustydb(&[
+        "serve",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("no SQL engine is wired into this build"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_sends_the_module_as_bytea() {
+    let server = server_support::start(ServerOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scorer.wasm");
+    std::fs::write(&file, b"\0asm\x01\0\0\0body").unwrap();
+    let port = server.port;
+    let args = move |replace| DeployArgs {
+        file: file.clone(),
+        name: None,
+        replace,
+        host: "127.0.0.1".into(),
+        port,
+        user: "rustydb".into(),
+        dbname: "rustydb".into(),
+    };
+    tokio::task::spawn_blocking(move || {
+        rustydb::cli::deploy(&args(false)).unwrap();
+        let again = rustydb::cli::deploy(&args(false)).unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        rustydb::cli::deploy(&args(true)).unwrap();
+    })
+    .await
+    .unwrap();
+    let store = server.backend.store.lock().unwrap();
+    assert_eq!(store.modules["scorer"], b"\0asm\x01\0\0\0body");
+}
+
+#[test]
+fn backup_and_restore_copy_a_stopped_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("wal")).unwrap();
+    std::fs::write(data.join("data.db"), vec![7u8; 100_000]).unwrap();
+    std::fs::write(data.join("wal/0001"), b"log").unwrap();
+    let backup = dir.path().join("backup");
+    let out = rustydb(&[
+        "backup",
+        "--data-dir",
+        data.to_str().unwrap(),
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = dir.path().join("restored");
+    let out = rustydb(&[
+        "restore",
+        backup.to_str().unwrap(),
+        "--data-dir",
+        restored.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(restored.join("data.db")).unwrap(),
+        vec![7u8; 100_000]
+    );
+    assert_eq!(std::fs::read(restored.join("wal/0001")).unwrap(), b"log");
+    // Restoring over existing data is refused.
+    let out = rustydb(&[
+        "restore",
+        backup.to_str().unwrap(),
+        "--data-dir",
+        restored.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // A locked (running) data directory is refused.
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data.join("LOCK"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let out = rustydb(&[
+        "backup",
+        "--data-dir",
+        data.to_str().unwrap(),
+        dir.path().join("b2").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("in use"));
+}
