@@ -35,4 +35,6 @@ pub use error::{SqlError, SqlResult};
 #[cfg(test)]
 mod tests;
 
-pub use session::{ColumnDesc, Database, Session, StatementResult, TransactionStatus};
+pub use session::{
+    ColumnDesc, Database, DatabaseOptions, Session, StatementResult, TransactionStatus,
+};

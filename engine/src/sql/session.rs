@@ -9,7 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::catalog::{CatalogCache, Isolation, KvStore, KvTxn, TxnConfig};
+use std::path::Path;
+
+use crate::catalog::{CatalogCache, Isolation, KvStore, KvTxn, MvccKv, TxnConfig};
+use crate::mvcc::{Mvcc, MvccOptions};
+use crate::storage::{Store, StoreOptions};
 use crate::types::{DataType, Value};
 
 use super::error::{SqlError, SqlResult};
@@ -51,13 +55,35 @@ pub enum TransactionStatus {
     Failed,
 }
 
-/// A database: the store and the shared catalog cache.
+/// How [`Database::open`] opens its store.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseOptions {
+    /// The storage engine's options (buffer pool, durability, encryption).
+    pub store: StoreOptions,
+    /// The MVCC layer's options (background vacuum).
+    pub mvcc: MvccOptions,
+}
+
+/// A database: the store and the shared catalog cache. Cheap to clone; the
+/// clones share everything, so each thread can hold one and open sessions.
+#[derive(Clone)]
 pub struct Database {
     pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) catalog: Arc<CatalogCache>,
 }
 
 impl Database {
+    /// Opens (creating if needed) the database stored in `dir`.
+    ///
+    /// # Errors
+    /// Storage errors (I/O, a locked directory, corruption, a wrong
+    /// encryption key) and errors starting the transaction layer.
+    pub fn open(dir: &Path, options: DatabaseOptions) -> crate::Result<Database> {
+        let store = Arc::new(Store::open(dir, options.store)?);
+        let mvcc = Mvcc::open_with(store, options.mvcc)?;
+        Ok(Database::with_store(Arc::new(MvccKv::new(mvcc))))
+    }
+
     /// A database over a transactional store.
     pub fn with_store(kv: Arc<dyn KvStore>) -> Database {
         Database {
