@@ -28,10 +28,13 @@ pub mod exec;
 pub mod expr;
 pub mod parser;
 pub mod plan;
+mod prepared;
 mod session;
+mod settings;
 mod statement;
 
 pub use error::{SqlError, SqlResult};
+pub use prepared::Prepared;
 #[cfg(test)]
 mod tests;
 
