@@ -106,6 +106,10 @@ impl SqlState {
     pub const QUERY_CANCELED: SqlState = SqlState("57014");
     /// 42P02 undefined_parameter
     pub const UNDEFINED_PARAMETER: SqlState = SqlState("42P02");
+    /// 42P05 duplicate_prepared_statement
+    pub const DUPLICATE_PSTATEMENT: SqlState = SqlState("42P05");
+    /// 26000 invalid_sql_statement_name
+    pub const INVALID_SQL_STATEMENT_NAME: SqlState = SqlState("26000");
     /// 08P01 protocol_violation
     pub const PROTOCOL_VIOLATION: SqlState = SqlState("08P01");
     /// 53200 out_of_memory

@@ -26,3 +26,4 @@ pub mod storage;
 pub mod types;
 
 pub use error::{Error, Result, SqlState};
+pub use sql::{Database, DatabaseOptions, Session, StatementResult};

@@ -31,6 +31,7 @@ mod error;
 pub mod kv;
 #[cfg(test)]
 pub(crate) mod memkv;
+mod mvcckv;
 mod schema;
 
 use std::collections::HashMap;
@@ -43,6 +44,7 @@ use parking_lot::Mutex;
 
 pub use error::{CatalogError, CatalogResult};
 pub use kv::{Isolation, KvStore, KvTxn, TxnConfig};
+pub use mvcckv::MvccKv;
 pub use schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, KeyConstraint, RefAction, SequenceDef, TableDef,
     ViewDef,

@@ -28,11 +28,16 @@ pub mod exec;
 pub mod expr;
 pub mod parser;
 pub mod plan;
+mod prepared;
 mod session;
+mod settings;
 mod statement;
 
 pub use error::{SqlError, SqlResult};
+pub use prepared::Prepared;
 #[cfg(test)]
 mod tests;
 
-pub use session::{ColumnDesc, Database, Session, StatementResult, TransactionStatus};
+pub use session::{
+    ColumnDesc, Database, DatabaseOptions, Session, StatementResult, TransactionStatus,
+};

@@ -9,11 +9,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::catalog::{CatalogCache, Isolation, KvStore, KvTxn, TxnConfig};
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::catalog::{CatalogCache, Isolation, KvStore, KvTxn, MvccKv, TxnConfig};
+use crate::mvcc::{Mvcc, MvccOptions};
+use crate::storage::{Store, StoreOptions};
 use crate::types::{DataType, Value};
 
 use super::error::{SqlError, SqlResult};
 use super::parser::{Statement, parse_sql};
+use super::prepared::{Prepared, sql_deallocate, sql_prepare};
 
 /// One result column as a client sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,13 +57,35 @@ pub enum TransactionStatus {
     Failed,
 }
 
-/// A database: the store and the shared catalog cache.
+/// How [`Database::open`] opens its store.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseOptions {
+    /// The storage engine's options (buffer pool, durability, encryption).
+    pub store: StoreOptions,
+    /// The MVCC layer's options (background vacuum).
+    pub mvcc: MvccOptions,
+}
+
+/// A database: the store and the shared catalog cache. Cheap to clone; the
+/// clones share everything, so each thread can hold one and open sessions.
+#[derive(Clone)]
 pub struct Database {
     pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) catalog: Arc<CatalogCache>,
 }
 
 impl Database {
+    /// Opens (creating if needed) the database stored in `dir`.
+    ///
+    /// # Errors
+    /// Storage errors (I/O, a locked directory, corruption, a wrong
+    /// encryption key) and errors starting the transaction layer.
+    pub fn open(dir: &Path, options: DatabaseOptions) -> crate::Result<Database> {
+        let store = Arc::new(Store::open(dir, options.store)?);
+        let mvcc = Mvcc::open_with(store, options.mvcc)?;
+        Ok(Database::with_store(Arc::new(MvccKv::new(mvcc))))
+    }
+
     /// A database over a transactional store.
     pub fn with_store(kv: Arc<dyn KvStore>) -> Database {
         Database {
@@ -77,6 +105,10 @@ impl Database {
             isolation: Isolation::ReadCommitted,
             txn_start: 0,
             savepoints: Vec::new(),
+            prepared: HashMap::new(),
+            settings: HashMap::new(),
+            isolation_name: None,
+            block_isolation: Isolation::ReadCommitted,
         }
     }
 }
@@ -91,6 +123,15 @@ pub struct Session {
     pub(crate) isolation: Isolation,
     pub(crate) txn_start: i64,
     pub(crate) savepoints: Vec<String>,
+    /// SQL `PREPARE`d statements by name; not transactional, as in
+    /// PostgreSQL.
+    pub(crate) prepared: HashMap<String, Prepared>,
+    /// Run-time parameters set with SET, by lower-case name.
+    pub(crate) settings: HashMap<String, String>,
+    /// `SET TRANSACTION ISOLATION LEVEL` of the open block, as SHOW names it.
+    pub(crate) isolation_name: Option<&'static str>,
+    /// The isolation the open transaction began with.
+    pub(crate) block_isolation: Isolation,
 }
 
 /// Microseconds since 2000-01-01 UTC, PostgreSQL's epoch.
@@ -119,12 +160,17 @@ impl Session {
         let statements = parse_sql(sql).map_err(crate::Error::from)?;
         let mut results = Vec::with_capacity(statements.len());
         for s in &statements {
-            results.push(self.run(s, &[]).map_err(crate::Error::from)?);
+            results.push(self.run(s, &[], &[]).map_err(crate::Error::from)?);
         }
         Ok(results)
     }
 
-    fn run(&mut self, s: &Statement, params: &[Value]) -> SqlResult<StatementResult> {
+    pub(crate) fn run(
+        &mut self,
+        s: &Statement,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+    ) -> SqlResult<StatementResult> {
         self.cancel.store(false, Ordering::Relaxed);
         if let Some(r) = self.transaction_control(s)? {
             return Ok(r);
@@ -132,6 +178,44 @@ impl Session {
         if self.status == TransactionStatus::Failed {
             return Err(SqlError::InFailedTransaction);
         }
+        if let Statement::Standard(stmt) = s {
+            match stmt.as_ref() {
+                sqlparser::ast::Statement::Prepare {
+                    name,
+                    data_types,
+                    statement,
+                } => return self.or_fail_block(|s| sql_prepare(s, name, data_types, statement)),
+                sqlparser::ast::Statement::Deallocate { name, .. } => {
+                    return self.or_fail_block(|s| sql_deallocate(s, name));
+                }
+                sqlparser::ast::Statement::Set(set) => {
+                    return self.or_fail_block(|s| super::settings::set(s, set));
+                }
+                sqlparser::ast::Statement::ShowVariable { variable } => {
+                    return self.or_fail_block(|s| super::settings::show(s, variable));
+                }
+                _ => {}
+            }
+        }
+        self.in_statement(|session| super::statement::execute(session, s, params, param_types))
+    }
+
+    /// Runs `f`, failing the open block if it fails.
+    fn or_fail_block<T>(&mut self, f: impl FnOnce(&mut Session) -> SqlResult<T>) -> SqlResult<T> {
+        let r = f(self);
+        if r.is_err() {
+            self.status_after_error();
+        }
+        r
+    }
+
+    /// Runs `f` as one statement: in the open block, atomically (its
+    /// writes undone if it fails, and the block failed), or else in an
+    /// implicit transaction of its own.
+    pub(crate) fn in_statement<T>(
+        &mut self,
+        f: impl FnOnce(&mut Session) -> SqlResult<T>,
+    ) -> SqlResult<T> {
         let implicit = self.txn.is_none();
         if implicit {
             self.begin_txn(self.isolation);
@@ -140,10 +224,8 @@ impl Session {
         }
         let result = match self.txn.as_mut() {
             Some(t) => {
-                // Each statement is atomic inside a block: undo its partial
-                // writes on error.
                 t.savepoint("\u{0}statement");
-                let r = super::statement::execute(self, s, params);
+                let r = f(self);
                 if let Some(t) = self.txn.as_mut() {
                     if r.is_err() {
                         let _ = t.rollback_to("\u{0}statement");
@@ -175,6 +257,8 @@ impl Session {
         txn.set_cancel(self.cancel.clone());
         self.txn = Some(txn);
         self.txn_start = pg_now();
+        self.isolation_name = None;
+        self.block_isolation = isolation;
     }
 
     fn transaction_control(&mut self, s: &Statement) -> SqlResult<Option<StatementResult>> {

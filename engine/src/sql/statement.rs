@@ -15,6 +15,7 @@ use super::error::{SqlError, SqlResult};
 use super::exec::{ExecCtx, collect};
 use super::expr::{Expr, eval, eval_predicate};
 use super::parser::Statement;
+use super::prepared::{sql_execute_args, sql_execute_lookup};
 use super::session::{ColumnDesc, Session, StatementResult};
 
 /// Executes `s` in the session's open transaction.
@@ -22,6 +23,7 @@ pub(crate) fn execute(
     session: &mut Session,
     s: &Statement,
     params: &[Value],
+    param_types: &[Option<DataType>],
 ) -> SqlResult<StatementResult> {
     let stmt = match s {
         Statement::Standard(stmt) => stmt.as_ref(),
@@ -33,6 +35,16 @@ pub(crate) fn execute(
                 "resource groups are not supported yet",
             ));
         }
+    };
+    // EXECUTE runs another statement in this one's place: look it up
+    // while the session is free, evaluate the arguments below.
+    let executing = match stmt {
+        ast::Statement::Execute {
+            name: Some(name),
+            parameters,
+            ..
+        } => Some((sql_execute_lookup(session, name, parameters)?, parameters)),
+        _ => None,
     };
     let now = session.txn_start;
     let cancel = session.cancel.clone();
@@ -49,15 +61,21 @@ pub(crate) fn execute(
         txn: txn.as_mut(),
         catalog: &catalog,
         params,
+        param_types,
         outer: Vec::new(),
         now,
         cancel: &cancel,
         sequences: &no_sequences,
     };
+    if let Some((prepared, args)) = executing {
+        let values = sql_execute_args(&prepared, args, &mut cx)?;
+        let types: Vec<Option<DataType>> = prepared.param_types.iter().copied().map(Some).collect();
+        return execute(session, &prepared.statement, &values, &types);
+    }
     use ast::Statement as A;
     match stmt {
         A::Query(q) => {
-            let mut binder = Binder::new(&catalog, &[]);
+            let mut binder = Binder::new(&catalog, param_types);
             let plan = bind_query(&mut binder, q)?;
             let rows = collect(&plan, &mut cx)?;
             let columns = plan
@@ -262,7 +280,7 @@ fn bind_checks(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<(String, Exp
     let mut out = Vec::new();
     for c in &table.checks {
         let e = parse_expr(&c.expr)?;
-        let mut b = Binder::new(cx.catalog, &[]);
+        let mut b = Binder::new(cx.catalog, cx.param_types);
         b.scopes = vec![table_scope(table)];
         out.push((c.name.clone(), b.bind_expr(&e)?));
     }
@@ -318,7 +336,7 @@ fn insert(ins: &ast::Insert, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult>
     let Some(source) = &ins.source else {
         return Err(SqlError::unsupported("INSERT without a source"));
     };
-    let mut b = Binder::new(cx.catalog, &[]);
+    let mut b = Binder::new(cx.catalog, cx.param_types);
     let plan = bind_query(&mut b, source)?;
     let width = plan.columns().len();
     if width > targets.len() {
@@ -364,7 +382,7 @@ fn bind_defaults(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<Option<Exp
                 .as_ref()
                 .map(|d| {
                     let e = parse_expr(d)?;
-                    let mut b = Binder::new(cx.catalog, &[]);
+                    let mut b = Binder::new(cx.catalog, cx.param_types);
                     b.bind_expr(&e)
                 })
                 .transpose()
@@ -412,7 +430,7 @@ fn bind_where(
 ) -> SqlResult<Option<Expr>> {
     selection
         .map(|w| {
-            let mut b = Binder::new(cx.catalog, &[]);
+            let mut b = Binder::new(cx.catalog, cx.param_types);
             b.scopes = vec![table_scope(table)];
             let e = b.bind_expr(w)?;
             if e.ty() != DataType::Bool {
@@ -470,7 +488,7 @@ fn update(
                 table.name
             ))
         })?;
-        let mut b = Binder::new(cx.catalog, &[]);
+        let mut b = Binder::new(cx.catalog, cx.param_types);
         b.scopes = vec![table_scope(&table)];
         let e = b.bind_expr(&a.value)?;
         let e = b.coerce(e, table.columns[i].ty)?;

@@ -20,7 +20,7 @@ mod values;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::catalog::{Catalog, KvTxn};
-use crate::types::Value;
+use crate::types::{DataType, Value};
 
 use super::error::{SqlError, SqlResult};
 use super::plan::Plan;
@@ -36,6 +36,9 @@ pub struct ExecCtx<'a> {
     pub catalog: &'a Catalog,
     /// Values of `$1`, `$2`, ...
     pub params: &'a [Value],
+    /// Types of `$1`, `$2`, ... known before binding (declared or
+    /// described), for the binder.
+    pub param_types: &'a [Option<DataType>],
     /// Rows of the enclosing queries, innermost last.
     pub outer: Vec<Row>,
     /// `now()`: the transaction's start, microseconds since 2000-01-01 UTC.

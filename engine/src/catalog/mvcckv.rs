@@ -1,0 +1,116 @@
+//! The production [`KvStore`]: the MVCC layer's transactions behind the
+//! seam the catalog and SQL layer use.
+//!
+//! Errors keep their transaction-layer type ([`crate::Error::Txn`]) so a
+//! client sees 40001, 40P01, 55P03 or 57014 as PostgreSQL would send them;
+//! only `KeyExists` becomes the `Ok(false)` of [`KvTxn::insert`], because
+//! the SQL layer knows which constraint the key belongs to.
+
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use super::kv::{Isolation, KvStore, KvTxn, TxnConfig};
+use crate::Result;
+use crate::mvcc::{IsolationLevel, Mvcc, Transaction, TxnError, TxnOptions};
+use crate::storage::Direction;
+
+/// A [`KvStore`] over one [`Mvcc`].
+#[derive(Clone)]
+pub struct MvccKv {
+    mvcc: Mvcc,
+}
+
+impl MvccKv {
+    /// Wraps an opened MVCC layer (open one per store, and share it).
+    pub fn new(mvcc: Mvcc) -> MvccKv {
+        MvccKv { mvcc }
+    }
+}
+
+impl KvStore for MvccKv {
+    fn begin(&self, config: TxnConfig) -> Box<dyn KvTxn> {
+        let isolation = match config.isolation {
+            Isolation::ReadCommitted => IsolationLevel::ReadCommitted,
+            Isolation::RepeatableRead => IsolationLevel::RepeatableRead,
+        };
+        Box::new(MvccTxn(self.mvcc.begin(TxnOptions {
+            isolation,
+            read_only: config.read_only,
+            lock_timeout: None,
+        })))
+    }
+}
+
+struct MvccTxn(Transaction);
+
+impl KvTxn for MvccTxn {
+    fn begin_statement(&mut self) {
+        self.0.begin_statement();
+    }
+
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.get(key)?)
+    }
+
+    fn scan_chunk(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let dir = if reverse {
+            Direction::Backward
+        } else {
+            Direction::Forward
+        };
+        let rows = self
+            .0
+            .scan(lower, upper, dir)
+            .take(limit)
+            .collect::<std::result::Result<Vec<_>, TxnError>>()?;
+        Ok(rows)
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        Ok(self.0.put(key, value)?)
+    }
+
+    fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
+        match self.0.insert(key, value) {
+            Ok(()) => Ok(true),
+            Err(TxnError::KeyExists) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<bool> {
+        Ok(self.0.delete(key)?)
+    }
+
+    fn savepoint(&mut self, name: &str) {
+        self.0.savepoint(name);
+    }
+
+    fn rollback_to(&mut self, name: &str) -> Result<()> {
+        Ok(self.0.rollback_to(name)?)
+    }
+
+    fn release(&mut self, name: &str) -> Result<()> {
+        Ok(self.0.release(name)?)
+    }
+
+    fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        self.0.set_cancel(flag);
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.0.commit()?;
+        Ok(())
+    }
+
+    fn rollback(self: Box<Self>) {
+        self.0.rollback();
+    }
+}

@@ -1,0 +1,171 @@
+//! SET and SHOW of run-time parameters.
+//!
+//! Parameters are remembered per session so SHOW reads back what SET
+//! wrote; only the transaction isolation changes behaviour so far (time
+//! zone and date style are accepted and shown, not yet applied to output).
+
+use sqlparser::ast;
+
+use crate::SqlState;
+use crate::catalog::Isolation;
+use crate::types::{DataType, Value};
+
+use super::error::{SqlError, SqlResult};
+use super::session::{ColumnDesc, Session, StatementResult};
+
+/// The parameters SET accepts, with their defaults (PostgreSQL's, for a
+/// server started with `TimeZone = UTC`).
+const PARAMETERS: &[(&str, &str)] = &[
+    ("timezone", "UTC"),
+    ("datestyle", "ISO, MDY"),
+    ("intervalstyle", "postgres"),
+    ("statement_timeout", "0"),
+    ("lock_timeout", "0"),
+    ("search_path", "\"$user\", public"),
+    ("client_min_messages", "notice"),
+    ("client_encoding", "UTF8"),
+    ("application_name", ""),
+    ("default_transaction_isolation", "read committed"),
+];
+
+fn known(name: &str) -> SqlResult<&'static str> {
+    PARAMETERS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, default)| *default)
+        .ok_or_else(|| SqlError::Semantic {
+            state: SqlState::UNDEFINED_OBJECT,
+            message: format!("unrecognized configuration parameter \"{name}\""),
+        })
+}
+
+/// A SET value as text: `'UTC'` is `UTC`, `DEFAULT` resets.
+fn value_text(values: &[ast::Expr]) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            ast::Expr::Identifier(i) => i.value.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn level_name(level: &ast::TransactionIsolationLevel) -> &'static str {
+    match level {
+        ast::TransactionIsolationLevel::ReadUncommitted => "read uncommitted",
+        ast::TransactionIsolationLevel::ReadCommitted => "read committed",
+        ast::TransactionIsolationLevel::RepeatableRead => "repeatable read",
+        ast::TransactionIsolationLevel::Serializable | ast::TransactionIsolationLevel::Snapshot => {
+            "serializable"
+        }
+    }
+}
+
+/// `SET name = value`, `SET TIME ZONE …`, `SET TRANSACTION …`.
+pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementResult> {
+    match set {
+        ast::Set::SingleAssignment {
+            variable, values, ..
+        } => {
+            let name = variable.to_string().to_lowercase();
+            let name = if name == "time zone" {
+                "timezone".to_owned()
+            } else {
+                name
+            };
+            known(&name)?;
+            let value = value_text(values);
+            if value.eq_ignore_ascii_case("default") {
+                session.settings.remove(&name);
+            } else {
+                if name == "default_transaction_isolation" {
+                    session.isolation = isolation_of(&value)?;
+                }
+                session.settings.insert(name, value);
+            }
+        }
+        ast::Set::SetTimeZone { value, .. } => {
+            session
+                .settings
+                .insert("timezone".into(), value_text(std::slice::from_ref(value)));
+        }
+        ast::Set::SetTransaction {
+            modes,
+            session: false,
+            ..
+        } => {
+            for mode in modes {
+                if let ast::TransactionMode::IsolationLevel(level) = mode {
+                    session.isolation_name = Some(level_name(level));
+                }
+            }
+        }
+        other => {
+            return Err(SqlError::unsupported(format!(
+                "{other} is not supported yet"
+            )));
+        }
+    }
+    Ok(StatementResult::Command("SET".into()))
+}
+
+fn isolation_of(name: &str) -> SqlResult<Isolation> {
+    match name.to_lowercase().as_str() {
+        "read uncommitted" | "read committed" => Ok(Isolation::ReadCommitted),
+        "repeatable read" | "serializable" => Ok(Isolation::RepeatableRead),
+        _ => Err(SqlError::data(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("invalid value for parameter \"default_transaction_isolation\": \"{name}\""),
+        )),
+    }
+}
+
+/// `SHOW name`.
+pub(crate) fn show(session: &mut Session, variable: &[ast::Ident]) -> SqlResult<StatementResult> {
+    let name = variable
+        .iter()
+        .map(|i| i.value.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = if name == "time zone" {
+        "timezone".to_owned()
+    } else {
+        name
+    };
+    let value = if name == "transaction_isolation" {
+        session
+            .isolation_name
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                let isolation = match &session.txn {
+                    Some(_) => session.block_isolation,
+                    None => session.isolation,
+                };
+                match isolation {
+                    Isolation::ReadCommitted => "read committed",
+                    Isolation::RepeatableRead => "repeatable read",
+                }
+                .to_owned()
+            })
+    } else {
+        let default = known(&name)?;
+        session
+            .settings
+            .get(&name)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
+    };
+    Ok(StatementResult::Rows {
+        columns: vec![ColumnDesc {
+            name,
+            ty: DataType::Text,
+        }],
+        rows: vec![vec![Value::Text(value)]],
+        tag: "SHOW".into(),
+    })
+}
