@@ -10,12 +10,15 @@
 //!   and the order-preserving encoding that turns values into B+tree keys.
 //! * [`error`] — the one error type of the engine, each variant with its
 //!   PostgreSQL SQLSTATE.
+//! * [`extension`] — the traits user code plugs in through: the routine
+//!   invoker the Wasm host implements, and the SQL it calls back.
 //!
 //! Transactions, the catalog and SQL execution are built on these next; the
 //! engine knows nothing of WebAssembly or triggers, which plug in through
 //! traits it owns. `ARCHITECTURE.md` at the repository root is the tour.
 
 pub mod error;
+pub mod extension;
 pub mod storage;
 pub mod types;
 
