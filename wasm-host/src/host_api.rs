@@ -58,6 +58,12 @@ impl CallState {
         }
     }
 
+    /// Nanoseconds until the deadline, zero once it has passed.
+    pub(crate) fn nanos_to_deadline(&self) -> u64 {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        u64::try_from(left.as_nanos()).unwrap_or(u64::MAX)
+    }
+
     fn check(&self) -> wasmtime::Result<()> {
         match self.interrupted() {
             Some(hit) => Err(hit.into()),

@@ -117,7 +117,7 @@ fn kind_name(kind: RoutineKind) -> &'static str {
 
 /// The interface of `kind`, which deploy guaranteed for any described
 /// routine; the error is a host bug, so it traps rather than lying.
-fn export<'a, T>(indices: &'a Option<T>, kind: RoutineKind) -> wasmtime::Result<&'a T> {
+fn export<T>(indices: &Option<T>, kind: RoutineKind) -> wasmtime::Result<&T> {
     indices.as_ref().ok_or_else(|| {
         wasmtime::format_err!("module does not export the {} interface", kind_name(kind))
     })

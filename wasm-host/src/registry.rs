@@ -368,7 +368,7 @@ impl Exports {
         let component = pre.component();
         let exported = |iface: &str| {
             component
-                .get_export_index(None, &format!("{PACKAGE}/{iface}@0.1.0"))
+                .get_export_index(None, format!("{PACKAGE}/{iface}@0.1.0"))
                 .is_some()
         };
         let err = |e: wasmtime::Error| format!("{e:#}");

@@ -8,13 +8,23 @@
 //! the process's memory nor pay `mmap` per call. The linker offers exactly
 //! the contract: WASI 0.2 (with the empty context each call builds) and
 //! `rustydb:extension/host`.
+//!
+//! One WASI function is replaced: a monotonic-clock sleep blocks the thread
+//! in host code, where no epoch check runs, so `thread::sleep(1 hour)` would
+//! hold the call far past its deadline. Sleeps are cut short at the call's
+//! deadline; the guest code that runs next meets the epoch check and stops
+//! with 57014.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::StoreContextMut;
+use wasmtime::component::{HasSelf, Linker, Resource};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime_wasi::clocks::WasiClocksView;
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock::Host as _;
 
 use crate::bindings::{host, types};
 use crate::error::DeployError;
@@ -57,6 +67,7 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
+        bound_sleeps(&mut linker).map_err(engine_err)?;
         host::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(engine_err)?;
         types::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
@@ -72,6 +83,35 @@ impl Runtime {
             ticker,
         })
     }
+}
+
+/// The WASI version whose clock functions are replaced; the linker matches
+/// any guest's `wasi:clocks@0.2.x` against it.
+const WASI_CLOCKS: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+fn bound_sleeps(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(WASI_CLOCKS)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |mut store: StoreContextMut<'_, CallState>, (nanos,): (u64,)| {
+            let state = store.data_mut();
+            let nanos = nanos.min(state.nanos_to_deadline());
+            Ok((state.clocks().subscribe_duration(nanos)?,))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |mut store: StoreContextMut<'_, CallState>, (when,): (u64,)| {
+            let state = store.data_mut();
+            let now = state.clocks().now()?;
+            let nanos = when.saturating_sub(now).min(state.nanos_to_deadline());
+            let pollable: Resource<DynPollable> = state.clocks().subscribe_duration(nanos)?;
+            Ok((pollable,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 impl Drop for Runtime {

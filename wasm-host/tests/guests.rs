@@ -209,6 +209,22 @@ fn spin_hits_a_short_deadline_as_57014() {
 }
 
 #[test]
+fn a_sleeping_guest_is_woken_at_its_deadline() {
+    let inv = invoker(test_limits(), &["hostile"]);
+    let bank = Bank::with(&[]);
+    let mut ctx = bank.ctx();
+    ctx.limits.time = Some(Duration::from_millis(200));
+    let started = Instant::now();
+    let err = inv
+        .call_procedure(&ctx, RoutineRef::new("hostile", "sleepy"), &[])
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.code, ErrorCode::QUERY_CANCELED, "{}", err.message);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    still_works(&inv);
+}
+
+#[test]
 fn a_cancel_request_stops_a_running_call() {
     let inv = invoker(test_limits(), &["hostile"]);
     let bank = Bank::with(&[]);

@@ -14,6 +14,12 @@ pub fn spin() {
     }
 }
 
+/// Sleeps for an hour: blocked in the host, not in guest code.
+#[rustydb::procedure]
+pub fn sleepy() {
+    std::thread::sleep(std::time::Duration::from_secs(3600));
+}
+
 /// Allocates a mebibyte at a time, forever: only the memory cap stops it.
 #[rustydb::procedure]
 pub fn hog() {
@@ -75,4 +81,4 @@ pub fn busy(iterations: i64) -> Rows {
 #[rustydb::procedure]
 pub fn ok() {}
 
-rustydb::export!(spin, hog, recurse, chatty, boom, busy, ok);
+rustydb::export!(spin, sleepy, hog, recurse, chatty, boom, busy, ok);
