@@ -13,6 +13,8 @@
 //!   ordered key-value store over one tree of the store.
 //! * [`error`] — the one error type of the engine, each variant with its
 //!   PostgreSQL SQLSTATE.
+//! * [`extension`] — the traits user code plugs in through: the routine
+//!   invoker the Wasm host implements, and the SQL it calls back.
 //!
 //! The catalog and SQL execution are built on these next; the
 //! engine knows nothing of WebAssembly or triggers, which plug in through
@@ -20,6 +22,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod extension;
 pub mod mvcc;
 pub mod sql;
 pub mod storage;

@@ -1,0 +1,79 @@
+//! SQL that user code runs, inside the caller's transaction.
+
+use super::describe::ColumnDescription;
+use super::error::ExtensionError;
+use crate::types::Value;
+
+/// A row of values, one per column.
+pub type Row = Vec<Value>;
+
+/// Rows with their columns, as a procedure returns them to the client.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResultSet {
+    /// The columns; empty when there is no result.
+    pub columns: Vec<ColumnDescription>,
+    /// The rows, each as long as `columns`.
+    pub rows: Vec<Row>,
+}
+
+/// The severity of a notice, PostgreSQL's `RAISE` levels below `ERROR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoticeLevel {
+    /// `DEBUG`
+    Debug,
+    /// `INFO`
+    Info,
+    /// `NOTICE`; also what captured guest stdout and stderr become.
+    Notice,
+    /// `WARNING`
+    Warning,
+}
+
+/// A message from user code for the server log and the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// How severe it is.
+    pub level: NoticeLevel,
+    /// The text.
+    pub message: String,
+}
+
+/// SQL on behalf of a running routine, implemented by the SQL layer.
+///
+/// A call gets one `HostSql` bound to the caller's session: statements run
+/// in its transaction, with its privileges (the definer's for `SECURITY
+/// DEFINER`) and its snapshot rules. Errors are returned, not raised, so user
+/// code may handle them; the transaction is the caller's to abort.
+pub trait HostSql: Send + Sync {
+    /// Runs a query with `$1`, `$2`, … bound from `params`, and returns its
+    /// rows as a cursor to be read in batches.
+    ///
+    /// # Errors
+    /// Any SQL error, with its SQLSTATE.
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Box<dyn RowCursor>, ExtensionError>;
+
+    /// Runs a statement that returns no rows and returns how many rows it
+    /// affected.
+    ///
+    /// # Errors
+    /// Any SQL error, with its SQLSTATE.
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, ExtensionError>;
+
+    /// Delivers a notice (a `log` call or captured stdout/stderr) to the
+    /// server log and the client. Never fails: a notice nobody can receive
+    /// is dropped.
+    fn notice(&self, notice: Notice);
+}
+
+/// The rows of a query, produced on demand.
+pub trait RowCursor: Send {
+    /// The result columns.
+    fn columns(&self) -> &[ColumnDescription];
+
+    /// Up to `max_rows` (at least one when any remain) further rows, or
+    /// `None` once exhausted.
+    ///
+    /// # Errors
+    /// An error met while producing rows; the cursor is finished after it.
+    fn next_batch(&mut self, max_rows: usize) -> Result<Option<Vec<Row>>, ExtensionError>;
+}

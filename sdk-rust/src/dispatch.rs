@@ -1,0 +1,208 @@
+//! What the macros expand to call: the routine table of a module and the
+//! entry points that dispatch on a routine's name. Not a stable API.
+
+use crate::bindings::rustydb::extension::types::{
+    Column, DataType, RoutineDescription, RoutineKind, Volatility,
+};
+use crate::value::{FromValue, IntoValue, Rows, SqlError, SqlType, Value};
+
+pub use crate::bindings::exports::rustydb::extension::trigger::{TriggerData, TriggerResult};
+/// The Guest traits and WIT types the `export!` expansion implements.
+pub use crate::bindings::exports::rustydb::extension::{
+    aggregate::Guest as AggregateGuest, describe::Guest as DescribeGuest,
+    model::Guest as ModelGuest, procedure::Guest as ProcedureGuest, scalar::Guest as ScalarGuest,
+    table_function::Guest as TableGuest, trigger::Guest as TriggerGuest,
+};
+pub use crate::bindings::rustydb::extension::types::{
+    RoutineDescription as Description, Volatility as Vol,
+};
+
+/// How a routine is entered.
+pub enum Call {
+    /// A procedure: one argument row in, a result set out.
+    Procedure(fn(Vec<Value>) -> Result<Rows, SqlError>),
+    /// A scalar function: its per-row body, batched by [`call_scalar`].
+    Scalar(fn(Vec<Value>) -> Result<Value, SqlError>),
+}
+
+/// One routine of a module, as `#[procedure]` / `#[function]` declare it.
+pub struct Routine {
+    pub name: &'static str,
+    pub params: &'static [(&'static str, DataType)],
+    pub returns: Option<DataType>,
+    pub volatility: Volatility,
+    pub strict: bool,
+    pub call: Call,
+}
+
+impl Routine {
+    fn kind(&self) -> RoutineKind {
+        match self.call {
+            Call::Procedure(_) => RoutineKind::Procedure,
+            Call::Scalar(_) => RoutineKind::Scalar,
+        }
+    }
+
+    fn describe(&self) -> RoutineDescription {
+        let column = |name: &str, data_type: DataType| Column {
+            name: name.to_owned(),
+            data_type,
+        };
+        RoutineDescription {
+            name: self.name.to_owned(),
+            kind: self.kind(),
+            params: self.params.iter().map(|(n, t)| column(n, *t)).collect(),
+            returns: self
+                .returns
+                .map(|t| column(self.name, t))
+                .into_iter()
+                .collect(),
+            volatility: self.volatility,
+            strict: self.strict,
+        }
+    }
+}
+
+/// The SQL type of a Rust type, in a `const` context.
+pub const fn data_type<T: SqlType>() -> DataType {
+    T::DATA_TYPE
+}
+
+/// The SQL type of a scalar function's result type.
+pub const fn return_type<T: ScalarReturn>() -> DataType {
+    T::DATA_TYPE
+}
+
+/// Every routine of the module.
+pub fn describe(routines: &[&Routine]) -> Vec<RoutineDescription> {
+    routines.iter().map(|r| r.describe()).collect()
+}
+
+fn no_such(kind: &str, name: &str) -> SqlError {
+    SqlError::new("42883", format!("this module has no {kind} \"{name}\""))
+}
+
+/// Checks the argument count and yields the arguments in order.
+pub fn args(
+    args: Vec<Value>,
+    expected: usize,
+    routine: &str,
+) -> Result<std::vec::IntoIter<Value>, SqlError> {
+    if args.len() != expected {
+        return Err(SqlError::new(
+            "39000",
+            format!("{routine} takes {expected} arguments, got {}", args.len()),
+        ));
+    }
+    Ok(args.into_iter())
+}
+
+/// The next argument as `T`, naming it in the error.
+pub fn arg<T: FromValue>(args: &mut std::vec::IntoIter<Value>, name: &str) -> Result<T, SqlError> {
+    T::from_value(args.next().unwrap_or(Value::Null)).map_err(|mut e| {
+        e.message = format!("argument \"{name}\": {}", e.message);
+        e
+    })
+}
+
+/// `procedure.call-procedure`
+pub fn call_procedure(
+    routines: &[&Routine],
+    name: &str,
+    args: Vec<Value>,
+) -> Result<Rows, SqlError> {
+    match routines.iter().find(|r| r.name == name).map(|r| &r.call) {
+        Some(Call::Procedure(f)) => f(args),
+        _ => Err(no_such("procedure", name)),
+    }
+}
+
+/// `scalar.call-scalar`: the batch loop, with STRICT handled here so a
+/// routine body never sees the NULLs it declared it does not want.
+pub fn call_scalar(
+    routines: &[&Routine],
+    name: &str,
+    batch: Vec<Vec<Value>>,
+) -> Result<Vec<Value>, SqlError> {
+    let Some(routine) = routines.iter().find(|r| r.name == name) else {
+        return Err(no_such("function", name));
+    };
+    let Call::Scalar(f) = routine.call else {
+        return Err(no_such("function", name));
+    };
+    batch
+        .into_iter()
+        .map(|row| {
+            if routine.strict && row.iter().any(|v| matches!(v, Value::Null)) {
+                Ok(Value::Null)
+            } else {
+                f(row)
+            }
+        })
+        .collect()
+}
+
+/// The answer of an interface the module has no routines for.
+pub fn not_provided<T>(kind: &str, name: &str) -> Result<T, SqlError> {
+    Err(no_such(kind, name))
+}
+
+/// What a procedure body may return.
+pub trait ProcedureReturn {
+    /// The result set for the client.
+    fn into_rows(self) -> Result<Rows, SqlError>;
+}
+
+impl ProcedureReturn for () {
+    fn into_rows(self) -> Result<Rows, SqlError> {
+        Ok(Rows::empty())
+    }
+}
+
+impl ProcedureReturn for Rows {
+    fn into_rows(self) -> Result<Rows, SqlError> {
+        Ok(self)
+    }
+}
+
+impl<T: ProcedureReturn> ProcedureReturn for Result<T, SqlError> {
+    fn into_rows(self) -> Result<Rows, SqlError> {
+        self.and_then(ProcedureReturn::into_rows)
+    }
+}
+
+/// What a scalar function body may return: a value of a SQL type, or a
+/// `Result` of one.
+pub trait ScalarReturn {
+    /// The declared result type.
+    const DATA_TYPE: DataType;
+    /// The result value.
+    fn into_result(self) -> Result<Value, SqlError>;
+}
+
+macro_rules! scalar_return {
+    ($($t:ty),*) => {$(
+        impl ScalarReturn for $t {
+            const DATA_TYPE: DataType = <$t as SqlType>::DATA_TYPE;
+            fn into_result(self) -> Result<Value, SqlError> {
+                Ok(self.into_value())
+            }
+        }
+    )*};
+}
+
+scalar_return!(bool, i16, i32, i64, f32, f64, String, Vec<u8>);
+
+impl<T: SqlType + IntoValue> ScalarReturn for Option<T> {
+    const DATA_TYPE: DataType = T::DATA_TYPE;
+    fn into_result(self) -> Result<Value, SqlError> {
+        Ok(self.into_value())
+    }
+}
+
+impl<T: ScalarReturn> ScalarReturn for Result<T, SqlError> {
+    const DATA_TYPE: DataType = T::DATA_TYPE;
+    fn into_result(self) -> Result<Value, SqlError> {
+        self.and_then(ScalarReturn::into_result)
+    }
+}
