@@ -2,10 +2,12 @@
 //!
 //! This root package wires the layers together: it re-exports the engine
 //! for embedding, and holds the PostgreSQL wire server ([`server`]), the
-//! configuration file ([`config`]) and the `rustydb` command line ([`cli`]).
+//! configuration file ([`config`]), the `rustydb` command line ([`cli`]), and
+//! the adapter that serves the engine over the wire ([`engine_backend`]).
 
 pub use rustydb_engine as engine;
 
 pub mod cli;
 pub mod config;
+pub mod engine_backend;
 pub mod server;

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 pub use backup::{backup, restore};
 pub use deploy::deploy;
-pub use serve::{NoEngine, open_backend, serve};
+pub use serve::{open_backend, serve};
 pub use shell::{render_outcome, run_shell};
 
 use crate::config::{ConfigError, DEFAULT_DATA_DIR};
@@ -132,11 +132,6 @@ pub enum CliError {
     /// The database reported an error.
     #[error("{}: {}", .0.code, .0.message)]
     Backend(#[from] BackendError),
-    /// No SQL engine is wired into this build.
-    #[error(
-        "no SQL engine is wired into this build of rustydb yet: the server, shell and wire protocol are ready, but rustydb_engine::sql has no adapter to the server's Backend trait (see open_backend in src/cli/serve.rs)"
-    )]
-    NoEngine,
     /// A file or socket operation failed.
     #[error("{what}: {source}")]
     Io {

@@ -5,95 +5,30 @@
 //! file and key named; the server logs what it serves and where; SIGTERM or
 //! Ctrl-C starts the clean shutdown `Server::run` describes.
 //!
-//! [`open_backend`] is the one place the database is chosen. Until the
-//! adapter from `rustydb_engine::sql` to the server's `Backend` trait lands,
-//! the only backend this build has is [`NoEngine`], which cannot be
-//! constructed, so `serve` and `shell` say so and exit instead of serving
-//! something that is not the database.
+//! [`open_backend`] is the one place the database is chosen: the embedded
+//! engine, through the adapter in `crate::engine_backend`.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use rustydb_engine::types::{DataType, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::{CliError, ServeArgs};
 use crate::config::{Config, Overrides};
-use crate::server::{
-    Backend, BackendError, BackendResult, Column, Notice, Outcome, PasswordVerifier,
-    PreparedStatement, Server, ServerOptions, Session, TransactionState, serve_metrics,
-    tls_acceptor,
-};
+use crate::engine_backend::EngineBackend;
+use crate::server::{Backend, Server, ServerOptions, serve_metrics, tls_acceptor};
 
-/// The backend of a build without a SQL engine: an empty type, so no value
-/// of it — and no session pretending to be a database — can exist.
-#[derive(Debug)]
-pub enum NoEngine {}
-
-impl PreparedStatement for NoEngine {
-    fn parameter_types(&self) -> Vec<DataType> {
-        match *self {}
-    }
-    fn columns(&self) -> Vec<Column> {
-        match *self {}
-    }
-}
-
-impl Session for NoEngine {
-    type Prepared = NoEngine;
-    fn simple_query(&mut self, _sql: &str) -> Vec<BackendResult<Outcome>> {
-        match *self {}
-    }
-    fn prepare(&mut self, _sql: &str, _types: &[Option<DataType>]) -> BackendResult<NoEngine> {
-        match *self {}
-    }
-    fn execute(&mut self, _statement: &NoEngine, _params: &[Value]) -> BackendResult<Outcome> {
-        match *self {}
-    }
-    fn copy_in(&mut self, _rows: Vec<Vec<Value>>) -> BackendResult<u64> {
-        match *self {}
-    }
-    fn copy_abort(&mut self, _error: &BackendError) {
-        match *self {}
-    }
-    fn transaction_state(&self) -> TransactionState {
-        match *self {}
-    }
-    fn cancel_flag(&self) -> Arc<AtomicBool> {
-        match *self {}
-    }
-    fn take_notices(&mut self) -> Vec<Notice> {
-        match *self {}
-    }
-}
-
-impl Backend for NoEngine {
-    type Session = NoEngine;
-    fn connect(&self, _user: &str, _database: &str) -> BackendResult<NoEngine> {
-        match *self {}
-    }
-    fn passwords_enabled(&self) -> bool {
-        match *self {}
-    }
-    fn password_verifier(&self, _user: &str) -> Option<PasswordVerifier> {
-        match *self {}
-    }
-    fn description(&self) -> String {
-        match *self {}
-    }
-    fn shutdown(&self) -> BackendResult<()> {
-        match *self {}
-    }
-}
-
-/// Opens the database `config` describes. The seam for the engine adapter:
-/// it will open `rustydb_engine::sql::Database` in `config.storage.data_dir`
-/// with the buffer pool size and commit mode from `[storage]`.
-pub fn open_backend(config: &Config) -> Result<NoEngine, CliError> {
-    config.buffer_pool_bytes()?;
-    Err(CliError::NoEngine)
+/// Opens the database `config` describes: the embedded engine in
+/// `[storage] data_dir`, with the buffer pool size and commit mode from
+/// `[storage]`, initialised on first start.
+pub fn open_backend(config: &Config) -> Result<EngineBackend, CliError> {
+    let pool = usize::try_from(config.buffer_pool_bytes()?).unwrap_or(usize::MAX);
+    Ok(EngineBackend::open(
+        &config.storage.data_dir,
+        pool,
+        config.storage.synchronous_commit,
+    )?)
 }
 
 /// `rustydb serve`.
