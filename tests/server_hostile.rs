@@ -35,6 +35,19 @@ async fn throw(port: u16, bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Sends `bytes` and reads until the server closes the connection (which
+/// may take a while when it first prints a panic's backtrace).
+async fn until_closed(port: u16, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut out))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    out
+}
+
 /// Whether the reply holds an ErrorResponse with SQLSTATE 08P01.
 fn has_protocol_error(reply: &[u8]) -> bool {
     reply.windows(6).any(|w| w == b"C08P01")
@@ -120,5 +133,39 @@ async fn garbage_gets_08p01_and_the_server_goes_on() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 5);
+    assert!(!server.task.is_finished());
+}
+
+/// A Bind whose length field says 0: pgwire's decoder reads past the frame
+/// and panics (a crash input of tests/fuzz's `wire_decode`).
+const PANICKING_BIND: [u8; 12] = [b'B', 0, 0, 0, 0, 0x0f, 0x8a, 0x5b, 0xff, 0x44, 0x3e, 0x58];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_panics_the_decoder_costs_only_its_own_connection() {
+    let server = server_support::start(ServerOptions {
+        max_connections: 2,
+        ..ServerOptions::default()
+    })
+    .await;
+
+    // More such connections than there are slots: each one's slot must come
+    // back, or the next clients would be refused with 53300.
+    for _ in 0..5 {
+        let mut packet = startup_packet();
+        packet.extend_from_slice(&PANICKING_BIND);
+        assert!(has_protocol_error(
+            &until_closed(server.port, &packet).await
+        ));
+    }
+
+    let first = server_support::connect(server.port).await;
+    let second = server_support::connect(server.port).await;
+    for client in [&first, &second] {
+        let rows = client
+            .query("SELECT generate_series(1, 3)", &[])
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+    }
     assert!(!server.task.is_finished());
 }

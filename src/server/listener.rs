@@ -17,11 +17,12 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use pgwire::api::auth::AuthDriver;
 use pgwire::api::auth::sasl::SaslMechanisms;
 use pgwire::api::auth::sasl::scram::ScramAuth;
@@ -140,12 +141,10 @@ impl<B: Backend> Server<B> {
                     let active = Arc::clone(&active);
                     let metrics = Arc::clone(&self.shared.metrics);
                     tasks.spawn(async move {
-                        metrics.connection_opened();
+                        let _slot = Slot::open(active, metrics);
                         if let Err(e) = serve_connection(conn, tcp, tls, timeout, stop).await {
                             tracing::debug!(%peer, error = %e, "connection ended with an error");
                         }
-                        metrics.connection_closed();
-                        active.fetch_sub(1, Ordering::SeqCst);
                     });
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -174,6 +173,28 @@ impl<B: Backend> Server<B> {
             Ok(result) => result,
             Err(_) => Err(BackendError::new("XX000", "closing the backend panicked")),
         }
+    }
+}
+
+/// A connection's place under `max_connections`, given back when the
+/// connection's task ends in any way, a panic included: a slot that leaked
+/// would lock every client out once enough of them had.
+struct Slot {
+    active: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
+}
+
+impl Slot {
+    fn open(active: Arc<AtomicUsize>, metrics: Arc<Metrics>) -> Slot {
+        metrics.connection_opened();
+        Slot { active, metrics }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.metrics.connection_closed();
+        self.active.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -215,9 +236,24 @@ async fn serve_connection<B: Backend>(
                 let _ = socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await;
                 return Ok(());
             }
-            next = socket.next() => next,
+            next = AssertUnwindSafe(socket.next()).catch_unwind() => next,
         };
         let message = match next {
+            // pgwire's decoders trust a message's length field: one below 4
+            // makes them read past the frame, and can panic (found by
+            // tests/fuzz). The panic is this client's alone: answer as for
+            // any undecodable message. The socket is not read again.
+            Err(_) => {
+                conn.shared.metrics.error();
+                let info = fatal_info("08P01", "invalid frontend message: malformed length");
+                let _ = socket
+                    .send(PgWireBackendMessage::ErrorResponse(info.into()))
+                    .await;
+                return Ok(());
+            }
+            Ok(next) => next,
+        };
+        let message = match message {
             None => return Ok(()),
             Some(Err(e)) => {
                 conn.shared.metrics.error();
@@ -235,7 +271,7 @@ async fn serve_connection<B: Backend>(
             PgWireConnectionState::CopyInProgress(extended) => extended,
             _ => message.is_extended_query(),
         };
-        let result = process_message(
+        let processed = AssertUnwindSafe(process_message(
             message,
             &mut socket,
             Arc::clone(&conn),
@@ -243,8 +279,20 @@ async fn serve_connection<B: Backend>(
             Arc::clone(&conn),
             Arc::clone(&conn),
             Arc::clone(&cancel_handler),
-        )
+        ))
+        .catch_unwind()
         .await;
+        // Statements' panics are caught closer to the engine (connection.rs);
+        // what is left is pgwire reading a malformed message body (a short
+        // SASL response, found by tests/fuzz).
+        let Ok(result) = processed else {
+            conn.shared.metrics.error();
+            let info = fatal_info("08P01", "invalid frontend message: malformed body");
+            let _ = socket
+                .send(PgWireBackendMessage::ErrorResponse(info.into()))
+                .await;
+            return Ok(());
+        };
         if conn.has_session() {
             let (pid, key) = socket.pid_and_secret_key();
             conn.register_cancel(pid, &key);
