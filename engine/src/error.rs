@@ -58,6 +58,12 @@ impl SqlState {
     pub const DUPLICATE_COLUMN: SqlState = SqlState("42701");
     /// 42710 duplicate_object
     pub const DUPLICATE_OBJECT: SqlState = SqlState("42710");
+    /// 42712 duplicate_alias
+    pub const DUPLICATE_ALIAS: SqlState = SqlState("42712");
+    /// 2200H sequence_generator_limit_exceeded
+    pub const SEQUENCE_LIMIT_EXCEEDED: SqlState = SqlState("2200H");
+    /// 55000 object_not_in_prerequisite_state
+    pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState("55000");
     /// 42883 undefined_function
     pub const UNDEFINED_FUNCTION: SqlState = SqlState("42883");
     /// 42803 grouping_error

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::catalog::TableDef;
+use crate::catalog::{IndexDef, TableDef};
 use crate::types::DataType;
 
 use super::expr::Expr;
@@ -114,6 +114,36 @@ pub enum Plan {
         /// Output columns (the table's).
         columns: Vec<Column>,
     },
+    /// Rows of a table found through an index: the primary key's B+tree
+    /// (the table itself) or a secondary index, between key bounds.
+    IndexScan {
+        /// The table.
+        table: Arc<TableDef>,
+        /// Name it is referred to by.
+        alias: String,
+        /// The index walked.
+        index: IndexChoice,
+        /// Where in the index to look.
+        bounds: IndexBounds,
+        /// Walk the index backwards (ORDER BY ... DESC).
+        reverse: bool,
+        /// The whole WHERE predicate over the table's columns, checked on
+        /// every row the index yields: bounds only narrow the search.
+        filter: Option<Expr>,
+        /// The conjuncts the bounds came from (EXPLAIN's Index Cond).
+        index_cond: Vec<Expr>,
+        /// Output columns (the table's).
+        columns: Vec<Column>,
+    },
+    /// A table scan (`Scan` or `IndexScan`) whose rows carry their
+    /// storage key as a last `ctid` column: how UPDATE and DELETE find
+    /// the rows they change, through joins with FROM / USING items.
+    KeyedScan {
+        /// The scan.
+        input: Box<Plan>,
+        /// Its columns, then `ctid` (bytea).
+        columns: Vec<Column>,
+    },
     /// Rows of the input that satisfy the predicate.
     Filter {
         /// Input.
@@ -172,6 +202,18 @@ pub enum Plan {
         /// OFFSET.
         offset: Option<Expr>,
     },
+    /// ORDER BY ... LIMIT without an index: keeps only the best
+    /// `offset + limit` rows in a bounded heap instead of sorting all.
+    TopN {
+        /// Input.
+        input: Box<Plan>,
+        /// Keys, most significant first.
+        keys: Vec<SortKey>,
+        /// LIMIT.
+        limit: Expr,
+        /// OFFSET.
+        offset: Option<Expr>,
+    },
     /// Removal of duplicate rows.
     Distinct {
         /// Input.
@@ -190,83 +232,56 @@ pub enum Plan {
     },
 }
 
+/// The B+tree an index scan walks.
+#[derive(Debug, Clone)]
+pub enum IndexChoice {
+    /// The table itself, keyed by its primary key.
+    Primary,
+    /// A secondary index, whose entries point at rows by primary key.
+    Secondary(IndexDef),
+}
+
+/// Key bounds of an index scan over its columns in key order: equality on
+/// a leading prefix, then on the next column either a list of
+/// alternatives (IN) or a range. Probe expressions read no column of the
+/// scanned table (literals, parameters, outer references), so they are
+/// evaluated once when the scan starts.
+#[derive(Debug, Clone, Default)]
+pub struct IndexBounds {
+    /// One value per leading index column.
+    pub eq: Vec<Expr>,
+    /// Alternatives for the column after `eq` (`IN (...)`).
+    pub any_of: Vec<Expr>,
+    /// Inclusive lower bound for the column after `eq`.
+    pub lower: Option<Expr>,
+    /// Inclusive upper bound for the column after `eq`.
+    pub upper: Option<Expr>,
+}
+
+impl IndexBounds {
+    /// Whether the bounds restrict the scan at all.
+    pub fn is_empty(&self) -> bool {
+        self.eq.is_empty() && self.any_of.is_empty() && self.lower.is_none() && self.upper.is_none()
+    }
+}
+
 impl Plan {
     /// The node's output columns.
     pub fn columns(&self) -> Vec<Column> {
         match self {
             Plan::Values { columns, .. }
             | Plan::Scan { columns, .. }
+            | Plan::IndexScan { columns, .. }
+            | Plan::KeyedScan { columns, .. }
             | Plan::Project { columns, .. }
             | Plan::Join { columns, .. }
             | Plan::Aggregate { columns, .. } => columns.clone(),
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
+            | Plan::TopN { input, .. }
             | Plan::Limit { input, .. }
             | Plan::Distinct { input } => input.columns(),
             Plan::SetOp { left, .. } => left.columns(),
-        }
-    }
-
-    /// The plan as an indented tree, one node a line (EXPLAIN).
-    pub fn explain(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        self.explain_into(0, &mut out);
-        out
-    }
-
-    fn explain_into(&self, depth: usize, out: &mut Vec<String>) {
-        let pad = if depth == 0 {
-            String::new()
-        } else {
-            format!("{}->  ", "  ".repeat(depth * 2 - 1))
-        };
-        let (line, children): (String, Vec<&Plan>) = match self {
-            Plan::Values { rows, .. } => (format!("Values ({} rows)", rows.len()), vec![]),
-            Plan::Scan {
-                table,
-                alias,
-                filter,
-                ..
-            } => {
-                let mut l = format!("Seq Scan on {}", table.name);
-                if alias != &table.name {
-                    l.push_str(&format!(" {alias}"));
-                }
-                if filter.is_some() {
-                    l.push_str(" (filtered)");
-                }
-                (l, vec![])
-            }
-            Plan::Filter { input, .. } => ("Filter".into(), vec![input]),
-            Plan::Project { input, .. } => ("Project".into(), vec![input]),
-            Plan::Join {
-                kind,
-                left,
-                right,
-                equi,
-                ..
-            } => (
-                format!(
-                    "{} {kind:?} Join",
-                    if equi.is_empty() {
-                        "Nested Loop"
-                    } else {
-                        "Hash"
-                    }
-                ),
-                vec![left, right],
-            ),
-            Plan::Aggregate { input, .. } => ("HashAggregate".into(), vec![input]),
-            Plan::Sort { input, .. } => ("Sort".into(), vec![input]),
-            Plan::Limit { input, .. } => ("Limit".into(), vec![input]),
-            Plan::Distinct { input } => ("Unique".into(), vec![input]),
-            Plan::SetOp {
-                kind, left, right, ..
-            } => (format!("{kind:?}"), vec![left, right]),
-        };
-        out.push(format!("{pad}{line}"));
-        for c in children {
-            c.explain_into(depth + 1, out);
         }
     }
 }

@@ -88,7 +88,11 @@ impl Session {
                             ty: c.ty,
                         })
                         .collect(),
-                    _ => Vec::new(),
+                    // DML binds too: its `$n` get their types from the
+                    // columns they meet, and RETURNING gives it columns.
+                    other => super::dml::bind(&mut binder, other)?
+                        .map(|d| d.returning_columns())
+                        .unwrap_or_default(),
                 },
                 _ => Vec::new(),
             };

@@ -8,6 +8,7 @@ use super::{AggContext, Binder, bind_constant_expr, ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{BinOp, Expr};
 use crate::sql::plan::{Column, JoinKind, Plan, SetOpKind, SortKey};
+use crate::sql::planner::{equi_keys, optimize, push_filter};
 use crate::types::DataType;
 
 /// Binds a query to a plan.
@@ -26,7 +27,7 @@ pub(crate) fn bind_query(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> 
     }
     let result = bind_query_body(b, q);
     b.ctes.truncate(cte_mark);
-    result
+    result.map(optimize)
 }
 
 fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
@@ -202,7 +203,7 @@ fn rename(plan: Plan, table: &str, names: &[ast::TableAliasColumnDef]) -> SqlRes
     })
 }
 
-fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> SqlResult<Plan> {
+pub(crate) fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> SqlResult<Plan> {
     let mut plan: Option<Plan> = None;
     for twj in from {
         let mut item = bind_table_factor(b, &twj.relation)?;
@@ -436,59 +437,6 @@ fn bind_join(
         exprs,
         columns: out,
     })
-}
-
-/// The `left = right` conjuncts of a join condition whose sides each read
-/// only one input: the keys a hash join can use.
-fn equi_keys(on: &Expr, left_width: usize) -> Vec<(Expr, Expr)> {
-    let mut conjuncts = Vec::new();
-    split_and(on, &mut conjuncts);
-    let mut keys = Vec::new();
-    for c in conjuncts {
-        if let Expr::Binary(BinOp::Eq, a, bb, _) = c {
-            if a.has_subquery() || bb.has_subquery() {
-                continue;
-            }
-            let side = |e: &Expr| {
-                let mut cols = Vec::new();
-                e.columns(&mut cols);
-                if cols.is_empty() {
-                    None
-                } else if cols.iter().all(|c| *c < left_width) {
-                    Some(true)
-                } else if cols.iter().all(|c| *c >= left_width) {
-                    Some(false)
-                } else {
-                    None
-                }
-            };
-            let shift = |e: &Expr| {
-                let mut e = e.clone();
-                e.map_columns(&|i| i - left_width);
-                e
-            };
-            // Keys compare by grouping equality, so both sides must have
-            // one type for hashing to agree with `=`.
-            if a.ty() != bb.ty() {
-                continue;
-            }
-            match (side(a), side(bb)) {
-                (Some(true), Some(false)) => keys.push((a.as_ref().clone(), shift(bb))),
-                (Some(false), Some(true)) => keys.push((bb.as_ref().clone(), shift(a))),
-                _ => {}
-            }
-        }
-    }
-    keys
-}
-
-fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    if let Expr::Binary(BinOp::And, a, b, _) = e {
-        split_and(a, out);
-        split_and(b, out);
-    } else {
-        out.push(e);
-    }
 }
 
 /// An ORDER BY item that names an output column by alias or position.
@@ -851,30 +799,8 @@ fn same_expr(a: &Expr, b: &Expr) -> bool {
     format!("{a:?}") == format!("{b:?}")
 }
 
-/// Moves a WHERE predicate into the scan below when it reads only that
-/// table's columns and nothing correlated.
-fn push_filter(plan: Plan, pred: Expr) -> Plan {
-    match plan {
-        Plan::Scan {
-            table,
-            alias,
-            filter: None,
-            columns,
-        } => Plan::Scan {
-            table,
-            alias,
-            filter: Some(pred),
-            columns,
-        },
-        other => Plan::Filter {
-            input: Box::new(other),
-            predicate: pred,
-        },
-    }
-}
-
 /// The column name PostgreSQL gives an unaliased select-list item.
-fn output_name(e: &ast::Expr) -> String {
+pub(crate) fn output_name(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Identifier(i) => ident(i),
         ast::Expr::CompoundIdentifier(parts) => parts.last().map_or("?column?".into(), ident),

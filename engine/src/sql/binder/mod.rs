@@ -15,7 +15,7 @@ use super::error::{SqlError, SqlResult};
 use super::expr::Expr;
 use super::plan::{AggCall, Column};
 
-pub(crate) use bind_select::bind_query;
+pub(crate) use bind_select::{bind_from, bind_query, output_name};
 
 /// The state of binding one statement.
 pub struct Binder<'a> {

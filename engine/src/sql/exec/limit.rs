@@ -26,7 +26,12 @@ impl Limit {
     }
 }
 
-fn count(expr: &Expr, cx: &mut ExecCtx<'_>, state: SqlState, what: &str) -> SqlResult<Option<u64>> {
+pub(super) fn count(
+    expr: &Expr,
+    cx: &mut ExecCtx<'_>,
+    state: SqlState,
+    what: &str,
+) -> SqlResult<Option<u64>> {
     match eval(expr, &[], cx)?.cast(&DataType::Int8)? {
         Value::Null => Ok(None),
         Value::Int8(n) if n >= 0 => Ok(Some(n as u64)),

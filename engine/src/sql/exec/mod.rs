@@ -9,12 +9,14 @@
 //! statement's clock and the cancel flag.
 
 mod hash_aggregate;
+mod index_scan;
 mod limit;
 mod nested_loop_join;
 mod project;
 mod seq_scan;
 mod set_op;
 mod sort;
+mod top_n;
 mod values;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,6 +81,50 @@ pub trait Operator {
     fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>>;
 }
 
+/// A scan of one table that also yields each row's storage key, which
+/// UPDATE and DELETE need to change the row they found.
+pub(crate) trait KeyedScan {
+    /// The next row and its key, or `None` when there are no more.
+    fn next_keyed(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<(Vec<u8>, Row)>>;
+}
+
+/// The keyed scan of a table-access plan (a sequential or index scan).
+pub(crate) fn build_keyed(plan: &Plan) -> SqlResult<Box<dyn KeyedScan>> {
+    match plan {
+        Plan::Scan { table, filter, .. } => Ok(Box::new(seq_scan::SeqScan::new(
+            table.clone(),
+            filter.clone(),
+        ))),
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            ..
+        } => Ok(Box::new(index_scan::IndexScan::new(
+            table.clone(),
+            index.clone(),
+            bounds.clone(),
+            *reverse,
+            filter.clone(),
+        ))),
+        _ => Err(SqlError::Internal("not a table scan".into())),
+    }
+}
+
+/// A keyed scan as an operator: each row with its key appended.
+struct WithKeys(Box<dyn KeyedScan>);
+
+impl Operator for WithKeys {
+    fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
+        Ok(self.0.next_keyed(cx)?.map(|(key, mut row)| {
+            row.push(Value::Bytea(key));
+            row
+        }))
+    }
+}
+
 /// Builds the operator tree for a plan.
 pub fn build(plan: &Plan) -> Box<dyn Operator> {
     match plan {
@@ -86,6 +132,24 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
         Plan::Scan { table, filter, .. } => {
             Box::new(seq_scan::SeqScan::new(table.clone(), filter.clone()))
         }
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter,
+            ..
+        } => Box::new(index_scan::IndexScan::new(
+            table.clone(),
+            index.clone(),
+            bounds.clone(),
+            *reverse,
+            filter.clone(),
+        )),
+        Plan::KeyedScan { input, .. } => match build_keyed(input) {
+            Ok(scan) => Box::new(WithKeys(scan)),
+            Err(e) => Box::new(values::Failed(Some(e))),
+        },
         Plan::Filter { input, predicate } => {
             Box::new(project::Filter::new(build(input), predicate.clone()))
         }
@@ -125,6 +189,17 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             offset,
         } => Box::new(limit::Limit::new(
             build(input),
+            limit.clone(),
+            offset.clone(),
+        )),
+        Plan::TopN {
+            input,
+            keys,
+            limit,
+            offset,
+        } => Box::new(top_n::TopN::new(
+            build(input),
+            keys.clone(),
             limit.clone(),
             offset.clone(),
         )),

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use super::{ExecCtx, Operator, Row};
+use super::{ExecCtx, KeyedScan, Operator, Row};
 use crate::catalog::{TableDef, prefix_end, table_prefix};
 use crate::sql::error::SqlResult;
 use crate::sql::expr::{Expr, eval_predicate};
@@ -13,7 +13,7 @@ use crate::types::decode_row;
 
 const CHUNK: usize = 256;
 
-pub(super) struct SeqScan {
+pub(crate) struct SeqScan {
     table: Arc<TableDef>,
     filter: Option<Expr>,
     lower: Bound<Vec<u8>>,
@@ -23,7 +23,7 @@ pub(super) struct SeqScan {
 }
 
 impl SeqScan {
-    pub(super) fn new(table: Arc<TableDef>, filter: Option<Expr>) -> Self {
+    pub(crate) fn new(table: Arc<TableDef>, filter: Option<Expr>) -> Self {
         let prefix = table_prefix(table.id);
         SeqScan {
             upper: prefix_end(&prefix),
@@ -38,6 +38,12 @@ impl SeqScan {
 
 impl Operator for SeqScan {
     fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
+        Ok(self.next_keyed(cx)?.map(|(_, row)| row))
+    }
+}
+
+impl KeyedScan for SeqScan {
+    fn next_keyed(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<(Vec<u8>, Row)>> {
         let types = self.table.types();
         loop {
             if self.buffer.is_empty() {
@@ -57,7 +63,7 @@ impl Operator for SeqScan {
                 self.buffer.extend(chunk);
                 continue;
             }
-            let Some((_, value)) = self.buffer.pop_front() else {
+            let Some((key, value)) = self.buffer.pop_front() else {
                 continue;
             };
             let row = decode_row(&value, &types)?;
@@ -66,7 +72,7 @@ impl Operator for SeqScan {
             {
                 continue;
             }
-            return Ok(Some(row));
+            return Ok(Some((key, row)));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Literal rows.
 
 use super::{ExecCtx, Operator, Row};
-use crate::sql::error::SqlResult;
+use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{Expr, eval};
 
 pub(super) struct Values {
@@ -26,5 +26,18 @@ impl Operator for Values {
             row.push(eval(e, &[], cx)?);
         }
         Ok(Some(row))
+    }
+}
+
+/// An operator that could not be built: its error comes out of the first
+/// `next`, so building stays infallible.
+pub(super) struct Failed(pub(super) Option<SqlError>);
+
+impl Operator for Failed {
+    fn next(&mut self, _: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
     }
 }

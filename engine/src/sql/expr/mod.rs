@@ -233,6 +233,22 @@ impl Expr {
         }
     }
 
+    /// Whether the expression has one value for every row of its input
+    /// within a statement: it reads no column of the row, holds no
+    /// subquery, and calls nothing that changes per call (`now()` is the
+    /// transaction's start, so it qualifies). Index probes must be such.
+    pub fn is_row_independent(&self) -> bool {
+        let mut independent = true;
+        self.walk(&mut |e| {
+            independent &= match e {
+                Expr::Column(..) | Expr::Subquery(..) => false,
+                Expr::Func(f, ..) => !f.is_volatile() || matches!(f, Func::Now | Func::CurrentDate),
+                _ => true,
+            }
+        });
+        independent
+    }
+
     /// Whether the expression holds a subquery (which may be correlated
     /// and so cannot move past a join or be evaluated early).
     pub fn has_subquery(&self) -> bool {

@@ -1,15 +1,29 @@
-//! Writing rows: keys, constraint checks and index maintenance shared by
-//! INSERT, UPDATE and DELETE.
+//! Writing rows: the statements INSERT, UPDATE and DELETE (one file
+//! each), and here the row-level work they share — keys, constraint
+//! checks and index maintenance.
 
+pub(crate) mod delete;
+pub(crate) mod insert;
+pub(crate) mod returning;
+pub(crate) mod target;
+pub(crate) mod update;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::catalog::{IndexDef, TableDef, index_prefix, table_prefix};
 use crate::types::{Value, encode_key, encode_row};
 
+use sqlparser::ast;
+
+use super::binder::Binder;
 use super::error::{SqlError, SqlResult};
 use super::exec::ExecCtx;
 use super::expr::{Expr, eval};
+use super::plan::{Column, Plan};
+use super::planner::table_access;
+use super::session::StatementResult;
 
 /// Hidden row ids for tables without a primary key: a process-wide counter
 /// seeded from the clock, so ids keep growing across restarts without a
@@ -28,6 +42,77 @@ fn next_row_id() -> i64 {
     (NEXT.fetch_add(1, Ordering::Relaxed) & (i64::MAX as u64)) as i64
 }
 
+/// A bound INSERT, UPDATE or DELETE.
+pub(crate) enum BoundDml {
+    /// INSERT
+    Insert(insert::BoundInsert),
+    /// UPDATE
+    Update(update::BoundUpdate),
+    /// DELETE
+    Delete(delete::BoundDelete),
+}
+
+impl BoundDml {
+    /// The columns of its RETURNING list (none without one).
+    pub(crate) fn returning_columns(&self) -> Vec<crate::sql::session::ColumnDesc> {
+        match self {
+            BoundDml::Insert(i) => i.returning_columns(),
+            BoundDml::Update(u) => u.returning_columns(),
+            BoundDml::Delete(d) => d.returning_columns(),
+        }
+    }
+}
+
+/// Binds a DML statement (`None` for any other statement).
+pub(crate) fn bind(b: &mut Binder<'_>, stmt: &ast::Statement) -> SqlResult<Option<BoundDml>> {
+    Ok(Some(match stmt {
+        ast::Statement::Insert(ins) => BoundDml::Insert(insert::bind_insert(b, ins)?),
+        ast::Statement::Delete(del) => BoundDml::Delete(delete::bind_delete(b, del)?),
+        ast::Statement::Update {
+            table,
+            assignments,
+            from,
+            selection,
+            returning,
+            ..
+        } => BoundDml::Update(update::bind_update(
+            b,
+            table,
+            assignments,
+            from.as_ref(),
+            selection.as_ref(),
+            returning.as_deref(),
+        )?),
+        _ => return Ok(None),
+    }))
+}
+
+/// Binds and runs a DML statement.
+pub(crate) fn execute(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
+    let mut b = Binder::new(cx.catalog, cx.param_types);
+    match bind(&mut b, stmt)? {
+        Some(BoundDml::Insert(i)) => insert::run_insert(i, cx),
+        Some(BoundDml::Update(u)) => update::run_update(u, cx),
+        Some(BoundDml::Delete(d)) => delete::run_delete(d, cx),
+        None => Err(SqlError::Internal("not a DML statement".into())),
+    }
+}
+
+/// How UPDATE and DELETE find the rows `filter` accepts: the same access
+/// path choice as a query's (a point read for `WHERE pk = $1`).
+pub(crate) fn access_plan(table: &Arc<TableDef>, filter: Option<Expr>) -> Plan {
+    let columns = table
+        .columns
+        .iter()
+        .map(|c| Column {
+            name: c.name.clone(),
+            table: Some(table.name.clone()),
+            ty: c.ty,
+        })
+        .collect();
+    table_access(table.clone(), table.name.clone(), filter, columns, None).0
+}
+
 /// The storage key of a row.
 pub(crate) fn row_key(table: &TableDef, row: &[Value]) -> Option<Vec<u8>> {
     let pk = table.primary_key.as_ref()?;
@@ -37,13 +122,14 @@ pub(crate) fn row_key(table: &TableDef, row: &[Value]) -> Option<Vec<u8>> {
     Some(key)
 }
 
-fn index_key(index: &IndexDef, row: &[Value], row_key: &[u8]) -> (Vec<u8>, bool) {
+pub(crate) fn index_key(index: &IndexDef, row: &[Value], row_key: &[u8]) -> (Vec<u8>, bool) {
     let mut key = index_prefix(index.id);
     let values: Vec<Value> = index.columns.iter().map(|i| row[*i].clone()).collect();
     encode_key(&values, &[], &mut key);
     // Unique entries are keyed by the values alone so a second row with the
     // same values collides; NULLs never collide, so those entries (and all
-    // non-unique ones) carry the row key to stay distinct.
+    // non-unique ones) carry the row key to stay distinct. Every entry's
+    // value is the row key, which is how an index scan finds the row.
     let enforce = index.unique && !values.iter().any(Value::is_null);
     if !enforce {
         key.extend_from_slice(row_key);
@@ -78,14 +164,19 @@ pub(crate) fn check_row(
     Ok(())
 }
 
-/// Inserts a checked row; `Ok(false)` when its primary key exists.
-pub(crate) fn insert_row(table: &TableDef, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<bool> {
+/// Inserts a checked row and returns its key; `Ok(None)` when its primary
+/// key exists.
+pub(crate) fn insert_row(
+    table: &TableDef,
+    row: &[Value],
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<Option<Vec<u8>>> {
     let mut value = Vec::new();
     encode_row(row, &mut value);
     let key = match row_key(table, row) {
         Some(k) => {
             if !cx.txn.insert(&k, &value)? {
-                return Ok(false);
+                return Ok(None);
             }
             k
         }
@@ -98,10 +189,10 @@ pub(crate) fn insert_row(table: &TableDef, row: &[Value], cx: &mut ExecCtx<'_>) 
         },
     };
     insert_index_entries(table, row, &key, cx)?;
-    Ok(true)
+    Ok(Some(key))
 }
 
-fn insert_index_entries(
+pub(crate) fn insert_index_entries(
     table: &TableDef,
     row: &[Value],
     key: &[u8],
@@ -114,7 +205,7 @@ fn insert_index_entries(
                 return Err(SqlError::UniqueViolation(index.name.clone()));
             }
         } else {
-            cx.txn.put(&ikey, &[])?;
+            cx.txn.put(&ikey, key)?;
         }
     }
     Ok(())

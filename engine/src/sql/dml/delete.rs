@@ -1,0 +1,86 @@
+//! DELETE [USING] [RETURNING].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use sqlparser::ast;
+
+use super::delete_row;
+use super::returning::{Returning, result};
+use super::target::{alias_of, bind_target_rows, table_named};
+use crate::catalog::TableDef;
+use crate::sql::binder::Binder;
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::exec::{ExecCtx, collect};
+use crate::sql::plan::Plan;
+use crate::sql::session::StatementResult;
+use crate::types::Value;
+
+/// A bound DELETE: the plan of the rows to remove.
+pub(crate) struct BoundDelete {
+    pub(crate) table: Arc<TableDef>,
+    pub(crate) rows: Plan,
+    returning: Option<Returning>,
+}
+
+impl BoundDelete {
+    /// The columns of its RETURNING list (none without one).
+    pub(crate) fn returning_columns(&self) -> Vec<crate::sql::session::ColumnDesc> {
+        self.returning
+            .as_ref()
+            .map_or_else(Vec::new, Returning::columns)
+    }
+}
+
+/// Binds a DELETE statement.
+pub(crate) fn bind_delete(b: &mut Binder<'_>, del: &ast::Delete) -> SqlResult<BoundDelete> {
+    let from = match &del.from {
+        ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+    };
+    let [target] = from.as_slice() else {
+        return Err(SqlError::unsupported("DELETE from several tables"));
+    };
+    let ast::TableFactor::Table { name, alias, .. } = &target.relation else {
+        return Err(SqlError::unsupported("DELETE from this source"));
+    };
+    let table = table_named(b.catalog, name)?;
+    let alias = alias_of(alias.as_ref(), &table);
+    let using = del.using.as_deref().unwrap_or(&[]);
+    let rows = bind_target_rows(b, &table, &alias, using, del.selection.as_ref())?;
+    let scope = rows.columns();
+    let returning = del
+        .returning
+        .as_deref()
+        .map(|items| Returning::bind(b, items, &scope, &[table.columns.len()]))
+        .transpose()?;
+    Ok(BoundDelete {
+        table,
+        rows,
+        returning,
+    })
+}
+
+/// Runs a bound DELETE; a row that several USING rows match goes once.
+pub(crate) fn run_delete(d: BoundDelete, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
+    let BoundDelete {
+        table,
+        rows,
+        mut returning,
+    } = d;
+    let width = table.columns.len();
+    let found = collect(&rows, cx)?;
+    let mut done: HashSet<Vec<u8>> = HashSet::new();
+    for row in &found {
+        let Some(Value::Bytea(key)) = row.get(width) else {
+            return Err(SqlError::Internal("row without its key".into()));
+        };
+        if !done.insert(key.clone()) {
+            continue;
+        }
+        delete_row(&table, key, &row[..width], cx)?;
+        if let Some(r) = returning.as_mut() {
+            r.push(row, cx)?;
+        }
+    }
+    Ok(result(returning, format!("DELETE {}", done.len())))
+}

@@ -1,0 +1,385 @@
+//! INSERT [ON CONFLICT] [RETURNING].
+//!
+//! ON CONFLICT names an arbiter: the primary key or a unique index whose
+//! columns are the target's (or the constraint named), or, for DO NOTHING
+//! without a target, every unique key. Before a row is inserted its
+//! arbiter keys are looked up — a point read each; a live row there makes
+//! the row skip (DO NOTHING) or update that row instead (DO UPDATE, with
+//! the proposed row as `excluded`). A row updated twice by one statement
+//! is an error (21000), as in PostgreSQL.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use sqlparser::ast;
+
+use super::returning::{Returning, result};
+use super::target::{bind_checks, bind_defaults, table_named, table_scope};
+use super::update::{apply_sets, bind_assignments};
+use super::{check_row, index_key, insert_row, row_key, update_row};
+use crate::SqlState;
+use crate::catalog::{IndexDef, TableDef};
+use crate::sql::binder::{Binder, bind_query, ident, object_name};
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::exec::{ExecCtx, Row, collect};
+use crate::sql::expr::{Expr, eval, eval_predicate};
+use crate::sql::plan::{Column, Plan};
+use crate::sql::session::StatementResult;
+use crate::types::{Value, decode_row};
+
+/// A unique key an ON CONFLICT clause watches.
+#[derive(Clone)]
+enum Arbiter {
+    Primary,
+    Unique(IndexDef),
+}
+
+enum Conflict {
+    Nothing,
+    Update {
+        sets: Vec<(usize, Expr)>,
+        filter: Option<Expr>,
+    },
+}
+
+/// A bound INSERT.
+pub(crate) struct BoundInsert {
+    pub(crate) table: Arc<TableDef>,
+    pub(crate) source: Plan,
+    targets: Vec<usize>,
+    arbiters: Vec<Arbiter>,
+    conflict: Option<Conflict>,
+    returning: Option<Returning>,
+}
+
+impl BoundInsert {
+    /// The columns of its RETURNING list (none without one).
+    pub(crate) fn returning_columns(&self) -> Vec<crate::sql::session::ColumnDesc> {
+        self.returning
+            .as_ref()
+            .map_or_else(Vec::new, Returning::columns)
+    }
+}
+
+/// Binds an INSERT statement. A VALUES list is bound with each value
+/// coerced to its target column's type, so `$1` in `VALUES ($1)` is typed
+/// by the column.
+pub(crate) fn bind_insert(b: &mut Binder<'_>, ins: &ast::Insert) -> SqlResult<BoundInsert> {
+    let ast::TableObject::TableName(tn) = &ins.table else {
+        return Err(SqlError::unsupported("INSERT into a table function"));
+    };
+    let table = table_named(b.catalog, tn)?;
+    let alias = ins
+        .table_alias
+        .as_ref()
+        .map_or_else(|| table.name.clone(), ident);
+    let targets: Vec<usize> = if ins.columns.is_empty() {
+        (0..table.columns.len()).collect()
+    } else {
+        let mut seen = Vec::new();
+        for c in &ins.columns {
+            let n = ident(c);
+            let i = table.column_index(&n).ok_or_else(|| {
+                SqlError::UndefinedColumn(format!(
+                    "column \"{n}\" of relation \"{}\" does not exist",
+                    table.name
+                ))
+            })?;
+            if seen.contains(&i) {
+                return Err(SqlError::DuplicateColumn(format!(
+                    "column \"{n}\" specified more than once"
+                )));
+            }
+            seen.push(i);
+        }
+        seen
+    };
+    let Some(source) = &ins.source else {
+        return Err(SqlError::unsupported("INSERT without a source"));
+    };
+    let source = match source.body.as_ref() {
+        ast::SetExpr::Values(v) if source.order_by.is_none() && source.limit_clause.is_none() => {
+            bind_values_for(b, v, &table, &targets)?
+        }
+        _ => bind_query(b, source)?,
+    };
+    let width = source.columns().len();
+    if width > targets.len() {
+        return Err(SqlError::Syntax(
+            "INSERT has more expressions than target columns".into(),
+        ));
+    }
+    // ON CONFLICT and RETURNING see the target as `alias` and the
+    // proposed row as `excluded`.
+    let mut scope = table_scope(&table, &alias);
+    let (arbiters, conflict) = match &ins.on {
+        None => (Vec::new(), None),
+        Some(ast::OnInsert::OnConflict(oc)) => {
+            let arbiters = arbiters(&table, oc)?;
+            let conflict = match &oc.action {
+                ast::OnConflictAction::DoNothing => Conflict::Nothing,
+                ast::OnConflictAction::DoUpdate(du) => {
+                    if oc.conflict_target.is_none() {
+                        return Err(SqlError::Syntax(
+                            "ON CONFLICT DO UPDATE requires inference specification or constraint name".into(),
+                        ));
+                    }
+                    let mut both = scope.clone();
+                    both.extend(table_scope(&table, "excluded"));
+                    b.scopes = vec![both];
+                    let sets = bind_assignments(b, &table, &du.assignments)?;
+                    let filter = du.selection.as_ref().map(|w| b.bind_expr(w)).transpose()?;
+                    Conflict::Update { sets, filter }
+                }
+            };
+            (arbiters, Some(conflict))
+        }
+        Some(_) => return Err(SqlError::unsupported("ON DUPLICATE KEY UPDATE")),
+    };
+    scope.truncate(table.columns.len());
+    let returning = ins
+        .returning
+        .as_deref()
+        .map(|items| Returning::bind(b, items, &scope, &[]))
+        .transpose()?;
+    Ok(BoundInsert {
+        table,
+        source,
+        targets,
+        arbiters,
+        conflict,
+        returning,
+    })
+}
+
+/// `VALUES` rows with each value coerced to the column it goes into.
+fn bind_values_for(
+    b: &mut Binder<'_>,
+    v: &ast::Values,
+    table: &TableDef,
+    targets: &[usize],
+) -> SqlResult<Plan> {
+    let width = v.rows.first().map_or(0, Vec::len);
+    let mut rows = Vec::with_capacity(v.rows.len());
+    b.scopes.push(Vec::new());
+    let bound = (|| {
+        for row in &v.rows {
+            if row.len() != width {
+                return Err(SqlError::Syntax(
+                    "VALUES lists must all be the same length".into(),
+                ));
+            }
+            if row.len() > targets.len() {
+                return Err(SqlError::Syntax(
+                    "INSERT has more expressions than target columns".into(),
+                ));
+            }
+            let mut out = Vec::with_capacity(width);
+            for (e, t) in row.iter().zip(targets) {
+                let bound = b.bind_expr(e)?;
+                out.push(b.coerce(bound, table.columns[*t].ty)?);
+            }
+            rows.push(out);
+        }
+        Ok(())
+    })();
+    b.scopes.pop();
+    bound?;
+    let columns = targets
+        .iter()
+        .take(width)
+        .enumerate()
+        .map(|(i, t)| Column {
+            name: format!("column{}", i + 1),
+            table: None,
+            ty: table.columns[*t].ty,
+        })
+        .collect();
+    Ok(Plan::Values { rows, columns })
+}
+
+/// The unique keys an ON CONFLICT clause arbitrates on.
+fn arbiters(table: &TableDef, oc: &ast::OnConflict) -> SqlResult<Vec<Arbiter>> {
+    let all = || {
+        let mut v = Vec::new();
+        if table.primary_key.is_some() {
+            v.push(Arbiter::Primary);
+        }
+        v.extend(
+            table
+                .indexes
+                .iter()
+                .filter(|i| i.unique)
+                .cloned()
+                .map(Arbiter::Unique),
+        );
+        v
+    };
+    let none_matches = || SqlError::Semantic {
+        state: SqlState::INVALID_COLUMN_REFERENCE,
+        message:
+            "there is no unique or exclusion constraint matching the ON CONFLICT specification"
+                .into(),
+    };
+    match &oc.conflict_target {
+        None => Ok(all()),
+        Some(ast::ConflictTarget::Columns(cols)) => {
+            let mut wanted = Vec::new();
+            for c in cols {
+                let n = ident(c);
+                wanted.push(table.column_index(&n).ok_or_else(|| {
+                    SqlError::UndefinedColumn(format!("column \"{n}\" does not exist"))
+                })?);
+            }
+            wanted.sort_unstable();
+            let same = |cols: &[usize]| {
+                let mut c = cols.to_vec();
+                c.sort_unstable();
+                c == wanted
+            };
+            let mut found = Vec::new();
+            if table.primary_key.as_ref().is_some_and(|k| same(&k.columns)) {
+                found.push(Arbiter::Primary);
+            }
+            for i in table
+                .indexes
+                .iter()
+                .filter(|i| i.unique && same(&i.columns))
+            {
+                found.push(Arbiter::Unique(i.clone()));
+            }
+            if found.is_empty() {
+                return Err(none_matches());
+            }
+            Ok(found)
+        }
+        Some(ast::ConflictTarget::OnConstraint(n)) => {
+            let name = object_name(n)?;
+            if table.primary_key.as_ref().is_some_and(|k| k.name == name) {
+                return Ok(vec![Arbiter::Primary]);
+            }
+            match table.indexes.iter().find(|i| i.unique && i.name == name) {
+                Some(i) => Ok(vec![Arbiter::Unique(i.clone())]),
+                None => Err(SqlError::Semantic {
+                    state: SqlState::UNDEFINED_OBJECT,
+                    message: format!(
+                        "constraint \"{name}\" for table \"{}\" does not exist",
+                        table.name
+                    ),
+                }),
+            }
+        }
+    }
+}
+
+/// The live row (key, values) that `row` collides with on an arbiter.
+fn find_conflict(
+    table: &TableDef,
+    arbiters: &[Arbiter],
+    row: &[Value],
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<Option<(Vec<u8>, Row)>> {
+    for a in arbiters {
+        let key = match a {
+            Arbiter::Primary => match row_key(table, row) {
+                Some(k) => k,
+                None => continue,
+            },
+            Arbiter::Unique(index) => {
+                // Only entries without NULLs are keyed by value alone (and
+                // rows with a NULL in the key never conflict).
+                let (ikey, enforced) = index_key(index, row, &[]);
+                if !enforced {
+                    continue;
+                }
+                match cx.txn.get(&ikey)? {
+                    Some(row_key) => row_key,
+                    None => continue,
+                }
+            }
+        };
+        if let Some(bytes) = cx.txn.get(&key)? {
+            let existing = decode_row(&bytes, &table.types())?;
+            return Ok(Some((key, existing)));
+        }
+    }
+    Ok(None)
+}
+
+/// Runs a bound INSERT. The source is read in full first, so an
+/// `INSERT INTO t SELECT ... FROM t` does not see its own rows.
+pub(crate) fn run_insert(ins: BoundInsert, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
+    let BoundInsert {
+        table,
+        source,
+        targets,
+        arbiters,
+        conflict,
+        mut returning,
+    } = ins;
+    let width = source.columns().len();
+    let defaults = bind_defaults(&table, cx)?;
+    let checks = bind_checks(&table, cx)?;
+    let rows = collect(&source, cx)?;
+    let mut count = 0u64;
+    let mut updated: HashSet<Vec<u8>> = HashSet::new();
+    let mut inserted: HashSet<Vec<u8>> = HashSet::new();
+    for src in rows {
+        let mut row = Vec::with_capacity(table.columns.len());
+        for (i, c) in table.columns.iter().enumerate() {
+            let v = match targets.iter().position(|t| *t == i).filter(|p| *p < width) {
+                Some(p) => src.get(p).cloned().unwrap_or(Value::Null),
+                None => match &defaults[i] {
+                    Some(d) => eval(d, &[], cx)?,
+                    None => Value::Null,
+                },
+            };
+            row.push(if v.is_null() { v } else { v.assign(&c.ty)? });
+        }
+        if let Some(conflict) = &conflict
+            && let Some((key, existing)) = find_conflict(&table, &arbiters, &row, cx)?
+        {
+            let Conflict::Update { sets, filter } = conflict else {
+                continue;
+            };
+            if updated.contains(&key) || inserted.contains(&key) {
+                return Err(SqlError::Data {
+                    state: SqlState::CARDINALITY_VIOLATION,
+                    message: "ON CONFLICT DO UPDATE command cannot affect row a second time".into(),
+                });
+            }
+            let mut both = existing.clone();
+            both.extend(row.iter().cloned());
+            if let Some(f) = filter
+                && !eval_predicate(f, &both, cx)?
+            {
+                continue;
+            }
+            let new = apply_sets(&table, &existing, &both, sets, cx)?;
+            check_row(&table, &new, &checks, cx)?;
+            update_row(&table, &key, &existing, &new, cx)?;
+            updated.insert(row_key(&table, &new).unwrap_or(key));
+            if let Some(r) = returning.as_mut() {
+                r.push(&new, cx)?;
+            }
+            count += 1;
+            continue;
+        }
+        check_row(&table, &row, &checks, cx)?;
+        let Some(key) = insert_row(&table, &row, cx)? else {
+            let name = table
+                .primary_key
+                .as_ref()
+                .map_or_else(String::new, |p| p.name.clone());
+            return Err(SqlError::UniqueViolation(name));
+        };
+        if conflict.is_some() {
+            inserted.insert(key);
+        }
+        if let Some(r) = returning.as_mut() {
+            r.push(&row, cx)?;
+        }
+        count += 1;
+    }
+    Ok(result(returning, format!("INSERT 0 {count}")))
+}

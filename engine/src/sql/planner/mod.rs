@@ -1,0 +1,307 @@
+//! The planner: rewrites a bound plan into a cheaper one that returns the
+//! same rows. The binder builds the logical shape (scans with their WHERE
+//! predicate, joins, projection, sort, limit); this pass picks access
+//! paths and physical operators:
+//!
+//! * a scan whose predicate bounds an index becomes an index scan — a
+//!   point read for a fully bound primary key ([`access`]);
+//! * a sort the chosen index already delivers is dropped, so
+//!   `ORDER BY pk LIMIT n` reads n rows;
+//! * a sort under a LIMIT becomes a bounded top-N;
+//! * WHERE conjuncts above an inner join move into its inputs or its ON
+//!   condition ([`join`]).
+//!
+//! The pass is idempotent: plans of subqueries and CTEs are optimized
+//! when they are bound and again, harmlessly, as part of their parent.
+
+mod access;
+mod join;
+
+pub(crate) use access::{WantedOrder, table_access};
+pub(crate) use join::equi_keys;
+
+use crate::sql::expr::{BinOp, Expr};
+use crate::sql::plan::Plan;
+use crate::types::DataType;
+
+/// The cheaper equivalent of `plan`.
+pub(crate) fn optimize(plan: Plan) -> Plan {
+    match plan {
+        Plan::Scan {
+            table,
+            alias,
+            filter,
+            columns,
+        } => table_access(table, alias, filter, columns, None).0,
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => limit_node(*input, limit, offset),
+        sort @ Plan::Sort { .. } => order(sort, false),
+        Plan::Filter { input, predicate } => match *input {
+            join @ Plan::Join { .. } => match join::filter_join(join, predicate) {
+                Plan::Filter { input, predicate } => Plan::Filter {
+                    input: Box::new(optimize(*input)),
+                    predicate,
+                },
+                other => optimize(other),
+            },
+            other => Plan::Filter {
+                input: Box::new(optimize(other)),
+                predicate,
+            },
+        },
+        Plan::Project {
+            input,
+            exprs,
+            columns,
+        } => Plan::Project {
+            input: Box::new(optimize(*input)),
+            exprs,
+            columns,
+        },
+        Plan::KeyedScan { input, columns } => Plan::KeyedScan {
+            input: Box::new(optimize(*input)),
+            columns,
+        },
+        Plan::Join {
+            kind,
+            left,
+            right,
+            on,
+            equi,
+            columns,
+        } => Plan::Join {
+            kind,
+            left: Box::new(optimize(*left)),
+            right: Box::new(optimize(*right)),
+            on,
+            equi,
+            columns,
+        },
+        Plan::Aggregate {
+            input,
+            group_by,
+            aggs,
+            columns,
+        } => Plan::Aggregate {
+            input: Box::new(optimize(*input)),
+            group_by,
+            aggs,
+            columns,
+        },
+        Plan::TopN {
+            input,
+            keys,
+            limit,
+            offset,
+        } => Plan::TopN {
+            input: Box::new(optimize(*input)),
+            keys,
+            limit,
+            offset,
+        },
+        Plan::Distinct { input } => Plan::Distinct {
+            input: Box::new(optimize(*input)),
+        },
+        Plan::SetOp {
+            kind,
+            all,
+            left,
+            right,
+        } => Plan::SetOp {
+            kind,
+            all,
+            left: Box::new(optimize(*left)),
+            right: Box::new(optimize(*right)),
+        },
+        leaf @ (Plan::Values { .. } | Plan::IndexScan { .. }) => leaf,
+    }
+}
+
+/// LIMIT over a sort (possibly under the projection that drops hidden
+/// sort columns): the sort may go away through an index, or else become a
+/// top-N that keeps only `offset + limit` rows.
+fn limit_node(input: Plan, limit: Option<Expr>, offset: Option<Expr>) -> Plan {
+    let limited = limit.is_some();
+    let input = match input {
+        sort @ Plan::Sort { .. } => order(sort, limited),
+        Plan::Project {
+            input: inner,
+            exprs,
+            columns,
+        } if matches!(*inner, Plan::Sort { .. }) => Plan::Project {
+            input: Box::new(order(*inner, limited)),
+            exprs,
+            columns,
+        },
+        other => optimize(other),
+    };
+    let Some(limit) = limit else {
+        return Plan::Limit {
+            input: Box::new(input),
+            limit: None,
+            offset,
+        };
+    };
+    match input {
+        Plan::Sort { input, keys } => Plan::TopN {
+            input,
+            keys,
+            limit,
+            offset,
+        },
+        Plan::Project {
+            input: inner,
+            exprs,
+            columns,
+        } => match *inner {
+            Plan::Sort { input, keys } => Plan::Project {
+                input: Box::new(Plan::TopN {
+                    input,
+                    keys,
+                    limit,
+                    offset,
+                }),
+                exprs,
+                columns,
+            },
+            inner => Plan::Limit {
+                input: Box::new(Plan::Project {
+                    input: Box::new(inner),
+                    exprs,
+                    columns,
+                }),
+                limit: Some(limit),
+                offset,
+            },
+        },
+        other => Plan::Limit {
+            input: Box::new(other),
+            limit: Some(limit),
+            offset,
+        },
+    }
+}
+
+/// A sort over a projection of one table: when an index delivers the
+/// order, the sort goes and the scan walks that index.
+fn order(sort: Plan, limited: bool) -> Plan {
+    let Plan::Sort { input, keys } = sort else {
+        return optimize(sort);
+    };
+    let Plan::Project {
+        input: below,
+        exprs,
+        columns,
+    } = *input
+    else {
+        return Plan::Sort {
+            input: Box::new(optimize(*input)),
+            keys,
+        };
+    };
+    let Plan::Scan {
+        table,
+        alias,
+        filter,
+        columns: scan_columns,
+    } = *below
+    else {
+        return Plan::Sort {
+            input: Box::new(Plan::Project {
+                input: Box::new(optimize(*below)),
+                exprs,
+                columns,
+            }),
+            keys,
+        };
+    };
+    let wanted = wanted_order(&keys, &exprs, limited);
+    let (scan, ordered) = table_access(table, alias, filter, scan_columns, wanted.as_ref());
+    let project = Plan::Project {
+        input: Box::new(scan),
+        exprs,
+        columns,
+    };
+    if ordered {
+        project
+    } else {
+        Plan::Sort {
+            input: Box::new(project),
+            keys,
+        }
+    }
+}
+
+/// The table columns and direction sort `keys` ask for, when every key
+/// is a plain column passed through the projection and all keys run the
+/// way one index walk does (ASC NULLS LAST, or DESC NULLS FIRST).
+fn wanted_order(
+    keys: &[crate::sql::plan::SortKey],
+    exprs: &[Expr],
+    limited: bool,
+) -> Option<WantedOrder> {
+    let reverse = keys.first()?.desc;
+    let mut columns = Vec::new();
+    for k in keys {
+        if k.desc != reverse || k.nulls_first != reverse {
+            return None;
+        }
+        let Expr::Column(i, _) = &k.expr else {
+            return None;
+        };
+        let Some(Expr::Column(c, _)) = exprs.get(*i) else {
+            return None;
+        };
+        columns.push(*c);
+    }
+    Some(WantedOrder {
+        columns,
+        reverse,
+        limited,
+    })
+}
+
+/// `pred` applied to `plan`: into a scan's own filter when it is one.
+pub(crate) fn push_filter(plan: Plan, pred: Expr) -> Plan {
+    match plan {
+        Plan::Scan {
+            table,
+            alias,
+            filter,
+            columns,
+        } => Plan::Scan {
+            table,
+            alias,
+            filter: Some(match filter {
+                None => pred,
+                Some(f) => Expr::Binary(BinOp::And, Box::new(f), Box::new(pred), DataType::Bool),
+            }),
+            columns,
+        },
+        // The key column comes after the scan's own, so a predicate over
+        // the scan's columns reads the same positions inside it.
+        Plan::KeyedScan { input, columns } => {
+            let width = input.columns().len();
+            let mut cols = Vec::new();
+            pred.columns(&mut cols);
+            if cols.iter().all(|c| *c < width) && !pred.has_subquery() {
+                Plan::KeyedScan {
+                    input: Box::new(push_filter(*input, pred)),
+                    columns,
+                }
+            } else {
+                Plan::Filter {
+                    input: Box::new(Plan::KeyedScan { input, columns }),
+                    predicate: pred,
+                }
+            }
+        }
+        other => Plan::Filter {
+            input: Box::new(other),
+            predicate: pred,
+        },
+    }
+}
