@@ -112,6 +112,10 @@ pub(crate) fn execute(
             Ok(StatementResult::Command("DROP TABLE".into()))
         }
         A::Insert(ins) => insert(ins, &mut cx),
+        A::Copy { .. } => super::copy::execute(stmt, &mut cx),
+        A::Truncate { .. } | A::AlterTable { .. } | A::Vacuum(_) => {
+            super::ddl::execute(stmt, &mut cx)
+        }
         A::Delete(del) => delete(del, &mut cx),
         A::Update {
             table,
@@ -276,7 +280,7 @@ fn set_pk(table: &mut TableDef, name: &str, columns: Vec<usize>) -> SqlResult<()
 }
 
 /// Binds a table's CHECK constraints over its own columns.
-fn bind_checks(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<(String, Expr)>> {
+pub(crate) fn bind_checks(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<(String, Expr)>> {
     let mut out = Vec::new();
     for c in &table.checks {
         let e = parse_expr(&c.expr)?;
@@ -373,7 +377,7 @@ fn insert(ins: &ast::Insert, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult>
     Ok(StatementResult::Command(format!("INSERT 0 {count}")))
 }
 
-fn bind_defaults(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<Option<Expr>>> {
+pub(crate) fn bind_defaults(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<Option<Expr>>> {
     table
         .columns
         .iter()
