@@ -13,13 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use rustydb_engine::sql::{
-    Database, DatabaseOptions, Prepared, Session as SqlSession, StatementResult, TransactionStatus,
+    CopyFileFormat, CopyInTarget, CopyOptions, Database, DatabaseOptions, Prepared,
+    Session as SqlSession, StatementResult, TransactionStatus,
 };
 use rustydb_engine::storage::StoreOptions;
 use rustydb_engine::types::{DataType, Value};
 
 use crate::server::{
-    Backend, BackendError, BackendResult, Column, Notice, Outcome, PasswordVerifier,
+    Backend, BackendError, BackendResult, Column, CopyFormat, Notice, Outcome, PasswordVerifier,
     PreparedStatement, Session, TransactionState,
 };
 
@@ -63,6 +64,9 @@ impl EngineBackend {
 /// One client's session.
 pub struct EngineSession {
     session: SqlSession,
+    /// The target of the `COPY … FROM STDIN` whose data the client is
+    /// sending, between the statement and its CopyDone.
+    copying: Option<CopyInTarget>,
 }
 
 /// A statement prepared by the engine.
@@ -85,29 +89,65 @@ impl PreparedStatement for EnginePrepared {
     }
 }
 
-fn outcome(result: StatementResult) -> Outcome {
-    match result {
-        StatementResult::Rows { columns, rows, tag } => Outcome::Rows {
-            columns: columns
-                .into_iter()
-                .map(|c| Column {
-                    name: c.name,
-                    data_type: c.ty,
-                })
-                .collect(),
-            rows,
-            tag,
+fn columns(columns: Vec<rustydb_engine::sql::ColumnDesc>) -> Vec<Column> {
+    columns
+        .into_iter()
+        .map(|c| Column {
+            name: c.name,
+            data_type: c.ty,
+        })
+        .collect()
+}
+
+fn copy_format(options: &CopyOptions) -> CopyFormat {
+    match options.format {
+        CopyFileFormat::Text => CopyFormat::Text {
+            delimiter: options.delimiter,
+            null: options.null.clone(),
         },
-        StatementResult::Command(tag) => Outcome::Command { tag },
+        CopyFileFormat::Csv => CopyFormat::Csv {
+            delimiter: options.delimiter,
+            quote: options.quote,
+            escape: options.escape,
+            null: options.null.clone(),
+            header: options.header,
+        },
     }
 }
 
-fn not_supported(what: &str) -> BackendError {
-    BackendError {
-        code: "0A000".into(),
-        message: format!("{what} is not supported yet"),
-        detail: None,
-        hint: None,
+impl EngineSession {
+    /// Translates a result; a COPY FROM STDIN is remembered for the data
+    /// that follows it.
+    fn outcome(&mut self, result: StatementResult) -> Outcome {
+        match result {
+            StatementResult::Rows {
+                columns: c,
+                rows,
+                tag,
+            } => Outcome::Rows {
+                columns: columns(c),
+                rows,
+                tag,
+            },
+            StatementResult::Command(tag) => Outcome::Command { tag },
+            StatementResult::CopyIn(target) => {
+                let outcome = Outcome::CopyIn {
+                    columns: columns(target.columns.clone()),
+                    format: copy_format(&target.options),
+                };
+                self.copying = Some(target);
+                outcome
+            }
+            StatementResult::CopyOut {
+                columns: c,
+                rows,
+                options,
+            } => Outcome::CopyOut {
+                columns: columns(c),
+                format: copy_format(&options),
+                rows,
+            },
+        }
     }
 }
 
@@ -115,11 +155,18 @@ impl Session for EngineSession {
     type Prepared = EnginePrepared;
 
     fn simple_query(&mut self, sql: &str) -> Vec<BackendResult<Outcome>> {
-        match self.session.execute(sql) {
-            Ok(results) if results.is_empty() => vec![Ok(Outcome::Empty)],
-            Ok(results) => results.into_iter().map(|r| Ok(outcome(r))).collect(),
-            Err(e) => vec![Err(BackendError::from(e))],
+        // Results of the statements before a failing one still reach the
+        // client, as PostgreSQL sends them before its ErrorResponse.
+        let (results, error) = self.session.execute_script(sql);
+        if results.is_empty() && error.is_none() {
+            return vec![Ok(Outcome::Empty)];
         }
+        let mut out: Vec<BackendResult<Outcome>> =
+            results.into_iter().map(|r| Ok(self.outcome(r))).collect();
+        if let Some(e) = error {
+            out.push(Err(BackendError::from(e)));
+        }
+        out
     }
 
     fn prepare(
@@ -136,17 +183,30 @@ impl Session for EngineSession {
     }
 
     fn execute(&mut self, statement: &EnginePrepared, params: &[Value]) -> BackendResult<Outcome> {
-        self.session
+        let result = self
+            .session
             .execute_prepared(&statement.0, params)
-            .map(outcome)
+            .map_err(BackendError::from)?;
+        Ok(self.outcome(result))
+    }
+
+    fn copy_in(&mut self, rows: Vec<Vec<Value>>) -> BackendResult<u64> {
+        let Some(target) = self.copying.take() else {
+            return Err(BackendError::new(
+                "08P01",
+                "COPY data arrived with no COPY FROM STDIN in progress",
+            ));
+        };
+        self.session
+            .copy_in(&target, rows)
             .map_err(BackendError::from)
     }
 
-    fn copy_in(&mut self, _rows: Vec<Vec<Value>>) -> BackendResult<u64> {
-        Err(not_supported("COPY"))
+    fn copy_abort(&mut self, _error: &BackendError) {
+        // Nothing was stored yet: the rows reach the engine only with
+        // CopyDone, so abandoning the COPY is forgetting its target.
+        self.copying = None;
     }
-
-    fn copy_abort(&mut self, _error: &BackendError) {}
 
     fn transaction_state(&self) -> TransactionState {
         match self.session.status() {
@@ -187,6 +247,7 @@ impl Backend for EngineBackend {
         }
         Ok(EngineSession {
             session: self.db.session(),
+            copying: None,
         })
     }
 

@@ -22,6 +22,8 @@
 //! errors of type resolution (42883, 42804) come before any row is read.
 
 pub(crate) mod binder;
+mod copy;
+mod ddl;
 mod dml;
 pub mod error;
 pub mod exec;
@@ -36,6 +38,7 @@ mod session;
 mod settings;
 mod statement;
 
+pub use copy::{CopyFileFormat, CopyInTarget, CopyOptions};
 pub use error::{SqlError, SqlResult};
 pub use prepared::Prepared;
 #[cfg(test)]

@@ -44,6 +44,17 @@ pub enum StatementResult {
     },
     /// A command tag only, exactly as PostgreSQL writes it.
     Command(String),
+    /// `COPY … FROM STDIN`: the rows go to [`Session::copy_in`].
+    CopyIn(super::copy::CopyInTarget),
+    /// `COPY … TO STDOUT`: the rows to send, in the given format.
+    CopyOut {
+        /// Column descriptions.
+        columns: Vec<ColumnDesc>,
+        /// The rows.
+        rows: Vec<Vec<Value>>,
+        /// The format and its options.
+        options: super::copy::CopyOptions,
+    },
 }
 
 /// Whether the session is in a transaction block.

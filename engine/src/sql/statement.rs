@@ -108,6 +108,10 @@ pub(crate) fn execute(
         }
         A::Insert(_) | A::Delete(_) | A::Update { .. } => dml::execute(stmt, &mut cx),
         A::CreateIndex(ci) => index_ddl::create_index(ci, &mut cx),
+        A::Copy { .. } => super::copy::execute(stmt, &mut cx),
+        A::Truncate { .. } | A::AlterTable { .. } | A::Vacuum(_) => {
+            super::ddl::execute(stmt, &mut cx)
+        }
         A::Drop {
             object_type: ast::ObjectType::Index,
             if_exists,

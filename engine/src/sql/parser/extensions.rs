@@ -77,6 +77,14 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
                 Ok(Some(Statement::AlterResourceGroup { name, options }))
             }
         }
+        // COPY and VACUUM: sqlparser's forms do not accept what clients
+        // send (see `sql::copy` and `sql::ddl`).
+        (Keyword::COPY, _) => {
+            crate::sql::copy::parse_copy(parser).map(|s| Some(Statement::Standard(Box::new(s))))
+        }
+        (Keyword::VACUUM, _) => {
+            crate::sql::ddl::parse_vacuum(parser).map(|s| Some(Statement::Standard(Box::new(s))))
+        }
         _ => Ok(None),
     }
 }

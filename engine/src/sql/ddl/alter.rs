@@ -1,0 +1,224 @@
+//! ALTER TABLE operations: ADD PRIMARY KEY, ADD COLUMN, RENAME.
+
+use sqlparser::ast;
+
+use crate::catalog::{
+    CatalogWriter, ColumnDef, KeyConstraint, TableDef, index_prefix, table_prefix,
+};
+use crate::types::{Value, encode_row};
+
+use super::super::binder::{data_type, ident, object_name};
+use super::super::dml;
+use super::super::dml::target::bind_defaults;
+use super::super::error::{SqlError, SqlResult};
+use super::super::exec::ExecCtx;
+use super::super::expr::eval;
+use super::all_rows;
+
+/// Applies one operation to `table` (as changed by the operations before
+/// it in the same statement) and returns the table as it now is.
+pub(super) fn apply(
+    table: TableDef,
+    op: &ast::AlterTableOperation,
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<TableDef> {
+    use ast::AlterTableOperation as Op;
+    match op {
+        Op::AddConstraint {
+            constraint: ast::TableConstraint::PrimaryKey { name, columns, .. },
+            ..
+        } => {
+            let names = columns
+                .iter()
+                .map(|c| c.column.expr.to_string().trim_matches('"').to_lowercase())
+                .collect::<Vec<_>>();
+            add_primary_key(table, name.as_ref().map(ident), &names, cx)
+        }
+        Op::AddColumn {
+            if_not_exists,
+            column_def,
+            ..
+        } => add_column(table, *if_not_exists, column_def, cx),
+        Op::RenameTable { table_name } => {
+            let (ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n)) = table_name;
+            rename_table(table, &object_name(n)?, cx)
+        }
+        Op::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } => rename_column(table, &ident(old_column_name), &ident(new_column_name), cx),
+        other => Err(SqlError::unsupported(format!(
+            "ALTER TABLE {other} is not supported yet"
+        ))),
+    }
+}
+
+/// `ADD [CONSTRAINT name] PRIMARY KEY (cols)`: a table keyed by a hidden
+/// row id becomes keyed by its primary key. Rows are stored under their
+/// key, so every row is rewritten under its new key and every index entry
+/// (which points at the row key) again; two rows with the same key fail
+/// with 23505, a NULL in a key column with 23502, as in PostgreSQL.
+fn add_primary_key(
+    mut table: TableDef,
+    name: Option<String>,
+    columns: &[String],
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<TableDef> {
+    if table.primary_key.is_some() {
+        return Err(SqlError::Semantic {
+            state: crate::SqlState::INVALID_TABLE_DEFINITION,
+            message: format!(
+                "multiple primary keys for table \"{}\" are not allowed",
+                table.name
+            ),
+        });
+    }
+    let mut positions = Vec::with_capacity(columns.len());
+    for c in columns {
+        let i = table.column_index(c).ok_or_else(|| {
+            SqlError::UndefinedColumn(format!(
+                "column \"{c}\" of relation \"{}\" does not exist",
+                table.name
+            ))
+        })?;
+        positions.push(i);
+    }
+    let name = name.unwrap_or_else(|| format!("{}_pkey", table.name));
+    if cx.catalog.relation_exists(&name) {
+        return Err(SqlError::DuplicateTable(name));
+    }
+    let rows = all_rows(&table, cx)?;
+    for i in &positions {
+        if rows.iter().any(|(_, r)| r[*i].is_null()) {
+            return Err(SqlError::Semantic {
+                state: crate::SqlState::NOT_NULL_VIOLATION,
+                message: format!(
+                    "column \"{}\" of relation \"{}\" contains null values",
+                    table.columns[*i].name, table.name
+                ),
+            });
+        }
+        table.columns[*i].not_null = true;
+    }
+    let mut w = CatalogWriter::new(cx.txn);
+    w.delete_prefix(&table_prefix(table.id))?;
+    for index in &table.indexes {
+        w.delete_prefix(&index_prefix(index.id))?;
+    }
+    table.primary_key = Some(KeyConstraint {
+        name: name.clone(),
+        columns: positions,
+    });
+    w.put_table(&table)?;
+    for (n, (_, row)) in rows.iter().enumerate() {
+        if n % 1024 == 0 {
+            cx.check_cancel()?;
+        }
+        if dml::insert_row(&table, row, cx)?.is_none() {
+            return Err(SqlError::UniqueViolation(name));
+        }
+    }
+    Ok(table)
+}
+
+/// `ADD [COLUMN] [IF NOT EXISTS] name type [NOT NULL] [DEFAULT e]`: every
+/// existing row gets the default (or NULL), in place under its key.
+fn add_column(
+    mut table: TableDef,
+    if_not_exists: bool,
+    def: &ast::ColumnDef,
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<TableDef> {
+    let name = ident(&def.name);
+    if table.column_index(&name).is_some() {
+        if if_not_exists {
+            return Ok(table);
+        }
+        return Err(SqlError::DuplicateColumn(format!(
+            "column \"{name}\" of relation \"{}\" already exists",
+            table.name
+        )));
+    }
+    let mut column = ColumnDef {
+        name,
+        ty: data_type(&def.data_type)?,
+        not_null: false,
+        default: None,
+    };
+    for opt in &def.options {
+        match &opt.option {
+            ast::ColumnOption::NotNull => column.not_null = true,
+            ast::ColumnOption::Null => {}
+            ast::ColumnOption::Default(e) => column.default = Some(e.to_string()),
+            other => {
+                return Err(SqlError::unsupported(format!(
+                    "ALTER TABLE ADD COLUMN with {other} is not supported yet"
+                )));
+            }
+        }
+    }
+    let rows = all_rows(&table, cx)?;
+    table.columns.push(column);
+    let defaults = bind_defaults(&table, cx)?;
+    let last = table.columns.len() - 1;
+    for (key, mut row) in rows {
+        let v = match &defaults[last] {
+            Some(d) => eval(d, &[], cx)?,
+            None => Value::Null,
+        };
+        let c = &table.columns[last];
+        let v = if v.is_null() { v } else { v.assign(&c.ty)? };
+        if c.not_null && v.is_null() {
+            return Err(SqlError::Semantic {
+                state: crate::SqlState::NOT_NULL_VIOLATION,
+                message: format!(
+                    "column \"{}\" of relation \"{}\" contains null values",
+                    c.name, table.name
+                ),
+            });
+        }
+        row.push(v);
+        let mut value = Vec::new();
+        encode_row(&row, &mut value);
+        cx.txn.put(&key, &value)?;
+    }
+    CatalogWriter::new(cx.txn).put_table(&table)?;
+    Ok(table)
+}
+
+fn rename_table(mut table: TableDef, name: &str, cx: &mut ExecCtx<'_>) -> SqlResult<TableDef> {
+    if cx.catalog.relation_exists(name) {
+        return Err(SqlError::DuplicateTable(name.to_owned()));
+    }
+    name.clone_into(&mut table.name);
+    CatalogWriter::new(cx.txn).put_table(&table)?;
+    Ok(table)
+}
+
+/// Renames a column. CHECK constraints are stored as SQL text that names
+/// columns, so a column a CHECK could mention is refused rather than left
+/// with a constraint that no longer binds.
+fn rename_column(
+    mut table: TableDef,
+    old: &str,
+    new: &str,
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<TableDef> {
+    let i = table
+        .column_index(old)
+        .ok_or_else(|| SqlError::UndefinedColumn(format!("column \"{old}\" does not exist")))?;
+    if table.column_index(new).is_some() {
+        return Err(SqlError::DuplicateColumn(format!(
+            "column \"{new}\" of relation \"{}\" already exists",
+            table.name
+        )));
+    }
+    if table.checks.iter().any(|c| c.expr.contains(old)) {
+        return Err(SqlError::unsupported(format!(
+            "renaming column \"{old}\", which a CHECK constraint uses"
+        )));
+    }
+    new.clone_into(&mut table.columns[i].name);
+    CatalogWriter::new(cx.txn).put_table(&table)?;
+    Ok(table)
+}
