@@ -32,6 +32,7 @@ pub mod parser;
 pub mod plan;
 mod planner;
 mod prepared;
+mod sequence;
 mod session;
 mod settings;
 mod statement;

@@ -639,18 +639,37 @@ impl Binder<'_> {
                 }
                 return Err(SqlError::Internal("nullif arity".into()));
             }
-            "nextval" if args.len() == 1 => {
+            "nextval" | "currval" | "setval"
+                if (name == "setval" && (2..=3).contains(&args.len())) || args.len() == 1 =>
+            {
                 let Expr::Literal(Value::Text(seq), _) = &args[0] else {
-                    return Err(SqlError::unsupported(
-                        "nextval needs a literal sequence name",
-                    ));
+                    return Err(SqlError::unsupported(format!(
+                        "{name} needs a literal sequence name"
+                    )));
                 };
                 let seq = seq.to_lowercase();
                 let Some(def) = self.catalog.sequence(&seq) else {
                     return Err(SqlError::UndefinedTable(seq));
                 };
-                let id = Expr::Literal(Value::Int8(i64::from(def.id)), DataType::Int8);
-                return Ok(Expr::Func(Func::Nextval, vec![id], DataType::Int8));
+                let mut bound = vec![Expr::Literal(
+                    Value::Int8(i64::from(def.id)),
+                    DataType::Int8,
+                )];
+                let func = match name {
+                    "nextval" => Func::Nextval,
+                    "currval" => Func::Currval,
+                    _ => {
+                        let mut rest = args.into_iter().skip(1);
+                        if let Some(v) = rest.next() {
+                            bound.push(self.coerce(v, DataType::Int8)?);
+                        }
+                        if let Some(c) = rest.next() {
+                            bound.push(self.coerce(c, DataType::Bool)?);
+                        }
+                        Func::Setval
+                    }
+                };
+                return Ok(Expr::Func(func, bound, DataType::Int8));
             }
             _ => {}
         }
