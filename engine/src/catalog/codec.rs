@@ -16,6 +16,9 @@ impl Writer {
     fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
     fn len(&mut self, v: usize) {
         self.u32(u32::try_from(v).unwrap_or(u32::MAX));
     }
@@ -59,6 +62,12 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> CatalogResult<u32> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn i64(&mut self) -> CatalogResult<i64> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(i64::from_be_bytes(a))
     }
     fn len(&mut self) -> CatalogResult<usize> {
         Ok(self.u32()? as usize)
@@ -221,6 +230,11 @@ pub(super) fn encode_sequence(s: &SequenceDef) -> Vec<u8> {
     w.str(&s.name);
     w.bool(s.owned_by.is_some());
     w.u32(s.owned_by.unwrap_or(0));
+    w.i64(s.start);
+    w.i64(s.increment);
+    w.i64(s.min);
+    w.i64(s.max);
+    w.bool(s.cycle);
     w.0
 }
 
@@ -234,6 +248,11 @@ pub(super) fn decode_sequence(bytes: &[u8]) -> CatalogResult<SequenceDef> {
         id,
         name,
         owned_by: owned.then_some(owner),
+        start: r.i64()?,
+        increment: r.i64()?,
+        min: r.i64()?,
+        max: r.i64()?,
+        cycle: r.bool()?,
     })
 }
 

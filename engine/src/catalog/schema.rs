@@ -103,6 +103,16 @@ pub struct SequenceDef {
     pub name: String,
     /// The table owning it through a serial column, if any.
     pub owned_by: Option<u32>,
+    /// The first value.
+    pub start: i64,
+    /// The step (negative for a descending sequence).
+    pub increment: i64,
+    /// The smallest value.
+    pub min: i64,
+    /// The largest value.
+    pub max: i64,
+    /// Whether it wraps around past its limit instead of failing.
+    pub cycle: bool,
 }
 
 /// A view: a stored query.

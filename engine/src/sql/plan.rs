@@ -124,7 +124,7 @@ pub enum Plan {
         /// The index walked.
         index: IndexChoice,
         /// Where in the index to look.
-        bounds: IndexBounds,
+        bounds: Box<IndexBounds>,
         /// Walk the index backwards (ORDER BY ... DESC).
         reverse: bool,
         /// The whole WHERE predicate over the table's columns, checked on

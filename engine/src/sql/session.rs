@@ -120,6 +120,7 @@ impl Database {
             settings: HashMap::new(),
             isolation_name: None,
             block_isolation: Isolation::ReadCommitted,
+            sequence_values: Arc::default(),
         }
     }
 }
@@ -143,6 +144,9 @@ pub struct Session {
     pub(crate) isolation_name: Option<&'static str>,
     /// The isolation the open transaction began with.
     pub(crate) block_isolation: Isolation,
+    /// `currval` of each sequence this session took a value from; not
+    /// transactional, as in PostgreSQL.
+    pub(crate) sequence_values: Arc<parking_lot::Mutex<HashMap<u32, i64>>>,
 }
 
 /// Microseconds since 2000-01-01 UTC, PostgreSQL's epoch.

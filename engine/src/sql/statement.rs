@@ -10,6 +10,7 @@ use super::error::{SqlError, SqlResult};
 use super::exec::{ExecCtx, collect};
 use super::parser::Statement;
 use super::prepared::{sql_execute_args, sql_execute_lookup};
+use super::sequence::{self, SessionSequences};
 use super::session::{ColumnDesc, Session, StatementResult};
 use super::{dml, explain, index_ddl};
 
@@ -49,8 +50,10 @@ pub(crate) fn execute(
         .as_mut()
         .ok_or_else(|| SqlError::Internal("no transaction".into()))?;
     let catalog = cache.get(txn.as_mut())?;
-    let no_sequences = |_: u32| -> SqlResult<i64> {
-        Err(SqlError::unsupported("sequences are not supported yet"))
+    let sequences = SessionSequences {
+        kv: session.kv.clone(),
+        catalog: catalog.clone(),
+        current: session.sequence_values.clone(),
     };
     let mut cx = ExecCtx {
         txn: txn.as_mut(),
@@ -60,7 +63,7 @@ pub(crate) fn execute(
         outer: Vec::new(),
         now,
         cancel: &cancel,
-        sequences: &no_sequences,
+        sequences: &sequences,
     };
     if let Some((prepared, args)) = executing {
         let values = sql_execute_args(&prepared, args, &mut cx)?;
@@ -94,7 +97,10 @@ pub(crate) fn execute(
             for n in names {
                 let name = object_name(n)?;
                 match catalog.table(&name) {
-                    Some(t) => CatalogWriter::new(cx.txn).drop_table(t)?,
+                    Some(t) => {
+                        CatalogWriter::new(cx.txn).drop_table(t)?;
+                        sequence::drop_owned(t, &mut cx)?;
+                    }
                     None if *if_exists => {}
                     None => {
                         return Err(SqlError::Semantic {
@@ -107,6 +113,25 @@ pub(crate) fn execute(
             Ok(StatementResult::Command("DROP TABLE".into()))
         }
         A::Insert(_) | A::Delete(_) | A::Update { .. } => dml::execute(stmt, &mut cx),
+        A::CreateSequence {
+            name,
+            if_not_exists,
+            data_type,
+            sequence_options,
+            ..
+        } => sequence::create_sequence(
+            name,
+            *if_not_exists,
+            data_type.as_ref(),
+            sequence_options,
+            &mut cx,
+        ),
+        A::Drop {
+            object_type: ast::ObjectType::Sequence,
+            if_exists,
+            names,
+            ..
+        } => sequence::drop_sequence(names, *if_exists, &mut cx),
         A::CreateIndex(ci) => index_ddl::create_index(ci, &mut cx),
         A::Copy { .. } => super::copy::execute(stmt, &mut cx),
         A::Truncate { .. } | A::AlterTable { .. } | A::Vacuum(_) => {
@@ -136,8 +161,7 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
         }
         return Err(SqlError::DuplicateTable(name));
     }
-    let mut w = CatalogWriter::new(cx.txn);
-    let id = w.allocate_id()?;
+    let id = CatalogWriter::new(cx.txn).allocate_id()?;
     let mut table = TableDef {
         id,
         name: name.clone(),
@@ -155,11 +179,18 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
                 "column \"{cname}\" specified more than once"
             )));
         }
+        let serial = sequence::serial_type(&c.data_type);
         let mut col = ColumnDef {
             name: cname.clone(),
-            ty: data_type(&c.data_type)?,
-            not_null: false,
-            default: None,
+            ty: match serial {
+                Some(t) => t,
+                None => data_type(&c.data_type)?,
+            },
+            not_null: serial.is_some(),
+            default: match serial {
+                Some(t) => Some(sequence::create_serial(&table, &cname, t, cx)?),
+                None => None,
+            },
         };
         for opt in &c.options {
             match &opt.option {
@@ -240,7 +271,7 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
                 .collect();
             format!("{name}_{}_key", names.join("_"))
         });
-        let index_id = w.allocate_id()?;
+        let index_id = CatalogWriter::new(cx.txn).allocate_id()?;
         table.indexes.push(IndexDef {
             id: index_id,
             name: cname,
@@ -249,7 +280,7 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
             constraint: true,
         });
     }
-    w.put_table(&table)?;
+    CatalogWriter::new(cx.txn).put_table(&table)?;
     Ok(StatementResult::Command("CREATE TABLE".into()))
 }
 

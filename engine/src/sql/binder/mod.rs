@@ -4,6 +4,8 @@
 //! `bind_expr.rs`.
 
 mod bind_expr;
+mod bind_from;
+mod bind_func;
 mod bind_select;
 
 use sqlparser::ast;
@@ -15,7 +17,8 @@ use super::error::{SqlError, SqlResult};
 use super::expr::Expr;
 use super::plan::{AggCall, Column};
 
-pub(crate) use bind_select::{bind_from, bind_query, output_name};
+pub(crate) use bind_from::bind_from;
+pub(crate) use bind_select::{bind_query, output_name};
 
 /// The state of binding one statement.
 pub struct Binder<'a> {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use sqlparser::ast;
 
 use super::returning::{Returning, result};
-use super::target::{bind_checks, bind_defaults, table_named, table_scope};
+use super::target::{bind_checks, bind_defaults, parse_expr, table_named, table_scope};
 use super::update::{apply_sets, bind_assignments};
 use super::{check_row, index_key, insert_row, row_key, update_row};
 use crate::SqlState;
@@ -94,14 +94,20 @@ pub(crate) fn bind_insert(b: &mut Binder<'_>, ins: &ast::Insert) -> SqlResult<Bo
         }
         seen
     };
-    let Some(source) = &ins.source else {
-        return Err(SqlError::unsupported("INSERT without a source"));
-    };
-    let source = match source.body.as_ref() {
-        ast::SetExpr::Values(v) if source.order_by.is_none() && source.limit_clause.is_none() => {
-            bind_values_for(b, v, &table, &targets)?
-        }
-        _ => bind_query(b, source)?,
+    let source = match ins.source.as_deref() {
+        // DEFAULT VALUES: one row of nothing, every column its default.
+        None => Plan::Values {
+            rows: vec![vec![]],
+            columns: vec![],
+        },
+        Some(source) => match source.body.as_ref() {
+            ast::SetExpr::Values(v)
+                if source.order_by.is_none() && source.limit_clause.is_none() =>
+            {
+                bind_values_for(b, v, &table, &targets)?
+            }
+            _ => bind_query(b, source)?,
+        },
     };
     let width = source.columns().len();
     if width > targets.len() {
@@ -176,8 +182,20 @@ fn bind_values_for(
             }
             let mut out = Vec::with_capacity(width);
             for (e, t) in row.iter().zip(targets) {
-                let bound = b.bind_expr(e)?;
-                out.push(b.coerce(bound, table.columns[*t].ty)?);
+                let ty = table.columns[*t].ty;
+                let bound = match e {
+                    // The DEFAULT keyword: the column's default, or NULL.
+                    ast::Expr::Identifier(i)
+                        if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default") =>
+                    {
+                        match &table.columns[*t].default {
+                            Some(d) => b.bind_expr(&parse_expr(d)?)?,
+                            None => Expr::Literal(Value::Null, ty),
+                        }
+                    }
+                    e => b.bind_expr(e)?,
+                };
+                out.push(b.coerce(bound, ty)?);
             }
             rows.push(out);
         }

@@ -24,6 +24,9 @@ use crate::types::{DataType, Value, decode_row, encode_key};
 
 const CHUNK: usize = 256;
 
+/// A lower and an upper bound of keys.
+type KeyBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
 enum KeyRange {
     /// Exactly one key (a fully bound primary key).
     Point(Vec<u8>),
@@ -34,14 +37,14 @@ enum KeyRange {
 pub(crate) struct IndexScan {
     table: Arc<TableDef>,
     index: IndexChoice,
-    bounds: IndexBounds,
+    bounds: Box<IndexBounds>,
     reverse: bool,
     filter: Option<Expr>,
     types: Vec<DataType>,
     /// Ranges not started yet; `None` before the first row is asked for.
     pending: Option<VecDeque<KeyRange>>,
     /// The range being paged through.
-    current: Option<(Bound<Vec<u8>>, Bound<Vec<u8>>)>,
+    current: Option<KeyBounds>,
     /// Index entries (key, value) read but not yet returned.
     buffer: VecDeque<(Vec<u8>, Vec<u8>)>,
 }
@@ -50,7 +53,7 @@ impl IndexScan {
     pub(crate) fn new(
         table: Arc<TableDef>,
         index: IndexChoice,
-        bounds: IndexBounds,
+        bounds: Box<IndexBounds>,
         reverse: bool,
         filter: Option<Expr>,
     ) -> Self {

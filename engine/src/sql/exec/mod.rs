@@ -26,6 +26,7 @@ use crate::types::{DataType, Value};
 
 use super::error::{SqlError, SqlResult};
 use super::plan::Plan;
+pub use super::sequence::SequenceOps;
 
 /// A row: one value per output column.
 pub type Row = Vec<Value>;
@@ -47,8 +48,8 @@ pub struct ExecCtx<'a> {
     pub now: i64,
     /// Set by another thread to cancel the statement.
     pub cancel: &'a AtomicBool,
-    /// `nextval` of a sequence by id.
-    pub sequences: &'a dyn Fn(u32) -> SqlResult<i64>,
+    /// `nextval`, `currval` and `setval` of sequences by id.
+    pub sequences: &'a dyn SequenceOps,
 }
 
 impl ExecCtx<'_> {
@@ -71,7 +72,7 @@ impl ExecCtx<'_> {
     }
 
     pub(crate) fn nextval(&mut self, sequence: u32) -> SqlResult<i64> {
-        (self.sequences)(sequence)
+        self.sequences.nextval(sequence)
     }
 }
 

@@ -91,12 +91,34 @@ pub fn eval(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value
             }
             eval(otherwise, row, cx)?
         }
-        Expr::Func(Func::Nextval, args, _) => {
+        Expr::Func(f @ (Func::Nextval | Func::Currval | Func::Setval), args, _) => {
             let id = match args.first() {
-                Some(Expr::Literal(Value::Int8(id), _)) => *id as u32,
-                _ => return Err(SqlError::Internal("nextval without a sequence".into())),
+                Some(Expr::Literal(Value::Int8(id), _)) => {
+                    u32::try_from(*id).map_err(|_| SqlError::Internal("bad sequence id".into()))?
+                }
+                _ => {
+                    return Err(SqlError::Internal(
+                        "sequence function without a sequence".into(),
+                    ));
+                }
             };
-            Value::Int8(cx.nextval(id)?)
+            match f {
+                Func::Nextval => Value::Int8(cx.nextval(id)?),
+                Func::Currval => Value::Int8(cx.sequences.currval(id)?),
+                _ => {
+                    let value = match args.get(1).map(|a| eval(a, row, cx)).transpose()? {
+                        Some(Value::Int8(v)) => v,
+                        // setval is strict: NULL in, NULL out.
+                        _ => return Ok(Value::Null),
+                    };
+                    let is_called = match args.get(2).map(|a| eval(a, row, cx)).transpose()? {
+                        None => true,
+                        Some(Value::Bool(b)) => b,
+                        Some(_) => return Ok(Value::Null),
+                    };
+                    Value::Int8(cx.sequences.setval(id, value, is_called)?)
+                }
+            }
         }
         Expr::Func(Func::Coalesce, args, _) => {
             for a in args {

@@ -63,12 +63,20 @@ pub enum Func {
     CurrentDate,
     /// `nextval('seq')`: the argument is bound to the sequence id.
     Nextval,
+    /// `currval('seq')`: the argument is bound to the sequence id.
+    Currval,
+    /// `setval('seq', value [, is_called])`: the first argument is bound
+    /// to the sequence id.
+    Setval,
 }
 
 impl Func {
     /// Whether two calls with the same arguments may differ.
     pub fn is_volatile(self) -> bool {
-        matches!(self, Func::Nextval | Func::Now | Func::CurrentDate)
+        matches!(
+            self,
+            Func::Nextval | Func::Currval | Func::Setval | Func::Now | Func::CurrentDate
+        )
     }
 }
 
@@ -350,7 +358,9 @@ pub(super) fn call(func: Func, args: Vec<Value>, now: i64) -> SqlResult<Value> {
         | Func::Nullif
         | Func::Now
         | Func::CurrentDate
-        | Func::Nextval => return Err(SqlError::Internal(format!("{func:?} evaluated here"))),
+        | Func::Nextval
+        | Func::Currval
+        | Func::Setval => return Err(SqlError::Internal(format!("{func:?} evaluated here"))),
     })
 }
 

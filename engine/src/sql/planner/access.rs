@@ -28,6 +28,18 @@ pub(crate) struct WantedOrder {
     pub(crate) limited: bool,
 }
 
+/// An index considered for a scan.
+struct Candidate {
+    /// Fully bound unique key, equality prefix length, narrowed further,
+    /// delivers the order, is the primary key: compared in that order.
+    score: (usize, usize, bool, bool, bool),
+    index: IndexChoice,
+    bounds: IndexBounds,
+    /// The conjuncts the bounds came from.
+    used: Vec<Expr>,
+    ordered: bool,
+}
+
 /// One usable comparison of a conjunct: `column op probe`.
 struct Term<'e> {
     column: usize,
@@ -67,14 +79,7 @@ pub(crate) fn table_access(
             i.unique,
         ));
     }
-    // (score, index, bounds, used conjuncts, delivers order)
-    let mut best: Option<(
-        (usize, usize, bool, bool, bool),
-        IndexChoice,
-        IndexBounds,
-        Vec<Expr>,
-        bool,
-    )> = None;
+    let mut best: Option<Candidate> = None;
     for (choice, cols, unique) in candidates {
         let (bounds, used) = bounds_for(&cols, &terms);
         let primary = matches!(choice, IndexChoice::Primary);
@@ -97,17 +102,29 @@ pub(crate) fn table_access(
             ordered,
             primary,
         );
-        if best.as_ref().is_none_or(|b| score > b.0) {
-            best = Some((score, choice, bounds, used, ordered));
+        if best.as_ref().is_none_or(|b| score > b.score) {
+            best = Some(Candidate {
+                score,
+                index: choice,
+                bounds,
+                used,
+                ordered,
+            });
         }
     }
     match best {
-        Some((_, index, bounds, index_cond, ordered)) => (
+        Some(Candidate {
+            index,
+            bounds,
+            used: index_cond,
+            ordered,
+            ..
+        }) => (
             Plan::IndexScan {
                 table,
                 alias,
                 index,
-                bounds,
+                bounds: Box::new(bounds),
                 reverse: ordered && order.is_some_and(|o| o.reverse),
                 filter,
                 index_cond,

@@ -1,0 +1,279 @@
+//! FROM: tables, views, CTE references, derived tables and joins (with
+//! USING / NATURAL merging their common columns).
+
+use sqlparser::ast;
+
+use super::bind_select::bind_query;
+use super::{Binder, ident, object_name};
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::expr::{BinOp, Expr};
+use crate::sql::plan::{Column, JoinKind, Plan};
+use crate::sql::planner::equi_keys;
+use crate::types::DataType;
+
+pub(super) fn rename(
+    plan: Plan,
+    table: &str,
+    names: &[ast::TableAliasColumnDef],
+) -> SqlResult<Plan> {
+    let mut columns = plan.columns();
+    if names.len() > columns.len() {
+        return Err(SqlError::Syntax(format!(
+            "table \"{table}\" has {} columns available but {} columns specified",
+            columns.len(),
+            names.len()
+        )));
+    }
+    for (i, c) in columns.iter_mut().enumerate() {
+        if let Some(n) = names.get(i) {
+            c.name = ident(&n.name);
+        }
+        c.table = Some(table.to_owned());
+    }
+    let exprs = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Expr::Column(i, c.ty))
+        .collect();
+    Ok(Plan::Project {
+        input: Box::new(plan),
+        exprs,
+        columns,
+    })
+}
+
+pub(crate) fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> SqlResult<Plan> {
+    let mut plan: Option<Plan> = None;
+    for twj in from {
+        let mut item = bind_table_factor(b, &twj.relation)?;
+        for j in &twj.joins {
+            let right = bind_table_factor(b, &j.relation)?;
+            item = bind_join(b, item, right, &j.join_operator)?;
+        }
+        plan = Some(match plan {
+            None => item,
+            Some(left) => cross(left, item),
+        });
+    }
+    Ok(plan.unwrap_or(Plan::Values {
+        rows: vec![vec![]],
+        columns: vec![],
+    }))
+}
+
+fn cross(left: Plan, right: Plan) -> Plan {
+    let mut columns = left.columns();
+    columns.extend(right.columns());
+    Plan::Join {
+        kind: JoinKind::Inner,
+        left: Box::new(left),
+        right: Box::new(right),
+        on: None,
+        equi: vec![],
+        columns,
+    }
+}
+
+fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan> {
+    match f {
+        ast::TableFactor::Table { name, alias, .. } => {
+            let name = object_name(name)?;
+            let alias_name = alias.as_ref().map(|a| ident(&a.name));
+            let alias_cols = alias.as_ref().map_or(&[][..], |a| a.columns.as_slice());
+            if let Some((_, plan)) = b.ctes.iter().rev().find(|(n, _)| *n == name) {
+                let plan = plan.clone();
+                return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
+            }
+            if let Some(view) = b.catalog.view(&name) {
+                let statements = crate::sql::parser::parse_sql(&view.query)?;
+                let Some(crate::sql::parser::Statement::Standard(stmt)) = statements.first() else {
+                    return Err(SqlError::Internal("view is not a query".into()));
+                };
+                let ast::Statement::Query(q) = stmt.as_ref() else {
+                    return Err(SqlError::Internal("view is not a query".into()));
+                };
+                let saved = std::mem::replace(&mut b.scopes, vec![Vec::new()]);
+                let plan = bind_query(b, q);
+                b.scopes = saved;
+                let mut plan = plan?;
+                if !view.columns.is_empty() {
+                    let cols: Vec<ast::TableAliasColumnDef> = view
+                        .columns
+                        .iter()
+                        .map(|c| ast::TableAliasColumnDef::from_name(c.as_str()))
+                        .collect();
+                    plan = rename(plan, &name, &cols)?;
+                }
+                return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
+            }
+            let Some(table) = b.catalog.table(&name) else {
+                return Err(SqlError::UndefinedTable(name));
+            };
+            let qualifier = alias_name.unwrap_or_else(|| name.clone());
+            let columns = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Column {
+                    name: alias_cols
+                        .get(i)
+                        .map_or_else(|| c.name.clone(), |a| ident(&a.name)),
+                    table: Some(qualifier.clone()),
+                    ty: c.ty,
+                })
+                .collect();
+            Ok(Plan::Scan {
+                table: table.clone(),
+                alias: qualifier,
+                filter: None,
+                columns,
+            })
+        }
+        ast::TableFactor::Derived {
+            subquery,
+            alias,
+            lateral: false,
+        } => {
+            b.scopes.push(Vec::new());
+            let plan = bind_query(b, subquery);
+            b.scopes.pop();
+            let plan = plan?;
+            match alias {
+                Some(a) => rename(plan, &ident(&a.name), &a.columns),
+                None => Ok(plan),
+            }
+        }
+        ast::TableFactor::NestedJoin {
+            table_with_joins,
+            alias: None,
+        } => bind_from(b, std::slice::from_ref(table_with_joins)),
+        other => Err(SqlError::unsupported(format!(
+            "FROM item {other} is not supported"
+        ))),
+    }
+}
+
+fn bind_join(
+    b: &mut Binder<'_>,
+    left: Plan,
+    right: Plan,
+    op: &ast::JoinOperator,
+) -> SqlResult<Plan> {
+    use ast::JoinOperator as J;
+    let (kind, constraint) = match op {
+        J::Join(c) | J::Inner(c) => (JoinKind::Inner, Some(c)),
+        J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, Some(c)),
+        J::Right(c) | J::RightOuter(c) => (JoinKind::Right, Some(c)),
+        J::FullOuter(c) => (JoinKind::Full, Some(c)),
+        J::CrossJoin(_) => (JoinKind::Inner, None),
+        other => {
+            return Err(SqlError::unsupported(format!(
+                "join {other:?} is not supported"
+            )));
+        }
+    };
+    let lc = left.columns();
+    let rc = right.columns();
+    let mut columns = lc.clone();
+    columns.extend(rc.iter().cloned());
+    let using: Vec<String> = match constraint {
+        Some(ast::JoinConstraint::Using(names)) => {
+            names.iter().map(object_name).collect::<SqlResult<_>>()?
+        }
+        Some(ast::JoinConstraint::Natural) => lc
+            .iter()
+            .filter(|c| rc.iter().any(|r| r.name == c.name))
+            .map(|c| c.name.clone())
+            .collect(),
+        _ => vec![],
+    };
+    let mut on = None;
+    if let Some(ast::JoinConstraint::On(e)) = constraint {
+        b.scopes.push(columns.clone());
+        let bound = b.bind_expr(e);
+        b.scopes.pop();
+        let bound = bound?;
+        if bound.ty() != DataType::Bool {
+            return Err(SqlError::DatatypeMismatch(format!(
+                "argument of JOIN/ON must be type boolean, not type {}",
+                bound.ty().name()
+            )));
+        }
+        on = Some(bound);
+    }
+    let mut using_pairs = Vec::new();
+    for name in &using {
+        let li = lc.iter().position(|c| &c.name == name);
+        let ri = rc.iter().position(|c| &c.name == name);
+        let (Some(li), Some(ri)) = (li, ri) else {
+            return Err(SqlError::no_column(&format!(
+                "column \"{name}\" specified in USING clause does not exist in left table"
+            )))
+            .map_err(|_| {
+                SqlError::UndefinedColumn(format!(
+                    "column \"{name}\" specified in USING clause does not exist in {} table",
+                    if li.is_none() { "left" } else { "right" }
+                ))
+            });
+        };
+        using_pairs.push((li, ri));
+        let cond = Expr::Binary(
+            BinOp::Eq,
+            Box::new(Expr::Column(li, lc[li].ty)),
+            Box::new(Expr::Column(lc.len() + ri, rc[ri].ty)),
+            DataType::Bool,
+        );
+        on = Some(match on {
+            None => cond,
+            Some(prev) => Expr::Binary(BinOp::And, Box::new(prev), Box::new(cond), DataType::Bool),
+        });
+    }
+    let equi = on
+        .as_ref()
+        .map(|e| equi_keys(e, lc.len()))
+        .unwrap_or_default();
+    let join = Plan::Join {
+        kind,
+        left: Box::new(left),
+        right: Box::new(right),
+        on,
+        equi,
+        columns: columns.clone(),
+    };
+    if using_pairs.is_empty() {
+        return Ok(join);
+    }
+    // USING and NATURAL merge each pair into one column (the non-NULL side
+    // for outer joins), listed first, then the remaining columns.
+    let mut exprs = Vec::new();
+    let mut out = Vec::new();
+    for (li, ri) in &using_pairs {
+        let l = Expr::Column(*li, lc[*li].ty);
+        let r = Expr::Column(lc.len() + ri, rc[*ri].ty);
+        let e = match kind {
+            JoinKind::Inner | JoinKind::Left => l,
+            JoinKind::Right => r,
+            JoinKind::Full => b.call("coalesce", vec![l, r])?,
+        };
+        out.push(Column {
+            name: lc[*li].name.clone(),
+            table: None,
+            ty: e.ty(),
+        });
+        exprs.push(e);
+    }
+    for (i, c) in columns.iter().enumerate() {
+        let merged = using_pairs
+            .iter()
+            .any(|(li, ri)| i == *li || i == lc.len() + ri);
+        if !merged {
+            exprs.push(Expr::Column(i, c.ty));
+            out.push(c.clone());
+        }
+    }
+    Ok(Plan::Project {
+        input: Box::new(join),
+        exprs,
+        columns: out,
+    })
+}

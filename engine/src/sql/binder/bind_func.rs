@@ -1,0 +1,249 @@
+//! Function calls: built-in scalar functions resolved by name and
+//! argument types, sequence functions bound to their sequence, and
+//! aggregates collected into the grouping context.
+
+use sqlparser::ast;
+
+use super::bind_expr::{NUMERIC, is_number, is_unknown};
+use super::{Binder, base_type, object_name};
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::expr::{Expr, Func, resolve_function};
+use crate::sql::plan::{AggCall, AggFunc};
+use crate::types::{DataType, Value};
+
+impl Binder<'_> {
+    /// Binds a call of a scalar function by name on bound arguments.
+    pub(crate) fn call(&mut self, name: &str, args: Vec<Expr>) -> SqlResult<Expr> {
+        match name {
+            "coalesce" | "greatest" | "least" if !args.is_empty() => {
+                let (ty, args) = self.common_type(args, &name.to_uppercase())?;
+                let f = match name {
+                    "coalesce" => Func::Coalesce,
+                    "greatest" => Func::Greatest,
+                    _ => Func::Least,
+                };
+                return Ok(Expr::Func(f, args, ty));
+            }
+            "nullif" if args.len() == 2 => {
+                let mut it = args.into_iter();
+                let (a, b) = (it.next(), it.next());
+                if let (Some(a), Some(b)) = (a, b) {
+                    let (a, b) = self.unify(a, b, "=")?;
+                    let ty = a.ty();
+                    return Ok(Expr::Func(Func::Nullif, vec![a, b], ty));
+                }
+                return Err(SqlError::Internal("nullif arity".into()));
+            }
+            "nextval" | "currval" | "setval"
+                if (name == "setval" && (2..=3).contains(&args.len())) || args.len() == 1 =>
+            {
+                let Expr::Literal(Value::Text(seq), _) = &args[0] else {
+                    return Err(SqlError::unsupported(format!(
+                        "{name} needs a literal sequence name"
+                    )));
+                };
+                let seq = seq.to_lowercase();
+                let Some(def) = self.catalog.sequence(&seq) else {
+                    return Err(SqlError::UndefinedTable(seq));
+                };
+                let mut bound = vec![Expr::Literal(
+                    Value::Int8(i64::from(def.id)),
+                    DataType::Int8,
+                )];
+                let func = match name {
+                    "nextval" => Func::Nextval,
+                    "currval" => Func::Currval,
+                    _ => {
+                        let mut rest = args.into_iter().skip(1);
+                        if let Some(v) = rest.next() {
+                            bound.push(self.coerce(v, DataType::Int8)?);
+                        }
+                        if let Some(c) = rest.next() {
+                            bound.push(self.coerce(c, DataType::Bool)?);
+                        }
+                        Func::Setval
+                    }
+                };
+                return Ok(Expr::Func(func, bound, DataType::Int8));
+            }
+            _ => {}
+        }
+        let mut args = args;
+        for a in &mut args {
+            if is_unknown(a) {
+                *a = self.coerce(std::mem::replace(a, Expr::bool(false)), DataType::Text)?;
+            }
+        }
+        let types: Vec<DataType> = args.iter().map(|a| base_type(a.ty())).collect();
+        let (func, ty, casts) = resolve_function(name, &types)?;
+        let mut bound = Vec::with_capacity(args.len());
+        for (a, c) in args.into_iter().zip(casts) {
+            bound.push(match c {
+                Some(t) => self.coerce(a, t)?,
+                None => a,
+            });
+        }
+        Ok(Expr::Func(func, bound, ty))
+    }
+
+    pub(super) fn function(&mut self, f: &ast::Function) -> SqlResult<Expr> {
+        let name = object_name(&f.name)?;
+        let (args, distinct, star) = match &f.args {
+            ast::FunctionArguments::None => (Vec::new(), false, false),
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(SqlError::unsupported("subquery function arguments"));
+            }
+            ast::FunctionArguments::List(list) => {
+                let mut args = Vec::new();
+                let mut star = false;
+                for a in &list.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            args.push(e.clone())
+                        }
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        other => {
+                            return Err(SqlError::unsupported(format!(
+                                "function argument {other}"
+                            )));
+                        }
+                    }
+                }
+                let distinct = matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                );
+                (args, distinct, star)
+            }
+        };
+        if let Some(func) = agg_func(&name, star) {
+            return self.aggregate(func, &name, &args, distinct, f.filter.as_deref());
+        }
+        if f.over.is_some() {
+            return Err(SqlError::unsupported("window functions are not supported"));
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for a in &args {
+            bound.push(self.bind_expr(a)?);
+        }
+        self.call(&name, bound)
+    }
+
+    fn aggregate(
+        &mut self,
+        func: AggFunc,
+        name: &str,
+        args: &[ast::Expr],
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+    ) -> SqlResult<Expr> {
+        let Some(mut ctx) = self.agg.take() else {
+            return Err(SqlError::Grouping(format!(
+                "aggregate functions are not allowed here: {name}"
+            )));
+        };
+        let inner = std::mem::replace(
+            self.scopes
+                .last_mut()
+                .ok_or_else(|| SqlError::Internal("no scope".into()))?,
+            ctx.input.clone(),
+        );
+        let result = (|| -> SqlResult<AggCall> {
+            let mut bound = Vec::with_capacity(args.len());
+            for a in args {
+                bound.push(self.bind_expr(a)?);
+            }
+            if let Some(b) = bound.first_mut()
+                && is_unknown(b)
+            {
+                *b = self.coerce(std::mem::replace(b, Expr::bool(false)), DataType::Text)?;
+            }
+            let filter = filter
+                .map(|f| {
+                    let f = self.bind_expr(f)?;
+                    self.bool_operand(f, "FILTER")
+                })
+                .transpose()?;
+            let arg_ty = bound.first().map(|a| base_type(a.ty()));
+            let arity_ok = match func {
+                AggFunc::CountStar => bound.is_empty(),
+                AggFunc::StringAgg => bound.len() == 2,
+                _ => bound.len() == 1,
+            };
+            let ty = match (func, arg_ty) {
+                _ if !arity_ok => None,
+                (AggFunc::CountStar | AggFunc::Count, _) => Some(DataType::Int8),
+                (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => Some(DataType::Int8),
+                (AggFunc::Sum, Some(DataType::Int8)) => Some(NUMERIC),
+                (AggFunc::Sum, Some(t)) if is_number(&t) => Some(t),
+                (AggFunc::Avg, Some(DataType::Float4 | DataType::Float8)) => Some(DataType::Float8),
+                (AggFunc::Avg, Some(t)) if is_number(&t) => Some(NUMERIC),
+                (AggFunc::Min | AggFunc::Max, Some(t)) => Some(t),
+                (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => Some(DataType::Bool),
+                (AggFunc::StringAgg, Some(t)) if t.is_string() => Some(DataType::Text),
+                _ => None,
+            };
+            let Some(ty) = ty else {
+                let list: Vec<&str> = bound.iter().map(|a| a.ty().name()).collect();
+                return Err(SqlError::UndefinedFunction(format!(
+                    "function {name}({}) does not exist",
+                    list.join(", ")
+                )));
+            };
+            if func == AggFunc::StringAgg {
+                let sep = bound
+                    .pop()
+                    .unwrap_or(Expr::Literal(Value::Null, DataType::Text));
+                let sep = self.coerce(sep, DataType::Text)?;
+                bound.push(sep);
+            }
+            Ok(AggCall {
+                func,
+                args: bound,
+                distinct,
+                filter,
+                ty,
+            })
+        })();
+        if let Some(scope) = self.scopes.last_mut() {
+            *scope = inner;
+        }
+        let call = result?;
+        let ty = call.ty;
+        let index = ctx.group_keys.len() + ctx.aggs.len();
+        ctx.aggs.push(call);
+        self.agg = Some(ctx);
+        Ok(Expr::Column(index, ty))
+    }
+}
+
+fn agg_func(name: &str, star: bool) -> Option<AggFunc> {
+    Some(match name {
+        "count" if star => AggFunc::CountStar,
+        "count" => AggFunc::Count,
+        "sum" => AggFunc::Sum,
+        "avg" => AggFunc::Avg,
+        "min" => AggFunc::Min,
+        "max" => AggFunc::Max,
+        "bool_and" | "every" => AggFunc::BoolAnd,
+        "bool_or" => AggFunc::BoolOr,
+        "string_agg" => AggFunc::StringAgg,
+        _ => return None,
+    })
+}
+
+/// Whether the expression calls an aggregate (outside any subquery).
+pub(crate) fn has_aggregate(e: &ast::Expr) -> bool {
+    let mut found = false;
+    let _ = sqlparser::ast::visit_expressions(e, |x| {
+        if let ast::Expr::Function(f) = x
+            && let Ok(name) = object_name(&f.name)
+            && agg_func(&name, false).is_some()
+            && f.over.is_none()
+        {
+            found = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    found
+}
