@@ -34,6 +34,7 @@ mod prepared;
 mod session;
 mod settings;
 mod statement;
+mod system;
 
 pub use copy::{CopyFileFormat, CopyInTarget, CopyOptions};
 pub use error::{SqlError, SqlResult};
