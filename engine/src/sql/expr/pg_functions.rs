@@ -42,6 +42,13 @@ pub enum PgFunc {
     /// `obj_description`, `col_description`, `shobj_description`: no
     /// object has a comment yet.
     Description,
+    /// `pg_get_function_result(oid)`, `pg_get_function_arguments(oid)`:
+    /// NULL, PostgreSQL's answer for an oid that names no routine, and no
+    /// routine is stored yet.
+    FunctionInfo,
+    /// `pg_get_expr(expr, relation)`: stored expressions (defaults) are
+    /// kept as SQL text already.
+    GetExpr,
     /// `format_type(type oid, typmod)`
     FormatType,
     /// `array_to_string(array, separator)`. Arrays are not a type yet;
@@ -97,6 +104,14 @@ pub(crate) fn resolve(
         ("current_user" | "session_user" | "user", 0) => text(PgFunc::CurrentUser, vec![]),
         ("current_schema", 0) => text(PgFunc::CurrentSchema, vec![]),
         ("version", 0) => text(PgFunc::Version, vec![]),
+        ("pg_get_function_result" | "pg_get_function_arguments", 1) => {
+            text(PgFunc::FunctionInfo, vec![Some(T::Int8)])
+        }
+        ("pg_get_expr", 2 | 3) => text(PgFunc::GetExpr, {
+            let mut casts = vec![Some(T::Text), Some(T::Int8)];
+            casts.resize(args.len(), None);
+            casts
+        }),
         ("format_type", 2) => text(PgFunc::FormatType, vec![Some(T::Int8), Some(T::Int8)]),
         ("array_to_string", 2) => text(PgFunc::ArrayToString, vec![Some(T::Text), Some(T::Text)]),
         ("obj_description" | "col_description", 1 | 2) | ("shobj_description", 2) => {
@@ -128,7 +143,7 @@ pub(crate) fn call(f: PgFunc, args: &[Value]) -> SqlResult<Value> {
                 env!("CARGO_PKG_VERSION")
             )));
         }
-        PgFunc::Description => return Ok(Value::Null),
+        PgFunc::Description | PgFunc::FunctionInfo => return Ok(Value::Null),
         _ => {}
     }
     if args.iter().any(Value::is_null) {
@@ -157,7 +172,7 @@ pub(crate) fn call(f: PgFunc, args: &[Value]) -> SqlResult<Value> {
         PgFunc::FormatType => {
             Ok(crate::sql::system::format_type(int(0), int(1)).map_or(Value::Null, Value::Text))
         }
-        PgFunc::ArrayToString => text(string(0)),
+        PgFunc::ArrayToString | PgFunc::GetExpr => text(string(0)),
         PgFunc::EncodingToChar => text(if int(0) == UTF8_ENCODING { "UTF8" } else { "" }),
         PgFunc::RegexMatch(ci) => Ok(Value::Bool(regex_match(string(0), string(1), ci)?)),
         PgFunc::RegexNotMatch(ci) => Ok(Value::Bool(!regex_match(string(0), string(1), ci)?)),
@@ -165,7 +180,8 @@ pub(crate) fn call(f: PgFunc, args: &[Value]) -> SqlResult<Value> {
         | PgFunc::CurrentUser
         | PgFunc::CurrentSchema
         | PgFunc::Version
-        | PgFunc::Description => Err(SqlError::Internal("handled above".into())),
+        | PgFunc::Description
+        | PgFunc::FunctionInfo => Err(SqlError::Internal("handled above".into())),
     }
 }
 
