@@ -30,6 +30,8 @@ impl SqlState {
     pub const DATETIME_FIELD_OVERFLOW: SqlState = SqlState("22008");
     /// 22015 interval_field_overflow
     pub const INTERVAL_FIELD_OVERFLOW: SqlState = SqlState("22015");
+    /// 2201B invalid_regular_expression
+    pub const INVALID_REGULAR_EXPRESSION: SqlState = SqlState("2201B");
     /// 22023 invalid_parameter_value
     pub const INVALID_PARAMETER_VALUE: SqlState = SqlState("22023");
     /// 22012 division_by_zero

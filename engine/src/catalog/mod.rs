@@ -126,6 +126,11 @@ impl Catalog {
         self.sequences.values()
     }
 
+    /// Every view.
+    pub fn views(&self) -> impl Iterator<Item = &ViewDef> {
+        self.views.values()
+    }
+
     /// The view named `name`.
     pub fn view(&self, name: &str) -> Option<&ViewDef> {
         self.views.get(name)

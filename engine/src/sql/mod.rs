@@ -38,6 +38,7 @@ mod sequence;
 mod session;
 mod settings;
 mod statement;
+mod system;
 
 pub use copy::{CopyFileFormat, CopyInTarget, CopyOptions};
 pub use error::{SqlError, SqlResult};

@@ -126,6 +126,8 @@ impl Binder<'_> {
             },
             E::Value(v) => literal(&v.value)?,
             E::Nested(inner) => self.bind_expr(inner)?,
+            // One collation (the default) exists; psql names it explicitly.
+            E::Collate { expr, .. } => self.bind_expr(expr)?,
             E::TypedString(ts) => {
                 let ty = data_type(&ts.data_type)?;
                 let text = ts
@@ -447,6 +449,11 @@ impl Binder<'_> {
         if let Some(bop) = comparison {
             let (l, r) = self.unify(l, r, &op.to_string())?;
             return Ok(Expr::Binary(bop, Box::new(l), Box::new(r), DataType::Bool));
+        }
+        // Regular-expression matches are PostgreSQL's functions behind the
+        // operators (sql::expr::pg_functions).
+        if let Some(f) = crate::sql::expr::regex_operator_function(op) {
+            return self.call(f, vec![l, r]);
         }
         match op {
             B::And | B::Or => {

@@ -77,6 +77,7 @@ fn cross(left: Plan, right: Plan) -> Plan {
 fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan> {
     match f {
         ast::TableFactor::Table { name, alias, .. } => {
+            let object = name;
             let name = object_name(name)?;
             let alias_name = alias.as_ref().map(|a| ident(&a.name));
             let alias_cols = alias.as_ref().map_or(&[][..], |a| a.columns.as_slice());
@@ -104,6 +105,10 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
                         .collect();
                     plan = rename(plan, &name, &cols)?;
                 }
+                return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
+            }
+            // pg_catalog and information_schema (sql::system).
+            if let Some(plan) = crate::sql::system::relation(b.catalog, object)? {
                 return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
             }
             let Some(table) = b.catalog.table(&name) else {

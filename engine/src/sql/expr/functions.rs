@@ -68,6 +68,9 @@ pub enum Func {
     /// `setval('seq', value [, is_called])`: the first argument is bound
     /// to the sequence id.
     Setval,
+    /// A PostgreSQL catalog, session or regex function
+    /// ([`super::pg_functions`]).
+    Pg(super::pg_functions::PgFunc),
 }
 
 impl Func {
@@ -168,13 +171,16 @@ pub fn resolve_function(
             (Func::Now, T::TimestampTz, vec![])
         }
         ("current_date", 0) => (Func::CurrentDate, T::Date, vec![]),
-        _ => return Err(undefined(name, args)),
+        // Names the built-ins do not know may be PostgreSQL's catalog and
+        // session functions.
+        _ => return super::pg_functions::resolve(name, args).ok_or_else(|| undefined(name, args)),
     })
 }
 
 /// Computes a function on evaluated arguments.
 pub(super) fn call(func: Func, args: Vec<Value>, now: i64) -> SqlResult<Value> {
     match func {
+        Func::Pg(f) => return super::pg_functions::call(f, &args),
         Func::Coalesce => {
             return Ok(args
                 .into_iter()
@@ -358,6 +364,7 @@ pub(super) fn call(func: Func, args: Vec<Value>, now: i64) -> SqlResult<Value> {
         | Func::Nullif
         | Func::Now
         | Func::CurrentDate
+        | Func::Pg(_)
         | Func::Nextval
         | Func::Currval
         | Func::Setval => return Err(SqlError::Internal(format!("{func:?} evaluated here"))),

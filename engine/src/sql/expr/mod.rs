@@ -5,6 +5,10 @@
 mod arith;
 mod eval;
 mod functions;
+mod pg_functions;
+
+pub use pg_functions::{PgFunc, regex_operator_function};
+pub(crate) use pg_functions::{ROLE_OID, UTF8_ENCODING};
 
 pub use arith::numeric_div;
 pub use eval::{eval, eval_predicate};

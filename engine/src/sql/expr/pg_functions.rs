@@ -1,0 +1,236 @@
+//! PostgreSQL's catalog and session functions that clients such as psql
+//! call (`pg_catalog.pg_get_userbyid`, `pg_table_is_visible`,
+//! `current_database`, `version`, …), and the regular-expression match
+//! operators (`~`, `~*`, `!~`, `!~*`, also spelled
+//! `OPERATOR(pg_catalog.~)`), which the binder turns into calls of
+//! PostgreSQL's own names for them (`textregexeq`, …).
+//!
+//! Names that [`super::functions`] does not know are resolved here.
+
+use crate::SqlState;
+use crate::sql::error::{SqlError, SqlResult};
+use crate::types::{DataType, Value};
+
+use super::functions::Func;
+
+/// The only role and database a data directory has so far (DESIGN §8).
+const ROLE: &str = "rustydb";
+const DATABASE: &str = "rustydb";
+/// The role's object id, as `pg_roles` reports it.
+pub(crate) const ROLE_OID: i64 = 10;
+/// PostgreSQL's number for the UTF8 encoding.
+pub(crate) const UTF8_ENCODING: i64 = 6;
+
+/// A PostgreSQL catalog, session or regular-expression function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgFunc {
+    /// `pg_get_userbyid(oid)`: the role's name.
+    GetUserById,
+    /// `pg_table_is_visible(oid)` and the other `*_is_visible`: every
+    /// relation lives in `public`, which is on the search path.
+    IsVisible,
+    /// `pg_encoding_to_char(int)`
+    EncodingToChar,
+    /// `current_database()`
+    CurrentDatabase,
+    /// `current_user`, `session_user`, `user`
+    CurrentUser,
+    /// `current_schema()`
+    CurrentSchema,
+    /// `version()`
+    Version,
+    /// `obj_description`, `col_description`, `shobj_description`: no
+    /// object has a comment yet.
+    Description,
+    /// `pg_get_function_result(oid)`, `pg_get_function_arguments(oid)`:
+    /// NULL, PostgreSQL's answer for an oid that names no routine, and no
+    /// routine is stored yet.
+    FunctionInfo,
+    /// `pg_get_expr(expr, relation)`: stored expressions (defaults) are
+    /// kept as SQL text already.
+    GetExpr,
+    /// `format_type(type oid, typmod)`
+    FormatType,
+    /// `array_to_string(array, separator)`. Arrays are not a type yet;
+    /// the catalog's array columns (`datacl`, …) are text, NULL when
+    /// empty, so the text is returned as it is.
+    ArrayToString,
+    /// `text ~ pattern` (`textregexeq`); the flag is case-insensitivity.
+    RegexMatch(bool),
+    /// `text !~ pattern` (`textregexne`)
+    RegexNotMatch(bool),
+}
+
+/// The function behind a regular-expression operator, also when spelled
+/// `OPERATOR(pg_catalog.~)`.
+pub fn regex_operator_function(op: &sqlparser::ast::BinaryOperator) -> Option<&'static str> {
+    use sqlparser::ast::BinaryOperator as B;
+    Some(match op {
+        B::PGRegexMatch => "textregexeq",
+        B::PGRegexIMatch => "texticregexeq",
+        B::PGRegexNotMatch => "textregexne",
+        B::PGRegexNotIMatch => "texticregexne",
+        B::PGCustomBinaryOperator(path) => {
+            let (last, schema) = path.split_last()?;
+            if !schema.iter().all(|s| s == "pg_catalog") {
+                return None;
+            }
+            match last.as_str() {
+                "~" => "textregexeq",
+                "~*" => "texticregexeq",
+                "!~" => "textregexne",
+                "!~*" => "texticregexne",
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Resolves a name the built-in functions do not know.
+pub(crate) fn resolve(
+    name: &str,
+    args: &[DataType],
+) -> Option<(Func, DataType, Vec<Option<DataType>>)> {
+    use DataType as T;
+    let text = |f: PgFunc, casts: Vec<Option<DataType>>| Some((Func::Pg(f), T::Text, casts));
+    match (name, args.len()) {
+        ("pg_get_userbyid", 1) => text(PgFunc::GetUserById, vec![Some(T::Int8)]),
+        ("pg_table_is_visible" | "pg_type_is_visible" | "pg_function_is_visible", 1) => {
+            Some((Func::Pg(PgFunc::IsVisible), T::Bool, vec![Some(T::Int8)]))
+        }
+        ("pg_encoding_to_char", 1) => text(PgFunc::EncodingToChar, vec![Some(T::Int8)]),
+        ("current_database", 0) => text(PgFunc::CurrentDatabase, vec![]),
+        ("current_user" | "session_user" | "user", 0) => text(PgFunc::CurrentUser, vec![]),
+        ("current_schema", 0) => text(PgFunc::CurrentSchema, vec![]),
+        ("version", 0) => text(PgFunc::Version, vec![]),
+        ("pg_get_function_result" | "pg_get_function_arguments", 1) => {
+            text(PgFunc::FunctionInfo, vec![Some(T::Int8)])
+        }
+        ("pg_get_expr", 2 | 3) => text(PgFunc::GetExpr, {
+            let mut casts = vec![Some(T::Text), Some(T::Int8)];
+            casts.resize(args.len(), None);
+            casts
+        }),
+        ("format_type", 2) => text(PgFunc::FormatType, vec![Some(T::Int8), Some(T::Int8)]),
+        ("array_to_string", 2) => text(PgFunc::ArrayToString, vec![Some(T::Text), Some(T::Text)]),
+        ("obj_description" | "col_description", 1 | 2) | ("shobj_description", 2) => {
+            text(PgFunc::Description, vec![None; args.len()])
+        }
+        ("textregexeq" | "texticregexeq" | "textregexne" | "texticregexne", 2) => {
+            let insensitive = name.starts_with("texticregex");
+            let f = if name.ends_with("eq") {
+                PgFunc::RegexMatch(insensitive)
+            } else {
+                PgFunc::RegexNotMatch(insensitive)
+            };
+            Some((Func::Pg(f), T::Bool, vec![Some(T::Text), Some(T::Text)]))
+        }
+        _ => None,
+    }
+}
+
+/// Computes a function on evaluated arguments.
+pub(crate) fn call(f: PgFunc, args: &[Value]) -> SqlResult<Value> {
+    let text = |s: &str| Ok(Value::Text(s.to_owned()));
+    match f {
+        PgFunc::CurrentDatabase => return text(DATABASE),
+        PgFunc::CurrentUser => return text(ROLE),
+        PgFunc::CurrentSchema => return text("public"),
+        PgFunc::Version => {
+            return Ok(Value::Text(format!(
+                "PostgreSQL 15.0 (RustyDB {})",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        PgFunc::Description | PgFunc::FunctionInfo => return Ok(Value::Null),
+        _ => {}
+    }
+    if args.iter().any(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    let int = |i: usize| match args.get(i) {
+        Some(Value::Int8(n)) => *n,
+        Some(Value::Int4(n)) => i64::from(*n),
+        _ => -1,
+    };
+    let string = |i: usize| match args.get(i) {
+        Some(Value::Text(s)) => s.as_str(),
+        _ => "",
+    };
+    match f {
+        PgFunc::GetUserById => {
+            let id = int(0);
+            Ok(Value::Text(if id == ROLE_OID {
+                ROLE.to_owned()
+            } else {
+                // PostgreSQL's answer for an unknown role id.
+                format!("unknown (OID={id})")
+            }))
+        }
+        PgFunc::IsVisible => Ok(Value::Bool(true)),
+        PgFunc::FormatType => {
+            Ok(crate::sql::system::format_type(int(0), int(1)).map_or(Value::Null, Value::Text))
+        }
+        PgFunc::ArrayToString | PgFunc::GetExpr => text(string(0)),
+        PgFunc::EncodingToChar => text(if int(0) == UTF8_ENCODING { "UTF8" } else { "" }),
+        PgFunc::RegexMatch(ci) => Ok(Value::Bool(regex_match(string(0), string(1), ci)?)),
+        PgFunc::RegexNotMatch(ci) => Ok(Value::Bool(!regex_match(string(0), string(1), ci)?)),
+        PgFunc::CurrentDatabase
+        | PgFunc::CurrentUser
+        | PgFunc::CurrentSchema
+        | PgFunc::Version
+        | PgFunc::Description
+        | PgFunc::FunctionInfo => Err(SqlError::Internal("handled above".into())),
+    }
+}
+
+/// The most compiled-program size a client's pattern may ask for, so a
+/// hostile pattern fails with an error instead of exhausting memory.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// POSIX-style matching as PostgreSQL's `~`: the pattern may match
+/// anywhere. The `regex` crate covers the syntax clients use (anchors,
+/// classes, alternation, groups); its guaranteed linear-time matching
+/// keeps a pattern from stalling the server.
+fn regex_match(text: &str, pattern: &str, case_insensitive: bool) -> SqlResult<bool> {
+    let re = regex::RegexBuilder::new(pattern)
+        .case_insensitive(case_insensitive)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| SqlError::Data {
+            state: SqlState::INVALID_REGULAR_EXPRESSION,
+            message: format!("invalid regular expression: {e}"),
+        })?;
+    Ok(re.is_match(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_operators_match_anywhere_and_report_bad_patterns() {
+        let m = |t: &str, p: &str| regex_match(t, p, false).unwrap();
+        assert!(m("pg_toast_1", "^pg_toast"));
+        assert!(!m("public", "^pg_toast"));
+        assert!(m("accounts", "^(accounts)$"));
+        assert!(regex_match("ABC", "b", true).unwrap());
+        let e = regex_match("x", "(", false).unwrap_err();
+        assert_eq!(e.sqlstate().code(), "2201B");
+    }
+
+    #[test]
+    fn functions_resolve_by_name_and_arity() {
+        assert!(resolve("pg_get_userbyid", &[DataType::Int8]).is_some());
+        assert!(resolve("pg_get_userbyid", &[]).is_none());
+        assert_eq!(
+            call(PgFunc::GetUserById, &[Value::Int8(ROLE_OID)]).unwrap(),
+            Value::Text("rustydb".into())
+        );
+        assert_eq!(
+            call(PgFunc::EncodingToChar, &[Value::Int8(UTF8_ENCODING)]).unwrap(),
+            Value::Text("UTF8".into())
+        );
+    }
+}

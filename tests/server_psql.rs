@@ -1,0 +1,213 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! psql, unmodified, against the `rustydb` binary: its `\dt`, `\d`, `\l`
+//! and `\df` meta-commands run the catalog queries psql 15 writes
+//! (`pg_catalog.pg_class`, `pg_namespace`, `pg_am`, `pg_database`,
+//! `pg_proc`, `pg_get_userbyid`, `pg_table_is_visible`, `!~`,
+//! `OPERATOR(pg_catalog.~)`, …), and `information_schema` answers plain
+//! SQL. Skipped, saying why, when `psql` is not installed (`.ci/run`
+//! installs it).
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &std::path::Path) -> (KillOnDrop, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_rustydb"))
+            .args([
+                "serve",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (child, port);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("rustydb serve did not listen on port {port}");
+}
+
+/// `psql -c command`, which must succeed; its standard output.
+fn psql(port: u16, command: &str) -> String {
+    psql_with(port, command, &[])
+}
+
+/// The rows of a query as `psql -At` prints them: one line per row,
+/// values separated by `|`.
+fn rows(port: u16, sql: &str) -> Vec<String> {
+    psql_with(port, sql, &["-A", "-t"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn psql_with(port: u16, command: &str, extra: &[&str]) -> String {
+    let out = Command::new("psql")
+        .args(extra)
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "rustydb",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            command,
+            "rustydb",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "psql -c {command:?} failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn have_psql() -> bool {
+    Command::new("psql")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn psql_meta_commands_list_what_exists() {
+    if !have_psql() {
+        eprintln!("skipped: the psql binary is not installed (postgresql-client)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = serve(dir.path());
+    psql(
+        port,
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, owner varchar(40) NOT NULL, balance numeric(12,2) DEFAULT 0); \
+         CREATE TABLE audit (at timestamp, note text)",
+    );
+
+    let dt = psql(port, "\\dt");
+    assert!(dt.contains("List of relations"), "{dt}");
+    for line in [
+        " public | accounts | table | rustydb",
+        " public | audit    | table | rustydb",
+    ] {
+        assert!(dt.contains(line), "{line:?} missing from:\n{dt}");
+    }
+    assert!(dt.contains("(2 rows)"), "{dt}");
+    // \d without a name lists the same relations (and would list views
+    // and sequences); system relations stay out of it.
+    let d = psql(port, "\\d");
+    assert!(d.contains("accounts") && d.contains("audit"), "{d}");
+    assert!(!d.contains("pg_class"), "{d}");
+
+    let l = psql(port, "\\l");
+    assert!(l.contains("List of databases"), "{l}");
+    assert!(l.contains(" rustydb | rustydb | UTF8"), "{l}");
+
+    let df = psql(port, "\\df");
+    assert!(df.contains("List of functions"), "{df}");
+    assert!(df.contains("(0 rows)"), "{df}");
+
+    // A table dropped is gone from the listing.
+    psql(port, "DROP TABLE audit");
+    let dt = psql(port, "\\dt");
+    assert!(!dt.contains("audit") && dt.contains("(1 row)"), "{dt}");
+}
+
+#[test]
+fn catalog_relations_and_functions_answer_sql() {
+    if !have_psql() {
+        eprintln!("skipped: the psql binary is not installed (postgresql-client)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = serve(dir.path());
+    psql(
+        port,
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, owner varchar(40) NOT NULL, balance numeric(12,2) DEFAULT 0)",
+    );
+    assert_eq!(
+        rows(
+            port,
+            "SELECT column_name, data_type, is_nullable, column_default \
+             FROM information_schema.columns WHERE table_name = 'accounts' ORDER BY ordinal_position",
+        ),
+        vec![
+            "id|bigint|NO|",
+            "owner|character varying|NO|",
+            "balance|numeric|YES|0"
+        ]
+    );
+    assert_eq!(
+        rows(
+            port,
+            "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull \
+             FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             WHERE c.relname OPERATOR(pg_catalog.~) '^(accounts)$' COLLATE pg_catalog.default \
+             ORDER BY a.attnum",
+        ),
+        vec![
+            "id|bigint|t",
+            "owner|character varying(40)|t",
+            "balance|numeric(12,2)|f"
+        ]
+    );
+    assert_eq!(
+        rows(
+            port,
+            "SELECT c.relname, i.indisprimary, i.indkey FROM pg_catalog.pg_index i \
+             JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid",
+        ),
+        vec!["accounts_pkey|t|1"]
+    );
+    assert_eq!(
+        rows(
+            port,
+            "SELECT current_database(), current_user, pg_catalog.pg_get_userbyid(10), \
+             'abc' ~* '^A', 'abc' !~ 'z', version() LIKE 'PostgreSQL 15%RustyDB%'",
+        ),
+        vec!["rustydb|rustydb|rustydb|t|t|t"]
+    );
+    let err = Command::new("psql")
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "rustydb",
+        ])
+        .args(["-c", "SELECT 'a' ~ '('", "rustydb"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("invalid regular expression"),
+        "{err:?}"
+    );
+}
