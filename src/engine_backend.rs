@@ -204,8 +204,10 @@ impl Session for EngineSession {
 
     fn copy_abort(&mut self, _error: &BackendError) {
         // Nothing was stored yet: the rows reach the engine only with
-        // CopyDone, so abandoning the COPY is forgetting its target.
+        // CopyDone, so abandoning the COPY is forgetting its target and
+        // failing the statement (and with it an open block).
         self.copying = None;
+        self.session.copy_failed();
     }
 
     fn transaction_state(&self) -> TransactionState {

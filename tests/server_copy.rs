@@ -197,6 +197,17 @@ async fn copy_in_a_transaction_block_commits_or_rolls_back_with_it() {
     copy_in(&client, "COPY t FROM STDIN", "3\n").await;
     client.batch_execute("COMMIT").await.unwrap();
     assert_eq!(rows(&client, "SELECT a FROM t").await, vec!["3"]);
+    // Bad data fails the COPY and, as any failed statement, the block.
+    client.batch_execute("BEGIN").await.unwrap();
+    assert!(
+        try_copy_in(&client, "COPY t FROM STDIN", "x\n")
+            .await
+            .is_err()
+    );
+    let err = client.batch_execute("SELECT 1").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("25P02"));
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(rows(&client, "SELECT a FROM t").await, vec!["3"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

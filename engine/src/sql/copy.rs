@@ -511,6 +511,16 @@ impl Session {
         })?)
     }
 
+    /// Ends a `COPY … FROM STDIN` whose data never reached
+    /// [`Session::copy_in`] (the client sent CopyFail, or data that does
+    /// not parse): the statement failed, so an open transaction block is
+    /// failed too, as in PostgreSQL. Nothing was stored.
+    pub fn copy_failed(&mut self) {
+        if self.txn.is_some() && self.status == super::session::TransactionStatus::InBlock {
+            self.status = super::session::TransactionStatus::Failed;
+        }
+    }
+
     /// Runs every statement of `sql` in turn (the simple query protocol)
     /// and returns the results of those that ran, and the error that
     /// stopped the rest, if any: unlike [`Session::execute`], the results
