@@ -1,4 +1,4 @@
-//! ALTER TABLE operations: ADD PRIMARY KEY, ADD COLUMN, RENAME.
+//! ALTER TABLE operations: ADD PRIMARY KEY, ADD COLUMN, DROP COLUMN, RENAME.
 
 use sqlparser::ast;
 
@@ -9,7 +9,7 @@ use crate::types::{Value, encode_row};
 
 use super::super::binder::{data_type, ident, object_name};
 use super::super::dml;
-use super::super::dml::target::bind_defaults;
+use super::super::dml::target::{bind_checks, bind_defaults};
 use super::super::error::{SqlError, SqlResult};
 use super::super::exec::ExecCtx;
 use super::super::expr::eval;
@@ -39,6 +39,13 @@ pub(super) fn apply(
             column_def,
             ..
         } => add_column(table, *if_not_exists, column_def, cx),
+        Op::DropColumn {
+            column_names,
+            if_exists,
+            ..
+        } => column_names.iter().try_fold(table, |table, name| {
+            drop_column(table, &ident(name), *if_exists, cx)
+        }),
         Op::RenameTable { table_name } => {
             let (ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n)) = table_name;
             rename_table(table, &object_name(n)?, cx)
@@ -178,6 +185,113 @@ fn add_column(
             });
         }
         row.push(v);
+        let mut value = Vec::new();
+        encode_row(&row, &mut value);
+        cx.txn.put(&key, &value)?;
+    }
+    CatalogWriter::new(cx.txn).put_table(&table)?;
+    Ok(table)
+}
+
+/// `DROP [COLUMN] [IF EXISTS] name`: as in PostgreSQL, the indexes, CHECK
+/// and FOREIGN KEY constraints of this table that involve the column go
+/// with it, and every row is rewritten without its value. A column another
+/// table's foreign key references is refused (2BP01; CASCADE is not
+/// supported), as is a primary-key column, whose removal would re-key the
+/// table.
+fn drop_column(
+    mut table: TableDef,
+    name: &str,
+    if_exists: bool,
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<TableDef> {
+    let Some(dropped) = table.column_index(name) else {
+        if if_exists {
+            return Ok(table);
+        }
+        return Err(SqlError::UndefinedColumn(format!(
+            "column \"{name}\" of relation \"{}\" does not exist",
+            table.name
+        )));
+    };
+    if table
+        .primary_key
+        .as_ref()
+        .is_some_and(|pk| pk.columns.contains(&dropped))
+    {
+        return Err(SqlError::unsupported(format!(
+            "dropping primary-key column \"{name}\""
+        )));
+    }
+    let referenced = cx.catalog.tables().find_map(|t| {
+        t.foreign_keys
+            .iter()
+            .find(|fk| fk.ref_table == table.id && fk.ref_columns.contains(&dropped))
+            .map(|fk| (t.name.clone(), fk.name.clone()))
+    });
+    if let Some((other, constraint)) = referenced {
+        return Err(SqlError::Semantic {
+            state: crate::SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+            message: format!(
+                "cannot drop column {name} of table {} because constraint {constraint} on table {other} depends on it",
+                table.name
+            ),
+        });
+    }
+    let rows = all_rows(&table, cx)?;
+    let shift = |columns: &mut Vec<usize>| {
+        for c in columns.iter_mut() {
+            if *c > dropped {
+                *c -= 1;
+            }
+        }
+    };
+    let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut table.indexes)
+        .into_iter()
+        .partition(|ix| ix.columns.contains(&dropped));
+    for index in &gone {
+        CatalogWriter::new(cx.txn).delete_prefix(&index_prefix(index.id))?;
+    }
+    table.indexes = kept;
+    table
+        .foreign_keys
+        .retain(|fk| !fk.columns.contains(&dropped));
+    for index in &mut table.indexes {
+        shift(&mut index.columns);
+    }
+    for fk in &mut table.foreign_keys {
+        shift(&mut fk.columns);
+    }
+    if let Some(pk) = &mut table.primary_key {
+        shift(&mut pk.columns);
+    }
+    // Self-references: this table's foreign keys into itself.
+    let id = table.id;
+    for fk in table
+        .foreign_keys
+        .iter_mut()
+        .filter(|fk| fk.ref_table == id)
+    {
+        shift(&mut fk.ref_columns);
+    }
+    table.columns.remove(dropped);
+    // A CHECK is stored as SQL text: the ones that no longer bind named the
+    // dropped column.
+    let checks = std::mem::take(&mut table.checks);
+    for check in checks {
+        let mut alone = table.clone();
+        alone.checks = vec![check];
+        match bind_checks(&alone, cx) {
+            Ok(_) => table.checks.append(&mut alone.checks),
+            Err(SqlError::UndefinedColumn(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for (n, (key, mut row)) in rows.into_iter().enumerate() {
+        if n % 1024 == 0 {
+            cx.check_cancel()?;
+        }
+        row.remove(dropped);
         let mut value = Vec::new();
         encode_row(&row, &mut value);
         cx.txn.put(&key, &value)?;
