@@ -7,6 +7,16 @@ mod eval;
 mod functions;
 
 pub use arith::numeric_div;
+
+/// `left op right` for a comparison operator, `None` when either is NULL.
+pub(crate) fn compare_values(op: BinOp, left: &Value, right: &Value) -> Option<bool> {
+    arith::compare(op, left, right)
+}
+
+/// `left + right` with SQL's overflow errors.
+pub(crate) fn add_values(left: Value, right: Value) -> crate::sql::error::SqlResult<Value> {
+    arith::arith(BinOp::Add, left, right)
+}
 pub use eval::{eval, eval_predicate};
 pub use functions::{Func, resolve_function};
 
