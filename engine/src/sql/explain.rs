@@ -97,6 +97,7 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
             more.push(format!("Filter: {}", render(predicate, &input.columns())));
             return node(input, depth, out, &more);
         }
+        Plan::Series { .. } => ("Function Scan on generate_series".into(), vec![]),
         Plan::Values { rows, .. } if rows.len() == 1 => ("Result".into(), vec![]),
         Plan::Values { .. } => ("Values Scan on \"*VALUES*\"".into(), vec![]),
         Plan::Scan {

@@ -135,6 +135,18 @@ pub enum Plan {
         /// Output columns (the table's).
         columns: Vec<Column>,
     },
+    /// `generate_series(start, stop [, step])` in FROM: integers or
+    /// numerics produced one at a time.
+    Series {
+        /// First value.
+        start: Expr,
+        /// Last value (inclusive).
+        stop: Expr,
+        /// Step (1 if not given).
+        step: Expr,
+        /// The one output column.
+        columns: Vec<Column>,
+    },
     /// A table scan (`Scan` or `IndexScan`) whose rows carry their
     /// storage key as a last `ctid` column: how UPDATE and DELETE find
     /// the rows they change, through joins with FROM / USING items.
@@ -273,6 +285,7 @@ impl Plan {
             | Plan::Scan { columns, .. }
             | Plan::IndexScan { columns, .. }
             | Plan::KeyedScan { columns, .. }
+            | Plan::Series { columns, .. }
             | Plan::Project { columns, .. }
             | Plan::Join { columns, .. }
             | Plan::Aggregate { columns, .. } => columns.clone(),

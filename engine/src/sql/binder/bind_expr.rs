@@ -47,14 +47,17 @@ impl Binder<'_> {
                 Expr::Literal(parse(&s, &ty)?, ty)
             }
             Expr::Param(i, _) => {
-                let slot = self.params.get_mut(i);
-                match slot {
-                    Some(Some(known)) => Expr::Cast(Box::new(Expr::Param(i, *known)), ty),
-                    Some(slot) => {
+                // The first context a parameter meets types it (what
+                // Describe reports); later ones cast it.
+                if self.params.len() <= i {
+                    self.params.resize(i + 1, None);
+                }
+                match &mut self.params[i] {
+                    Some(known) => Expr::Cast(Box::new(Expr::Param(i, *known)), ty),
+                    slot => {
                         *slot = Some(ty);
                         Expr::Param(i, ty)
                     }
-                    None => Expr::Param(i, ty),
                 }
             }
             e if base_type(e.ty()) == base_type(ty) => e,

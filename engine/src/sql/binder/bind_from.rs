@@ -76,6 +76,12 @@ fn cross(left: Plan, right: Plan) -> Plan {
 
 fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan> {
     match f {
+        ast::TableFactor::Table {
+            name,
+            alias,
+            args: Some(args),
+            ..
+        } => super::bind_table_func::bind_table_function(b, name, args, alias.as_ref()),
         ast::TableFactor::Table { name, alias, .. } => {
             let object = name;
             let name = object_name(name)?;

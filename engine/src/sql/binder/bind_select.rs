@@ -64,15 +64,30 @@ fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
             }
         }
     };
-    if let Some(limit) = &q.limit_clause {
-        let (limit, offset) = match limit {
-            ast::LimitClause::LimitOffset { limit, offset, .. } => {
-                (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
-            }
-            ast::LimitClause::OffsetCommaLimit { offset, limit } => {
-                (Some(limit.clone()), Some(offset.clone()))
-            }
-        };
+    let (mut limit, offset) = match &q.limit_clause {
+        Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => {
+            (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
+        }
+        Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+            (Some(limit.clone()), Some(offset.clone()))
+        }
+        None => (None, None),
+    };
+    // FETCH FIRST n ROWS ONLY is the standard's LIMIT n (n defaults to 1).
+    if let Some(fetch) = &q.fetch {
+        if fetch.with_ties || fetch.percent {
+            return Err(SqlError::unsupported(
+                "FETCH FIRST ... WITH TIES / PERCENT is not supported",
+            ));
+        }
+        limit = Some(
+            fetch
+                .quantity
+                .clone()
+                .unwrap_or_else(|| ast::Expr::value(ast::Value::Number("1".into(), false))),
+        );
+    }
+    if limit.is_some() || offset.is_some() {
         let limit = limit.map(|e| bind_constant_expr(b, &e)).transpose()?;
         let offset = offset.map(|e| bind_constant_expr(b, &e)).transpose()?;
         plan = Plan::Limit {
@@ -234,6 +249,14 @@ fn bind_select(
                 ));
             }
             let pred = b.bind_expr(w)?;
+            // An untyped NULL (or '...' literal) is read as a boolean here.
+            let pred = match pred {
+                Expr::Literal(
+                    crate::types::Value::Null | crate::types::Value::Text(_),
+                    DataType::Text,
+                ) => b.coerce(pred, DataType::Bool)?,
+                other => other,
+            };
             if pred.ty() != DataType::Bool {
                 return Err(SqlError::DatatypeMismatch(format!(
                     "argument of WHERE must be type boolean, not type {}",

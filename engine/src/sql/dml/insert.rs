@@ -104,7 +104,7 @@ pub(crate) fn bind_insert(b: &mut Binder<'_>, ins: &ast::Insert) -> SqlResult<Bo
             ast::SetExpr::Values(v)
                 if source.order_by.is_none() && source.limit_clause.is_none() =>
             {
-                bind_values_for(b, v, &table, &targets)?
+                bind_values_for(b, v, &table, &targets, !ins.columns.is_empty())?
             }
             _ => bind_query(b, source)?,
         },
@@ -164,6 +164,7 @@ fn bind_values_for(
     v: &ast::Values,
     table: &TableDef,
     targets: &[usize],
+    explicit: bool,
 ) -> SqlResult<Plan> {
     let width = v.rows.first().map_or(0, Vec::len);
     let mut rows = Vec::with_capacity(v.rows.len());
@@ -178,6 +179,13 @@ fn bind_values_for(
             if row.len() > targets.len() {
                 return Err(SqlError::Syntax(
                     "INSERT has more expressions than target columns".into(),
+                ));
+            }
+            // Only a column list written out must be filled; without one,
+            // trailing columns take their defaults.
+            if explicit && row.len() < targets.len() {
+                return Err(SqlError::Syntax(
+                    "INSERT has more target columns than expressions".into(),
                 ));
             }
             let mut out = Vec::with_capacity(width);

@@ -6,6 +6,8 @@ pub(crate) mod delete;
 pub(crate) mod insert;
 pub(crate) mod returning;
 pub(crate) mod target;
+#[cfg(test)]
+mod tests;
 pub(crate) mod update;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ mod limit;
 mod nested_loop_join;
 mod project;
 mod seq_scan;
+mod series;
 mod set_op;
 mod sort;
 mod top_n;
@@ -146,6 +147,13 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             bounds.clone(),
             *reverse,
             filter.clone(),
+        )),
+        Plan::Series {
+            start, stop, step, ..
+        } => Box::new(series::Series::new(
+            start.clone(),
+            stop.clone(),
+            step.clone(),
         )),
         Plan::KeyedScan { input, .. } => match build_keyed(input) {
             Ok(scan) => Box::new(WithKeys(scan)),

@@ -28,6 +28,12 @@ pub enum Func {
     Rtrim,
     /// `replace(text, from, to)`
     Replace,
+    /// `lpad(text, length [, fill])`
+    Lpad,
+    /// `rpad(text, length [, fill])`
+    Rpad,
+    /// `repeat(text, count)`
+    Repeat,
     /// `position(sub IN text)`, `strpos(text, sub)` (arguments normalized
     /// to `(text, sub)`)
     Strpos,
@@ -125,6 +131,21 @@ pub fn resolve_function(
         ("ltrim", 1 | 2) if all_strings => (Func::Ltrim, T::Text, text_args(n)),
         ("rtrim", 1 | 2) if all_strings => (Func::Rtrim, T::Text, text_args(n)),
         ("replace", 3) if all_strings => (Func::Replace, T::Text, text_args(3)),
+        ("lpad" | "rpad", 2 | 3) if args[0].is_string() && is_numeric(&args[1]) => {
+            let mut casts = vec![Some(T::Text), Some(T::Int4)];
+            if n == 3 {
+                casts.push(Some(T::Text));
+            }
+            let f = if name == "lpad" {
+                Func::Lpad
+            } else {
+                Func::Rpad
+            };
+            (f, T::Text, casts)
+        }
+        ("repeat", 2) if args[0].is_string() && is_numeric(&args[1]) => {
+            (Func::Repeat, T::Text, vec![Some(T::Text), Some(T::Int4)])
+        }
         ("strpos" | "position", 2) if all_strings => (Func::Strpos, T::Int4, text_args(2)),
         ("concat", _) => (Func::Concat, T::Text, vec![None; n]),
         ("abs", 1) if numeric => same(Func::Abs),
@@ -285,6 +306,48 @@ pub(super) fn call(func: Func, args: Vec<Value>, now: i64) -> SqlResult<Value> {
         } else {
             s(0).replace(s(1), s(2))
         }),
+        Func::Lpad | Func::Rpad => {
+            // PostgreSQL pads to `length` characters with the fill
+            // repeated, or cuts the string down to it (on the right, for
+            // both functions).
+            let len = usize::try_from(int(1)).unwrap_or(0);
+            if len > (1 << 30) - 1 {
+                return Err(math_error(
+                    SqlState::PROGRAM_LIMIT_EXCEEDED,
+                    "requested length too large",
+                ));
+            }
+            let fill: Vec<char> = if args.len() == 3 {
+                s(2).chars().collect()
+            } else {
+                vec![' ']
+            };
+            let text: Vec<char> = s(0).chars().collect();
+            if text.len() >= len || fill.is_empty() {
+                Value::Text(text.iter().take(len).collect())
+            } else {
+                let pad: String = fill.iter().cycle().take(len - text.len()).collect();
+                let text: String = text.into_iter().collect();
+                Value::Text(if func == Func::Lpad {
+                    pad + &text
+                } else {
+                    text + &pad
+                })
+            }
+        }
+        Func::Repeat => {
+            let count = usize::try_from(int(1)).unwrap_or(0);
+            let total = s(0).len().saturating_mul(count);
+            // A result past PostgreSQL's 1 GB field limit is an error, not
+            // an allocation failure.
+            if total > (1 << 30) - 1 {
+                return Err(math_error(
+                    SqlState::PROGRAM_LIMIT_EXCEEDED,
+                    "requested length too large",
+                ));
+            }
+            Value::Text(s(0).repeat(count))
+        }
         Func::Strpos => Value::Int4(match s(0).find(s(1)) {
             Some(byte) => s(0)[..byte].chars().count() as i32 + 1,
             None => 0,

@@ -11,6 +11,16 @@ pub use pg_functions::{PgFunc, regex_operator_function};
 pub(crate) use pg_functions::{ROLE_OID, UTF8_ENCODING};
 
 pub use arith::numeric_div;
+
+/// `left op right` for a comparison operator, `None` when either is NULL.
+pub(crate) fn compare_values(op: BinOp, left: &Value, right: &Value) -> Option<bool> {
+    arith::compare(op, left, right)
+}
+
+/// `left + right` with SQL's overflow errors.
+pub(crate) fn add_values(left: Value, right: Value) -> crate::sql::error::SqlResult<Value> {
+    arith::arith(BinOp::Add, left, right)
+}
 pub use eval::{eval, eval_predicate};
 pub use functions::{Func, resolve_function};
 

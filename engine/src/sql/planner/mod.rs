@@ -116,7 +116,7 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
             left: Box::new(optimize(*left)),
             right: Box::new(optimize(*right)),
         },
-        leaf @ (Plan::Values { .. } | Plan::IndexScan { .. }) => leaf,
+        leaf @ (Plan::Values { .. } | Plan::IndexScan { .. } | Plan::Series { .. }) => leaf,
     }
 }
 
