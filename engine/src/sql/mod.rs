@@ -29,6 +29,7 @@ pub mod expr;
 pub mod parser;
 pub mod plan;
 mod prepared;
+mod routine;
 mod session;
 mod settings;
 mod statement;

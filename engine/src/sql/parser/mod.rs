@@ -15,7 +15,7 @@
 
 mod extensions;
 
-pub use extensions::{ModuleSource, ResourceOption};
+pub use extensions::{CreateProcedure, ModuleSource, ResourceOption, RoutineParam};
 
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -51,6 +51,8 @@ pub enum Statement {
         /// `CASCADE`
         cascade: bool,
     },
+    /// `CREATE [OR REPLACE] PROCEDURE … LANGUAGE wasm AS 'module', 'export'`
+    CreateProcedure(Box<CreateProcedure>),
     /// `CREATE RESOURCE GROUP name WITH (key = value, ...)`
     CreateResourceGroup {
         /// The group's name.
