@@ -201,7 +201,7 @@ fn a_replaced_module_serves_new_calls_while_an_old_call_finishes() {
     let started = Instant::now();
     let old_call = std::thread::spawn(move || {
         let mut s = db.session();
-        rows(&mut s, "CALL m.busy(400000000)")
+        rows(&mut s, "CALL m.busy(1500000000)")
     });
     std::thread::sleep(Duration::from_millis(200));
     // Replace `m` (the hostile guest) with the bank guest while busy runs.
@@ -489,4 +489,42 @@ async fn call_over_the_wire_delivers_notices_and_rows() {
         .unwrap_err();
     assert_eq!(err.code().unwrap().code(), "38000");
     client.batch_execute("CALL hostile.ok()").await.unwrap();
+}
+
+/// `rustydb deploy FILE --data-dir DIR` deploys into an embedded data
+/// directory; `rustydb shell` on it then sees and calls the module.
+#[test]
+fn deploy_embedded_then_call_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let wasm = wasm_support::examples().join("hostile.wasm");
+    let rustydb = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rustydb"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = rustydb(&["deploy", wasm.to_str().unwrap(), "--data-dir", data]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = rustydb(&["deploy", wasm.to_str().unwrap(), "--data-dir", data]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("42710"));
+    let out = rustydb(&[
+        "shell",
+        "--data-dir",
+        data,
+        "-c",
+        "CALL hostile.busy(3); SELECT name, version FROM rustydb_modules;",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("hostile"), "{stdout}");
 }

@@ -197,11 +197,9 @@ fn parse_create_procedure(
             let export = parser.parse_literal_string()?;
             body = Some((module, export));
         } else if parser.parse_keyword(Keyword::SECURITY) {
-            security_definer =
-                match parser.expect_one_of_keywords(&[Keyword::DEFINER, Keyword::INVOKER])? {
-                    Keyword::DEFINER => true,
-                    _ => false,
-                };
+            security_definer = parser
+                .expect_one_of_keywords(&[Keyword::DEFINER, Keyword::INVOKER])?
+                == Keyword::DEFINER;
         } else {
             break;
         }

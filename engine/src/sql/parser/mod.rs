@@ -205,6 +205,36 @@ mod tests {
     }
 
     #[test]
+    fn create_procedure_binds_an_export() {
+        let Statement::CreateProcedure(p) = one(
+            "CREATE OR REPLACE PROCEDURE s.transfer(src bigint, dst bigint, float8) \
+             LANGUAGE wasm AS 'bank', 'transfer' SECURITY DEFINER",
+        ) else {
+            panic!("not CREATE PROCEDURE");
+        };
+        assert!(p.or_replace && p.security_definer);
+        assert_eq!(p.name.to_string(), "s.transfer");
+        let names: Vec<Option<String>> = p
+            .params
+            .iter()
+            .map(|a| a.name.as_ref().map(|i| i.value.clone()))
+            .collect();
+        assert_eq!(names, [Some("src".into()), Some("dst".into()), None]);
+        assert_eq!((p.module.as_str(), p.export.as_str()), ("bank", "transfer"));
+        assert_eq!(p.language.map(|l| l.value), Some("wasm".into()));
+        assert!(matches!(
+            one("CREATE PROCEDURE p() AS 'm', 'e' LANGUAGE wasm"),
+            Statement::CreateProcedure(_)
+        ));
+        assert!(parse_sql("CREATE PROCEDURE p() LANGUAGE wasm").is_err());
+        assert!(matches!(
+            one("CALL bank.transfer(1, 2, 3)"),
+            Statement::Standard(_)
+        ));
+        assert!(matches!(one("DROP PROCEDURE p"), Statement::Standard(_)));
+    }
+
+    #[test]
     fn errors_are_42601_like_postgres() {
         let e = parse_sql("SELEC 1").unwrap_err();
         assert_eq!(e.sqlstate().code(), "42601");
