@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use rustydb_engine::extension::NoticeLevel;
 use rustydb_engine::sql::{
     CopyFileFormat, CopyInTarget, CopyOptions, Database, DatabaseOptions, Prepared,
     Session as SqlSession, StatementResult, TransactionStatus,
@@ -53,7 +54,8 @@ impl EngineBackend {
             },
             ..DatabaseOptions::default()
         };
-        let db = Database::open(dir, options).map_err(BackendError::from)?;
+        let db = crate::wasm::open_database(dir, options)
+            .map_err(|e| BackendError::new(e.code(), e.to_string()))?;
         Ok(EngineBackend {
             db,
             dir: dir.to_path_buf(),
@@ -223,7 +225,23 @@ impl Session for EngineSession {
     }
 
     fn take_notices(&mut self) -> Vec<Notice> {
-        Vec::new()
+        self.session
+            .take_notices()
+            .into_iter()
+            .map(|n| {
+                let (severity, code) = match n.level {
+                    NoticeLevel::Debug => ("DEBUG", "00000"),
+                    NoticeLevel::Info => ("INFO", "00000"),
+                    NoticeLevel::Notice => ("NOTICE", "00000"),
+                    NoticeLevel::Warning => ("WARNING", "01000"),
+                };
+                Notice {
+                    severity: severity.into(),
+                    code: code.into(),
+                    message: n.message,
+                }
+            })
+            .collect()
     }
 }
 

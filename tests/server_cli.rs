@@ -193,6 +193,7 @@ async fn deploy_sends_the_module_as_bytea() {
         port,
         user: "rustydb".into(),
         dbname: "rustydb".into(),
+        data_dir: None,
     };
     tokio::task::spawn_blocking(move || {
         rustydb::cli::deploy(&args(false)).unwrap();

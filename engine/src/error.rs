@@ -158,6 +158,47 @@ impl SqlState {
     pub fn class(self) -> &'static str {
         &self.0[..2]
     }
+
+    /// The state for a code known only at run time, such as the one a
+    /// guest routine raises (`P0001`, `22023`, …); `None` unless it is five
+    /// ASCII digits or upper-case letters.
+    ///
+    /// States hold `'static` codes, so each distinct code is interned once
+    /// for the life of the process. A hostile guest inventing a new code per
+    /// call must not grow memory without bound: past 4096 distinct codes a
+    /// new one becomes its class's generic code (`XY000`), of which there
+    /// are at most 36².
+    pub fn from_code(code: &str) -> Option<SqlState> {
+        use std::collections::HashSet;
+        use std::sync::{Mutex, OnceLock};
+        const MAX_INTERNED: usize = 4096;
+        static CODES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        let valid = code.len() == 5
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+        if !valid {
+            return None;
+        }
+        let mut codes = CODES
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(known) = codes.get(code) {
+            return Some(SqlState(known));
+        }
+        let code = if codes.len() < MAX_INTERNED {
+            code.to_owned()
+        } else {
+            format!("{}000", &code[..2])
+        };
+        if let Some(known) = codes.get(code.as_str()) {
+            return Some(SqlState(known));
+        }
+        let leaked: &'static str = Box::leak(code.into_boxed_str());
+        codes.insert(leaked);
+        Some(SqlState(leaked))
+    }
 }
 
 impl fmt::Display for SqlState {

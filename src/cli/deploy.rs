@@ -4,6 +4,8 @@
 //! FROM $1` with the file as a `bytea` parameter — so it needs nothing a
 //! driver does not have, goes through the server's authentication and
 //! privileges like any client, and fails with the server's own error.
+//! With `--data-dir` the same statement runs on the embedded engine
+//! instead, for preparing a data directory while no server runs.
 
 use std::path::Path;
 
@@ -40,6 +42,9 @@ pub fn deploy(args: &DeployArgs) -> Result<(), CliError> {
         Some(name) => name.clone(),
         None => module_name(&args.file)?,
     };
+    if let Some(dir) = &args.data_dir {
+        return deploy_embedded(dir, &name, args.replace, bytes);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -69,6 +74,27 @@ pub fn deploy(args: &DeployArgs) -> Result<(), CliError> {
         println!("deployed module {name} ({} bytes)", bytes.len());
         Ok(())
     })
+}
+
+/// The same statement, run on an embedded database with the Wasm host:
+/// for setting up a data directory before the server starts.
+fn deploy_embedded(dir: &Path, name: &str, replace: bool, bytes: Vec<u8>) -> Result<(), CliError> {
+    use rustydb_engine::sql::DatabaseOptions;
+    use rustydb_engine::types::Value;
+
+    let db = crate::wasm::open_database(dir, DatabaseOptions::default())
+        .map_err(|e| CliError::Statement(format!("{}: {e}", e.code())))?;
+    let mut session = db.session();
+    let size = bytes.len();
+    session
+        .prepare(&deploy_statement(name, replace))
+        .and_then(|p| session.execute_prepared(&p, &[Value::Bytea(bytes)]))
+        .map_err(|e| CliError::Statement(format!("{}: {e}", e.sqlstate())))?;
+    println!(
+        "deployed module {name} ({size} bytes) into {}",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn describe(e: &tokio_postgres::Error) -> String {

@@ -98,6 +98,10 @@ pub struct DeployArgs {
     /// Database to deploy into.
     #[arg(long, default_value = "rustydb")]
     pub dbname: String,
+    /// Deploy into this data directory directly (embedded, no server; the
+    /// server must not be running on it) instead of over the wire.
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// `rustydb backup`

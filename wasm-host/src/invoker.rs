@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use rustydb_engine::extension::{
-    CallContext, ErrorCode, ExtensionError, ResultSet, RoutineDescription, RoutineInvoker,
-    RoutineKind, RoutineRef, Row, TriggerData, TriggerOutcome,
+    CallContext, ErrorCode, ExtensionError, LoadedModule, ResultSet, RoutineDescription,
+    RoutineInvoker, RoutineKind, RoutineRef, RoutineUsage, Row, TriggerData, TriggerOutcome,
 };
 use rustydb_engine::types::Value;
+use sha2::{Digest, Sha256};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
@@ -138,7 +139,64 @@ fn rows_to_wit(rows: &[Row]) -> Vec<Vec<crate::bindings::types::Value>> {
     rows.iter().map(|r| convert::row_to_wit(r)).collect()
 }
 
+/// The registry name of one version of module `name`: the name and the
+/// SHA-256 of its bytes, so two versions never share an entry and replacing
+/// one cannot change what a call holding the other runs.
+pub fn version_handle(name: &str, bytes: &[u8]) -> String {
+    let sha: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{name}@{sha}")
+}
+
 impl RoutineInvoker for WasmInvoker {
+    fn load_module(&self, name: &str, bytes: &[u8]) -> Result<LoadedModule, ExtensionError> {
+        let handle = version_handle(name, bytes);
+        let module = match self.registry.get(&handle) {
+            Some(module) => module,
+            None => self.registry.deploy(&handle, bytes, true).map_err(|e| {
+                // The registry knows the version handle; users know the name.
+                let mut err = ExtensionError::from(e);
+                err.message = err.message.replace(&handle, name);
+                err
+            })?,
+        };
+        Ok(LoadedModule {
+            handle,
+            sha256: module.sha256_hex(),
+            routines: module.routines().to_vec(),
+        })
+    }
+
+    fn is_loaded(&self, handle: &str) -> bool {
+        self.registry.get(handle).is_some()
+    }
+
+    fn unload_module(&self, handle: &str) {
+        // Absent already is fine: unloading is idempotent.
+        let _ = self.registry.drop_module(handle);
+    }
+
+    fn usage(&self) -> Vec<RoutineUsage> {
+        self.all_stats()
+            .into_iter()
+            .map(|(handle, routine, s)| RoutineUsage {
+                module: handle
+                    .rsplit_once('@')
+                    .map_or_else(|| handle.clone(), |(name, _)| name.to_owned()),
+                handle,
+                routine,
+                calls: s.calls,
+                errors: s.errors,
+                traps: s.traps,
+                fuel: s.fuel,
+                time: s.time,
+                peak_memory: s.peak_memory,
+            })
+            .collect()
+    }
+
     fn describe(&self, module: &str) -> Result<Vec<RoutineDescription>, ExtensionError> {
         self.registry
             .get(module)

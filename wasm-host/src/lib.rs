@@ -32,7 +32,7 @@ mod runtime;
 mod stats;
 
 pub use error::DeployError;
-pub use invoker::WasmInvoker;
+pub use invoker::{WasmInvoker, version_handle};
 pub use limits::Limits;
 pub use registry::{Module, ModuleRegistry};
 pub use stats::{CallUsage, RoutineStats};

@@ -22,6 +22,7 @@
 //! 00 03 <id u32>   sequence record
 //! 00 04 <id u32>   view record
 //! 00 05 <id u32>   sequence position (i64), written outside user transactions
+//! 00 10 .. 00 12   modules, routines, component bytes (`routine.rs`)
 //! 01 <table u32> <primary key, or hidden row id>   row
 //! 02 <index u32> <index key [‖ primary key]>       index entry
 //! ```
@@ -32,6 +33,7 @@ pub mod kv;
 #[cfg(test)]
 pub(crate) mod memkv;
 mod mvcckv;
+pub mod routine;
 mod schema;
 
 use std::collections::HashMap;

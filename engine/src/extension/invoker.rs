@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::describe::{ColumnDescription, RoutineDescription};
 use super::error::ExtensionError;
 use super::host_sql::{HostSql, ResultSet, Row};
+use super::modules::{LoadedModule, RoutineUsage};
 use crate::types::Value;
 
 /// A routine by module and export name (`'bank', 'transfer'`).
@@ -144,6 +145,28 @@ pub enum TriggerOutcome {
 /// (42883 unknown routine, 38000 trap, 54000 fuel, 53200 memory, 57014
 /// deadline or cancel, 54001 stack) when the sandbox stops it.
 pub trait RoutineInvoker: Send + Sync {
+    /// Validates `bytes` as module `name` (the contract's worlds, no foreign
+    /// imports, a sound description), compiles it (or loads its cached
+    /// artifact) and keeps it ready for calls under the returned handle.
+    /// Loading the same name and bytes again is cheap and yields the same
+    /// handle.
+    ///
+    /// # Errors
+    /// 42P17 for a component that breaks the contract; the module's own
+    /// error if describing itself fails; 58030 for the artifact cache.
+    fn load_module(&self, name: &str, bytes: &[u8]) -> Result<LoadedModule, ExtensionError>;
+
+    /// Whether a module version is prepared under `handle`.
+    fn is_loaded(&self, handle: &str) -> bool;
+
+    /// Forgets a prepared module version (after `DROP MODULE` or a
+    /// replacement). Calls in flight finish on it; a later call through the
+    /// catalog loads it again if it is still there.
+    fn unload_module(&self, handle: &str);
+
+    /// Usage of every routine called since the host started.
+    fn usage(&self) -> Vec<RoutineUsage>;
+
     /// The routines module `module` describes.
     ///
     /// # Errors

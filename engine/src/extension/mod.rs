@@ -27,6 +27,7 @@ mod describe;
 mod error;
 mod host_sql;
 mod invoker;
+mod modules;
 
 pub use describe::{ColumnDescription, RoutineDescription, RoutineKind, Volatility};
 pub use error::{ErrorCode, ExtensionError};
@@ -35,3 +36,4 @@ pub use invoker::{
     CallContext, CallLimits, RoutineInvoker, RoutineRef, TriggerData, TriggerLevel,
     TriggerOperation, TriggerOutcome, TriggerTiming,
 };
+pub use modules::{LoadedModule, RoutineUsage};

@@ -111,6 +111,18 @@ pub enum SqlError {
     /// A catalog failure.
     #[error(transparent)]
     Catalog(#[from] crate::catalog::CatalogError),
+    /// An error of a user routine or of the sandbox running it, with the
+    /// SQLSTATE the routine chose (P0001, …) or the sandbox's (38000, 54000,
+    /// 53200, 57014, …).
+    #[error("{message}")]
+    Routine {
+        /// The SQLSTATE.
+        state: SqlState,
+        /// The message.
+        message: String,
+        /// PostgreSQL's DETAIL line, if any.
+        detail: Option<String>,
+    },
     /// A broken invariant of the engine itself (XX000), never user input.
     #[error("internal error: {0}")]
     Internal(String),
@@ -133,6 +145,7 @@ impl SqlError {
             SqlError::DuplicateColumn(_) => SqlState::DUPLICATE_COLUMN,
             SqlError::Grouping(_) => SqlState::GROUPING_ERROR,
             SqlError::Semantic { state, .. }
+            | SqlError::Routine { state, .. }
             | SqlError::Data { state, .. }
             | SqlError::TransactionState { state, .. } => *state,
             SqlError::FeatureNotSupported(_) => SqlState::FEATURE_NOT_SUPPORTED,

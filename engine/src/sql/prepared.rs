@@ -78,7 +78,7 @@ impl Session {
                 .ok_or_else(|| SqlError::Internal("no transaction".into()))?;
             let catalog = cache.get(txn.as_mut())?;
             let mut binder = Binder::new(&catalog, declared);
-            let columns = match &statement {
+            let mut columns = match &statement {
                 Statement::Standard(s) => match s.as_ref() {
                     ast::Statement::Query(q) => bind_query(&mut binder, q)?
                         .columns()
@@ -101,7 +101,7 @@ impl Session {
                 _ => String::new(),
             };
             let count = binder.params.len().max(max_placeholder(&text));
-            let types = (0..count)
+            let mut types = (0..count)
                 .map(|i| {
                     binder
                         .params
@@ -111,6 +111,7 @@ impl Session {
                         .unwrap_or(DataType::Text)
                 })
                 .collect::<Vec<_>>();
+            super::routine::describe_params(&statement, txn.as_mut(), &mut types, &mut columns)?;
             Ok((types, columns))
         })?;
         Ok(Prepared {

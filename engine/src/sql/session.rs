@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::catalog::{CatalogCache, Isolation, KvStore, KvTxn, MvccKv, TxnConfig};
+use crate::extension::{Notice, RoutineInvoker};
 use crate::mvcc::{Mvcc, MvccOptions};
 use crate::storage::{Store, StoreOptions};
 use crate::types::{DataType, Value};
@@ -77,12 +78,17 @@ pub struct DatabaseOptions {
     pub mvcc: MvccOptions,
 }
 
-/// A database: the store and the shared catalog cache. Cheap to clone; the
-/// clones share everything, so each thread can hold one and open sessions.
+/// A database: the store, the shared catalog cache, and the routine host
+/// user code runs in, if any. Cheap to clone; the clones share everything,
+/// so each thread can hold one and open sessions.
 #[derive(Clone)]
 pub struct Database {
     pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) catalog: Arc<CatalogCache>,
+    /// Runs Wasm routines. The engine does not depend on the Wasm host
+    /// (layers call downward); whoever opens the database injects it.
+    /// Without one, module and routine statements fail with 0A000.
+    pub(crate) invoker: Option<Arc<dyn RoutineInvoker>>,
 }
 
 impl Database {
@@ -102,7 +108,21 @@ impl Database {
         Database {
             kv,
             catalog: Arc::new(CatalogCache::default()),
+            invoker: None,
         }
+    }
+
+    /// The same database, running user routines (`CREATE MODULE`, `CALL`)
+    /// through `invoker`.
+    #[must_use]
+    pub fn with_invoker(mut self, invoker: Arc<dyn RoutineInvoker>) -> Database {
+        self.invoker = Some(invoker);
+        self
+    }
+
+    /// The routine host, if one was injected.
+    pub fn invoker(&self) -> Option<&Arc<dyn RoutineInvoker>> {
+        self.invoker.as_ref()
     }
 
     /// A new session.
@@ -121,6 +141,9 @@ impl Database {
             isolation_name: None,
             block_isolation: Isolation::ReadCommitted,
             sequence_values: Arc::default(),
+            invoker: self.invoker.clone(),
+            notices: Vec::new(),
+            call_depth: 0,
         }
     }
 }
@@ -147,6 +170,13 @@ pub struct Session {
     /// `currval` of each sequence this session took a value from; not
     /// transactional, as in PostgreSQL.
     pub(crate) sequence_values: Arc<parking_lot::Mutex<HashMap<u32, i64>>>,
+    /// The routine host (see [`Database::with_invoker`]).
+    pub(crate) invoker: Option<Arc<dyn RoutineInvoker>>,
+    /// Notices from user code not yet delivered to the client.
+    pub(crate) notices: Vec<Notice>,
+    /// 0 for a client's session; n for the session guest SQL runs in
+    /// during a call nested n deep.
+    pub(crate) call_depth: u32,
 }
 
 /// Microseconds since 2000-01-01 UTC, PostgreSQL's epoch.
@@ -169,6 +199,13 @@ impl Session {
         self.cancel.clone()
     }
 
+    /// The notices user code sent since the last call (guest `log` calls
+    /// and captured stdout/stderr), oldest first. The wire server sends
+    /// them as NoticeResponse before the statement's result.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
     /// Runs every statement of `sql` in turn (the simple query protocol),
     /// stopping at the first error.
     pub fn execute(&mut self, sql: &str) -> crate::Result<Vec<StatementResult>> {
@@ -186,7 +223,11 @@ impl Session {
         params: &[Value],
         param_types: &[Option<DataType>],
     ) -> SqlResult<StatementResult> {
-        self.cancel.store(false, Ordering::Relaxed);
+        // Guest SQL shares its caller's flag: a cancel of the CALL must
+        // reach it, so only a client's statement starts uncancelled.
+        if self.call_depth == 0 {
+            self.cancel.store(false, Ordering::Relaxed);
+        }
         if let Some(r) = self.transaction_control(s)? {
             return Ok(r);
         }

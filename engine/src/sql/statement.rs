@@ -21,10 +21,17 @@ pub(crate) fn execute(
     params: &[Value],
     param_types: &[Option<DataType>],
 ) -> SqlResult<StatementResult> {
+    if let Some(result) = super::routine::execute(session, s, params, param_types) {
+        return result;
+    }
     let stmt = match s {
         Statement::Standard(stmt) => stmt.as_ref(),
-        Statement::CreateModule { .. } | Statement::DropModule { .. } => {
-            return Err(SqlError::unsupported("modules are not supported yet"));
+        Statement::CreateModule { .. }
+        | Statement::DropModule { .. }
+        | Statement::CreateProcedure(_) => {
+            return Err(SqlError::Internal(
+                "routine statements are run by sql::routine".into(),
+            ));
         }
         Statement::CreateResourceGroup { .. } | Statement::AlterResourceGroup { .. } => {
             return Err(SqlError::unsupported(
@@ -45,6 +52,7 @@ pub(crate) fn execute(
     let now = session.txn_start;
     let cancel = session.cancel.clone();
     let cache = session.catalog.clone();
+    let invoker = session.invoker.clone();
     let txn = session
         .txn
         .as_mut()
@@ -73,7 +81,9 @@ pub(crate) fn execute(
     use ast::Statement as A;
     match stmt {
         A::Query(q) => {
+            let views = super::routine::views::for_query(q, cx.txn, invoker.as_ref())?;
             let mut binder = Binder::new(&catalog, param_types);
+            binder.system_views = views.as_ref();
             let plan = bind_query(&mut binder, q)?;
             let rows = collect(&plan, &mut cx)?;
             let columns = plan

@@ -118,7 +118,10 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
                 return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
             }
             let Some(table) = b.catalog.table(&name) else {
-                return Err(SqlError::UndefinedTable(name));
+                return match crate::sql::routine::views::bind(b.system_views, &name) {
+                    Some(plan) => rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols),
+                    None => Err(SqlError::UndefinedTable(name)),
+                };
             };
             let qualifier = alias_name.unwrap_or_else(|| name.clone());
             let columns = table

@@ -34,6 +34,8 @@ pub struct Binder<'a> {
     pub(crate) agg: Option<AggContext>,
     /// Common table expressions in scope, innermost last.
     pub(crate) ctes: Vec<(String, super::plan::Plan)>,
+    /// Rows of the system views the statement names (`sql::routine::views`).
+    pub(crate) system_views: Option<&'a super::routine::views::SystemViews>,
 }
 
 /// How expressions bind above a GROUP BY: group keys and aggregates
@@ -59,6 +61,7 @@ impl<'a> Binder<'a> {
             scopes: vec![Vec::new()],
             agg: None,
             ctes: Vec::new(),
+            system_views: None,
         }
     }
 }

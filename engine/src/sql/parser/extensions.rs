@@ -1,6 +1,6 @@
 //! RustyDB's own statements, parsed with sqlparser's primitives.
 
-use sqlparser::ast::{Expr, Ident};
+use sqlparser::ast::{DataType, Expr, Ident, ObjectName};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
@@ -16,6 +16,35 @@ pub enum ModuleSource {
     Literal(String),
     /// `FILE 'path'`: a file on the server.
     File(String),
+}
+
+/// One parameter of `CREATE PROCEDURE`: `[name] type`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutineParam {
+    /// Its name, if given.
+    pub name: Option<Ident>,
+    /// Its type.
+    pub data_type: DataType,
+}
+
+/// `CREATE [OR REPLACE] PROCEDURE name(params) LANGUAGE lang AS 'module',
+/// 'export' [SECURITY DEFINER | SECURITY INVOKER]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateProcedure {
+    /// The procedure's (optionally schema-qualified) name.
+    pub name: ObjectName,
+    /// `OR REPLACE`
+    pub or_replace: bool,
+    /// Its parameters in order.
+    pub params: Vec<RoutineParam>,
+    /// `LANGUAGE`, as written (only `wasm` runs).
+    pub language: Option<Ident>,
+    /// The module of `AS 'module', 'export'`.
+    pub module: String,
+    /// The export of `AS 'module', 'export'`.
+    pub export: String,
+    /// `SECURITY DEFINER`
+    pub security_definer: bool,
 }
 
 /// One `key = value` of a resource group.
@@ -46,6 +75,20 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
                 parser.next_token();
             }
             parse_create_module(parser, true).map(Some)
+        }
+        (Keyword::CREATE, Keyword::PROCEDURE) => {
+            parser.next_token();
+            parser.next_token();
+            parse_create_procedure(parser, false).map(Some)
+        }
+        (Keyword::CREATE, Keyword::OR)
+            if keyword_at(parser, 2) == Keyword::REPLACE
+                && keyword_at(parser, 3) == Keyword::PROCEDURE =>
+        {
+            for _ in 0..4 {
+                parser.next_token();
+            }
+            parse_create_procedure(parser, true).map(Some)
         }
         (Keyword::DROP, Keyword::MODULE) => {
             parser.next_token();
@@ -122,6 +165,65 @@ fn parse_create_module(
         or_replace,
         source,
     })
+}
+
+fn parse_create_procedure(
+    parser: &mut Parser<'_>,
+    or_replace: bool,
+) -> Result<Statement, ParserError> {
+    let name = parser.parse_object_name(false)?;
+    parser.expect_token(&Token::LParen)?;
+    let params = if parser.consume_token(&Token::RParen) {
+        Vec::new()
+    } else {
+        let params = parser.parse_comma_separated(|p| {
+            // `name type` unless the type follows directly (`(bigint)`).
+            let unnamed = matches!(
+                p.peek_nth_token(1).token,
+                Token::Comma | Token::RParen | Token::LParen
+            );
+            let name = if unnamed {
+                None
+            } else {
+                Some(p.parse_identifier()?)
+            };
+            let data_type = p.parse_data_type()?;
+            Ok(RoutineParam { name, data_type })
+        })?;
+        parser.expect_token(&Token::RParen)?;
+        params
+    };
+    let mut language = None;
+    let mut body = None;
+    let mut security_definer = false;
+    loop {
+        if parser.parse_keyword(Keyword::LANGUAGE) {
+            language = Some(parser.parse_identifier()?);
+        } else if parser.parse_keyword(Keyword::AS) {
+            let module = parser.parse_literal_string()?;
+            parser.expect_token(&Token::Comma)?;
+            let export = parser.parse_literal_string()?;
+            body = Some((module, export));
+        } else if parser.parse_keyword(Keyword::SECURITY) {
+            security_definer = parser
+                .expect_one_of_keywords(&[Keyword::DEFINER, Keyword::INVOKER])?
+                == Keyword::DEFINER;
+        } else {
+            break;
+        }
+    }
+    let Some((module, export)) = body else {
+        return parser.expected("AS 'module', 'export'", parser.peek_token());
+    };
+    Ok(Statement::CreateProcedure(Box::new(CreateProcedure {
+        name,
+        or_replace,
+        params,
+        language,
+        module,
+        export,
+        security_definer,
+    })))
 }
 
 fn parse_options(parser: &mut Parser<'_>) -> Result<Vec<ResourceOption>, ParserError> {

@@ -15,7 +15,7 @@
 
 mod extensions;
 
-pub use extensions::{ModuleSource, ResourceOption};
+pub use extensions::{CreateProcedure, ModuleSource, ResourceOption, RoutineParam};
 
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -51,6 +51,8 @@ pub enum Statement {
         /// `CASCADE`
         cascade: bool,
     },
+    /// `CREATE [OR REPLACE] PROCEDURE … LANGUAGE wasm AS 'module', 'export'`
+    CreateProcedure(Box<CreateProcedure>),
     /// `CREATE RESOURCE GROUP name WITH (key = value, ...)`
     CreateResourceGroup {
         /// The group's name.
@@ -200,6 +202,36 @@ mod tests {
             one("ALTER TABLE t ADD COLUMN c int"),
             Statement::Standard(_)
         ));
+    }
+
+    #[test]
+    fn create_procedure_binds_an_export() {
+        let Statement::CreateProcedure(p) = one(
+            "CREATE OR REPLACE PROCEDURE s.transfer(src bigint, dst bigint, float8) \
+             LANGUAGE wasm AS 'bank', 'transfer' SECURITY DEFINER",
+        ) else {
+            panic!("not CREATE PROCEDURE");
+        };
+        assert!(p.or_replace && p.security_definer);
+        assert_eq!(p.name.to_string(), "s.transfer");
+        let names: Vec<Option<String>> = p
+            .params
+            .iter()
+            .map(|a| a.name.as_ref().map(|i| i.value.clone()))
+            .collect();
+        assert_eq!(names, [Some("src".into()), Some("dst".into()), None]);
+        assert_eq!((p.module.as_str(), p.export.as_str()), ("bank", "transfer"));
+        assert_eq!(p.language.map(|l| l.value), Some("wasm".into()));
+        assert!(matches!(
+            one("CREATE PROCEDURE p() AS 'm', 'e' LANGUAGE wasm"),
+            Statement::CreateProcedure(_)
+        ));
+        assert!(parse_sql("CREATE PROCEDURE p() LANGUAGE wasm").is_err());
+        assert!(matches!(
+            one("CALL bank.transfer(1, 2, 3)"),
+            Statement::Standard(_)
+        ));
+        assert!(matches!(one("DROP PROCEDURE p"), Statement::Standard(_)));
     }
 
     #[test]

@@ -1,0 +1,187 @@
+//! The engine's [`HostSql`]: SQL a guest runs, inside its caller's
+//! transaction.
+//!
+//! For the length of a call the caller's transaction moves out of the
+//! caller's session into a *nested session* behind a mutex (the guest calls
+//! back from the invoker's thread through `&self`). Each guest statement
+//! runs there exactly as a statement of a transaction block: a fresh
+//! snapshot under READ COMMITTED, its own statement savepoint, so a failed
+//! guest statement is undone alone and returned to the guest as an error it
+//! may handle. When the call returns, [`CallerSql::finish`] hands the
+//! transaction back; whatever the guest changed is then part of the CALL
+//! statement, which commits or rolls back as one.
+//!
+//! A guest cannot end the transaction it runs in: BEGIN, COMMIT, ROLLBACK
+//! and savepoint commands are refused with 2D000.
+
+use parking_lot::Mutex;
+
+use crate::catalog::KvTxn;
+use crate::extension::{
+    ColumnDescription, ErrorCode, ExtensionError, HostSql, Notice, Row, RowCursor,
+};
+use crate::types::{DataType, Value};
+
+use super::super::error::SqlError;
+use super::super::parser::{Statement, parse_sql};
+use super::super::session::{Session, StatementResult, TransactionStatus};
+
+/// SQL on behalf of one call, over the caller's transaction.
+pub(super) struct CallerSql {
+    session: Mutex<Session>,
+}
+
+impl CallerSql {
+    /// A nested session of `caller` running in `txn` (the caller's, moved
+    /// out of it for the call).
+    pub(super) fn new(caller: &Session, txn: Box<dyn KvTxn>) -> CallerSql {
+        CallerSql {
+            session: Mutex::new(Session {
+                kv: caller.kv.clone(),
+                catalog: caller.catalog.clone(),
+                txn: Some(txn),
+                status: TransactionStatus::InBlock,
+                cancel: caller.cancel.clone(),
+                isolation: caller.isolation,
+                txn_start: caller.txn_start,
+                savepoints: Vec::new(),
+                prepared: std::collections::HashMap::new(),
+                settings: caller.settings.clone(),
+                isolation_name: caller.isolation_name,
+                block_isolation: caller.block_isolation,
+                invoker: caller.invoker.clone(),
+                notices: Vec::new(),
+                call_depth: caller.call_depth + 1,
+                sequence_values: caller.sequence_values.clone(),
+            }),
+        }
+    }
+
+    /// Ends the call: the transaction goes back to the caller with the
+    /// notices the call produced.
+    pub(super) fn finish(&self) -> (Option<Box<dyn KvTxn>>, Vec<Notice>) {
+        let mut s = self.session.lock();
+        (s.txn.take(), std::mem::take(&mut s.notices))
+    }
+
+    fn run(&self, sql: &str, params: &[Value]) -> Result<StatementResult, ExtensionError> {
+        let mut statements = parse_sql(sql).map_err(to_extension)?;
+        let statement = match statements.pop() {
+            Some(s) if statements.is_empty() => s,
+            _ => {
+                return Err(ExtensionError::new(
+                    ErrorCode::parse("42601").unwrap_or(ErrorCode::INTERNAL_ERROR),
+                    "a routine runs exactly one statement per query or execute call",
+                ));
+            }
+        };
+        if ends_transaction(&statement) {
+            return Err(ExtensionError::new(
+                ErrorCode::parse("2D000").unwrap_or(ErrorCode::INTERNAL_ERROR),
+                "a routine cannot begin, end or mark its caller's transaction",
+            ));
+        }
+        let types: Vec<Option<DataType>> = params.iter().map(Value::data_type).collect();
+        let mut session = self.session.lock();
+        let result = session.run(&statement, params, &types);
+        // The statement savepoint undid a failed statement; the guest
+        // decides whether to go on, so the block stays usable for it.
+        if session.status == TransactionStatus::Failed {
+            session.status = TransactionStatus::InBlock;
+        }
+        result.map_err(to_extension)
+    }
+}
+
+fn ends_transaction(s: &Statement) -> bool {
+    use sqlparser::ast::Statement as A;
+    matches!(
+        s,
+        Statement::Standard(s) if matches!(
+            s.as_ref(),
+            A::StartTransaction { .. }
+                | A::Commit { .. }
+                | A::Rollback { .. }
+                | A::Savepoint { .. }
+                | A::ReleaseSavepoint { .. }
+        )
+    )
+}
+
+/// `COPY … FROM STDIN` reads from the client, which a routine is not: the
+/// statement has done nothing yet and is refused.
+fn copy_from_client() -> ExtensionError {
+    to_extension(SqlError::unsupported("COPY FROM STDIN inside a routine"))
+}
+
+fn to_extension(e: SqlError) -> ExtensionError {
+    let code = ErrorCode::parse(e.sqlstate().code()).unwrap_or(ErrorCode::INTERNAL_ERROR);
+    match e {
+        SqlError::Routine {
+            message, detail, ..
+        } => ExtensionError {
+            code,
+            message,
+            detail,
+        },
+        other => ExtensionError::new(code, other.to_string()),
+    }
+}
+
+impl HostSql for CallerSql {
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Box<dyn RowCursor>, ExtensionError> {
+        let (columns, rows) = match self.run(sql, params)? {
+            StatementResult::Rows { columns, rows, .. }
+            | StatementResult::CopyOut { columns, rows, .. } => (
+                columns
+                    .into_iter()
+                    .map(|c| ColumnDescription::new(c.name, c.ty))
+                    .collect(),
+                rows,
+            ),
+            StatementResult::Command(_) => (Vec::new(), Vec::new()),
+            StatementResult::CopyIn(_) => return Err(copy_from_client()),
+        };
+        Ok(Box::new(Rows {
+            columns,
+            rows: rows.into_iter(),
+        }))
+    }
+
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, ExtensionError> {
+        Ok(match self.run(sql, params)? {
+            StatementResult::Rows { rows, .. } | StatementResult::CopyOut { rows, .. } => {
+                rows.len() as u64
+            }
+            StatementResult::CopyIn(_) => return Err(copy_from_client()),
+            // `INSERT 0 3`, `UPDATE 2`, `CREATE TABLE`: the count is the
+            // tag's last word when it is a number.
+            StatementResult::Command(tag) => tag
+                .rsplit(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+        })
+    }
+
+    fn notice(&self, notice: Notice) {
+        self.session.lock().notices.push(notice);
+    }
+}
+
+/// A query's rows, materialised by the executor and handed out in batches.
+struct Rows {
+    columns: Vec<ColumnDescription>,
+    rows: std::vec::IntoIter<Row>,
+}
+
+impl RowCursor for Rows {
+    fn columns(&self) -> &[ColumnDescription] {
+        &self.columns
+    }
+
+    fn next_batch(&mut self, max_rows: usize) -> Result<Option<Vec<Row>>, ExtensionError> {
+        let batch: Vec<Row> = self.rows.by_ref().take(max_rows.max(1)).collect();
+        Ok((!batch.is_empty()).then_some(batch))
+    }
+}
