@@ -121,10 +121,9 @@ async fn serve_answers_sql_over_the_wire_and_keeps_it_across_restarts() {
         }
         let rows = client
             .query(
-                "SELECT id, balance FROM accounts WHERE balance > $1::bigint ORDER BY id",
-                // The engine still reports such parameters as text (a known
-                // gap in its type inference), so the client sends text.
-                &[&"10"],
+                "SELECT id, balance FROM accounts WHERE balance > $1 ORDER BY id",
+                // $1 is described as int8, the type of the column it meets.
+                &[&10i64],
             )
             .await
             .unwrap();
