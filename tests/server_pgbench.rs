@@ -9,55 +9,11 @@
 //! installs it). The scale and transaction counts are small so that the
 //! test stays quick while `WHERE aid = $1` may still be a full scan.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-/// Stops a spawned server even when an assertion fails first.
-struct KillOnDrop(std::process::Child);
+mod binary_support;
 
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// A `rustydb serve` on a free loopback port, ready for connections.
-fn serve(dir: &std::path::Path) -> (KillOnDrop, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_rustydb"))
-            .args([
-                "serve",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (child, port);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("rustydb serve did not listen on port {port}");
-}
+use binary_support::{have, serve};
 
 fn pgbench(port: u16, args: &[&str]) -> String {
     let port = port.to_string();

@@ -7,46 +7,12 @@
 //! SQL. Skipped, saying why, when `psql` is not installed (`.ci/run`
 //! installs it).
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-struct KillOnDrop(std::process::Child);
+mod binary_support;
 
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use binary_support::{have, serve};
 
-fn serve(dir: &std::path::Path) -> (KillOnDrop, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_rustydb"))
-            .args([
-                "serve",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (child, port);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("rustydb serve did not listen on port {port}");
-}
-
-/// `psql -c command`, which must succeed; its standard output.
 fn psql(port: u16, command: &str) -> String {
     psql_with(port, command, &[])
 }
@@ -88,17 +54,9 @@ fn psql_with(port: u16, command: &str, extra: &[&str]) -> String {
     stdout
 }
 
-fn have_psql() -> bool {
-    Command::new("psql")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 #[test]
 fn psql_meta_commands_list_what_exists() {
-    if !have_psql() {
+    if !have("psql") {
         eprintln!("skipped: the psql binary is not installed (postgresql-client)");
         return;
     }
@@ -141,7 +99,7 @@ fn psql_meta_commands_list_what_exists() {
 
 #[test]
 fn catalog_relations_and_functions_answer_sql() {
-    if !have_psql() {
+    if !have("psql") {
         eprintln!("skipped: the psql binary is not installed (postgresql-client)");
         return;
     }
