@@ -329,23 +329,7 @@ fn render_bare(e: &Expr, cols: &[Column]) -> String {
         Expr::Param(i, _) => format!("${}", i + 1),
         Expr::Outer { index, .. } => format!("(outer ${index})"),
         Expr::Binary(op, a, b, _) => {
-            let sym = match op {
-                BinOp::Add => "+",
-                BinOp::Sub => "-",
-                BinOp::Mul => "*",
-                BinOp::Div => "/",
-                BinOp::Mod => "%",
-                BinOp::Concat => "||",
-                BinOp::Eq => "=",
-                BinOp::NotEq => "<>",
-                BinOp::Lt => "<",
-                BinOp::LtEq => "<=",
-                BinOp::Gt => ">",
-                BinOp::GtEq => ">=",
-                BinOp::And => "AND",
-                BinOp::Or => "OR",
-            };
-            format!("({} {sym} {})", r(a), r(b))
+            format!("({} {} {})", r(a), super::expr::op_symbol(*op), r(b))
         }
         Expr::Not(x) => format!("(NOT {})", r(x)),
         Expr::Neg(x) => format!("(- {})", r(x)),
