@@ -100,6 +100,8 @@ impl SqlState {
     pub const INVALID_ARGUMENT_FOR_POWER: SqlState = SqlState("2201F");
     /// 2201E invalid_argument_for_logarithm
     pub const INVALID_ARGUMENT_FOR_LOG: SqlState = SqlState("2201E");
+    /// 2201G invalid_argument_for_width_bucket_function
+    pub const INVALID_ARGUMENT_FOR_WIDTH_BUCKET: SqlState = SqlState("2201G");
     /// 25001 active_sql_transaction
     pub const ACTIVE_SQL_TRANSACTION: SqlState = SqlState("25001");
     /// 25P01 no_active_sql_transaction

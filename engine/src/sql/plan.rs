@@ -54,6 +54,14 @@ pub enum AggFunc {
     BoolOr,
     /// `string_agg(x, sep)`
     StringAgg,
+    /// `stddev`, `stddev_samp`
+    StddevSamp,
+    /// `stddev_pop`
+    StddevPop,
+    /// `variance`, `var_samp`
+    VarSamp,
+    /// `var_pop`
+    VarPop,
 }
 
 /// One aggregate call.
@@ -67,6 +75,9 @@ pub struct AggCall {
     pub distinct: bool,
     /// `FILTER (WHERE ...)`
     pub filter: Option<Expr>,
+    /// `agg(x ORDER BY k)`: the order the rows reach the aggregate in;
+    /// each key's expression is over the input row.
+    pub order: Vec<SortKey>,
     /// Result type.
     pub ty: DataType,
 }

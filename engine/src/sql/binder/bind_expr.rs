@@ -146,8 +146,17 @@ impl Binder<'_> {
                 let ty = data_type(t)?;
                 let inner = self.bind_expr(expr)?;
                 match inner {
+                    // An explicit cast cuts strings to the length and
+                    // rounds numbers to the scale the type names.
                     Expr::Literal(Value::Text(s), DataType::Text) => {
-                        Expr::Literal(parse(&s, &ty)?, ty)
+                        Expr::Literal(Value::Text(s).cast(&ty)?, ty)
+                    }
+                    other
+                        if !matches!(other, Expr::Param(..))
+                            && other.ty() != ty
+                            && has_typmod(ty) =>
+                    {
+                        Expr::Cast(Box::new(other), ty)
                     }
                     other => self.coerce(other, ty)?,
                 }
@@ -172,11 +181,7 @@ impl Binder<'_> {
                         }
                     },
                     UnaryOperator::Plus => inner,
-                    other => {
-                        return Err(SqlError::unsupported(format!(
-                            "unary operator {other} is not supported"
-                        )));
-                    }
+                    other => self.function_unary(other, inner)?,
                 }
             }
             E::BinaryOp { left, op, right } => {
@@ -185,6 +190,14 @@ impl Binder<'_> {
                 self.binary(op, l, r)?
             }
             E::IsNull(x) => Expr::IsNull(Box::new(self.bind_expr(x)?), false),
+            E::IsUnknown(x) => {
+                let x = self.bind_expr(x)?;
+                self.is_unknown_test(x, false)?
+            }
+            E::IsNotUnknown(x) => {
+                let x = self.bind_expr(x)?;
+                self.is_unknown_test(x, true)?
+            }
             E::IsNotNull(x) => Expr::IsNull(Box::new(self.bind_expr(x)?), true),
             E::IsTrue(x) => self.is_bool(x, true, false)?,
             E::IsNotTrue(x) => self.is_bool(x, true, true)?,
@@ -539,9 +552,7 @@ impl Binder<'_> {
                     _ => Err(mismatch(&symbol, lt, rt)),
                 }
             }
-            other => Err(SqlError::unsupported(format!(
-                "operator {other} is not supported"
-            ))),
+            other => self.function_operator(other, l, r),
         }
     }
 
@@ -625,6 +636,19 @@ impl Binder<'_> {
         self.agg = saved;
         plan
     }
+}
+
+/// Whether the type carries a length or precision a cast must apply.
+fn has_typmod(ty: DataType) -> bool {
+    matches!(
+        ty,
+        DataType::Varchar(Some(_))
+            | DataType::Char(Some(_))
+            | DataType::Numeric {
+                precision: Some(_),
+                ..
+            }
+    )
 }
 
 /// A literal's value; numbers get the narrowest of int4, int8, numeric.

@@ -69,6 +69,9 @@ impl Binder<'_> {
             _ => {}
         }
         let mut args = args;
+        if let Some(e) = self.special_call(name, &mut args)? {
+            return Ok(e);
+        }
         for a in &mut args {
             if is_unknown(a) {
                 *a = self.coerce(std::mem::replace(a, Expr::bool(false)), DataType::Text)?;
@@ -88,6 +91,7 @@ impl Binder<'_> {
 
     pub(super) fn function(&mut self, f: &ast::Function) -> SqlResult<Expr> {
         let name = object_name(&f.name)?;
+        let mut order_by: &[ast::OrderByExpr] = &[];
         let (args, distinct, star) = match &f.args {
             ast::FunctionArguments::None => (Vec::new(), false, false),
             ast::FunctionArguments::Subquery(_) => {
@@ -109,6 +113,16 @@ impl Binder<'_> {
                         }
                     }
                 }
+                for c in &list.clauses {
+                    match c {
+                        ast::FunctionArgumentClause::OrderBy(keys) => order_by = keys,
+                        other => {
+                            return Err(SqlError::unsupported(format!(
+                                "function argument clause {other}"
+                            )));
+                        }
+                    }
+                }
                 let distinct = matches!(
                     list.duplicate_treatment,
                     Some(ast::DuplicateTreatment::Distinct)
@@ -117,7 +131,13 @@ impl Binder<'_> {
             }
         };
         if let Some(func) = agg_func(&name, star) {
-            return self.aggregate(func, &name, &args, distinct, f.filter.as_deref());
+            return self.aggregate(func, &name, &args, distinct, f.filter.as_deref(), order_by);
+        }
+        if !order_by.is_empty() {
+            return Err(SqlError::Semantic {
+                state: crate::SqlState::WRONG_OBJECT_TYPE,
+                message: format!("ORDER BY specified, but {name} is not an aggregate function"),
+            });
         }
         if f.over.is_some() {
             return Err(SqlError::unsupported("window functions are not supported"));
@@ -136,6 +156,7 @@ impl Binder<'_> {
         args: &[ast::Expr],
         distinct: bool,
         filter: Option<&ast::Expr>,
+        order_by: &[ast::OrderByExpr],
     ) -> SqlResult<Expr> {
         let Some(mut ctx) = self.agg.take() else {
             return Err(SqlError::Grouping(format!(
@@ -164,6 +185,11 @@ impl Binder<'_> {
                     self.bool_operand(f, "FILTER")
                 })
                 .transpose()?;
+            let mut order = Vec::with_capacity(order_by.len());
+            for o in order_by {
+                let key = self.bind_expr(&o.expr)?;
+                order.push(super::bind_select::sort_key(key, &o.options));
+            }
             let arg_ty = bound.first().map(|a| base_type(a.ty()));
             let arity_ok = match func {
                 AggFunc::CountStar => bound.is_empty(),
@@ -181,6 +207,14 @@ impl Binder<'_> {
                 (AggFunc::Min | AggFunc::Max, Some(t)) => Some(t),
                 (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => Some(DataType::Bool),
                 (AggFunc::StringAgg, Some(t)) if t.is_string() => Some(DataType::Text),
+                (
+                    AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop,
+                    Some(DataType::Float4 | DataType::Float8),
+                ) => Some(DataType::Float8),
+                (
+                    AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop,
+                    Some(t),
+                ) if is_number(&t) => Some(NUMERIC),
                 _ => None,
             };
             let Some(ty) = ty else {
@@ -202,6 +236,7 @@ impl Binder<'_> {
                 args: bound,
                 distinct,
                 filter,
+                order,
                 ty,
             })
         })();
@@ -228,22 +263,49 @@ fn agg_func(name: &str, star: bool) -> Option<AggFunc> {
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "string_agg" => AggFunc::StringAgg,
+        "stddev" | "stddev_samp" => AggFunc::StddevSamp,
+        "stddev_pop" => AggFunc::StddevPop,
+        "variance" | "var_samp" => AggFunc::VarSamp,
+        "var_pop" => AggFunc::VarPop,
         _ => return None,
     })
 }
 
-/// Whether the expression calls an aggregate (outside any subquery).
+/// Whether the expression calls an aggregate (outside any subquery: an
+/// aggregate in a subquery belongs to the subquery's own query).
 pub(crate) fn has_aggregate(e: &ast::Expr) -> bool {
-    let mut found = false;
-    let _ = sqlparser::ast::visit_expressions(e, |x| {
-        if let ast::Expr::Function(f) = x
-            && let Ok(name) = object_name(&f.name)
-            && agg_func(&name, false).is_some()
-            && f.over.is_none()
-        {
-            found = true;
+    use sqlparser::ast::{Visit, Visitor};
+    struct Finder {
+        depth: usize,
+        found: bool,
+    }
+    impl Visitor for Finder {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth += 1;
+            std::ops::ControlFlow::Continue(())
         }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-    found
+        fn post_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth -= 1;
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, x: &ast::Expr) -> std::ops::ControlFlow<()> {
+            if self.depth == 0
+                && let ast::Expr::Function(f) = x
+                && let Ok(name) = object_name(&f.name)
+                && agg_func(&name, false).is_some()
+                && f.over.is_none()
+            {
+                self.found = true;
+                return std::ops::ControlFlow::Break(());
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut finder = Finder {
+        depth: 0,
+        found: false,
+    };
+    let _ = e.visit(&mut finder);
+    finder.found
 }

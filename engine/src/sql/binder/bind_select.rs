@@ -219,7 +219,7 @@ fn output_ref(e: &ast::Expr, columns: &[Column]) -> SqlResult<Option<Expr>> {
     }
 }
 
-fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {
+pub(super) fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {
     let desc = o.asc == Some(false);
     SortKey {
         expr,
@@ -325,14 +325,14 @@ fn bind_select(
             let mut group_bound = Vec::new();
             for g in &group_exprs {
                 // GROUP BY may name an output column or position.
-                let g = resolve_group_ref(g, &items)?;
+                let g = resolve_group_ref(g, &items, &from_cols)?;
                 let e = b.bind_expr(&g)?;
                 group_types.push(e.ty());
                 group_bound.push(e);
             }
             let group_keys = group_exprs
                 .iter()
-                .map(|g| resolve_group_ref(g, &items))
+                .map(|g| resolve_group_ref(g, &items, &from_cols))
                 .collect::<SqlResult<Vec<_>>>()?;
             b.agg = Some(AggContext {
                 group_keys,
@@ -424,10 +424,21 @@ fn bind_select(
     result
 }
 
+/// GROUP BY names an output column by position, or by its name when no
+/// input column has that name (input columns win, as in PostgreSQL).
 fn resolve_group_ref(
     g: &ast::Expr,
     items: &[(Option<ast::Expr>, Option<Expr>, String)],
+    input: &[Column],
 ) -> SqlResult<ast::Expr> {
+    if let ast::Expr::Identifier(id) = g {
+        let name = ident(id);
+        if !input.iter().any(|c| c.name == name)
+            && let Some((Some(e), _, _)) = items.iter().find(|(_, _, n)| *n == name)
+        {
+            return Ok(e.clone());
+        }
+    }
     if let ast::Expr::Value(v) = g
         && let ast::Value::Number(n, _) = &v.value
     {

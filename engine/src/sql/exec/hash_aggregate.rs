@@ -57,7 +57,15 @@ impl HashAggregate {
                 for a in &agg.args {
                     args.push(eval(a, &row, cx)?);
                 }
-                acc.add(agg, args)?;
+                if let Some(pending) = &mut acc.pending {
+                    let mut keys = Vec::with_capacity(agg.order.len());
+                    for k in &agg.order {
+                        keys.push(eval(&k.expr, &row, cx)?);
+                    }
+                    pending.push((keys, args));
+                } else {
+                    acc.add(agg, args)?;
+                }
             }
         }
         if self.group_by.is_empty() && order.is_empty() {
@@ -91,8 +99,13 @@ impl Operator for HashAggregate {
 struct Acc {
     count: i64,
     value: Value,
+    /// The sum of squares, for the variance family.
+    squares: Value,
     text: Option<String>,
     seen: Option<HashSet<Vec<Value>>>,
+    /// With `ORDER BY` in the call: the (sort keys, arguments) of each row,
+    /// fed to the aggregate in order when the group is finished.
+    pending: Option<Vec<(Vec<Value>, Vec<Value>)>>,
 }
 
 impl Acc {
@@ -100,8 +113,10 @@ impl Acc {
         Acc {
             count: 0,
             value: Value::Null,
+            squares: Value::Null,
             text: None,
             seen: agg.distinct.then(HashSet::new),
+            pending: (!agg.order.is_empty()).then(Vec::new),
         }
     }
 
@@ -127,6 +142,12 @@ impl Acc {
                         widen(v, agg.func)?,
                     )?
                 };
+            }
+            AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {
+                let v = widen(v, agg.func)?;
+                let sq = square(&v)?;
+                self.value = accumulate(std::mem::replace(&mut self.value, Value::Null), v)?;
+                self.squares = accumulate(std::mem::replace(&mut self.squares, Value::Null), sq)?;
             }
             AggFunc::Min | AggFunc::Max => {
                 let replace = self.value.is_null() || {
@@ -165,8 +186,17 @@ impl Acc {
         Ok(())
     }
 
-    fn finish(self, agg: &AggCall) -> SqlResult<Value> {
+    fn finish(mut self, agg: &AggCall) -> SqlResult<Value> {
+        if let Some(mut pending) = self.pending.take() {
+            pending.sort_by(|a, b| super::sort::compare(&a.0, &b.0, &agg.order));
+            for (_, args) in pending {
+                self.add(agg, args)?;
+            }
+        }
         Ok(match agg.func {
+            AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {
+                variance(agg.func, self.count, self.value, self.squares)?
+            }
             AggFunc::CountStar | AggFunc::Count => Value::Int8(self.count),
             AggFunc::StringAgg => self.text.map_or(Value::Null, Value::Text),
             AggFunc::Avg => match self.value {
@@ -206,10 +236,60 @@ fn widen(v: Value, func: AggFunc) -> SqlResult<Value> {
         other => {
             return Err(SqlError::UndefinedFunction(format!(
                 "function {}({}) does not exist",
-                if func == AggFunc::Sum { "sum" } else { "avg" },
+                match func {
+                    AggFunc::Sum => "sum",
+                    AggFunc::Avg => "avg",
+                    _ => "variance",
+                },
                 other.data_type().map_or("unknown", |t| t.name())
             )));
         }
+    })
+}
+
+fn accumulate(acc: Value, v: Value) -> SqlResult<Value> {
+    if acc.is_null() { Ok(v) } else { add(acc, v) }
+}
+
+fn square(v: &Value) -> SqlResult<Value> {
+    Ok(match v {
+        Value::Numeric(d) => Value::Numeric(d.checked_mul(*d).ok_or(TypeError::NumericOverflow)?),
+        Value::Float8(f) => Value::Float8(f * f),
+        other => other.clone(),
+    })
+}
+
+/// The variance family from the count, sum and sum of squares:
+/// `(n·Σx² − (Σx)²) / (n·(n−1))` for the sample, `/ n²` for the
+/// population; NULL where the divisor would be zero, as in PostgreSQL.
+fn variance(func: AggFunc, n: i64, sum: Value, squares: Value) -> SqlResult<Value> {
+    let sample = matches!(func, AggFunc::StddevSamp | AggFunc::VarSamp);
+    let root = matches!(func, AggFunc::StddevSamp | AggFunc::StddevPop);
+    if n == 0 || (sample && n == 1) {
+        return Ok(Value::Null);
+    }
+    let divisor = if sample { n * (n - 1) } else { n * n };
+    Ok(match (sum, squares) {
+        (Value::Float8(s), Value::Float8(q)) => {
+            let nf = n as f64;
+            let var = ((nf * q - s * s) / divisor as f64).max(0.0);
+            Value::Float8(if root { var.sqrt() } else { var })
+        }
+        (Value::Numeric(s), Value::Numeric(q)) => {
+            let overflow = || SqlError::from(TypeError::NumericOverflow);
+            let num = Decimal::from(n)
+                .checked_mul(q)
+                .and_then(|nq| nq.checked_sub(s.checked_mul(s)?))
+                .ok_or_else(overflow)?
+                .max(Decimal::ZERO);
+            let var = crate::sql::expr::numeric_div(num, Decimal::from(divisor))?;
+            if root {
+                Value::Numeric(crate::sql::expr::numeric_sqrt(var)?)
+            } else {
+                Value::Numeric(var)
+            }
+        }
+        _ => Value::Null,
     })
 }
 

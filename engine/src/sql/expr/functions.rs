@@ -77,6 +77,10 @@ pub enum Func {
     /// A PostgreSQL catalog, session or regex function
     /// ([`super::pg_functions`]).
     Pg(super::pg_functions::PgFunc),
+    /// A mathematical function or operator ([`super::math`]).
+    Math(super::math::MathFunc),
+    /// A string function ([`super::strings`]).
+    Str(super::strings::StrFunc),
 }
 
 impl Func {
@@ -84,7 +88,13 @@ impl Func {
     pub fn is_volatile(self) -> bool {
         matches!(
             self,
-            Func::Nextval | Func::Currval | Func::Setval | Func::Now | Func::CurrentDate
+            Func::Nextval
+                | Func::Currval
+                | Func::Setval
+                | Func::Now
+                | Func::CurrentDate
+                | Func::Math(super::math::MathFunc::Random)
+                | Func::Str(super::strings::StrFunc::GenRandomUuid)
         )
     }
 }
@@ -162,6 +172,11 @@ pub fn resolve_function(
             T::Float4 | T::Float8 => (Func::Trunc, T::Float8, vec![Some(T::Float8)]),
             _ => (Func::Trunc, numeric_ty, vec![Some(numeric_ty)]),
         },
+        ("trunc", 2) if numeric && is_numeric(&args[1]) => (
+            Func::Trunc,
+            numeric_ty,
+            vec![Some(numeric_ty), Some(T::Int4)],
+        ),
         ("floor" | "ceil" | "ceiling", 1) if numeric => {
             let f = if name == "floor" {
                 Func::Floor
@@ -194,7 +209,12 @@ pub fn resolve_function(
         ("current_date", 0) => (Func::CurrentDate, T::Date, vec![]),
         // Names the built-ins do not know may be PostgreSQL's catalog and
         // session functions.
-        _ => return super::pg_functions::resolve(name, args).ok_or_else(|| undefined(name, args)),
+        _ => {
+            return super::math::resolve(name, args)
+                .or_else(|| super::strings::resolve(name, args))
+                .or_else(|| super::pg_functions::resolve(name, args))
+                .ok_or_else(|| undefined(name, args));
+        }
     })
 }
 
@@ -202,6 +222,7 @@ pub fn resolve_function(
 pub(super) fn call(func: Func, args: Vec<Value>, now: i64) -> SqlResult<Value> {
     match func {
         Func::Pg(f) => return super::pg_functions::call(f, &args),
+        Func::Str(f) if !f.is_strict() => return super::strings::call(f, &args),
         Func::Coalesce => {
             return Ok(args
                 .into_iter()
@@ -259,6 +280,8 @@ pub(super) fn call(func: Func, args: Vec<Value>, now: i64) -> SqlResult<Value> {
         _ => 0,
     };
     Ok(match func {
+        Func::Math(f) => super::math::call(f, &args)?,
+        Func::Str(f) => super::strings::call(f, &args)?,
         Func::Length => Value::Int4(s(0).chars().count() as i32),
         Func::Lower => Value::Text(s(0).to_lowercase()),
         Func::Upper => Value::Text(s(0).to_uppercase()),

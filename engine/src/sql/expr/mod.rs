@@ -5,7 +5,9 @@
 mod arith;
 mod eval;
 mod functions;
+mod math;
 mod pg_functions;
+mod strings;
 
 pub use pg_functions::{PgFunc, regex_operator_function};
 pub(crate) use pg_functions::{ROLE_OID, UTF8_ENCODING};
@@ -24,6 +26,9 @@ pub(crate) fn add_values(left: Value, right: Value) -> crate::sql::error::SqlRes
 }
 pub use eval::{eval, eval_predicate};
 pub use functions::{Func, resolve_function};
+pub(crate) use math::numeric_sqrt;
+pub use math::{BitOp, MathFunc, Trig};
+pub use strings::StrFunc;
 
 use std::sync::Arc;
 

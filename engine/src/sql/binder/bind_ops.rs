@@ -1,0 +1,159 @@
+//! PostgreSQL's operators that are functions underneath (`^`, the bitwise
+//! operators, `|/`, `@`), `IS [NOT] UNKNOWN`, `pg_typeof`, and the
+//! function-call spelling of casts (`int4(x)`, `text(x)`).
+
+use sqlparser::ast::{BinaryOperator, UnaryOperator};
+
+use super::bind_expr::{NUMERIC, is_number, is_unknown};
+use super::{Binder, base_type, mismatch};
+use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::expr::Expr;
+use crate::types::{DataType, Value};
+
+impl Binder<'_> {
+    /// Binds a binary operator the arithmetic and comparison rules do not
+    /// cover.
+    pub(super) fn function_operator(
+        &mut self,
+        op: &BinaryOperator,
+        l: Expr,
+        r: Expr,
+    ) -> SqlResult<Expr> {
+        use BinaryOperator as B;
+        let symbol = op.to_string();
+        let (l, r) = match (is_unknown(&l), is_unknown(&r)) {
+            (true, true) => (self.coerce(l, NUMERIC)?, self.coerce(r, NUMERIC)?),
+            (true, false) => {
+                let t = base_type(r.ty());
+                (self.coerce(l, t)?, r)
+            }
+            (false, true) => {
+                let t = base_type(l.ty());
+                let r = self.coerce(r, t)?;
+                (l, r)
+            }
+            _ => (l, r),
+        };
+        let (lt, rt) = (base_type(l.ty()), base_type(r.ty()));
+        let integers = is_integer(&lt) && is_integer(&rt);
+        match op {
+            B::PGExp if is_number(&lt) && is_number(&rt) => self.call("power", vec![l, r]),
+            B::BitwiseAnd | B::BitwiseOr | B::BitwiseXor | B::PGBitwiseXor if integers => {
+                let name = match op {
+                    B::BitwiseAnd => "int8and",
+                    B::BitwiseOr => "int8or",
+                    _ => "int8xor",
+                };
+                self.call(name, vec![l, r])
+            }
+            B::PGBitwiseShiftLeft | B::PGBitwiseShiftRight if integers => {
+                let name = if matches!(op, B::PGBitwiseShiftLeft) {
+                    "int8shl"
+                } else {
+                    "int8shr"
+                };
+                self.call(name, vec![l, r])
+            }
+            B::PGExp
+            | B::BitwiseAnd
+            | B::BitwiseOr
+            | B::BitwiseXor
+            | B::PGBitwiseXor
+            | B::PGBitwiseShiftLeft
+            | B::PGBitwiseShiftRight => Err(mismatch(&symbol, lt, rt)),
+            other => Err(SqlError::unsupported(format!(
+                "operator {other} is not supported"
+            ))),
+        }
+    }
+
+    /// Binds a prefix operator other than `NOT`, `-` and `+`.
+    pub(super) fn function_unary(&mut self, op: &UnaryOperator, e: Expr) -> SqlResult<Expr> {
+        let e = if is_unknown(&e) {
+            self.coerce(e, NUMERIC)?
+        } else {
+            e
+        };
+        let ty = base_type(e.ty());
+        let name = match op {
+            UnaryOperator::PGSquareRoot => "sqrt",
+            UnaryOperator::PGCubeRoot => "cbrt",
+            UnaryOperator::PGAbs => "abs",
+            UnaryOperator::PGBitwiseNot if is_integer(&ty) => "int8not",
+            other => {
+                return Err(SqlError::UndefinedFunction(format!(
+                    "operator does not exist: {other} {}",
+                    ty.name()
+                )));
+            }
+        };
+        if !is_number(&ty) {
+            return Err(SqlError::UndefinedFunction(format!(
+                "operator does not exist: {op} {}",
+                ty.name()
+            )));
+        }
+        self.call(name, vec![e])
+    }
+
+    /// `x IS [NOT] UNKNOWN`: the boolean form of `IS [NOT] NULL`.
+    pub(super) fn is_unknown_test(&mut self, e: Expr, negated: bool) -> SqlResult<Expr> {
+        let e = self.bool_operand(e, "IS UNKNOWN")?;
+        Ok(Expr::IsNull(Box::new(e), negated))
+    }
+
+    /// Calls that are not functions of values: `pg_typeof(x)` is the
+    /// argument's type, known when binding, and a type's name called as a
+    /// function is a cast. `None`: an ordinary function.
+    pub(super) fn special_call(
+        &mut self,
+        name: &str,
+        args: &mut Vec<Expr>,
+    ) -> SqlResult<Option<Expr>> {
+        if args.len() != 1 {
+            return Ok(None);
+        }
+        if name == "pg_typeof" {
+            let arg = &args[0];
+            let ty_name = if is_unknown(arg) && !matches!(arg, Expr::Param(..)) {
+                "unknown".to_owned()
+            } else {
+                arg.ty().name().to_owned()
+            };
+            return Ok(Some(Expr::Literal(Value::Text(ty_name), DataType::Text)));
+        }
+        let Some(ty) = cast_function_type(name) else {
+            return Ok(None);
+        };
+        let arg = args.remove(0);
+        Ok(Some(match arg {
+            Expr::Literal(Value::Text(s), DataType::Text) => {
+                Expr::Literal(Value::Text(s).cast(&ty)?, ty)
+            }
+            other if base_type(other.ty()) == base_type(ty) => other,
+            other if is_unknown(&other) => self.coerce(other, ty)?,
+            other => Expr::Cast(Box::new(other), ty),
+        }))
+    }
+}
+
+fn is_integer(t: &DataType) -> bool {
+    matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8)
+}
+
+/// The type a function-style cast names (PostgreSQL's internal type
+/// names, which double as cast functions).
+fn cast_function_type(name: &str) -> Option<DataType> {
+    Some(match name {
+        "int2" => DataType::Int2,
+        "int4" | "int" => DataType::Int4,
+        "int8" => DataType::Int8,
+        "float4" => DataType::Float4,
+        "float8" => DataType::Float8,
+        "numeric" => NUMERIC,
+        "text" => DataType::Text,
+        "bool" => DataType::Bool,
+        "date" => DataType::Date,
+        _ => return None,
+    })
+}
