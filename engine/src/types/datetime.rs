@@ -50,11 +50,21 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month as u32, day as u32)
 }
 
+/// The (year, month, day) of a day counted from 2000-01-01.
+pub(crate) fn ymd_of(days: i64) -> (i64, u32, u32) {
+    civil_from_days(days + UNIX_EPOCH_DAYS)
+}
+
+/// The day, counted from 2000-01-01, of a (year, month, day).
+pub(crate) fn day_of_ymd(year: i64, month: u32, day: u32) -> i64 {
+    days_from_civil(year, month, day) - UNIX_EPOCH_DAYS
+}
+
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
-fn days_in_month(year: i64, month: u32) -> u32 {
+pub(crate) fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         2 if is_leap(year) => 29,
         2 => 28,

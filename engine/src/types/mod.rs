@@ -30,6 +30,7 @@
 //! the C collation; the session time zone is UTC; `jsonb` keeps its input
 //! text rather than PostgreSQL's normalized form.
 
+mod calendar;
 mod cast;
 mod compare;
 mod datatype;
@@ -42,6 +43,7 @@ mod parse;
 mod row;
 mod value;
 
+pub(crate) use calendar::*;
 pub use datatype::DataType;
 pub use error::TypeError;
 pub use interval::Interval;

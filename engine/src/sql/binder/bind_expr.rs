@@ -377,6 +377,12 @@ impl Binder<'_> {
                 let s = self.bind_expr(r#in)?;
                 self.call("strpos", vec![s, sub])?
             }
+            E::Interval(iv) => self.interval_literal(iv)?,
+            E::Extract { field, expr, .. } => self.extract(field, expr)?,
+            E::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => self.at_time_zone(timestamp, time_zone)?,
             E::Ceil { expr, .. } => {
                 let a = self.bind_expr(expr)?;
                 self.call("ceil", vec![a])?
@@ -549,7 +555,9 @@ impl Binder<'_> {
                     (DataType::Date, DataType::Date, BinOp::Sub) => {
                         Ok(Expr::Binary(bop, Box::new(l), Box::new(r), DataType::Int4))
                     }
-                    _ => Err(mismatch(&symbol, lt, rt)),
+                    _ => self
+                        .temporal_binary(bop, l, r)
+                        .ok_or_else(|| mismatch(&symbol, lt, rt)),
                 }
             }
             other => self.function_operator(other, l, r),

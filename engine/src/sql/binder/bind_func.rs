@@ -202,6 +202,7 @@ impl Binder<'_> {
                 (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => Some(DataType::Int8),
                 (AggFunc::Sum, Some(DataType::Int8)) => Some(NUMERIC),
                 (AggFunc::Sum, Some(t)) if is_number(&t) => Some(t),
+                (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => Some(DataType::Interval),
                 (AggFunc::Avg, Some(DataType::Float4 | DataType::Float8)) => Some(DataType::Float8),
                 (AggFunc::Avg, Some(t)) if is_number(&t) => Some(NUMERIC),
                 (AggFunc::Min | AggFunc::Max, Some(t)) => Some(t),

@@ -3,6 +3,7 @@
 //! expressions and the type rules they share live here and in
 //! `bind_expr.rs`.
 
+mod bind_datetime;
 mod bind_expr;
 mod bind_from;
 mod bind_func;

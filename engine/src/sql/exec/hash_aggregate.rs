@@ -206,6 +206,9 @@ impl Acc {
                     Decimal::from(self.count),
                 )?),
                 Value::Float8(sum) => Value::Float8(sum / self.count as f64),
+                Value::Interval(sum) => {
+                    Value::Interval(crate::types::interval_scale(sum, 1.0 / self.count as f64)?)
+                }
                 other => other,
             },
             AggFunc::Sum => match (self.value, agg.ty) {
@@ -299,6 +302,9 @@ fn add(a: Value, b: Value) -> SqlResult<Value> {
             Value::Numeric(x.checked_add(y).ok_or(TypeError::NumericOverflow)?)
         }
         (Value::Float8(x), Value::Float8(y)) => Value::Float8(x + y),
+        (Value::Interval(x), Value::Interval(y)) => {
+            Value::Interval(crate::types::interval_add(x, y, 1)?)
+        }
         (a, _) => a,
     })
 }

@@ -56,6 +56,9 @@ pub(super) fn arith(op: BinOp, left: Value, right: Value) -> SqlResult<Value> {
             Value::Int4(a.checked_sub(b).ok_or_else(|| out_of_range("integer"))?)
         }
         (l, r) => {
+            if let Some(result) = super::datetime::arith(op, &l, &r) {
+                return result;
+            }
             return Err(SqlError::UndefinedFunction(format!(
                 "operator does not exist: {} {} {}",
                 type_name(&l),

@@ -81,6 +81,8 @@ pub enum Func {
     Math(super::math::MathFunc),
     /// A string function ([`super::strings`]).
     Str(super::strings::StrFunc),
+    /// A date/time function ([`super::datetime`]).
+    Dt(super::datetime::DtFunc),
 }
 
 impl Func {
@@ -95,6 +97,7 @@ impl Func {
                 | Func::CurrentDate
                 | Func::Math(super::math::MathFunc::Random)
                 | Func::Str(super::strings::StrFunc::GenRandomUuid)
+                | Func::Dt(super::datetime::DtFunc::LocalTimestamp)
         )
     }
 }
@@ -212,6 +215,7 @@ pub fn resolve_function(
         _ => {
             return super::math::resolve(name, args)
                 .or_else(|| super::strings::resolve(name, args))
+                .or_else(|| super::datetime::resolve(name, args))
                 .or_else(|| super::pg_functions::resolve(name, args))
                 .ok_or_else(|| undefined(name, args));
         }
@@ -281,6 +285,7 @@ pub(super) fn call(func: Func, args: Vec<Value>, now: i64) -> SqlResult<Value> {
     };
     Ok(match func {
         Func::Math(f) => super::math::call(f, &args)?,
+        Func::Dt(f) => super::datetime::call(f, &args, now)?,
         Func::Str(f) => super::strings::call(f, &args)?,
         Func::Length => Value::Int4(s(0).chars().count() as i32),
         Func::Lower => Value::Text(s(0).to_lowercase()),

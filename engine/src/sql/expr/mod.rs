@@ -3,6 +3,7 @@
 //! evaluation only computes.
 
 mod arith;
+mod datetime;
 mod eval;
 mod functions;
 mod math;
@@ -24,6 +25,8 @@ pub(crate) fn compare_values(op: BinOp, left: &Value, right: &Value) -> Option<b
 pub(crate) fn add_values(left: Value, right: Value) -> crate::sql::error::SqlResult<Value> {
     arith::arith(BinOp::Add, left, right)
 }
+pub use datetime::DtFunc;
+pub(crate) use datetime::{at_time_zone, temporal_result};
 pub use eval::{eval, eval_predicate};
 pub use functions::{Func, resolve_function};
 pub(crate) use math::numeric_sqrt;
