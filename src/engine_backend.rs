@@ -4,9 +4,9 @@
 //! `TransactionState`) so that it can be tested without a database; this
 //! module is the thin translation from `rustydb_engine::sql` to it. A fresh
 //! data directory has the superuser role `rustydb` and the database
-//! `rustydb` (DESIGN §8); roles and further databases arrive with the
-//! tenancy work, so every other name is refused the way PostgreSQL refuses
-//! an unknown role or database.
+//! `rustydb` (DESIGN §8). Roles are the engine's catalog records (`CREATE
+//! ROLE`); further databases arrive with the tenancy work, so every other
+//! database name is refused the way PostgreSQL refuses an unknown one.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use crate::server::{
 };
 
 /// The superuser and the database a fresh data directory starts with.
-pub const DEFAULT_ROLE: &str = "rustydb";
+pub const DEFAULT_ROLE: &str = rustydb_engine::catalog::BOOTSTRAP_SUPERUSER;
 /// See [`DEFAULT_ROLE`].
 pub const DEFAULT_DATABASE: &str = "rustydb";
 
@@ -249,13 +249,21 @@ impl Backend for EngineBackend {
     type Session = EngineSession;
 
     fn connect(&self, user: &str, database: &str) -> BackendResult<EngineSession> {
-        if user != DEFAULT_ROLE {
-            return Err(BackendError {
-                code: "28000".into(),
-                message: format!("role \"{user}\" does not exist"),
-                detail: None,
-                hint: Some(format!("connect as \"{DEFAULT_ROLE}\"")),
-            });
+        let role = self.db.role(user).map_err(BackendError::from)?;
+        match role {
+            None => {
+                return Err(BackendError::new(
+                    "28000",
+                    format!("role \"{user}\" does not exist"),
+                ));
+            }
+            Some(role) if !role.login => {
+                return Err(BackendError::new(
+                    "28000",
+                    format!("role \"{user}\" is not permitted to log in"),
+                ));
+            }
+            Some(_) => {}
         }
         if database != DEFAULT_DATABASE {
             return Err(BackendError {
@@ -266,17 +274,22 @@ impl Backend for EngineBackend {
             });
         }
         Ok(EngineSession {
-            session: self.db.session(),
+            session: self.db.session_as(user),
             copying: None,
         })
     }
 
     fn passwords_enabled(&self) -> bool {
-        false
+        // A catalog that cannot be read trusts no one.
+        self.db.any_password().unwrap_or(true)
     }
 
-    fn password_verifier(&self, _user: &str) -> Option<PasswordVerifier> {
-        None
+    fn password_verifier(&self, user: &str) -> Option<PasswordVerifier> {
+        let role = self.db.role(user).ok()??;
+        if !role.login {
+            return None;
+        }
+        PasswordVerifier::parse_pg(role.password.as_deref()?)
     }
 
     fn description(&self) -> String {

@@ -27,24 +27,7 @@ fn rows(port: u16, sql: &str) -> Vec<String> {
 }
 
 fn psql_with(port: u16, command: &str, extra: &[&str]) -> String {
-    let out = Command::new("psql")
-        .args(extra)
-        .args([
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "rustydb",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            command,
-            "rustydb",
-        ])
-        .output()
-        .unwrap();
+    let out = psql_as(port, "rustydb", None, command, extra);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -52,6 +35,135 @@ fn psql_with(port: u16, command: &str, extra: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// psql as `user`, with `password` if given (never prompting for one).
+fn psql_as(
+    port: u16,
+    user: &str,
+    password: Option<&str>,
+    command: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut cmd = Command::new("psql");
+    cmd.args(extra)
+        .args([
+            "-X",
+            "-w",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            user,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            command,
+            "rustydb",
+        ])
+        .env_remove("PGPASSWORD");
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    cmd.output().unwrap()
+}
+
+/// `-At` output of `command` run as `user` with `password`, which must
+/// succeed.
+fn rows_as(port: u16, user: &str, password: &str, command: &str) -> Vec<String> {
+    let out = psql_as(port, user, Some(password), command, &["-A", "-t"]);
+    assert!(
+        out.status.success(),
+        "psql -U {user} -c {command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What psql prints on stderr when it cannot connect or run `command`.
+fn failure_as(port: u16, user: &str, password: Option<&str>, command: &str) -> String {
+    let out = psql_as(port, user, password, command, &[]);
+    assert!(!out.status.success(), "psql -U {user} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Roles made in SQL are who may connect: loopback is trusted only until
+/// the first password is set, then every connection proves its password
+/// with SCRAM-SHA-256 against the verifier in the catalog.
+#[test]
+fn roles_created_in_sql_log_in_with_scram() {
+    if !have("psql") {
+        eprintln!("skipped: the psql binary is not installed (postgresql-client)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = serve(dir.path());
+    psql(
+        port,
+        "CREATE USER alice WITH PASSWORD 'wonderland' CREATEDB; CREATE ROLE reader; \
+         ALTER ROLE rustydb PASSWORD 'root'",
+    );
+    assert_eq!(
+        rows_as(
+            port,
+            "alice",
+            "wonderland",
+            "SELECT current_user, session_user"
+        ),
+        ["alice|alice"]
+    );
+    assert_eq!(
+        rows_as(
+            port,
+            "rustydb",
+            "root",
+            "SELECT rolname, rolsuper, rolcreatedb, rolcanlogin FROM pg_catalog.pg_roles \
+             WHERE rolname !~ '^pg_' ORDER BY 1",
+        ),
+        ["alice|f|t|t", "reader|f|f|f", "rustydb|t|t|t"]
+    );
+
+    let wrong = failure_as(port, "alice", Some("rabbit"), "SELECT 1");
+    assert!(
+        wrong.contains("password authentication failed for user \"alice\""),
+        "{wrong}"
+    );
+    let none = failure_as(port, "rustydb", None, "SELECT 1");
+    assert!(none.contains("no password supplied"), "{none}");
+    let nologin = failure_as(port, "reader", Some("x"), "SELECT 1");
+    assert!(
+        nologin.contains("password authentication failed"),
+        "{nologin}"
+    );
+    let denied = failure_as(
+        port,
+        "alice",
+        Some("wonderland"),
+        "CREATE ROLE mallory SUPERUSER",
+    );
+    assert!(
+        denied.contains("permission denied to create role"),
+        "{denied}"
+    );
+
+    // A new password replaces the old one at once.
+    rows_as(
+        port,
+        "alice",
+        "wonderland",
+        "ALTER USER alice PASSWORD 'looking-glass'",
+    );
+    assert!(failure_as(port, "alice", Some("wonderland"), "SELECT 1").contains("failed"));
+    assert_eq!(
+        rows_as(port, "alice", "looking-glass", "SELECT current_user"),
+        ["alice"]
+    );
+    rows_as(port, "rustydb", "root", "DROP USER alice");
+    assert!(failure_as(port, "alice", Some("looking-glass"), "SELECT 1").contains("failed"));
 }
 
 #[test]

@@ -58,6 +58,8 @@ impl SqlState {
     pub const AMBIGUOUS_COLUMN: SqlState = SqlState("42702");
     /// 42701 duplicate_column
     pub const DUPLICATE_COLUMN: SqlState = SqlState("42701");
+    /// 42501 insufficient_privilege
+    pub const INSUFFICIENT_PRIVILEGE: SqlState = SqlState("42501");
     /// 42710 duplicate_object
     pub const DUPLICATE_OBJECT: SqlState = SqlState("42710");
     /// 42712 duplicate_alias

@@ -3,6 +3,7 @@
 //! later one, so new fields go at the end.
 
 use super::error::{CatalogError, CatalogResult};
+use super::role::RoleDef;
 use super::schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, KeyConstraint, RefAction, SequenceDef, TableDef,
     ViewDef,
@@ -282,5 +283,33 @@ pub(super) fn decode_view(bytes: &[u8]) -> CatalogResult<ViewDef> {
         name,
         query,
         columns,
+    })
+}
+
+pub(super) fn encode_role(role: &RoleDef) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u32(role.oid);
+    w.str(&role.name);
+    w.bool(role.superuser);
+    w.bool(role.create_db);
+    w.bool(role.create_role);
+    w.bool(role.login);
+    w.i64(i64::from(role.connection_limit));
+    w.opt_str(role.password.as_deref());
+    w.0
+}
+
+pub(super) fn decode_role(bytes: &[u8]) -> CatalogResult<RoleDef> {
+    let mut r = Reader::new(bytes);
+    Ok(RoleDef {
+        oid: r.u32()?,
+        name: r.str()?,
+        superuser: r.bool()?,
+        create_db: r.bool()?,
+        create_role: r.bool()?,
+        login: r.bool()?,
+        connection_limit: i32::try_from(r.i64()?)
+            .map_err(|_| CatalogError::Corrupt("role connection limit"))?,
+        password: r.opt_str()?,
     })
 }

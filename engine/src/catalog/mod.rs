@@ -22,6 +22,7 @@
 //! 00 03 <id u32>   sequence record
 //! 00 04 <id u32>   view record
 //! 00 05 <id u32>   sequence position (i64), written outside user transactions
+//! 00 07 <name>     role record (`role.rs`)
 //! 00 10 .. 00 12   modules, routines, component bytes (`routine.rs`)
 //! 01 <table u32> <primary key, or hidden row id>   row
 //! 02 <index u32> <index key [‖ primary key]>       index entry
@@ -33,6 +34,7 @@ pub mod kv;
 #[cfg(test)]
 pub(crate) mod memkv;
 mod mvcckv;
+mod role;
 pub mod routine;
 mod schema;
 
@@ -47,6 +49,7 @@ use parking_lot::Mutex;
 pub use error::{CatalogError, CatalogResult};
 pub use kv::{Isolation, KvStore, KvTxn, TxnConfig};
 pub use mvcckv::MvccKv;
+pub use role::{BOOTSTRAP_SUPERUSER, BOOTSTRAP_SUPERUSER_OID, RoleDef};
 pub use schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, KeyConstraint, RefAction, SequenceDef, TableDef,
     ViewDef,
@@ -100,6 +103,7 @@ pub struct Catalog {
     tables_by_id: HashMap<u32, Arc<TableDef>>,
     sequences: HashMap<String, SequenceDef>,
     views: HashMap<String, ViewDef>,
+    roles: HashMap<String, RoleDef>,
 }
 
 impl Catalog {
@@ -185,6 +189,7 @@ impl Catalog {
                 }
             }
         }
+        role::load(txn, &mut catalog.roles)?;
         Ok(catalog)
     }
 }

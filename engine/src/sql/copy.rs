@@ -472,6 +472,7 @@ impl Session {
         let now = self.txn_start;
         let cancel = self.cancel.clone();
         let cache = self.catalog.clone();
+        let user = self.user.clone();
         let txn = self
             .txn
             .as_mut()
@@ -489,6 +490,7 @@ impl Session {
             now,
             cancel: &cancel,
             sequences: &no_sequences,
+            user: &user,
         };
         f(&mut cx)
     }

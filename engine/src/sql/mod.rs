@@ -34,6 +34,7 @@ pub mod parser;
 pub mod plan;
 mod planner;
 mod prepared;
+mod role;
 mod routine;
 mod sequence;
 mod session;

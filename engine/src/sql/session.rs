@@ -125,9 +125,15 @@ impl Database {
         self.invoker.as_ref()
     }
 
-    /// A new session.
+    /// A new session of the bootstrap superuser.
     pub fn session(&self) -> Session {
+        self.session_as(crate::catalog::BOOTSTRAP_SUPERUSER)
+    }
+
+    /// A new session of `user`, whom the caller has authenticated.
+    pub fn session_as(&self, user: &str) -> Session {
         Session {
+            user: user.to_owned(),
             kv: self.kv.clone(),
             catalog: self.catalog.clone(),
             txn: None,
@@ -150,6 +156,8 @@ impl Database {
 
 /// One connection's state.
 pub struct Session {
+    /// The role the session runs as.
+    pub(crate) user: String,
     pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) catalog: Arc<CatalogCache>,
     pub(crate) txn: Option<Box<dyn KvTxn>>,

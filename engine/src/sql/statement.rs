@@ -53,6 +53,7 @@ pub(crate) fn execute(
     let cancel = session.cancel.clone();
     let cache = session.catalog.clone();
     let invoker = session.invoker.clone();
+    let user = session.user.clone();
     let txn = session
         .txn
         .as_mut()
@@ -72,11 +73,15 @@ pub(crate) fn execute(
         now,
         cancel: &cancel,
         sequences: &sequences,
+        user: &user,
     };
     if let Some((prepared, args)) = executing {
         let values = sql_execute_args(&prepared, args, &mut cx)?;
         let types: Vec<Option<DataType>> = prepared.param_types.iter().copied().map(Some).collect();
         return execute(session, &prepared.statement, &values, &types);
+    }
+    if let Some(result) = super::role::execute(stmt, &mut cx) {
+        return result;
     }
     use ast::Statement as A;
     match stmt {

@@ -51,6 +51,8 @@ pub struct ExecCtx<'a> {
     pub cancel: &'a AtomicBool,
     /// `nextval`, `currval` and `setval` of sequences by id.
     pub sequences: &'a dyn SequenceOps,
+    /// The session's role: `current_user`, and whose privileges apply.
+    pub user: &'a str,
 }
 
 impl ExecCtx<'_> {

@@ -134,7 +134,7 @@ pub fn eval(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value
             for a in args {
                 values.push(eval(a, row, cx)?);
             }
-            functions::call(*f, values, cx.now)?
+            functions::call(*f, values, cx)?
         }
         Expr::InList {
             expr,

@@ -7,6 +7,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use super::arith::{is_numeric, math_error, numeric_div, to_decimal, to_f64};
 use crate::SqlState;
 use crate::sql::error::{SqlError, SqlResult};
+use crate::sql::exec::ExecCtx;
 use crate::types::{DataType, Value};
 
 /// A built-in scalar function.
@@ -223,9 +224,10 @@ pub fn resolve_function(
 }
 
 /// Computes a function on evaluated arguments.
-pub(super) fn call(func: Func, args: Vec<Value>, now: i64) -> SqlResult<Value> {
+pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<Value> {
+    let now = cx.now;
     match func {
-        Func::Pg(f) => return super::pg_functions::call(f, &args),
+        Func::Pg(f) => return super::pg_functions::call(f, &args, cx.user, cx.catalog),
         Func::Str(f) if !f.is_strict() => return super::strings::call(f, &args),
         Func::Coalesce => {
             return Ok(args

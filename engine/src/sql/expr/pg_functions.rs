@@ -8,16 +8,16 @@
 //! Names that [`super::functions`] does not know are resolved here.
 
 use crate::SqlState;
+use crate::catalog::Catalog;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::types::{DataType, Value};
 
 use super::functions::Func;
 
-/// The only role and database a data directory has so far (DESIGN §8).
-const ROLE: &str = "rustydb";
+/// The only database a data directory has so far (DESIGN §8).
 const DATABASE: &str = "rustydb";
-/// The role's object id, as `pg_roles` reports it.
-pub(crate) const ROLE_OID: i64 = 10;
+/// The bootstrap superuser's object id, which owns every object.
+pub(crate) const ROLE_OID: i64 = crate::catalog::BOOTSTRAP_SUPERUSER_OID as i64;
 /// PostgreSQL's number for the UTF8 encoding.
 pub(crate) const UTF8_ENCODING: i64 = 6;
 
@@ -131,11 +131,11 @@ pub(crate) fn resolve(
 }
 
 /// Computes a function on evaluated arguments.
-pub(crate) fn call(f: PgFunc, args: &[Value]) -> SqlResult<Value> {
+pub(crate) fn call(f: PgFunc, args: &[Value], user: &str, catalog: &Catalog) -> SqlResult<Value> {
     let text = |s: &str| Ok(Value::Text(s.to_owned()));
     match f {
         PgFunc::CurrentDatabase => return text(DATABASE),
-        PgFunc::CurrentUser => return text(ROLE),
+        PgFunc::CurrentUser => return text(user),
         PgFunc::CurrentSchema => return text("public"),
         PgFunc::Version => {
             return Ok(Value::Text(format!(
@@ -161,12 +161,15 @@ pub(crate) fn call(f: PgFunc, args: &[Value]) -> SqlResult<Value> {
     match f {
         PgFunc::GetUserById => {
             let id = int(0);
-            Ok(Value::Text(if id == ROLE_OID {
-                ROLE.to_owned()
-            } else {
-                // PostgreSQL's answer for an unknown role id.
-                format!("unknown (OID={id})")
-            }))
+            let name = catalog
+                .roles()
+                .into_iter()
+                .find(|r| i64::from(r.oid) == id)
+                .map(|r| r.name.clone());
+            // PostgreSQL's answer for an unknown role id.
+            Ok(Value::Text(
+                name.unwrap_or_else(|| format!("unknown (OID={id})")),
+            ))
         }
         PgFunc::IsVisible => Ok(Value::Bool(true)),
         PgFunc::FormatType => {
@@ -224,12 +227,15 @@ mod tests {
     fn functions_resolve_by_name_and_arity() {
         assert!(resolve("pg_get_userbyid", &[DataType::Int8]).is_some());
         assert!(resolve("pg_get_userbyid", &[]).is_none());
+        let catalog = Catalog::default();
         assert_eq!(
-            call(PgFunc::GetUserById, &[Value::Int8(ROLE_OID)]).unwrap(),
-            Value::Text("rustydb".into())
-        );
-        assert_eq!(
-            call(PgFunc::EncodingToChar, &[Value::Int8(UTF8_ENCODING)]).unwrap(),
+            call(
+                PgFunc::EncodingToChar,
+                &[Value::Int8(UTF8_ENCODING)],
+                "rustydb",
+                &catalog
+            )
+            .unwrap(),
             Value::Text("UTF8".into())
         );
     }

@@ -62,6 +62,25 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
     let first = keyword_at(parser, 0);
     let second = keyword_at(parser, 1);
     match (first, second) {
+        // sqlparser reads `CREATE USER` / `ALTER USER` as Snowflake's;
+        // in PostgreSQL they are the role statements, CREATE USER with
+        // LOGIN unless told otherwise.
+        (Keyword::CREATE, Keyword::USER) => {
+            parser.next_token();
+            parser.next_token();
+            let mut role = parser.parse_create_role()?;
+            if let sqlparser::ast::Statement::CreateRole { login, .. } = &mut role {
+                login.get_or_insert(true);
+            }
+            Ok(Some(Statement::Standard(Box::new(role))))
+        }
+        (Keyword::ALTER, Keyword::USER) => {
+            parser.next_token();
+            parser.next_token();
+            Ok(Some(Statement::Standard(Box::new(
+                parser.parse_alter_role()?,
+            ))))
+        }
         (Keyword::CREATE, Keyword::MODULE) => {
             parser.next_token();
             parser.next_token();

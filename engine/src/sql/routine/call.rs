@@ -153,6 +153,7 @@ fn arguments(
     let now = session.txn_start;
     let cancel = session.cancel.clone();
     let cache = session.catalog.clone();
+    let user = session.user.clone();
     let txn = txn(session)?;
     let catalog = cache.get(txn)?;
     let no_sequences = |_: u32| -> SqlResult<i64> {
@@ -167,6 +168,7 @@ fn arguments(
         now,
         cancel: &cancel,
         sequences: &no_sequences,
+        user: &user,
     };
     exprs
         .into_iter()

@@ -37,6 +37,7 @@ impl CallerSql {
     pub(super) fn new(caller: &Session, txn: Box<dyn KvTxn>) -> CallerSql {
         CallerSql {
             session: Mutex::new(Session {
+                user: caller.user.clone(),
                 kv: caller.kv.clone(),
                 catalog: caller.catalog.clone(),
                 txn: Some(txn),

@@ -224,19 +224,21 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                 ("rolvaliduntil", T::TimestampTz),
                 ("rolbypassrls", T::Bool),
             ]);
-            r.push(vec![
-                oid(ROLE_OID),
-                text("rustydb"),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(true),
-                Value::Bool(false),
-                Value::Int4(-1),
-                Value::Null,
-                Value::Bool(true),
-            ])?;
+            for role in catalog.roles() {
+                r.push(vec![
+                    oid(role.oid),
+                    text(role.name.clone()),
+                    Value::Bool(role.superuser),
+                    Value::Bool(true),
+                    Value::Bool(role.create_role),
+                    Value::Bool(role.create_db),
+                    Value::Bool(role.login),
+                    Value::Bool(false),
+                    Value::Int4(role.connection_limit),
+                    Value::Null,
+                    Value::Bool(role.superuser),
+                ])?;
+            }
             r
         }
         "pg_user" => {
@@ -246,12 +248,14 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                 ("usecreatedb", T::Bool),
                 ("usesuper", T::Bool),
             ]);
-            r.push(vec![
-                text("rustydb"),
-                oid(ROLE_OID),
-                Value::Bool(true),
-                Value::Bool(true),
-            ])?;
+            for role in catalog.roles().into_iter().filter(|r| r.login) {
+                r.push(vec![
+                    text(role.name.clone()),
+                    oid(role.oid),
+                    Value::Bool(role.create_db),
+                    Value::Bool(role.superuser),
+                ])?;
+            }
             r
         }
         "pg_tables" => {
