@@ -1,0 +1,68 @@
+//! Builds the guests written in other languages (`sdk-examples/python`,
+//! `sdk-examples/js`, `sdk-examples/c`) with their own toolchains.
+//!
+//! A missing tool fails the test with the command that installs it: "any
+//! Wasm language" is a claim the suite checks, so it must never pass by
+//! skipping. `.ci/run` installs every tool named here.
+
+#![allow(dead_code, clippy::unwrap_used)] // each test uses a part
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn out_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `program args` in `cwd`, failing with `install` when the program is
+/// not installed and with its output when it fails.
+fn run_tool(program: &str, args: &[&str], cwd: &Path, install: &str) {
+    let output = match Command::new(program).args(args).current_dir(cwd).output() {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            panic!("`{program}` is not installed; install it with: {install}")
+        }
+        Err(e) => panic!("cannot run `{program}`: {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "`{program} {}` failed in {}:\n{}\n{}",
+        args.join(" "),
+        cwd.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The Python `bank` module (`sdk-examples/python/bank/app.py`), built once
+/// per test binary with componentize-py against `wit/`'s `extension` world.
+pub fn python_bank() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let out = out_dir().join("python-bank.wasm");
+        let wit = repo().join("wit");
+        run_tool(
+            "componentize-py",
+            &[
+                "-d",
+                wit.to_str().unwrap(),
+                "-w",
+                "extension",
+                "componentize",
+                "app",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            &repo().join("sdk-examples/python/bank"),
+            "pip install componentize-py==0.25.1",
+        );
+        std::fs::read(&out).unwrap()
+    })
+}
