@@ -22,11 +22,12 @@ use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::ExtendedQueryHandler;
 use pgwire::api::results::{FieldInfo, Response};
 use pgwire::api::stmt::QueryParser;
-use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::data::{NoData, ParameterDescription};
+use pgwire::messages::extendedquery::{Describe, Execute};
 use rustydb_engine::types::{DataType, Value};
 
 use super::backend::{Backend, BackendError, PreparedStatement, Session};
@@ -128,6 +129,7 @@ fn parameters<B: Backend>(portal: &Portal<Statement<B>>) -> Result<Vec<Value>, B
         ));
     }
     let formats = formats(&portal.parameter_format, types.len())?;
+    let declared = &portal.statement.parameter_types;
     portal
         .parameters
         .iter()
@@ -135,7 +137,19 @@ fn parameters<B: Backend>(portal: &Portal<Statement<B>>) -> Result<Vec<Value>, B
         .zip(formats)
         .enumerate()
         .map(|(i, ((bytes, ty), format))| {
-            decode(bytes.as_deref(), ty, format)
+            // The bytes are in the type the client declared in Parse (psycopg
+            // sends a small int as binary int2 even where the statement wants
+            // int8); decode them as that, then cast as PostgreSQL would.
+            let sent = declared.get(i).and_then(declared_type).unwrap_or(*ty);
+            decode(bytes.as_deref(), &sent, format)
+                .and_then(|v| {
+                    if sent == *ty {
+                        Ok(v)
+                    } else {
+                        v.cast(ty)
+                            .map_err(|e| BackendError::new(e.sqlstate().code(), e.to_string()))
+                    }
+                })
                 .map_err(|e| e.with_detail(format!("bind parameter ${}", i + 1)))
         })
         .collect()
@@ -148,6 +162,38 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         Arc::clone(&self.parser)
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // PostgreSQL answers Describe of a statement that returns no rows
+        // with ParameterDescription and NoData; pgwire sends an empty
+        // RowDescription once there are parameters, which PgJDBC and others
+        // take for a query. Only that case is answered here.
+        if message.target_type == b'S' {
+            let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+            if let Some(Entry::Value(stmt)) = client.portal_store().get_statement(name)
+                && stmt.statement.columns().is_empty()
+            {
+                let response = self.do_describe_statement(client, &stmt).await?;
+                let oids = response.parameters.iter().map(Type::oid).collect();
+                client
+                    .feed(PgWireBackendMessage::ParameterDescription(
+                        ParameterDescription::new(oids),
+                    ))
+                    .await?;
+                client
+                    .send(PgWireBackendMessage::NoData(NoData::new()))
+                    .await?;
+                return Ok(());
+            }
+        }
+        self._on_describe(client, message).await
     }
 
     async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>

@@ -1,5 +1,7 @@
 //! The `rustydb` binary as a server for tests that drive it with real
-//! PostgreSQL tools (psql, pgbench).
+//! PostgreSQL tools (psql, pgbench) and drivers.
+
+#![allow(dead_code)] // each test binary uses a part
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,14 +16,32 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Whether `tool --version` runs: the tests skip, saying why, without it.
+/// Whether `tool --version` runs: the tests skip, saying why, without it,
+/// except under `CI=true`, where `.ci/run` installs the tools and a missing
+/// one fails the test with the install command.
 pub fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
+    present(
+        Command::new(tool).arg("--version"),
+        "apt-get install postgresql-client postgresql",
+    )
+}
+
+/// Whether `probe` runs successfully; see [`have`] for what a missing tool
+/// does. `install` is the command that installs it.
+pub fn present(probe: &mut Command, install: &str) -> bool {
+    let ok = probe
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{probe:?} failed under CI=true; install it with: {install}"
+        );
+        eprintln!("skipped: {probe:?} failed; install it with: {install}");
+    }
+    ok
 }
 
 /// A `rustydb serve` on a free loopback port, ready for connections.
