@@ -1,8 +1,9 @@
-//! Wiring the Wasm host into the engine.
+//! Wiring the Wasm host and the triggers into the engine.
 //!
-//! The engine owns the [`RoutineInvoker`] trait and knows nothing of
-//! wasmtime; the Wasm host implements the trait. This is the one place that
-//! puts them together, for `serve`, `shell` and embedders alike: a
+//! The engine owns the [`RoutineInvoker`] and [`DmlHooks`] traits and knows
+//! nothing of wasmtime or triggers; the Wasm host and `rustydb-triggers`
+//! implement them. This is the one place that puts them together, for
+//! `serve`, `shell` and embedders alike: the trigger machinery, and a
 //! [`WasmInvoker`] over a module registry whose compiled artifacts are
 //! cached in `<data dir>/wasm-cache` (keyed by SHA-256, so a restart loads
 //! instead of recompiling), injected into the [`Database`].
@@ -19,7 +20,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustydb_engine::extension::RoutineInvoker;
+use rustydb_engine::extension::{DmlHooks, RoutineInvoker};
 use rustydb_engine::sql::{Database, DatabaseOptions};
 pub use rustydb_wasm_host::Limits;
 use rustydb_wasm_host::{DeployError, ModuleRegistry, WasmInvoker};
@@ -79,5 +80,10 @@ pub fn open_database_with_limits(
 ) -> Result<Database, OpenError> {
     let db = Database::open(dir, options)?;
     let invoker: Arc<dyn RoutineInvoker> = wasm_host(dir, limits)?;
-    Ok(db.with_invoker(invoker))
+    Ok(db.with_invoker(invoker).with_dml_hooks(triggers()))
+}
+
+/// The trigger machinery (`rustydb-triggers`) as the engine's hooks.
+pub fn triggers() -> Arc<dyn DmlHooks> {
+    Arc::new(rustydb_triggers::Triggers::default())
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod wasm_support;
+mod wasm_triggers;
 
 use std::time::{Duration, Instant};
 

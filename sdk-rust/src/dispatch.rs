@@ -23,6 +23,8 @@ pub enum Call {
     Procedure(fn(Vec<Value>) -> Result<Rows, SqlError>),
     /// A scalar function: its per-row body, batched by [`call_scalar`].
     Scalar(fn(Vec<Value>) -> Result<Value, SqlError>),
+    /// A trigger function.
+    Trigger(fn(crate::Trigger) -> Result<crate::TriggerAction, SqlError>),
 }
 
 /// One routine of a module, as `#[procedure]` / `#[function]` declare it.
@@ -40,6 +42,7 @@ impl Routine {
         match self.call {
             Call::Procedure(_) => RoutineKind::Procedure,
             Call::Scalar(_) => RoutineKind::Scalar,
+            Call::Trigger(_) => RoutineKind::Trigger,
         }
     }
 
@@ -140,6 +143,18 @@ pub fn call_scalar(
             }
         })
         .collect()
+}
+
+/// `trigger.call-trigger`
+pub fn call_trigger(
+    routines: &[&Routine],
+    name: &str,
+    data: TriggerData,
+) -> Result<TriggerResult, SqlError> {
+    match routines.iter().find(|r| r.name == name).map(|r| &r.call) {
+        Some(Call::Trigger(f)) => f(crate::Trigger::from(data)).map(TriggerResult::from),
+        _ => Err(no_such("trigger function", name)),
+    }
 }
 
 /// The answer of an interface the module has no routines for.

@@ -34,11 +34,24 @@
 //! once. A routine fails with `Err(SqlError)` and a SQLSTATE of its choice;
 //! a panic is a trap, which the host reports as 38000.
 //!
-//! Shipped today: `#[procedure]` and `#[function]`. Aggregates, triggers,
-//! table functions and models are in the WIT contract and the host, and a
-//! module written against the bindings can export them, but their
-//! attributes (`#[aggregate]`, `#[trigger]`, `#[model]`) come later; a
-//! module built with `export!` answers those interfaces with 42883.
+//! A trigger function takes the firing's [`Trigger`] (`TG_*`, `OLD`, `NEW`,
+//! arguments) and returns a [`TriggerAction`] (or `()`, meaning keep):
+//!
+//! ```ignore
+//! #[rustydb::trigger]
+//! fn no_negative(tg: rustydb::Trigger) -> Result<rustydb::TriggerAction, SqlError> {
+//!     match tg.new_value("balance") {
+//!         Some(rustydb::Value::Int8(b)) if *b < 0 => Err(SqlError::raise("negative")),
+//!         _ => Ok(rustydb::TriggerAction::Keep),
+//!     }
+//! }
+//! ```
+//!
+//! Shipped today: `#[procedure]`, `#[function]` and `#[trigger]`.
+//! Aggregates, table functions and models are in the WIT contract and the
+//! host, and a module written against the bindings can export them, but
+//! their attributes (`#[aggregate]`, `#[model]`) come later; a module built
+//! with `export!` answers those interfaces with 42883.
 
 #[doc(hidden)]
 pub mod bindings {
@@ -53,10 +66,12 @@ pub mod bindings {
 
 mod dispatch;
 mod sql;
+mod trigger;
 mod value;
 
-pub use rustydb_sdk_macros::{export, function, procedure};
+pub use rustydb_sdk_macros::{export, function, procedure, trigger};
 pub use sql::{Cursor, LogLevel, execute, log, query};
+pub use trigger::{Level, Operation, Timing, Trigger, TriggerAction, TriggerReturn};
 pub use value::{Column, DataType, FromValue, Interval, IntoValue, Rows, SqlError, SqlType, Value};
 
 #[doc(hidden)]

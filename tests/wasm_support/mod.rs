@@ -78,7 +78,8 @@ pub fn open(limits: Limits) -> TestDb {
     let invoker = Arc::new(WasmInvoker::new(Arc::new(registry)));
     let db = Database::open(dir.path(), DatabaseOptions::default())
         .unwrap()
-        .with_invoker(Arc::clone(&invoker) as Arc<dyn RoutineInvoker>);
+        .with_invoker(Arc::clone(&invoker) as Arc<dyn RoutineInvoker>)
+        .with_dml_hooks(rustydb::wasm::triggers());
     TestDb {
         db,
         invoker,

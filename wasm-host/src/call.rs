@@ -73,7 +73,7 @@ pub(crate) fn run<R>(
     }
 }
 
-fn new_store(
+pub(crate) fn new_store(
     runtime: &Runtime,
     budget: &CallBudget,
     output: &Output,

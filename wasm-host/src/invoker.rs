@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use rustydb_engine::extension::{
     CallContext, ErrorCode, ExtensionError, LoadedModule, ResultSet, RoutineDescription,
-    RoutineInvoker, RoutineKind, RoutineRef, RoutineUsage, Row, TriggerData, TriggerOutcome,
+    RoutineInvoker, RoutineKind, RoutineRef, RoutineUsage, Row, TriggerCalls, TriggerData,
+    TriggerOutcome,
 };
 use rustydb_engine::types::Value;
 use sha2::{Digest, Sha256};
@@ -22,12 +23,13 @@ use crate::convert::{self, error_from_wit};
 use crate::host_api::CallState;
 use crate::registry::{Exports, Module, ModuleRegistry};
 use crate::stats::{RoutineStats, Stats};
+use crate::trigger_calls::StatementCalls;
 
 /// Runs routines of the modules in a [`ModuleRegistry`] and counts their
 /// usage.
 pub struct WasmInvoker {
     registry: Arc<ModuleRegistry>,
-    stats: Stats,
+    stats: Arc<Stats>,
 }
 
 impl WasmInvoker {
@@ -35,7 +37,7 @@ impl WasmInvoker {
     pub fn new(registry: Arc<ModuleRegistry>) -> WasmInvoker {
         WasmInvoker {
             registry,
-            stats: Stats::default(),
+            stats: Arc::default(),
         }
     }
 
@@ -347,6 +349,15 @@ impl RoutineInvoker for WasmInvoker {
                 },
             )
         })
+    }
+
+    fn open_trigger_calls(
+        &self,
+        ctx: &CallContext,
+        module: &str,
+    ) -> Result<Option<Box<dyn TriggerCalls>>, ExtensionError> {
+        let calls = StatementCalls::open(&self.registry, Arc::clone(&self.stats), ctx, module)?;
+        Ok(Some(Box::new(calls)))
     }
 
     fn score_model(

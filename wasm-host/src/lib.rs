@@ -30,6 +30,7 @@ mod output;
 mod registry;
 mod runtime;
 mod stats;
+mod trigger_calls;
 
 pub use error::DeployError;
 pub use invoker::{WasmInvoker, version_handle};

@@ -24,6 +24,7 @@
 //! 00 05 <id u32>   sequence position (i64), written outside user transactions
 //! 00 07 <name>     role record (`role.rs`)
 //! 00 10 .. 00 12   modules, routines, component bytes (`routine.rs`)
+//! 00 20 <table u32> <name>   trigger record (written by rustydb-triggers)
 //! 01 <table u32> <primary key, or hidden row id>   row
 //! 02 <index u32> <index key [‖ primary key]>       index entry
 //! ```
@@ -65,6 +66,7 @@ const TABLE: u8 = 0x02;
 const SEQUENCE: u8 = 0x03;
 const VIEW: u8 = 0x04;
 const SEQUENCE_VALUE: u8 = 0x05;
+const TRIGGER: u8 = 0x20;
 
 /// Object ids below this are reserved for the system.
 const FIRST_USER_ID: u32 = 16384;
@@ -81,6 +83,13 @@ pub fn index_prefix(index: u32) -> Vec<u8> {
     let mut k = vec![INDEXES];
     k.extend_from_slice(&index.to_be_bytes());
     k
+}
+
+/// The key prefix of a table's trigger records. The engine only reserves
+/// the range (and empties it with the table); the trigger machinery owns
+/// what is in it.
+pub fn trigger_prefix(table: u32) -> Vec<u8> {
+    record_key(TRIGGER, table)
 }
 
 /// The key under which a sequence's position is kept.
@@ -258,6 +267,13 @@ impl<'a> CatalogWriter<'a> {
         Ok(())
     }
 
+    /// Marks the catalog as changed without changing a table record, for
+    /// records kept outside the decoded catalog (triggers) whose readers
+    /// cache them by catalog version.
+    pub fn mark_changed(&mut self) -> CatalogResult<()> {
+        self.touch()
+    }
+
     /// A new object id for a table, index, sequence or view.
     pub fn allocate_id(&mut self) -> CatalogResult<u32> {
         let id = match self.txn.get(&[CATALOG, NEXT_ID])? {
@@ -286,6 +302,7 @@ impl<'a> CatalogWriter<'a> {
         self.touch()?;
         self.txn.delete(&record_key(TABLE, table.id))?;
         self.delete_prefix(&table_prefix(table.id))?;
+        self.delete_prefix(&trigger_prefix(table.id))?;
         for index in &table.indexes {
             self.delete_prefix(&index_prefix(index.id))?;
         }

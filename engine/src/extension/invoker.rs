@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::describe::{ColumnDescription, RoutineDescription};
+use super::dml_hooks::TriggerCalls;
 use super::error::ExtensionError;
 use super::host_sql::{HostSql, ResultSet, Row};
 use super::modules::{LoadedModule, RoutineUsage};
@@ -262,6 +263,22 @@ pub trait RoutineInvoker: Send + Sync {
         routine: RoutineRef<'_>,
         data: &TriggerData,
     ) -> Result<TriggerOutcome, ExtensionError>;
+
+    /// Trigger calls into module `module` sharing one sandbox until the
+    /// returned value is dropped (the end of a statement); `None` when the
+    /// host has no such thing, and each call goes through
+    /// [`RoutineInvoker::call_trigger`].
+    ///
+    /// # Errors
+    /// 42883 for an unknown module; the sandbox errors of instantiation.
+    fn open_trigger_calls(
+        &self,
+        ctx: &CallContext,
+        module: &str,
+    ) -> Result<Option<Box<dyn TriggerCalls>>, ExtensionError> {
+        let _ = (ctx, module);
+        Ok(None)
+    }
 
     /// Loads a model's parameters into a fresh instance and scores a batch
     /// of feature rows, one value per row.

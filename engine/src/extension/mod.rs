@@ -18,18 +18,24 @@
 //! its own codes (`P0001` for a business rule), so the code is an
 //! [`ErrorCode`] held by value rather than one of the engine's constants.
 //!
-//! Both traits are object-safe and `Send + Sync`, so the root package can
+//! * [`DmlHooks`] is called around every write (INSERT, UPDATE, DELETE,
+//!   TRUNCATE, COPY): row and statement hooks with OLD and NEW rows. The
+//!   trigger machinery (`rustydb-triggers`) implements it.
+//!
+//! The traits are object-safe and `Send + Sync`, so the root package can
 //! wire them as `Arc<dyn …>` without this crate depending on wasmtime.
 //!
 //! [`Value`]: crate::types::Value
 
 mod describe;
+mod dml_hooks;
 mod error;
 mod host_sql;
 mod invoker;
 mod modules;
 
 pub use describe::{ColumnDescription, RoutineDescription, RoutineKind, Volatility};
+pub use dml_hooks::{DmlEvent, DmlHooks, HookContext, RowCondition, StatementHooks, TriggerCalls};
 pub use error::{ErrorCode, ExtensionError};
 pub use host_sql::{HostSql, Notice, NoticeLevel, ResultSet, Row, RowCursor};
 pub use invoker::{

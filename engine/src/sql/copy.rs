@@ -406,11 +406,13 @@ fn run_query(
     Ok((columns, rows))
 }
 
-/// Stores rows of a COPY FROM STDIN as one statement.
+/// Stores rows of a COPY FROM STDIN as one statement, firing INSERT
+/// triggers as an INSERT would.
 fn store_rows(
     target: &CopyInTarget,
     rows: Vec<Vec<Value>>,
     cx: &mut ExecCtx<'_>,
+    fire: &mut super::hooks::Firing<'_, '_>,
 ) -> SqlResult<u64> {
     let table = cx
         .catalog
@@ -420,6 +422,9 @@ fn store_rows(
         .ok_or_else(|| SqlError::UndefinedTable(target.table.clone()))?;
     let defaults = bind_defaults(&table, cx)?;
     let checks = bind_checks(&table, cx)?;
+    let insert = crate::extension::TriggerOperation::Insert;
+    let mut fire = fire.open(cx, &table, &[insert], &[])?;
+    fire.before_statement(cx)?;
     let mut count = 0u64;
     for (line, src) in rows.into_iter().enumerate() {
         if line % 1024 == 0 {
@@ -447,6 +452,9 @@ fn store_rows(
             };
             row.push(if v.is_null() { v } else { v.assign(&c.ty)? });
         }
+        let Some(row) = fire.before_row(cx, insert, None, row)? else {
+            continue;
+        };
         dml::check_row(&table, &row, &checks, cx)?;
         if dml::insert_row(&table, &row, cx)?.is_none() {
             let name = table
@@ -455,46 +463,14 @@ fn store_rows(
                 .map_or_else(String::new, |p| p.name.clone());
             return Err(SqlError::UniqueViolation(name));
         }
+        fire.after_row(cx, insert, None, Some(&row))?;
         count += 1;
     }
+    fire.after_statement(cx)?;
     Ok(count)
 }
 
 impl Session {
-    /// Runs `f` with an execution context over the open transaction and
-    /// the catalog it sees.
-    pub(crate) fn with_exec_ctx<T>(
-        &mut self,
-        params: &[Value],
-        param_types: &[Option<crate::types::DataType>],
-        f: impl FnOnce(&mut ExecCtx<'_>) -> SqlResult<T>,
-    ) -> SqlResult<T> {
-        let now = self.txn_start;
-        let cancel = self.cancel.clone();
-        let cache = self.catalog.clone();
-        let user = self.user.clone();
-        let txn = self
-            .txn
-            .as_mut()
-            .ok_or_else(|| SqlError::Internal("no transaction".into()))?;
-        let catalog = cache.get(txn.as_mut())?;
-        let no_sequences = |_: u32| -> SqlResult<i64> {
-            Err(SqlError::unsupported("sequences are not supported yet"))
-        };
-        let mut cx = ExecCtx {
-            txn: txn.as_mut(),
-            catalog: &catalog,
-            params,
-            param_types,
-            outer: Vec::new(),
-            now,
-            cancel: &cancel,
-            sequences: &no_sequences,
-            user: &user,
-        };
-        f(&mut cx)
-    }
-
     /// Stores the rows of the `COPY … FROM STDIN` that returned `target`,
     /// each with one value per data column, and returns how many were
     /// stored. The rows are one statement: in the open transaction block,
@@ -509,7 +485,9 @@ impl Session {
             return Err(SqlError::InFailedTransaction.into());
         }
         Ok(self.in_statement(|session| {
-            session.with_exec_ctx(&[], &[], |cx| store_rows(target, rows, cx))
+            super::hooks::with_firing(session, &[], &[], |cx, fire| {
+                store_rows(target, rows, cx, fire)
+            })
         })?)
     }
 

@@ -29,6 +29,7 @@ pub mod error;
 pub mod exec;
 mod explain;
 pub mod expr;
+mod hooks;
 mod index_ddl;
 pub mod parser;
 pub mod plan;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::catalog::{CatalogCache, Isolation, KvStore, KvTxn, MvccKv, TxnConfig};
-use crate::extension::{Notice, RoutineInvoker};
+use crate::extension::{DmlHooks, Notice, RoutineInvoker};
 use crate::mvcc::{Mvcc, MvccOptions};
 use crate::storage::{Store, StoreOptions};
 use crate::types::{DataType, Value};
@@ -89,6 +89,9 @@ pub struct Database {
     /// (layers call downward); whoever opens the database injects it.
     /// Without one, module and routine statements fail with 0A000.
     pub(crate) invoker: Option<Arc<dyn RoutineInvoker>>,
+    /// Row and statement hooks around writes (triggers), injected like
+    /// the invoker; without them no trigger DDL runs (0A000).
+    pub(crate) hooks: Option<Arc<dyn DmlHooks>>,
 }
 
 impl Database {
@@ -109,6 +112,7 @@ impl Database {
             kv,
             catalog: Arc::new(CatalogCache::default()),
             invoker: None,
+            hooks: None,
         }
     }
 
@@ -117,6 +121,14 @@ impl Database {
     #[must_use]
     pub fn with_invoker(mut self, invoker: Arc<dyn RoutineInvoker>) -> Database {
         self.invoker = Some(invoker);
+        self
+    }
+
+    /// The same database, calling `hooks` around every write (the trigger
+    /// machinery).
+    #[must_use]
+    pub fn with_dml_hooks(mut self, hooks: Arc<dyn DmlHooks>) -> Database {
+        self.hooks = Some(hooks);
         self
     }
 
@@ -148,8 +160,10 @@ impl Database {
             block_isolation: Isolation::ReadCommitted,
             sequence_values: Arc::default(),
             invoker: self.invoker.clone(),
+            hooks: self.hooks.clone(),
             notices: Vec::new(),
             call_depth: 0,
+            transition_tables: Vec::new(),
         }
     }
 }
@@ -180,11 +194,16 @@ pub struct Session {
     pub(crate) sequence_values: Arc<parking_lot::Mutex<HashMap<u32, i64>>>,
     /// The routine host (see [`Database::with_invoker`]).
     pub(crate) invoker: Option<Arc<dyn RoutineInvoker>>,
+    /// The trigger machinery (see [`Database::with_dml_hooks`]).
+    pub(crate) hooks: Option<Arc<dyn DmlHooks>>,
     /// Notices from user code not yet delivered to the client.
     pub(crate) notices: Vec<Notice>,
     /// 0 for a client's session; n for the session guest SQL runs in
     /// during a call nested n deep.
     pub(crate) call_depth: u32,
+    /// The transition tables a statement trigger's function reads while
+    /// it runs (`REFERENCING NEW TABLE AS name`), as relations by name.
+    pub(crate) transition_tables: Vec<(String, super::plan::Plan)>,
 }
 
 /// Microseconds since 2000-01-01 UTC, PostgreSQL's epoch.

@@ -24,13 +24,17 @@ pub(crate) fn execute(
     if let Some(result) = super::routine::execute(session, s, params, param_types) {
         return result;
     }
+    if let Some(result) = super::hooks::execute(session, s, params, param_types) {
+        return result;
+    }
     let stmt = match s {
         Statement::Standard(stmt) => stmt.as_ref(),
         Statement::CreateModule { .. }
         | Statement::DropModule { .. }
-        | Statement::CreateProcedure(_) => {
+        | Statement::CreateProcedure(_)
+        | Statement::Trigger(_) => {
             return Err(SqlError::Internal(
-                "routine statements are run by sql::routine".into(),
+                "routine and trigger statements are run by sql::routine and sql::hooks".into(),
             ));
         }
         Statement::CreateResourceGroup { .. } | Statement::AlterResourceGroup { .. } => {
@@ -54,6 +58,7 @@ pub(crate) fn execute(
     let cache = session.catalog.clone();
     let invoker = session.invoker.clone();
     let user = session.user.clone();
+    let transition_tables = session.transition_tables.clone();
     let txn = session
         .txn
         .as_mut()
@@ -89,6 +94,7 @@ pub(crate) fn execute(
             let views = super::routine::views::for_query(q, cx.txn, invoker.as_ref())?;
             let mut binder = Binder::new(&catalog, param_types);
             binder.system_views = views.as_ref();
+            binder.ctes = transition_tables;
             let plan = bind_query(&mut binder, q)?;
             let rows = collect(&plan, &mut cx)?;
             let columns = plan
@@ -127,7 +133,9 @@ pub(crate) fn execute(
             }
             Ok(StatementResult::Command("DROP TABLE".into()))
         }
-        A::Insert(_) | A::Delete(_) | A::Update { .. } => dml::execute(stmt, &mut cx),
+        A::Insert(_) | A::Delete(_) | A::Update { .. } => {
+            dml::execute(stmt, &mut cx, &mut super::hooks::Firing::none())
+        }
         A::CreateSequence {
             name,
             if_not_exists,

@@ -1,5 +1,5 @@
 //! The attribute macros of `rustydb-sdk`, used as `#[rustydb::procedure]`,
-//! `#[rustydb::function]` and `rustydb::export!`.
+//! `#[rustydb::function]`, `#[rustydb::trigger]` and `rustydb::export!`.
 //!
 //! Each attribute leaves the user's function as written and adds, beside it,
 //! a hidden `const` describing it: its SQL name, argument names and types,
@@ -35,6 +35,17 @@ pub fn procedure(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::Function, attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// A trigger function: `fn f(tg: rustydb::Trigger) -> …` returning a
+/// [`TriggerAction`](rustydb::TriggerAction), `()` (keep the row), or a
+/// `Result` of either. Bind it with `CREATE TRIGGER … EXECUTE FUNCTION
+/// module.f(args)`.
+#[proc_macro_attribute]
+pub fn trigger(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand_trigger(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
@@ -157,6 +168,45 @@ fn expand(kind: Kind, attr: TokenStream2, item: TokenStream2) -> syn::Result<Tok
     })
 }
 
+fn expand_trigger(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    let func: ItemFn = syn::parse2(item)?;
+    if let Some(option) = attr.into_iter().next() {
+        return Err(syn::Error::new(option.span(), "a trigger takes no options"));
+    }
+    if func.sig.inputs.len() != 1 {
+        return Err(syn::Error::new_spanned(
+            &func.sig,
+            "a trigger function takes one argument, the `rustydb::Trigger`",
+        ));
+    }
+    let name = &func.sig.ident;
+    let sql_name = name.to_string();
+    let konst = routine_const(name);
+    let vis = &func.vis;
+    let p = quote!(::rustydb::__private);
+    Ok(quote! {
+        #func
+
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        #vis const #konst: #p::Routine = {
+            fn __rustydb_entry(
+                tg: ::rustydb::Trigger,
+            ) -> ::core::result::Result<::rustydb::TriggerAction, ::rustydb::SqlError> {
+                ::rustydb::TriggerReturn::into_action(#name(tg))
+            }
+            #p::Routine {
+                name: #sql_name,
+                params: &[],
+                returns: ::core::option::Option::None,
+                volatility: #p::Vol::Volatile,
+                strict: false,
+                call: #p::Call::Trigger(__rustydb_entry),
+            }
+        };
+    })
+}
+
 fn expand_export(input: TokenStream2) -> syn::Result<TokenStream2> {
     let paths = Punctuated::<Path, Token![,]>::parse_terminated.parse2(input)?;
     let mut consts = Vec::new();
@@ -217,8 +267,8 @@ fn expand_export(input: TokenStream2) -> syn::Result<TokenStream2> {
                 }
             }
             impl #p::TriggerGuest for __RustydbModule {
-                fn call_trigger(name: #s, _: #p::TriggerData) -> #r<#p::TriggerResult, #e> {
-                    #p::not_provided("trigger function", &name)
+                fn call_trigger(name: #s, data: #p::TriggerData) -> #r<#p::TriggerResult, #e> {
+                    #p::call_trigger(__ROUTINES, &name, data)
                 }
             }
             impl #p::ModelGuest for __RustydbModule {

@@ -80,7 +80,9 @@ pub(crate) fn parse_vacuum(parser: &mut Parser<'_>) -> Result<ast::Statement, Pa
 /// Runs TRUNCATE, VACUUM or ALTER TABLE.
 pub(crate) fn execute(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
     match stmt {
-        ast::Statement::Truncate { table_names, .. } => truncate(table_names, cx),
+        ast::Statement::Truncate { table_names, .. } => {
+            truncate(table_names, cx, &mut crate::sql::hooks::Firing::none())
+        }
         ast::Statement::Vacuum(v) => {
             // Old row versions are reclaimed by the MVCC layer's background
             // vacuum and whenever a key is written again, and statistics
@@ -119,12 +121,26 @@ fn table(cx: &ExecCtx<'_>, name: &ast::ObjectName) -> SqlResult<std::sync::Arc<T
         .ok_or(SqlError::UndefinedTable(n))
 }
 
+/// Runs TRUNCATE with its statement triggers.
+pub(crate) fn execute_truncate(
+    stmt: &ast::Statement,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut crate::sql::hooks::Firing<'_, '_>,
+) -> SqlResult<StatementResult> {
+    match stmt {
+        ast::Statement::Truncate { table_names, .. } => truncate(table_names, cx, fire),
+        _ => Err(SqlError::Internal("not TRUNCATE".into())),
+    }
+}
+
 /// `TRUNCATE [TABLE] a, b, …`: every named table loses all its rows and
-/// index entries. As in PostgreSQL, a table referenced by a foreign key
-/// of a table not truncated with it cannot be emptied.
+/// index entries, between its BEFORE and AFTER TRUNCATE triggers. As in
+/// PostgreSQL, a table referenced by a foreign key of a table not
+/// truncated with it cannot be emptied.
 fn truncate(
     names: &[ast::TruncateTableTarget],
     cx: &mut ExecCtx<'_>,
+    fire: &mut crate::sql::hooks::Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
     let tables = names
         .iter()
@@ -147,11 +163,14 @@ fn truncate(
     }
     for t in &tables {
         cx.check_cancel()?;
+        let mut fire = fire.open(cx, t, &[crate::extension::TriggerOperation::Truncate], &[])?;
+        fire.before_statement(cx)?;
         let mut w = CatalogWriter::new(cx.txn);
         w.delete_prefix(&table_prefix(t.id))?;
         for index in &t.indexes {
             w.delete_prefix(&index_prefix(index.id))?;
         }
+        fire.after_statement(cx)?;
     }
     Ok(StatementResult::Command("TRUNCATE TABLE".into()))
 }

@@ -9,9 +9,11 @@ use super::delete_row;
 use super::returning::{Returning, result};
 use super::target::{alias_of, bind_target_rows, table_named};
 use crate::catalog::TableDef;
+use crate::extension::TriggerOperation;
 use crate::sql::binder::Binder;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::{ExecCtx, collect};
+use crate::sql::hooks::Firing;
 use crate::sql::plan::Plan;
 use crate::sql::session::StatementResult;
 use crate::types::Value;
@@ -61,15 +63,23 @@ pub(crate) fn bind_delete(b: &mut Binder<'_>, del: &ast::Delete) -> SqlResult<Bo
 }
 
 /// Runs a bound DELETE; a row that several USING rows match goes once.
-pub(crate) fn run_delete(d: BoundDelete, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
+/// A row a BEFORE trigger skips stays, and is not counted.
+pub(crate) fn run_delete(
+    d: BoundDelete,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+) -> SqlResult<StatementResult> {
     let BoundDelete {
         table,
         rows,
         mut returning,
     } = d;
     let width = table.columns.len();
+    let mut fire = fire.open(cx, &table, &[TriggerOperation::Delete], &[])?;
+    fire.before_statement(cx)?;
     let found = collect(&rows, cx)?;
     let mut done: HashSet<Vec<u8>> = HashSet::new();
+    let mut count = 0u64;
     for row in &found {
         let Some(Value::Bytea(key)) = row.get(width) else {
             return Err(SqlError::Internal("row without its key".into()));
@@ -77,10 +87,17 @@ pub(crate) fn run_delete(d: BoundDelete, cx: &mut ExecCtx<'_>) -> SqlResult<Stat
         if !done.insert(key.clone()) {
             continue;
         }
-        delete_row(&table, key, &row[..width], cx)?;
+        let old = &row[..width];
+        if !fire.before_delete(cx, old)? {
+            continue;
+        }
+        delete_row(&table, key, old, cx)?;
+        count += 1;
+        fire.after_row(cx, TriggerOperation::Delete, Some(old), None)?;
         if let Some(r) = returning.as_mut() {
             r.push(row, cx)?;
         }
     }
-    Ok(result(returning, format!("DELETE {}", done.len())))
+    fire.after_statement(cx)?;
+    Ok(result(returning, format!("DELETE {count}")))
 }

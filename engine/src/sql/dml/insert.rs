@@ -19,10 +19,12 @@ use super::update::{apply_sets, bind_assignments};
 use super::{check_row, index_key, insert_row, row_key, update_row};
 use crate::SqlState;
 use crate::catalog::{IndexDef, TableDef};
+use crate::extension::TriggerOperation;
 use crate::sql::binder::{Binder, bind_query, ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::{ExecCtx, Row, collect};
 use crate::sql::expr::{Expr, eval, eval_predicate};
+use crate::sql::hooks::Firing;
 use crate::sql::plan::{Column, Plan};
 use crate::sql::session::StatementResult;
 use crate::types::{Value, decode_row};
@@ -334,7 +336,16 @@ fn find_conflict(
 
 /// Runs a bound INSERT. The source is read in full first, so an
 /// `INSERT INTO t SELECT ... FROM t` does not see its own rows.
-pub(crate) fn run_insert(ins: BoundInsert, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
+///
+/// Triggers fire as in PostgreSQL: BEFORE INSERT row triggers on each
+/// proposed row (before its arbiter is looked up, so ON CONFLICT judges
+/// the row they return); on a conflict DO UPDATE, the UPDATE triggers of
+/// the row it changes instead; constraints after the BEFORE triggers.
+pub(crate) fn run_insert(
+    ins: BoundInsert,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+) -> SqlResult<StatementResult> {
     let BoundInsert {
         table,
         source,
@@ -346,6 +357,15 @@ pub(crate) fn run_insert(ins: BoundInsert, cx: &mut ExecCtx<'_>) -> SqlResult<St
     let width = source.columns().len();
     let defaults = bind_defaults(&table, cx)?;
     let checks = bind_checks(&table, cx)?;
+    let (operations, assigned) = match &conflict {
+        Some(Conflict::Update { sets, .. }) => (
+            vec![TriggerOperation::Insert, TriggerOperation::Update],
+            sets.iter().map(|(i, _)| *i).collect(),
+        ),
+        _ => (vec![TriggerOperation::Insert], Vec::new()),
+    };
+    let mut fire = fire.open(cx, &table, &operations, &assigned)?;
+    fire.before_statement(cx)?;
     let rows = collect(&source, cx)?;
     let mut count = 0u64;
     let mut updated: HashSet<Vec<u8>> = HashSet::new();
@@ -362,6 +382,9 @@ pub(crate) fn run_insert(ins: BoundInsert, cx: &mut ExecCtx<'_>) -> SqlResult<St
             };
             row.push(if v.is_null() { v } else { v.assign(&c.ty)? });
         }
+        let Some(row) = fire.before_row(cx, TriggerOperation::Insert, None, row)? else {
+            continue;
+        };
         if let Some(conflict) = &conflict
             && let Some((key, existing)) = find_conflict(&table, &arbiters, &row, cx)?
         {
@@ -382,9 +405,14 @@ pub(crate) fn run_insert(ins: BoundInsert, cx: &mut ExecCtx<'_>) -> SqlResult<St
                 continue;
             }
             let new = apply_sets(&table, &existing, &both, sets, cx)?;
+            let Some(new) = fire.before_row(cx, TriggerOperation::Update, Some(&existing), new)?
+            else {
+                continue;
+            };
             check_row(&table, &new, &checks, cx)?;
             update_row(&table, &key, &existing, &new, cx)?;
             updated.insert(row_key(&table, &new).unwrap_or(key));
+            fire.after_row(cx, TriggerOperation::Update, Some(&existing), Some(&new))?;
             if let Some(r) = returning.as_mut() {
                 r.push(&new, cx)?;
             }
@@ -402,10 +430,12 @@ pub(crate) fn run_insert(ins: BoundInsert, cx: &mut ExecCtx<'_>) -> SqlResult<St
         if conflict.is_some() {
             inserted.insert(key);
         }
+        fire.after_row(cx, TriggerOperation::Insert, None, Some(&row))?;
         if let Some(r) = returning.as_mut() {
             r.push(&row, cx)?;
         }
         count += 1;
     }
+    fire.after_statement(cx)?;
     Ok(result(returning, format!("INSERT 0 {count}")))
 }

@@ -23,6 +23,7 @@ use super::binder::Binder;
 use super::error::{SqlError, SqlResult};
 use super::exec::ExecCtx;
 use super::expr::{Expr, eval};
+use super::hooks::Firing;
 use super::plan::{Column, Plan};
 use super::planner::table_access;
 use super::session::StatementResult;
@@ -89,13 +90,17 @@ pub(crate) fn bind(b: &mut Binder<'_>, stmt: &ast::Statement) -> SqlResult<Optio
     }))
 }
 
-/// Binds and runs a DML statement.
-pub(crate) fn execute(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
+/// Binds and runs a DML statement, firing `fire`'s hooks around its rows.
+pub(crate) fn execute(
+    stmt: &ast::Statement,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+) -> SqlResult<StatementResult> {
     let mut b = Binder::new(cx.catalog, cx.param_types);
     match bind(&mut b, stmt)? {
-        Some(BoundDml::Insert(i)) => insert::run_insert(i, cx),
-        Some(BoundDml::Update(u)) => update::run_update(u, cx),
-        Some(BoundDml::Delete(d)) => delete::run_delete(d, cx),
+        Some(BoundDml::Insert(i)) => insert::run_insert(i, cx, fire),
+        Some(BoundDml::Update(u)) => update::run_update(u, cx, fire),
+        Some(BoundDml::Delete(d)) => delete::run_delete(d, cx, fire),
         None => Err(SqlError::Internal("not a DML statement".into())),
     }
 }

@@ -9,10 +9,12 @@ use super::returning::{Returning, result};
 use super::target::{alias_of, bind_checks, bind_target_rows, table_named};
 use super::{check_row, update_row};
 use crate::catalog::TableDef;
+use crate::extension::TriggerOperation;
 use crate::sql::binder::{Binder, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::{ExecCtx, collect};
 use crate::sql::expr::{Expr, eval};
+use crate::sql::hooks::Firing;
 use crate::sql::plan::Plan;
 use crate::sql::session::StatementResult;
 use crate::types::Value;
@@ -147,8 +149,13 @@ pub(crate) fn apply_sets(
 
 /// Runs a bound UPDATE. The rows to change are all found before the first
 /// is written, so the statement never sees its own changes; a row that
-/// several FROM rows match is updated once, as PostgreSQL does.
-pub(crate) fn run_update(u: BoundUpdate, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
+/// several FROM rows match is updated once, as PostgreSQL does. BEFORE
+/// row triggers see the new row before the constraints do.
+pub(crate) fn run_update(
+    u: BoundUpdate,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+) -> SqlResult<StatementResult> {
     let BoundUpdate {
         table,
         rows,
@@ -157,8 +164,12 @@ pub(crate) fn run_update(u: BoundUpdate, cx: &mut ExecCtx<'_>) -> SqlResult<Stat
     } = u;
     let width = table.columns.len();
     let checks = bind_checks(&table, cx)?;
+    let assigned: Vec<usize> = sets.iter().map(|(i, _)| *i).collect();
+    let mut fire = fire.open(cx, &table, &[TriggerOperation::Update], &assigned)?;
+    fire.before_statement(cx)?;
     let found = collect(&rows, cx)?;
     let mut done: HashSet<Vec<u8>> = HashSet::new();
+    let mut count = 0u64;
     for row in &found {
         let Some(Value::Bytea(key)) = row.get(width) else {
             return Err(SqlError::Internal("row without its key".into()));
@@ -168,13 +179,19 @@ pub(crate) fn run_update(u: BoundUpdate, cx: &mut ExecCtx<'_>) -> SqlResult<Stat
         }
         let old = &row[..width];
         let new = apply_sets(&table, old, row, &sets, cx)?;
+        let Some(new) = fire.before_row(cx, TriggerOperation::Update, Some(old), new)? else {
+            continue;
+        };
         check_row(&table, &new, &checks, cx)?;
         update_row(&table, key, old, &new, cx)?;
+        count += 1;
+        fire.after_row(cx, TriggerOperation::Update, Some(old), Some(&new))?;
         if let Some(r) = returning.as_mut() {
             let mut out = new;
             out.extend_from_slice(&row[width..]);
             r.push(&out, cx)?;
         }
     }
-    Ok(result(returning, format!("UPDATE {}", done.len())))
+    fire.after_statement(cx)?;
+    Ok(result(returning, format!("UPDATE {count}")))
 }

@@ -109,6 +109,28 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
             }
             parse_create_procedure(parser, true).map(Some)
         }
+        (Keyword::CREATE, Keyword::TRIGGER) => {
+            parser.next_token();
+            parser.next_token();
+            super::trigger::parse_create_trigger(parser, false)
+                .map(|t| Some(Statement::Trigger(Box::new(t))))
+        }
+        (Keyword::CREATE, Keyword::OR)
+            if keyword_at(parser, 2) == Keyword::REPLACE
+                && keyword_at(parser, 3) == Keyword::TRIGGER =>
+        {
+            for _ in 0..4 {
+                parser.next_token();
+            }
+            super::trigger::parse_create_trigger(parser, true)
+                .map(|t| Some(Statement::Trigger(Box::new(t))))
+        }
+        (Keyword::DROP, Keyword::TRIGGER) => {
+            parser.next_token();
+            parser.next_token();
+            super::trigger::parse_drop_trigger(parser)
+                .map(|t| Some(Statement::Trigger(Box::new(t))))
+        }
         (Keyword::DROP, Keyword::MODULE) => {
             parser.next_token();
             parser.next_token();

@@ -14,8 +14,10 @@
 //! that (0A000) comes at execution.
 
 mod extensions;
+mod trigger;
 
 pub use extensions::{CreateProcedure, ModuleSource, ResourceOption, RoutineParam};
+pub use trigger::{CreateTrigger, TriggerDdl, TriggerScope};
 
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -60,6 +62,9 @@ pub enum Statement {
         /// The limits, in the order written.
         options: Vec<ResourceOption>,
     },
+    /// `CREATE [OR REPLACE] TRIGGER …` and `DROP TRIGGER …`, run by the
+    /// injected trigger machinery.
+    Trigger(Box<TriggerDdl>),
     /// `ALTER RESOURCE GROUP name SET (key = value, ...)`
     AlterResourceGroup {
         /// The group's name.

@@ -188,7 +188,7 @@ fn arguments(
 
 /// The handle of the module version the caller sees, loading it into the
 /// invoker from the catalog's bytes when the invoker does not hold it.
-fn ensure_loaded(
+pub(crate) fn ensure_loaded(
     invoker: &dyn RoutineInvoker,
     txn: &mut dyn KvTxn,
     module: &ModuleDef,
@@ -211,7 +211,7 @@ fn ensure_loaded(
 /// `statement_timeout` as the call's time limit (`None` when 0, unset or
 /// unreadable: the host's own limit applies). PostgreSQL's forms: a number
 /// of milliseconds, or a number with `us`, `ms`, `s`, `min`, `h`.
-fn statement_timeout(session: &Session) -> Option<Duration> {
+pub(crate) fn statement_timeout(session: &Session) -> Option<Duration> {
     let text = session.settings.get("statement_timeout")?.trim().to_owned();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')

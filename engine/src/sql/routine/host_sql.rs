@@ -27,14 +27,14 @@ use super::super::parser::{Statement, parse_sql};
 use super::super::session::{Session, StatementResult, TransactionStatus};
 
 /// SQL on behalf of one call, over the caller's transaction.
-pub(super) struct CallerSql {
+pub(crate) struct CallerSql {
     session: Mutex<Session>,
 }
 
 impl CallerSql {
     /// A nested session of `caller` running in `txn` (the caller's, moved
     /// out of it for the call).
-    pub(super) fn new(caller: &Session, txn: Box<dyn KvTxn>) -> CallerSql {
+    pub(crate) fn new(caller: &Session, txn: Box<dyn KvTxn>) -> CallerSql {
         CallerSql {
             session: Mutex::new(Session {
                 user: caller.user.clone(),
@@ -51,18 +51,26 @@ impl CallerSql {
                 isolation_name: caller.isolation_name,
                 block_isolation: caller.block_isolation,
                 invoker: caller.invoker.clone(),
+                hooks: caller.hooks.clone(),
                 notices: Vec::new(),
                 call_depth: caller.call_depth + 1,
                 sequence_values: caller.sequence_values.clone(),
+                transition_tables: Vec::new(),
             }),
         }
     }
 
     /// Ends the call: the transaction goes back to the caller with the
     /// notices the call produced.
-    pub(super) fn finish(&self) -> (Option<Box<dyn KvTxn>>, Vec<Notice>) {
+    pub(crate) fn finish(&self) -> (Option<Box<dyn KvTxn>>, Vec<Notice>) {
         let mut s = self.session.lock();
         (s.txn.take(), std::mem::take(&mut s.notices))
+    }
+
+    /// Makes `tables` readable by name in the guest's queries until the
+    /// next call (a statement trigger's transition tables).
+    pub(crate) fn set_transition_tables(&self, tables: Vec<(String, super::super::plan::Plan)>) {
+        self.session.lock().transition_tables = tables;
     }
 
     fn run(&self, sql: &str, params: &[Value]) -> Result<StatementResult, ExtensionError> {
@@ -115,7 +123,7 @@ fn copy_from_client() -> ExtensionError {
     to_extension(SqlError::unsupported("COPY FROM STDIN inside a routine"))
 }
 
-fn to_extension(e: SqlError) -> ExtensionError {
+pub(crate) fn to_extension(e: SqlError) -> ExtensionError {
     let code = ErrorCode::parse(e.sqlstate().code()).unwrap_or(ErrorCode::INTERNAL_ERROR);
     match e {
         SqlError::Routine {

@@ -19,8 +19,8 @@
 //!   guest SQL as statements of a nested session over that transaction.
 //! * `views.rs` — the rows of the system views.
 
-mod call;
-mod host_sql;
+pub(crate) mod call;
+pub(crate) mod host_sql;
 mod module;
 mod procedure;
 pub(crate) mod views;
@@ -92,7 +92,7 @@ fn txn(session: &mut Session) -> SqlResult<&mut dyn KvTxn> {
 }
 
 /// An error of user code or of its sandbox, keeping its SQLSTATE.
-fn from_extension(e: ExtensionError) -> SqlError {
+pub(crate) fn from_extension(e: ExtensionError) -> SqlError {
     SqlError::Routine {
         state: SqlState::from_code(e.code.as_str()).unwrap_or(SqlState::INTERNAL_ERROR),
         message: e.message,

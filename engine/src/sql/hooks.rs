@@ -1,0 +1,624 @@
+//! Writing statements run with the injected [`DmlHooks`] (the trigger
+//! machinery).
+//!
+//! A trigger function runs SQL of its own in the statement's transaction
+//! (an audit trigger inserts into its audit table) while the statement that
+//! fired it is between two rows. The executor holds the transaction through
+//! its [`ExecCtx`]; so for the length of a writing statement the session's
+//! transaction moves into a [`SharedTxn`], a handle that forwards every
+//! operation to it under a mutex. The executor writes through one handle,
+//! the trigger functions' nested session through another; they take turns
+//! on one thread, so the mutex is never contended. When the statement ends
+//! the transaction goes back to the session.
+//!
+//! Per statement, [`HookEnv`] keeps what firing needs across rows: one
+//! nested session for every trigger function's SQL, the module handles
+//! resolved, and one [`TriggerCalls`] sandbox per module.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use parking_lot::Mutex;
+use sqlparser::ast;
+
+use crate::catalog::routine::{self as records, RoutineDef};
+use crate::catalog::{Catalog, KvTxn, TableDef};
+use crate::extension::{
+    CallContext, CallLimits, DmlEvent, DmlHooks, ErrorCode, ExtensionError, HookContext, HostSql,
+    Notice, Row, RowCondition, StatementHooks, TriggerCalls, TriggerData, TriggerOperation,
+    TriggerOutcome,
+};
+use crate::types::{DataType, Value};
+
+use super::binder::Binder;
+use super::dml::target::table_scope;
+use super::error::{SqlError, SqlResult};
+use super::exec::ExecCtx;
+use super::expr::{Expr, eval_predicate};
+use super::parser::{Statement, TriggerDdl};
+use super::plan::{Column, Plan};
+use super::routine::call::{ensure_loaded, statement_timeout};
+use super::routine::from_extension;
+use super::routine::host_sql::{CallerSql, to_extension};
+use super::sequence::SessionSequences;
+use super::session::{Session, StatementResult};
+
+/// A handle to a transaction several holders use in turn.
+#[derive(Clone)]
+pub(crate) struct SharedTxn(Arc<Mutex<Option<Box<dyn KvTxn>>>>);
+
+impl SharedTxn {
+    fn new(txn: Box<dyn KvTxn>) -> SharedTxn {
+        SharedTxn(Arc::new(Mutex::new(Some(txn))))
+    }
+
+    /// The transaction, out of every handle.
+    fn take(&self) -> Option<Box<dyn KvTxn>> {
+        self.0.lock().take()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut dyn KvTxn) -> crate::Result<R>) -> crate::Result<R> {
+        match self.0.lock().as_mut() {
+            Some(t) => f(t.as_mut()),
+            None => Err(crate::Error::from(SqlError::Internal(
+                "the statement's transaction is gone".into(),
+            ))),
+        }
+    }
+}
+
+impl KvTxn for SharedTxn {
+    fn begin_statement(&mut self) {
+        if let Some(t) = self.0.lock().as_mut() {
+            t.begin_statement();
+        }
+    }
+
+    fn get(&mut self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        self.with(|t| t.get(key))
+    }
+
+    fn scan_chunk(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+    ) -> crate::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.with(|t| t.scan_chunk(lower, upper, reverse, limit))
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> crate::Result<()> {
+        self.with(|t| t.put(key, value))
+    }
+
+    fn insert(&mut self, key: &[u8], value: &[u8]) -> crate::Result<bool> {
+        self.with(|t| t.insert(key, value))
+    }
+
+    fn delete(&mut self, key: &[u8]) -> crate::Result<bool> {
+        self.with(|t| t.delete(key))
+    }
+
+    fn savepoint(&mut self, name: &str) {
+        if let Some(t) = self.0.lock().as_mut() {
+            t.savepoint(name);
+        }
+    }
+
+    fn rollback_to(&mut self, name: &str) -> crate::Result<()> {
+        self.with(|t| t.rollback_to(name))
+    }
+
+    fn release(&mut self, name: &str) -> crate::Result<()> {
+        self.with(|t| t.release(name))
+    }
+
+    fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        if let Some(t) = self.0.lock().as_mut() {
+            t.set_cancel(flag);
+        }
+    }
+
+    // A handle is lent to nested sessions, which run inside a block and
+    // never end it; the owner ends the transaction after taking it back.
+    fn commit(self: Box<Self>) -> crate::Result<()> {
+        Err(crate::Error::from(SqlError::Internal(
+            "a nested session cannot commit its caller's transaction".into(),
+        )))
+    }
+
+    fn rollback(self: Box<Self>) {}
+}
+
+/// What firing keeps for one statement.
+pub(crate) struct HookEnv<'s> {
+    hooks: Arc<dyn DmlHooks>,
+    session: &'s Session,
+    txn: SharedTxn,
+    host: Option<Arc<CallerSql>>,
+    handles: HashMap<String, String>,
+    calls: HashMap<String, Option<Box<dyn TriggerCalls>>>,
+}
+
+impl HookEnv<'_> {
+    /// The nested session every trigger function's SQL runs in, made at
+    /// the first call.
+    fn host(&mut self) -> Arc<CallerSql> {
+        let (session, txn) = (self.session, &self.txn);
+        Arc::clone(
+            self.host
+                .get_or_insert_with(|| Arc::new(CallerSql::new(session, Box::new(txn.clone())))),
+        )
+    }
+
+    /// Closes the sandboxes and returns the notices the functions sent.
+    fn finish(mut self) -> Vec<Notice> {
+        self.calls.clear();
+        match self.host.take() {
+            Some(host) => host.finish().1,
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The hooks of a writing statement, handed to its executor.
+pub(crate) struct Firing<'e, 's> {
+    env: Option<&'e mut HookEnv<'s>>,
+}
+
+impl Firing<'static, 'static> {
+    /// No hooks: every call below does nothing.
+    pub(crate) fn none() -> Firing<'static, 'static> {
+        Firing { env: None }
+    }
+}
+
+impl<'s> Firing<'_, 's> {
+    /// The hooks of this statement on `table`.
+    pub(crate) fn open(
+        &mut self,
+        cx: &mut ExecCtx<'_>,
+        table: &Arc<TableDef>,
+        operations: &[TriggerOperation],
+        updated_columns: &[usize],
+    ) -> SqlResult<Fire<'_, 's>> {
+        let Some(env) = self.env.as_deref_mut() else {
+            return Ok(Fire::default());
+        };
+        let event = DmlEvent {
+            operations: operations.to_vec(),
+            updated_columns: updated_columns.to_vec(),
+        };
+        let hooks = Arc::clone(&env.hooks);
+        let found = hooks
+            .statement(&mut Cx { env, exec: cx }, table, &event)
+            .map_err(from_extension)?;
+        Ok(match found {
+            Some(hooks) => Fire {
+                env: self.env.as_deref_mut(),
+                hooks: Some(hooks),
+                table: Some(Arc::clone(table)),
+            },
+            None => Fire::default(),
+        })
+    }
+}
+
+/// The hooks of one statement on one table.
+#[derive(Default)]
+pub(crate) struct Fire<'f, 's> {
+    env: Option<&'f mut HookEnv<'s>>,
+    hooks: Option<Box<dyn StatementHooks>>,
+    table: Option<Arc<TableDef>>,
+}
+
+impl Fire<'_, '_> {
+    /// `BEFORE … FOR EACH STATEMENT`
+    pub(crate) fn before_statement(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<()> {
+        let (Some(env), Some(hooks)) = (self.env.as_deref_mut(), self.hooks.as_mut()) else {
+            return Ok(());
+        };
+        hooks
+            .before_statement(&mut Cx { env, exec: cx })
+            .map_err(from_extension)
+    }
+
+    /// `BEFORE … FOR EACH ROW` of an INSERT or UPDATE: the row to write,
+    /// with the table's column types, or `None` to skip it.
+    pub(crate) fn before_row(
+        &mut self,
+        cx: &mut ExecCtx<'_>,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Row,
+    ) -> SqlResult<Option<Row>> {
+        let (Some(env), Some(hooks), Some(table)) =
+            (self.env.as_deref_mut(), self.hooks.as_mut(), &self.table)
+        else {
+            return Ok(Some(new));
+        };
+        if !hooks.has_before_row(op) {
+            return Ok(Some(new));
+        }
+        match hooks
+            .before_row(&mut Cx { env, exec: cx }, op, old, Some(&new))
+            .map_err(from_extension)?
+        {
+            TriggerOutcome::Keep => Ok(Some(new)),
+            TriggerOutcome::Skip => Ok(None),
+            TriggerOutcome::Modified(row) => conform(table, row).map(Some),
+        }
+    }
+
+    /// `BEFORE DELETE … FOR EACH ROW`: whether to delete the row.
+    pub(crate) fn before_delete(&mut self, cx: &mut ExecCtx<'_>, old: &[Value]) -> SqlResult<bool> {
+        let (Some(env), Some(hooks)) = (self.env.as_deref_mut(), self.hooks.as_mut()) else {
+            return Ok(true);
+        };
+        if !hooks.has_before_row(TriggerOperation::Delete) {
+            return Ok(true);
+        }
+        let outcome = hooks
+            .before_row(
+                &mut Cx { env, exec: cx },
+                TriggerOperation::Delete,
+                Some(old),
+                None,
+            )
+            .map_err(from_extension)?;
+        Ok(outcome != TriggerOutcome::Skip)
+    }
+
+    /// After a row was written.
+    pub(crate) fn after_row(
+        &mut self,
+        cx: &mut ExecCtx<'_>,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> SqlResult<()> {
+        let (Some(env), Some(hooks)) = (self.env.as_deref_mut(), self.hooks.as_mut()) else {
+            return Ok(());
+        };
+        hooks
+            .after_row(&mut Cx { env, exec: cx }, op, old, new)
+            .map_err(from_extension)
+    }
+
+    /// After the last row: queued row triggers, then statement triggers.
+    pub(crate) fn after_statement(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<()> {
+        let (Some(env), Some(hooks)) = (self.env.as_deref_mut(), self.hooks.as_mut()) else {
+            return Ok(());
+        };
+        hooks
+            .after_statement(&mut Cx { env, exec: cx })
+            .map_err(from_extension)
+    }
+}
+
+/// A row a BEFORE trigger returned, checked against the table's shape and
+/// assigned its column types (constraints are checked after, as usual).
+fn conform(table: &TableDef, row: Row) -> SqlResult<Row> {
+    if row.len() != table.columns.len() {
+        return Err(SqlError::Routine {
+            state: crate::SqlState::from_code("39000").unwrap_or(crate::SqlState::INTERNAL_ERROR),
+            message: format!(
+                "trigger returned a row of {} columns for table \"{}\" of {}",
+                row.len(),
+                table.name,
+                table.columns.len()
+            ),
+            detail: None,
+        });
+    }
+    row.into_iter()
+        .zip(&table.columns)
+        .map(|(v, c)| {
+            if v.is_null() {
+                Ok(v)
+            } else {
+                v.assign(&c.ty).map_err(SqlError::from)
+            }
+        })
+        .collect()
+}
+
+/// The engine's side of a hook call: the executor's context and the
+/// statement's firing state.
+struct Cx<'a, 'b, 'c, 's> {
+    env: &'a mut HookEnv<'s>,
+    exec: &'b mut ExecCtx<'c>,
+}
+
+fn ext(e: SqlError) -> ExtensionError {
+    to_extension(e)
+}
+
+impl HookContext for Cx<'_, '_, '_, '_> {
+    fn txn(&mut self) -> &mut dyn KvTxn {
+        &mut *self.exec.txn
+    }
+
+    fn catalog(&self) -> &Catalog {
+        self.exec.catalog
+    }
+
+    fn depth(&self) -> u32 {
+        self.env.session.call_depth
+    }
+
+    fn bind_condition(
+        &mut self,
+        table: &TableDef,
+        condition: &ast::Expr,
+    ) -> Result<RowCondition, ExtensionError> {
+        let mut b = Binder::new(self.exec.catalog, &[]);
+        let mut scope = table_scope(table, "old");
+        scope.extend(table_scope(table, "new"));
+        b.scopes = vec![scope];
+        let e = b.bind_expr(condition).map_err(ext)?;
+        if e.ty() != DataType::Bool {
+            return Err(ext(SqlError::DatatypeMismatch(format!(
+                "argument of WHEN must be type boolean, not type {}",
+                e.ty().name()
+            ))));
+        }
+        Ok(RowCondition(e))
+    }
+
+    fn eval_condition(
+        &mut self,
+        condition: &RowCondition,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<bool, ExtensionError> {
+        let RowCondition(e) = condition;
+        let width = |r: Option<&[Value]>| r.map_or(0, <[Value]>::len);
+        let n = width(old).max(width(new));
+        let mut row = Vec::with_capacity(2 * n);
+        for side in [old, new] {
+            match side {
+                Some(r) => row.extend_from_slice(r),
+                None => row.resize(row.len() + n, Value::Null),
+            }
+        }
+        eval_predicate(e, &row, self.exec).map_err(ext)
+    }
+
+    fn call_trigger(
+        &mut self,
+        function: &RoutineDef,
+        data: &TriggerData,
+        transition: &[(String, Arc<Vec<Row>>)],
+    ) -> Result<TriggerOutcome, ExtensionError> {
+        let invoker = self.env.session.invoker.clone().ok_or_else(|| {
+            ExtensionError::new(
+                crate::SqlState::FEATURE_NOT_SUPPORTED,
+                "Wasm routines are not available: this database was opened without a routine host",
+            )
+        })?;
+        let handle = match self.env.handles.get(&function.module) {
+            Some(h) => h.clone(),
+            None => {
+                let module = records::module(&mut *self.exec.txn, &function.module)
+                    .map_err(|e| ext(e.into()))?
+                    .ok_or_else(|| {
+                        ExtensionError::new(
+                            ErrorCode::UNDEFINED_FUNCTION,
+                            format!("module \"{}\" does not exist", function.module),
+                        )
+                    })?;
+                let h =
+                    ensure_loaded(invoker.as_ref(), &mut *self.exec.txn, &module).map_err(ext)?;
+                self.env.handles.insert(function.module.clone(), h.clone());
+                h
+            }
+        };
+        let host = self.env.host();
+        if !transition.is_empty() {
+            host.set_transition_tables(
+                transition
+                    .iter()
+                    .map(|(name, rows)| (name.clone(), transition_plan(data, name, rows)))
+                    .collect(),
+            );
+        }
+        let ctx = CallContext {
+            sql: Arc::clone(&host) as Arc<dyn HostSql>,
+            limits: CallLimits {
+                time: statement_timeout(self.env.session),
+                ..CallLimits::default()
+            },
+            cancel: self.env.session.cancel.clone(),
+        };
+        let calls = match self.env.calls.entry(handle.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(invoker.open_trigger_calls(&ctx, &handle)?)
+            }
+        };
+        let result = match calls {
+            Some(calls) => calls.call(&function.export, data),
+            None => invoker.call_trigger(
+                &ctx,
+                crate::extension::RoutineRef::new(&handle, &function.export),
+                data,
+            ),
+        };
+        if !transition.is_empty() {
+            host.set_transition_tables(Vec::new());
+        }
+        result
+    }
+}
+
+/// A transition table as a relation of literal rows, shaped as the table.
+fn transition_plan(data: &TriggerData, name: &str, rows: &[Row]) -> Plan {
+    let types: Vec<DataType> = data.columns.iter().map(|c| c.data_type).collect();
+    Plan::Values {
+        rows: rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&types)
+                    .map(|(v, t)| Expr::Literal(v.clone(), *t))
+                    .collect()
+            })
+            .collect(),
+        columns: data
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.clone(),
+                table: Some(name.to_owned()),
+                ty: c.data_type,
+            })
+            .collect(),
+    }
+}
+
+/// Runs `f` as a writing statement over the session's transaction, with
+/// the session's hooks when it has them.
+pub(crate) fn with_firing<T>(
+    session: &mut Session,
+    params: &[Value],
+    param_types: &[Option<DataType>],
+    f: impl FnOnce(&mut ExecCtx<'_>, &mut Firing<'_, '_>) -> SqlResult<T>,
+) -> SqlResult<T> {
+    let txn = session
+        .txn
+        .take()
+        .ok_or_else(|| SqlError::Internal("no transaction".into()))?;
+    let shared = SharedTxn::new(txn);
+    let (result, notices) = run_shared(session, &shared, params, param_types, f);
+    session.txn = shared.take();
+    session.notices.extend(notices);
+    if session.txn.is_none() {
+        return Err(SqlError::Internal(
+            "a statement lost its transaction".into(),
+        ));
+    }
+    result
+}
+
+fn run_shared<T>(
+    session: &Session,
+    shared: &SharedTxn,
+    params: &[Value],
+    param_types: &[Option<DataType>],
+    f: impl FnOnce(&mut ExecCtx<'_>, &mut Firing<'_, '_>) -> SqlResult<T>,
+) -> (SqlResult<T>, Vec<Notice>) {
+    let mut handle = shared.clone();
+    let catalog = match session.catalog.get(&mut handle) {
+        Ok(c) => c,
+        Err(e) => return (Err(e.into()), Vec::new()),
+    };
+    let sequences = SessionSequences {
+        kv: session.kv.clone(),
+        catalog: catalog.clone(),
+        current: session.sequence_values.clone(),
+    };
+    let cancel = session.cancel.clone();
+    let mut cx = ExecCtx {
+        txn: &mut handle,
+        catalog: &catalog,
+        params,
+        param_types,
+        outer: Vec::new(),
+        now: session.txn_start,
+        cancel: &cancel,
+        sequences: &sequences,
+        user: &session.user,
+    };
+    let Some(hooks) = session.hooks.clone() else {
+        return (f(&mut cx, &mut Firing::none()), Vec::new());
+    };
+    let mut env = HookEnv {
+        hooks,
+        session,
+        txn: shared.clone(),
+        host: None,
+        handles: HashMap::new(),
+        calls: HashMap::new(),
+    };
+    let result = f(
+        &mut cx,
+        &mut Firing {
+            env: Some(&mut env),
+        },
+    );
+    (result, env.finish())
+}
+
+/// Runs `s` if it is a statement the hooks take part in: INSERT, UPDATE,
+/// DELETE, TRUNCATE, the trigger DDL (and `ALTER TABLE … ENABLE / DISABLE
+/// TRIGGER`); `None` otherwise.
+pub(crate) fn execute(
+    session: &mut Session,
+    s: &Statement,
+    params: &[Value],
+    param_types: &[Option<DataType>],
+) -> Option<SqlResult<StatementResult>> {
+    use ast::Statement as A;
+    let ddl = match s {
+        Statement::Trigger(ddl) => Some(ddl.as_ref().clone()),
+        Statement::Standard(stmt) => match stmt.as_ref() {
+            A::AlterTable {
+                name, operations, ..
+            } => set_enabled(name, operations),
+            A::Insert(_) | A::Update { .. } | A::Delete(_) => {
+                return Some(with_firing(session, params, param_types, |cx, fire| {
+                    super::dml::execute(stmt, cx, fire)
+                }));
+            }
+            A::Truncate { .. } => {
+                return Some(with_firing(session, params, param_types, |cx, fire| {
+                    super::ddl::execute_truncate(stmt, cx, fire)
+                }));
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let ddl = ddl?;
+    let Some(hooks) = session.hooks.clone() else {
+        return Some(Err(SqlError::unsupported(
+            "triggers are not available: this database was opened without the trigger machinery",
+        )));
+    };
+    Some(with_firing(session, params, param_types, |cx, fire| {
+        let Some(env) = fire.env.as_deref_mut() else {
+            return Err(SqlError::Internal("hooks without a firing state".into()));
+        };
+        let tag = hooks
+            .ddl(&mut Cx { env, exec: cx }, &ddl)
+            .map_err(from_extension)?;
+        Ok(StatementResult::Command(tag))
+    }))
+}
+
+/// `ALTER TABLE t {ENABLE | DISABLE} TRIGGER {name | ALL | USER}`, when
+/// that is all the statement does.
+fn set_enabled(
+    table: &ast::ObjectName,
+    operations: &[ast::AlterTableOperation],
+) -> Option<TriggerDdl> {
+    let [op] = operations else {
+        return None;
+    };
+    let (name, enabled) = match op {
+        ast::AlterTableOperation::EnableTrigger { name } => (name, true),
+        ast::AlterTableOperation::DisableTrigger { name } => (name, false),
+        _ => return None,
+    };
+    let all = name.quote_style.is_none()
+        && (name.value.eq_ignore_ascii_case("all") || name.value.eq_ignore_ascii_case("user"));
+    Some(TriggerDdl::SetEnabled {
+        table: table.clone(),
+        trigger: (!all).then(|| name.clone()),
+        enabled,
+    })
+}

@@ -1,0 +1,322 @@
+//! Firing: what the triggers of one table do around one statement.
+//!
+//! PostgreSQL's order, which this follows:
+//!
+//! 1. BEFORE STATEMENT triggers, for each operation the statement may do.
+//! 2. Per row: BEFORE ROW triggers in name order, each seeing the row the
+//!    previous one returned; any `Skip` ends the row. Then the engine
+//!    checks constraints and writes the row. AFTER ROW triggers whose
+//!    `WHEN` holds are queued with the row, and the row is added to the
+//!    transition tables if a trigger asked for them.
+//! 3. At the end: the queued AFTER ROW events in order, then AFTER
+//!    STATEMENT triggers, which read the transition tables by the names
+//!    their `REFERENCING` clause gave.
+//!
+//! An error anywhere is returned to the engine, which fails the statement
+//! and rolls back everything it did, trigger work included.
+
+use std::sync::Arc;
+
+use rustydb_engine::catalog::TableDef;
+use rustydb_engine::catalog::routine::{self, RoutineDef};
+use rustydb_engine::extension::{
+    ColumnDescription, DmlEvent, ExtensionError, HookContext, Row, RowCondition, StatementHooks,
+    TriggerData, TriggerLevel, TriggerOperation, TriggerOutcome, TriggerTiming,
+};
+use rustydb_engine::types::Value;
+
+use crate::catalog::Trigger;
+use crate::error::TriggerError;
+
+/// How deeply triggers may fire triggers (a trigger's SQL changing a table
+/// with triggers of its own) before the statement fails with 54001.
+pub const MAX_TRIGGER_DEPTH: u32 = 8;
+
+/// One trigger of the statement, ready to fire.
+struct Armed {
+    trigger: Trigger,
+    condition: Option<RowCondition>,
+    function: Option<RoutineDef>,
+}
+
+/// An AFTER ROW call waiting for the end of the statement.
+struct Queued {
+    trigger: usize,
+    op: TriggerOperation,
+    old: Option<Row>,
+    new: Option<Row>,
+}
+
+/// The rows one operation of the statement changed, for transition tables.
+#[derive(Default)]
+struct Transition {
+    old: Vec<Row>,
+    new: Vec<Row>,
+}
+
+/// The triggers of one table for one statement.
+pub(crate) struct TableFiring {
+    table: Arc<TableDef>,
+    columns: Vec<ColumnDescription>,
+    operations: Vec<TriggerOperation>,
+    armed: Vec<Armed>,
+    queue: Vec<Queued>,
+    /// Per operation (index into `OPS`), when some trigger reads them.
+    transitions: [Option<Transition>; 4],
+}
+
+fn op_index(op: TriggerOperation) -> usize {
+    match op {
+        TriggerOperation::Insert => 0,
+        TriggerOperation::Update => 1,
+        TriggerOperation::Delete => 2,
+        TriggerOperation::Truncate => 3,
+    }
+}
+
+/// Whether `trigger` fires for `op` of a statement whose SET list assigns
+/// `updated` (PostgreSQL's `UPDATE OF`: a listed column is assigned, its
+/// value changed or not).
+fn fires_for(trigger: &Trigger, table: &TableDef, op: TriggerOperation, updated: &[usize]) -> bool {
+    let d = &trigger.def;
+    d.enabled
+        && d.operations.contains(&op)
+        && (op != TriggerOperation::Update
+            || d.update_columns.is_empty()
+            || d.update_columns
+                .iter()
+                .any(|c| table.column_index(c).is_some_and(|i| updated.contains(&i))))
+}
+
+impl TableFiring {
+    /// The firing state for `event` on `table`, or `None` when none of
+    /// `triggers` fires for it.
+    pub(crate) fn new(
+        cx: &mut dyn HookContext,
+        table: &Arc<TableDef>,
+        event: &DmlEvent,
+        triggers: &[Trigger],
+    ) -> Result<Option<TableFiring>, TriggerError> {
+        let mut armed = Vec::new();
+        let mut transitions: [Option<Transition>; 4] = Default::default();
+        for t in triggers {
+            let ops: Vec<TriggerOperation> = event
+                .operations
+                .iter()
+                .copied()
+                .filter(|op| fires_for(t, table, *op, &event.updated_columns))
+                .collect();
+            if ops.is_empty() {
+                continue;
+            }
+            if t.def.old_table.is_some() || t.def.new_table.is_some() {
+                for op in &ops {
+                    transitions[op_index(*op)].get_or_insert_with(Transition::default);
+                }
+            }
+            let condition = match &t.condition {
+                Some(e) => Some(cx.bind_condition(table, e)?),
+                None => None,
+            };
+            armed.push(Armed {
+                trigger: Trigger {
+                    def: t.def.clone(),
+                    condition: None,
+                },
+                condition,
+                function: None,
+            });
+        }
+        if armed.is_empty() {
+            return Ok(None);
+        }
+        let columns = table
+            .columns
+            .iter()
+            .map(|c| ColumnDescription::new(c.name.clone(), c.ty))
+            .collect();
+        Ok(Some(TableFiring {
+            table: Arc::clone(table),
+            columns,
+            operations: event.operations.clone(),
+            armed,
+            queue: Vec::new(),
+            transitions,
+        }))
+    }
+
+    fn matching(
+        &self,
+        timing: TriggerTiming,
+        level: TriggerLevel,
+        op: TriggerOperation,
+    ) -> Vec<usize> {
+        self.armed
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                let d = &a.trigger.def;
+                d.timing == timing && d.level == level && d.operations.contains(&op)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn condition_holds(
+        &self,
+        cx: &mut dyn HookContext,
+        i: usize,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<bool, ExtensionError> {
+        match &self.armed[i].condition {
+            Some(c) => cx.eval_condition(c, old, new),
+            None => Ok(true),
+        }
+    }
+
+    /// Calls trigger `i`'s function.
+    fn call(
+        &mut self,
+        cx: &mut dyn HookContext,
+        i: usize,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<TriggerOutcome, TriggerError> {
+        if cx.depth() >= MAX_TRIGGER_DEPTH {
+            return Err(TriggerError::DepthExceeded {
+                limit: MAX_TRIGGER_DEPTH,
+            });
+        }
+        let function = match &self.armed[i].function {
+            Some(f) => f.clone(),
+            None => {
+                let d = &self.armed[i].trigger.def;
+                let f = routine::routine(cx.txn(), &d.function_schema, &d.function_name)?
+                    .filter(|r| r.kind == rustydb_engine::extension::RoutineKind::Trigger)
+                    .ok_or_else(|| {
+                        TriggerError::UndefinedFunction(if d.function_schema == "public" {
+                            d.function_name.clone()
+                        } else {
+                            format!("{}.{}", d.function_schema, d.function_name)
+                        })
+                    })?;
+                self.armed[i].function = Some(f.clone());
+                f
+            }
+        };
+        let d = &self.armed[i].trigger.def;
+        let mut transition = Vec::new();
+        if let Some(t) = &self.transitions[op_index(op)] {
+            if let Some(name) = &d.old_table {
+                transition.push((name.clone(), Arc::new(t.old.clone())));
+            }
+            if let Some(name) = &d.new_table {
+                transition.push((name.clone(), Arc::new(t.new.clone())));
+            }
+        }
+        let data = TriggerData {
+            name: d.name.clone(),
+            timing: d.timing,
+            operation: op,
+            level: d.level,
+            table_schema: "public".into(),
+            table_name: self.table.name.clone(),
+            columns: self.columns.clone(),
+            old: old.map(<[Value]>::to_vec),
+            new: new.map(<[Value]>::to_vec),
+            args: d.args.clone(),
+        };
+        Ok(cx.call_trigger(&function, &data, &transition)?)
+    }
+
+    fn statement_triggers(
+        &mut self,
+        cx: &mut dyn HookContext,
+        timing: TriggerTiming,
+    ) -> Result<(), TriggerError> {
+        for op in self.operations.clone() {
+            for i in self.matching(timing, TriggerLevel::Statement, op) {
+                if self.condition_holds(cx, i, None, None)? {
+                    self.call(cx, i, op, None, None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StatementHooks for TableFiring {
+    fn before_statement(&mut self, cx: &mut dyn HookContext) -> Result<(), ExtensionError> {
+        Ok(self.statement_triggers(cx, TriggerTiming::Before)?)
+    }
+
+    fn has_before_row(&self, op: TriggerOperation) -> bool {
+        self.armed.iter().any(|a| {
+            let d = &a.trigger.def;
+            d.timing == TriggerTiming::Before
+                && d.level == TriggerLevel::Row
+                && d.operations.contains(&op)
+        })
+    }
+
+    fn before_row(
+        &mut self,
+        cx: &mut dyn HookContext,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<TriggerOutcome, ExtensionError> {
+        let mut current: Option<Row> = None;
+        for i in self.matching(TriggerTiming::Before, TriggerLevel::Row, op) {
+            let row = current.as_deref().or(new);
+            if !self.condition_holds(cx, i, old, row)? {
+                continue;
+            }
+            match self.call(cx, i, op, old, row)? {
+                TriggerOutcome::Keep => {}
+                TriggerOutcome::Skip => return Ok(TriggerOutcome::Skip),
+                // A DELETE trigger returning a row means "go on".
+                TriggerOutcome::Modified(_) if op == TriggerOperation::Delete => {}
+                TriggerOutcome::Modified(r) => current = Some(r),
+            }
+        }
+        Ok(current.map_or(TriggerOutcome::Keep, TriggerOutcome::Modified))
+    }
+
+    fn after_row(
+        &mut self,
+        cx: &mut dyn HookContext,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<(), ExtensionError> {
+        if let Some(t) = &mut self.transitions[op_index(op)] {
+            if let Some(o) = old {
+                t.old.push(o.to_vec());
+            }
+            if let Some(n) = new {
+                t.new.push(n.to_vec());
+            }
+        }
+        for i in self.matching(TriggerTiming::After, TriggerLevel::Row, op) {
+            if self.condition_holds(cx, i, old, new)? {
+                self.queue.push(Queued {
+                    trigger: i,
+                    op,
+                    old: old.map(<[Value]>::to_vec),
+                    new: new.map(<[Value]>::to_vec),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn after_statement(&mut self, cx: &mut dyn HookContext) -> Result<(), ExtensionError> {
+        for q in std::mem::take(&mut self.queue) {
+            self.call(cx, q.trigger, q.op, q.old.as_deref(), q.new.as_deref())?;
+        }
+        Ok(self.statement_triggers(cx, TriggerTiming::After)?)
+    }
+}
