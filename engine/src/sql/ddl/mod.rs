@@ -7,6 +7,7 @@
 //! that disagrees with its rows.
 
 mod alter;
+pub(crate) mod foreign_key;
 
 use sqlparser::ast;
 use sqlparser::keywords::Keyword;
