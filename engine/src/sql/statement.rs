@@ -7,6 +7,7 @@ use crate::types::{DataType, Value};
 
 use super::binder::{Binder, bind_query, data_type, ident, object_name};
 use super::ddl::foreign_key::{PendingForeignKey, before_drop_table};
+use super::ddl::view::{self, drop_dependent_views};
 use super::error::{SqlError, SqlResult};
 use super::exec::{ExecCtx, collect};
 use super::parser::Statement;
@@ -111,6 +112,7 @@ pub(crate) fn execute(
                 match catalog.table(&name) {
                     Some(t) => {
                         before_drop_table(t, *cascade, &mut cx)?;
+                        drop_dependent_views(&name, *cascade, &mut cx)?;
                         CatalogWriter::new(cx.txn).drop_table(t)?;
                         sequence::drop_owned(t, &mut cx)?;
                     }
@@ -146,6 +148,14 @@ pub(crate) fn execute(
             ..
         } => sequence::drop_sequence(names, *if_exists, &mut cx),
         A::CreateIndex(ci) => index_ddl::create_index(ci, &mut cx),
+        A::CreateView { .. } => view::create_view(stmt, &mut cx),
+        A::Drop {
+            object_type: ast::ObjectType::View,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => view::drop_view(names, *if_exists, *cascade, &mut cx),
         A::Copy { .. } => super::copy::execute(stmt, &mut cx),
         A::Truncate { .. } | A::AlterTable { .. } | A::Vacuum(_) => {
             super::ddl::execute(stmt, &mut cx)

@@ -8,6 +8,7 @@
 
 mod alter;
 pub(crate) mod foreign_key;
+pub(crate) mod view;
 
 use sqlparser::ast;
 use sqlparser::keywords::Keyword;
