@@ -88,6 +88,10 @@ impl SqlState {
     pub const CHECK_VIOLATION: SqlState = SqlState("23514");
     /// 23503 foreign_key_violation
     pub const FOREIGN_KEY_VIOLATION: SqlState = SqlState("23503");
+    /// 42830 invalid_foreign_key
+    pub const INVALID_FOREIGN_KEY: SqlState = SqlState("42830");
+    /// 42P19 invalid_recursion
+    pub const INVALID_RECURSION: SqlState = SqlState("42P19");
     /// 21000 cardinality_violation
     pub const CARDINALITY_VIOLATION: SqlState = SqlState("21000");
     /// 2201W invalid_row_count_in_limit_clause

@@ -98,3 +98,122 @@ fn a_directory_is_opened_by_one_store_at_a_time() {
     drop(first);
     Store::open(dir.path(), StoreOptions::default()).unwrap();
 }
+
+/// The issue's bank: SQL sessions on threads move money between accounts
+/// at REPEATABLE READ, retrying a transfer that fails with 40001 (or
+/// 40P01). Each transfer is logged in the same transaction, so the log is
+/// the ground truth: the total never changes, every transfer committed
+/// exactly once, and each balance is what the log says it must be.
+#[test]
+fn sql_transfers_at_repeatable_read_lose_and_double_nothing() {
+    use rustydb_engine::sql::{Database, DatabaseOptions, StatementResult};
+    use rustydb_engine::types::Value;
+
+    const ACCOUNTS: i64 = 6;
+    const THREADS: i64 = 4;
+    const TRANSFERS: i64 = 30;
+    const START: i64 = 1000;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = DatabaseOptions::default();
+    options.store.synchronous_commit = false;
+    let db = Database::open(dir.path(), options).unwrap();
+    let mut setup = db.session();
+    setup
+        .execute(
+            "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL); \
+             CREATE TABLE transfers (id int PRIMARY KEY, src int NOT NULL, dst int NOT NULL, amount bigint NOT NULL)",
+        )
+        .unwrap();
+    for a in 0..ACCOUNTS {
+        setup
+            .execute(&format!("INSERT INTO accounts VALUES ({a}, {START})"))
+            .unwrap();
+    }
+
+    let retries: i64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let db = db.clone();
+                s.spawn(move || {
+                    let mut session = db.session();
+                    let mut retries = 0;
+                    for i in 0..TRANSFERS {
+                        let id = t * 1000 + i;
+                        // Neighbouring accounts, so threads collide often.
+                        let src = (t + i) % ACCOUNTS;
+                        let dst = (src + 1 + i % 2) % ACCOUNTS;
+                        let amount = 1 + (i % 7);
+                        let script = format!(
+                            "BEGIN ISOLATION LEVEL REPEATABLE READ; \
+                             UPDATE accounts SET balance = balance - {amount} WHERE id = {src}; \
+                             UPDATE accounts SET balance = balance + {amount} WHERE id = {dst}; \
+                             INSERT INTO transfers VALUES ({id}, {src}, {dst}, {amount}); \
+                             COMMIT"
+                        );
+                        loop {
+                            match session.execute(&script) {
+                                Ok(_) => break,
+                                Err(e) => {
+                                    let code = e.sqlstate().code();
+                                    assert!(
+                                        code == "40001" || code == "40P01",
+                                        "transfer {id} failed with {code}: {e}"
+                                    );
+                                    session.execute("ROLLBACK").unwrap();
+                                    retries += 1;
+                                }
+                            }
+                        }
+                    }
+                    retries
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+
+    let int = |v: &Value| match v {
+        Value::Int8(n) => *n,
+        Value::Int4(n) => i64::from(*n),
+        // sum(bigint) is numeric
+        Value::Numeric(d) => d.to_string().parse().unwrap(),
+        other => panic!("not an integer: {other:?}"),
+    };
+    let rows = |sql: &str, session: &mut rustydb_engine::sql::Session| -> Vec<Vec<i64>> {
+        match session.execute(sql).unwrap().pop().unwrap() {
+            StatementResult::Rows { rows, .. } => {
+                rows.iter().map(|r| r.iter().map(int).collect()).collect()
+            }
+            other => panic!("no rows: {other:?}"),
+        }
+    };
+    let mut check = db.session();
+    assert_eq!(
+        rows("SELECT sum(balance) FROM accounts", &mut check),
+        vec![vec![ACCOUNTS * START]]
+    );
+    let log = rows(
+        "SELECT id, src, dst, amount FROM transfers ORDER BY id",
+        &mut check,
+    );
+    let expected_ids: Vec<i64> = (0..THREADS)
+        .flat_map(|t| (0..TRANSFERS).map(move |i| t * 1000 + i))
+        .collect();
+    let logged_ids: Vec<i64> = log.iter().map(|r| r[0]).collect();
+    assert_eq!(
+        logged_ids, expected_ids,
+        "every transfer logged exactly once"
+    );
+    let mut expected = vec![START; ACCOUNTS as usize];
+    for r in &log {
+        expected[r[1] as usize] -= r[3];
+        expected[r[2] as usize] += r[3];
+    }
+    let balances: Vec<i64> = rows("SELECT balance FROM accounts ORDER BY id", &mut check)
+        .into_iter()
+        .map(|r| r[0])
+        .collect();
+    assert_eq!(balances, expected, "balances agree with the transfer log");
+    println!("{} transfers, {retries} retries on 40001/40P01", log.len());
+}

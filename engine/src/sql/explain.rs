@@ -98,6 +98,20 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
             return node(input, depth, out, &more);
         }
         Plan::Series { .. } => ("Function Scan on generate_series".into(), vec![]),
+        Plan::RecursiveCte { anchor, step, .. } => (
+            "Recursive Union".into(),
+            vec![anchor.as_ref(), step.as_ref()],
+        ),
+        Plan::WorkTableScan { columns, .. } => (
+            format!(
+                "WorkTable Scan on {}",
+                columns
+                    .first()
+                    .and_then(|c| c.table.as_deref())
+                    .unwrap_or("worktable")
+            ),
+            vec![],
+        ),
         Plan::Values { rows, .. } if rows.len() == 1 => ("Result".into(), vec![]),
         Plan::Values { .. } => ("Values Scan on \"*VALUES*\"".into(), vec![]),
         Plan::Scan {

@@ -104,9 +104,36 @@ pub enum SetOpKind {
     Except,
 }
 
+/// The rows of the previous round of a recursive CTE, shared between the
+/// node that computes the CTE and the scans of its recursive term.
+#[derive(Debug, Clone, Default)]
+pub struct WorkTable(pub(crate) Arc<parking_lot::Mutex<Vec<Vec<crate::types::Value>>>>);
+
 /// A plan node.
 #[derive(Debug, Clone)]
 pub enum Plan {
+    /// WITH RECURSIVE: the anchor's rows, then the step's rows over the
+    /// previous round's until a round adds none (UNION drops rows seen
+    /// before, UNION ALL keeps them).
+    RecursiveCte {
+        /// The non-recursive term.
+        anchor: Box<Plan>,
+        /// The recursive term, reading `work`.
+        step: Box<Plan>,
+        /// UNION ALL
+        all: bool,
+        /// The previous round's rows.
+        work: WorkTable,
+        /// Output columns (the anchor's).
+        columns: Vec<Column>,
+    },
+    /// The previous round's rows of a recursive CTE.
+    WorkTableScan {
+        /// Shared with the RecursiveCte node.
+        work: WorkTable,
+        /// Output columns.
+        columns: Vec<Column>,
+    },
     /// Literal rows (VALUES, and the one empty row of a FROM-less SELECT).
     Values {
         /// The rows.
@@ -297,6 +324,8 @@ impl Plan {
             | Plan::IndexScan { columns, .. }
             | Plan::KeyedScan { columns, .. }
             | Plan::Series { columns, .. }
+            | Plan::RecursiveCte { columns, .. }
+            | Plan::WorkTableScan { columns, .. }
             | Plan::Project { columns, .. }
             | Plan::Join { columns, .. }
             | Plan::Aggregate { columns, .. } => columns.clone(),

@@ -6,6 +6,8 @@ use crate::catalog::{CatalogWriter, CheckDef, ColumnDef, IndexDef, KeyConstraint
 use crate::types::{DataType, Value};
 
 use super::binder::{Binder, bind_query, data_type, ident, object_name};
+use super::ddl::foreign_key::{PendingForeignKey, before_drop_table};
+use super::ddl::view::{self, drop_dependent_views};
 use super::error::{SqlError, SqlResult};
 use super::exec::{ExecCtx, collect};
 use super::parser::Statement;
@@ -113,12 +115,15 @@ pub(crate) fn execute(
             object_type: ast::ObjectType::Table,
             if_exists,
             names,
+            cascade,
             ..
         } => {
             for n in names {
                 let name = object_name(n)?;
                 match catalog.table(&name) {
                     Some(t) => {
+                        before_drop_table(t, *cascade, &mut cx)?;
+                        drop_dependent_views(&name, *cascade, &mut cx)?;
                         CatalogWriter::new(cx.txn).drop_table(t)?;
                         sequence::drop_owned(t, &mut cx)?;
                     }
@@ -156,6 +161,14 @@ pub(crate) fn execute(
             ..
         } => sequence::drop_sequence(names, *if_exists, &mut cx),
         A::CreateIndex(ci) => index_ddl::create_index(ci, &mut cx),
+        A::CreateView { .. } => view::create_view(stmt, &mut cx),
+        A::Drop {
+            object_type: ast::ObjectType::View,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => view::drop_view(names, *if_exists, *cascade, &mut cx),
         A::Copy { .. } => super::copy::execute(stmt, &mut cx),
         A::Truncate { .. } | A::AlterTable { .. } | A::Vacuum(_) => {
             super::ddl::execute(stmt, &mut cx)
@@ -195,6 +208,7 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
         foreign_keys: Vec::new(),
     };
     let mut uniques: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+    let mut foreign_keys = Vec::new();
     for (i, c) in ct.columns.iter().enumerate() {
         let cname = ident(&c.name);
         if table.column_index(&cname).is_some() {
@@ -234,6 +248,20 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
                         .map_or_else(|| format!("{name}_{cname}_check"), ident),
                     expr: e.to_string(),
                 }),
+                ast::ColumnOption::ForeignKey {
+                    foreign_table,
+                    referred_columns,
+                    on_delete,
+                    on_update,
+                    ..
+                } => foreign_keys.push(PendingForeignKey::new(
+                    opt.name.as_ref(),
+                    vec![i],
+                    foreign_table,
+                    referred_columns,
+                    on_delete.as_ref(),
+                    on_update.as_ref(),
+                )?),
                 other => {
                     return Err(SqlError::unsupported(format!(
                         "column option {other} is not supported yet"
@@ -279,6 +307,35 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
                     expr: expr.to_string(),
                 });
             }
+            ast::TableConstraint::ForeignKey {
+                name: cn,
+                columns,
+                foreign_table,
+                referred_columns,
+                on_delete,
+                on_update,
+                ..
+            } => {
+                let p = columns
+                    .iter()
+                    .map(|c| {
+                        let n = ident(c);
+                        table.column_index(&n).ok_or_else(|| {
+                            SqlError::UndefinedColumn(format!(
+                                "column \"{n}\" referenced in foreign key constraint does not exist"
+                            ))
+                        })
+                    })
+                    .collect::<SqlResult<Vec<_>>>()?;
+                foreign_keys.push(PendingForeignKey::new(
+                    cn.as_ref(),
+                    p,
+                    foreign_table,
+                    referred_columns,
+                    on_delete.as_ref(),
+                    on_update.as_ref(),
+                )?);
+            }
             other => {
                 return Err(SqlError::unsupported(format!(
                     "constraint {other} is not supported yet"
@@ -302,6 +359,10 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
             unique: true,
             constraint: true,
         });
+    }
+    for fk in foreign_keys {
+        let fk = fk.resolve(&table, cx)?;
+        table.foreign_keys.push(fk);
     }
     CatalogWriter::new(cx.txn).put_table(&table)?;
     Ok(StatementResult::Command("CREATE TABLE".into()))

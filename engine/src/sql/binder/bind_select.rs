@@ -3,7 +3,7 @@
 
 use sqlparser::ast;
 
-use super::bind_from::{bind_from, rename};
+use super::bind_from::bind_from;
 use super::bind_func::has_aggregate;
 use super::{AggContext, Binder, bind_constant_expr, ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
@@ -16,14 +16,9 @@ use crate::types::DataType;
 pub(crate) fn bind_query(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
     let cte_mark = b.ctes.len();
     if let Some(with) = &q.with {
-        if with.recursive {
-            return Err(SqlError::unsupported("WITH RECURSIVE is not supported"));
-        }
         for cte in &with.cte_tables {
-            let plan = bind_query(b, &cte.query)?;
-            let name = ident(&cte.alias.name);
-            let plan = rename(plan, &name, &cte.alias.columns)?;
-            b.ctes.push((name, plan));
+            let plan = super::bind_recursive::bind_cte(b, cte, with.recursive)?;
+            b.ctes.push((ident(&cte.alias.name), plan));
         }
     }
     let result = bind_query_body(b, q);
@@ -99,7 +94,7 @@ fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
     Ok(plan)
 }
 
-fn bind_set_expr(b: &mut Binder<'_>, body: &ast::SetExpr) -> SqlResult<Plan> {
+pub(super) fn bind_set_expr(b: &mut Binder<'_>, body: &ast::SetExpr) -> SqlResult<Plan> {
     match body {
         ast::SetExpr::Select(s) => bind_select(b, s, &[]),
         ast::SetExpr::Query(q) => bind_query(b, q),

@@ -8,6 +8,7 @@ mod bind_expr;
 mod bind_from;
 mod bind_func;
 mod bind_ops;
+mod bind_recursive;
 mod bind_select;
 mod bind_table_func;
 

@@ -7,6 +7,8 @@
 //! that disagrees with its rows.
 
 mod alter;
+pub(crate) mod foreign_key;
+pub(crate) mod view;
 
 use sqlparser::ast;
 use sqlparser::keywords::Keyword;

@@ -3,6 +3,7 @@
 //! checks and index maintenance.
 
 pub(crate) mod delete;
+pub(crate) mod foreign_key;
 pub(crate) mod insert;
 pub(crate) mod returning;
 pub(crate) mod target;
@@ -196,6 +197,7 @@ pub(crate) fn insert_row(
         },
     };
     insert_index_entries(table, row, &key, cx)?;
+    foreign_key::check_references(table, row, None, cx)?;
     Ok(Some(key))
 }
 
@@ -230,7 +232,7 @@ pub(crate) fn delete_row(
         let (ikey, _) = index_key(index, row, key);
         cx.txn.delete(&ikey)?;
     }
-    Ok(())
+    foreign_key::after_delete(table, row, cx)
 }
 
 /// Replaces a row: same key in place, a new key as delete plus insert.
@@ -260,5 +262,7 @@ pub(crate) fn update_row(
             return Err(SqlError::UniqueViolation(name));
         }
     }
-    insert_index_entries(table, new, &new_key, cx)
+    insert_index_entries(table, new, &new_key, cx)?;
+    foreign_key::check_references(table, new, Some(old), cx)?;
+    foreign_key::after_update(table, old, new, cx)
 }

@@ -13,6 +13,7 @@ mod index_scan;
 mod limit;
 mod nested_loop_join;
 mod project;
+mod recursive;
 mod seq_scan;
 mod series;
 mod set_op;
@@ -157,6 +158,19 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             stop.clone(),
             step.clone(),
         )),
+        Plan::RecursiveCte {
+            anchor,
+            step,
+            all,
+            work,
+            ..
+        } => Box::new(recursive::RecursiveCte::new(
+            (**anchor).clone(),
+            (**step).clone(),
+            *all,
+            work.clone(),
+        )),
+        Plan::WorkTableScan { work, .. } => Box::new(recursive::WorkTableScan::new(work.clone())),
         Plan::KeyedScan { input, .. } => match build_keyed(input) {
             Ok(scan) => Box::new(WithKeys(scan)),
             Err(e) => Box::new(values::Failed(Some(e))),

@@ -116,7 +116,23 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
             left: Box::new(optimize(*left)),
             right: Box::new(optimize(*right)),
         },
-        leaf @ (Plan::Values { .. } | Plan::IndexScan { .. } | Plan::Series { .. }) => leaf,
+        Plan::RecursiveCte {
+            anchor,
+            step,
+            all,
+            work,
+            columns,
+        } => Plan::RecursiveCte {
+            anchor: Box::new(optimize(*anchor)),
+            step: Box::new(optimize(*step)),
+            all,
+            work,
+            columns,
+        },
+        leaf @ (Plan::Values { .. }
+        | Plan::IndexScan { .. }
+        | Plan::Series { .. }
+        | Plan::WorkTableScan { .. }) => leaf,
     }
 }
 
