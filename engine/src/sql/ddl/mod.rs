@@ -7,6 +7,7 @@
 //! that disagrees with its rows.
 
 mod alter;
+mod alter_column;
 
 use sqlparser::ast;
 use sqlparser::keywords::Keyword;
