@@ -401,6 +401,12 @@ fn render_bare(e: &Expr, cols: &[Column]) -> String {
             if *negated { "NOT " } else { "" }
         ),
         Expr::Subquery(_, SubqueryKind::Scalar, _) => "(SubPlan)".into(),
+        Expr::Subquery(_, SubqueryKind::Quantified { expr, op, all }, _) => format!(
+            "({} {} {}(SubPlan))",
+            r(expr),
+            super::expr::op_symbol(*op),
+            if *all { "ALL " } else { "ANY " }
+        ),
     }
 }
 

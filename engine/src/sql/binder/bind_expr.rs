@@ -338,6 +338,17 @@ impl Binder<'_> {
                     DataType::Bool,
                 )
             }
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => self.quantified(left, compare_op, right, false)?,
+            E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.quantified(left, compare_op, right, true)?,
             E::Function(f) => self.function(f)?,
             E::Substring {
                 expr,
@@ -636,7 +647,7 @@ impl Binder<'_> {
         Ok((ty, out))
     }
 
-    fn subquery(&mut self, q: &ast::Query) -> SqlResult<crate::sql::plan::Plan> {
+    pub(super) fn subquery(&mut self, q: &ast::Query) -> SqlResult<crate::sql::plan::Plan> {
         let saved = self.agg.take();
         self.scopes.push(Vec::new());
         let plan = super::bind_query(self, q);

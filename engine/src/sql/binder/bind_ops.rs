@@ -2,12 +2,14 @@
 //! operators, `|/`, `@`), `IS [NOT] UNKNOWN`, `pg_typeof`, and the
 //! function-call spelling of casts (`int4(x)`, `text(x)`).
 
-use sqlparser::ast::{BinaryOperator, UnaryOperator};
+use std::sync::Arc;
+
+use sqlparser::ast::{self, BinaryOperator, UnaryOperator};
 
 use super::bind_expr::{NUMERIC, is_number, is_unknown};
 use super::{Binder, base_type, mismatch};
 use crate::sql::error::{SqlError, SqlResult};
-use crate::sql::expr::Expr;
+use crate::sql::expr::{BinOp, Expr, SubqueryKind};
 use crate::types::{DataType, Value};
 
 impl Binder<'_> {
@@ -94,6 +96,51 @@ impl Binder<'_> {
             )));
         }
         self.call(name, vec![e])
+    }
+
+    /// `x op ANY (SELECT ...)`, `x op ALL (SELECT ...)`.
+    pub(super) fn quantified(
+        &mut self,
+        left: &ast::Expr,
+        op: &BinaryOperator,
+        right: &ast::Expr,
+        all: bool,
+    ) -> SqlResult<Expr> {
+        let bop = match op {
+            BinaryOperator::Eq => BinOp::Eq,
+            BinaryOperator::NotEq => BinOp::NotEq,
+            BinaryOperator::Lt => BinOp::Lt,
+            BinaryOperator::LtEq => BinOp::LtEq,
+            BinaryOperator::Gt => BinOp::Gt,
+            BinaryOperator::GtEq => BinOp::GtEq,
+            other => {
+                return Err(SqlError::unsupported(format!(
+                    "operator {other} with ANY/ALL is not supported"
+                )));
+            }
+        };
+        let ast::Expr::Subquery(q) = right else {
+            return Err(SqlError::unsupported(
+                "ANY/ALL over an array is not supported (arrays are not a type yet)",
+            ));
+        };
+        let x = self.bind_expr(left)?;
+        let plan = self.subquery(q)?;
+        let cols = plan.columns();
+        if cols.len() != 1 {
+            return Err(SqlError::Syntax("subquery has too many columns".into()));
+        }
+        let probe = Expr::Literal(Value::Null, cols[0].ty);
+        let (x, _) = self.unify(x, probe, &op.to_string())?;
+        Ok(Expr::Subquery(
+            Arc::new(plan),
+            SubqueryKind::Quantified {
+                expr: Box::new(x),
+                op: bop,
+                all,
+            },
+            DataType::Bool,
+        ))
     }
 
     /// `x IS [NOT] UNKNOWN`: the boolean form of `IS [NOT] NULL`.

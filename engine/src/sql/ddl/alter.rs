@@ -54,6 +54,13 @@ pub(super) fn apply(
             old_column_name,
             new_column_name,
         } => rename_column(table, &ident(old_column_name), &ident(new_column_name), cx),
+        Op::AlterColumn { column_name, op } => {
+            super::alter_column::apply(table, &ident(column_name), op, cx).unwrap_or_else(|| {
+                Err(SqlError::unsupported(format!(
+                    "ALTER TABLE ALTER COLUMN {op} is not supported yet"
+                )))
+            })
+        }
         other => Err(SqlError::unsupported(format!(
             "ALTER TABLE {other} is not supported yet"
         ))),

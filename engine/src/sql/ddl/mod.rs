@@ -7,6 +7,7 @@
 //! that disagrees with its rows.
 
 mod alter;
+mod alter_column;
 pub(crate) mod foreign_key;
 pub(crate) mod view;
 

@@ -68,6 +68,12 @@ pub(crate) fn bind_update(
     })
 }
 
+/// Whether an assigned value is the keyword `DEFAULT` (which sqlparser
+/// reads as a bare identifier).
+fn is_default_keyword(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
 /// Binds `SET col = expr, (a, b) = (x, y)` in the binder's current scope,
 /// each value coerced to its column's type.
 pub(crate) fn bind_assignments(
@@ -92,8 +98,21 @@ pub(crate) fn bind_assignments(
                 table.columns[i].name
             )));
         }
-        let e = b.bind_expr(value)?;
-        let e = b.coerce(e, table.columns[i].ty)?;
+        let column = &table.columns[i];
+        let e = match (is_default_keyword(value), &column.default) {
+            // `SET col = DEFAULT`: the column's default, bound on its own
+            // (it cannot see the row), or NULL without one.
+            (true, Some(text)) => {
+                let mut own = Binder::new(b.catalog, &[]);
+                let e = own.bind_expr(&super::target::parse_expr(text)?)?;
+                own.coerce(e, column.ty)?
+            }
+            (true, None) => Expr::Literal(crate::types::Value::Null, column.ty),
+            (false, _) => {
+                let e = b.bind_expr(value)?;
+                b.coerce(e, column.ty)?
+            }
+        };
         sets.push((i, e));
         Ok(())
     };

@@ -185,9 +185,32 @@ pub fn eval(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value
                     let v = eval(expr, row, cx)?;
                     in_values(&v, rows.iter().filter_map(|r| r.first()), *negated)
                 }
+                SubqueryKind::Quantified { expr, op, all } => {
+                    let v = eval(expr, row, cx)?;
+                    quantified(&v, *op, *all, rows.iter().filter_map(|r| r.first()))
+                }
             }
         }
     })
+}
+
+/// `v op ANY (rows)` / `v op ALL (rows)` with SQL's three-valued logic:
+/// ANY is true on the first true comparison, ALL false on the first
+/// false one; otherwise a NULL comparison makes the answer NULL.
+fn quantified<'a>(v: &Value, op: BinOp, all: bool, rows: impl Iterator<Item = &'a Value>) -> Value {
+    let mut saw_null = false;
+    for r in rows {
+        match super::arith::compare(op, v, r) {
+            Some(b) if b != all => return Value::Bool(b),
+            Some(_) => {}
+            None => saw_null = true,
+        }
+    }
+    if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(all)
+    }
 }
 
 /// A WHERE-style test: only TRUE passes.

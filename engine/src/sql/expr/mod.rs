@@ -87,6 +87,15 @@ pub enum SubqueryKind {
         /// `NOT IN`
         negated: bool,
     },
+    /// `x op ANY (SELECT ...)` / `x op ALL (SELECT ...)`
+    Quantified {
+        /// The left side.
+        expr: Box<Expr>,
+        /// The comparison.
+        op: BinOp,
+        /// `ALL` (else `ANY`/`SOME`)
+        all: bool,
+    },
 }
 
 /// A bound expression.
@@ -223,7 +232,11 @@ impl Expr {
         match self {
             Expr::Column(i, _) => out.push(*i),
             Expr::Literal(..) | Expr::Outer { .. } | Expr::Param(..) => {}
-            Expr::Subquery(_, SubqueryKind::In { expr, .. }, _) => expr.columns(out),
+            Expr::Subquery(
+                _,
+                SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
+                _,
+            ) => expr.columns(out),
             Expr::Subquery(..) => {}
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => {
                 a.columns(out);
@@ -297,7 +310,11 @@ impl Expr {
             | Expr::Outer { .. }
             | Expr::Param(..)
             | Expr::Subquery(_, SubqueryKind::Scalar | SubqueryKind::Exists, _) => vec![],
-            Expr::Subquery(_, SubqueryKind::In { expr, .. }, _) => vec![expr],
+            Expr::Subquery(
+                _,
+                SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
+                _,
+            ) => vec![expr],
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
             Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
             Expr::Cast(e, _) => vec![e],
@@ -331,7 +348,11 @@ impl Expr {
             | Expr::Outer { .. }
             | Expr::Param(..)
             | Expr::Subquery(_, SubqueryKind::Scalar | SubqueryKind::Exists, _) => vec![],
-            Expr::Subquery(_, SubqueryKind::In { expr, .. }, _) => vec![expr],
+            Expr::Subquery(
+                _,
+                SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
+                _,
+            ) => vec![expr],
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
             Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
             Expr::Cast(e, _) => vec![e],
