@@ -28,7 +28,9 @@ pub(crate) fn execute(
         Statement::Standard(stmt) => stmt.as_ref(),
         Statement::CreateModule { .. }
         | Statement::DropModule { .. }
-        | Statement::CreateProcedure(_) => {
+        | Statement::CreateProcedure(_)
+        | Statement::CreateFunction(_)
+        | Statement::DropRoutine { .. } => {
             return Err(SqlError::Internal(
                 "routine statements are run by sql::routine".into(),
             ));
