@@ -15,6 +15,7 @@
 //! 00 10 <name>                    module record
 //! 00 11 <schema> 00 <name>        routine record
 //! 00 12 <sha-256, 32 bytes>       component bytes, shared by identical modules
+//! 00 13 <schema> 00 <name>        a model's parameters (CREATE MODEL … PARAMETERS)
 //! ```
 //!
 //! A routine is keyed by schema and name only: overloading by argument
@@ -33,6 +34,7 @@ const CATALOG: u8 = 0x00;
 const MODULE: u8 = 0x10;
 const ROUTINE: u8 = 0x11;
 const MODULE_BYTES: u8 = 0x12;
+const MODEL_PARAMETERS: u8 = 0x13;
 
 /// A deployed module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +114,12 @@ fn routine_key(schema: &str, name: &str) -> Vec<u8> {
     k.extend_from_slice(schema.as_bytes());
     k.push(0);
     k.extend_from_slice(name.as_bytes());
+    k
+}
+
+fn parameters_key(schema: &str, name: &str) -> Vec<u8> {
+    let mut k = routine_key(schema, name);
+    k[1] = MODEL_PARAMETERS;
     k
 }
 
@@ -220,12 +228,39 @@ pub fn put_routine(txn: &mut dyn KvTxn, routine: &RoutineDef) -> CatalogResult<(
     Ok(())
 }
 
-/// Removes a routine; whether it existed.
+/// Removes a routine, and a model's parameters with it; whether it
+/// existed.
 ///
 /// # Errors
 /// Storage errors.
 pub fn delete_routine(txn: &mut dyn KvTxn, schema: &str, name: &str) -> CatalogResult<bool> {
+    txn.delete(&parameters_key(schema, name))?;
     Ok(txn.delete(&routine_key(schema, name))?)
+}
+
+/// The trained parameters of model `schema.name`.
+///
+/// # Errors
+/// Storage errors.
+pub fn model_parameters(
+    txn: &mut dyn KvTxn,
+    schema: &str,
+    name: &str,
+) -> CatalogResult<Option<Vec<u8>>> {
+    Ok(txn.get(&parameters_key(schema, name))?)
+}
+
+/// Stores the trained parameters of model `schema.name`.
+///
+/// # Errors
+/// Storage errors (a blob over the store's value limit is 54000).
+pub fn put_model_parameters(
+    txn: &mut dyn KvTxn,
+    schema: &str,
+    name: &str,
+    parameters: &[u8],
+) -> CatalogResult<()> {
+    Ok(txn.put(&parameters_key(schema, name), parameters)?)
 }
 
 // ---- encoding: length-prefixed fields in a fixed order; new fields go at

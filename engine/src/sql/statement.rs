@@ -34,7 +34,9 @@ pub(crate) fn execute(
         Statement::CreateModule { .. }
         | Statement::DropModule { .. }
         | Statement::CreateProcedure(_)
-        | Statement::Trigger(_) => {
+        | Statement::Trigger(_)
+        | Statement::CreateFunction(_)
+        | Statement::DropRoutine { .. } => {
             return Err(SqlError::Internal(
                 "routine and trigger statements are run by sql::routine and sql::hooks".into(),
             ));

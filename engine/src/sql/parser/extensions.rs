@@ -6,6 +6,9 @@ use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
 use super::Statement;
+use super::functions::{
+    FunctionKind, is_wasm_function, parse_create_function, parse_drop, word_at,
+};
 
 /// Where `CREATE MODULE` takes the component from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +134,43 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
             super::trigger::parse_drop_trigger(parser)
                 .map(|t| Some(Statement::Trigger(Box::new(t))))
         }
+        (Keyword::CREATE, Keyword::FUNCTION) if is_wasm_function(parser, 2) => {
+            parser.next_token();
+            parser.next_token();
+            parse_create_function(parser, FunctionKind::Function, false).map(Some)
+        }
+        (Keyword::CREATE, Keyword::AGGREGATE) => {
+            parser.next_token();
+            parser.next_token();
+            parse_create_function(parser, FunctionKind::Aggregate, false).map(Some)
+        }
+        (Keyword::CREATE, _) if word_at(parser, 1, "model") => {
+            parser.next_token();
+            parser.next_token();
+            parse_create_function(parser, FunctionKind::Model, false).map(Some)
+        }
+        (Keyword::CREATE, Keyword::OR) if keyword_at(parser, 2) == Keyword::REPLACE => {
+            let kind = match keyword_at(parser, 3) {
+                Keyword::FUNCTION if is_wasm_function(parser, 4) => FunctionKind::Function,
+                Keyword::AGGREGATE => FunctionKind::Aggregate,
+                _ if word_at(parser, 3, "model") => FunctionKind::Model,
+                _ => return Ok(None),
+            };
+            for _ in 0..4 {
+                parser.next_token();
+            }
+            parse_create_function(parser, kind, true).map(Some)
+        }
+        (Keyword::DROP, Keyword::AGGREGATE) => {
+            parser.next_token();
+            parser.next_token();
+            parse_drop(parser, FunctionKind::Aggregate).map(Some)
+        }
+        (Keyword::DROP, _) if word_at(parser, 1, "model") => {
+            parser.next_token();
+            parser.next_token();
+            parse_drop(parser, FunctionKind::Model).map(Some)
+        }
         (Keyword::DROP, Keyword::MODULE) => {
             parser.next_token();
             parser.next_token();
@@ -186,7 +226,17 @@ fn parse_create_module(
 ) -> Result<Statement, ParserError> {
     let name = parser.parse_identifier()?;
     parser.expect_keyword_is(Keyword::FROM)?;
-    let source = if parser.parse_keyword(Keyword::FILE) {
+    let source = parse_source(parser)?;
+    Ok(Statement::CreateModule {
+        name,
+        or_replace,
+        source,
+    })
+}
+
+/// `$n`, a bytea literal or `FILE 'path'`.
+pub(super) fn parse_source(parser: &mut Parser<'_>) -> Result<ModuleSource, ParserError> {
+    Ok(if parser.parse_keyword(Keyword::FILE) {
         ModuleSource::File(parser.parse_literal_string()?)
     } else {
         let token = parser.next_token();
@@ -200,11 +250,6 @@ fn parse_create_module(
             }
             _ => return parser.expected("$n, a bytea literal or FILE 'path'", token),
         }
-    };
-    Ok(Statement::CreateModule {
-        name,
-        or_replace,
-        source,
     })
 }
 
@@ -213,27 +258,7 @@ fn parse_create_procedure(
     or_replace: bool,
 ) -> Result<Statement, ParserError> {
     let name = parser.parse_object_name(false)?;
-    parser.expect_token(&Token::LParen)?;
-    let params = if parser.consume_token(&Token::RParen) {
-        Vec::new()
-    } else {
-        let params = parser.parse_comma_separated(|p| {
-            // `name type` unless the type follows directly (`(bigint)`).
-            let unnamed = matches!(
-                p.peek_nth_token(1).token,
-                Token::Comma | Token::RParen | Token::LParen
-            );
-            let name = if unnamed {
-                None
-            } else {
-                Some(p.parse_identifier()?)
-            };
-            let data_type = p.parse_data_type()?;
-            Ok(RoutineParam { name, data_type })
-        })?;
-        parser.expect_token(&Token::RParen)?;
-        params
-    };
+    let params = parse_params(parser)?;
     let mut language = None;
     let mut body = None;
     let mut security_definer = false;
@@ -265,6 +290,31 @@ fn parse_create_procedure(
         export,
         security_definer,
     })))
+}
+
+/// `(name type, type, …)`: a routine's parameter list, parentheses included.
+pub(super) fn parse_params(parser: &mut Parser<'_>) -> Result<Vec<RoutineParam>, ParserError> {
+    parser.expect_token(&Token::LParen)?;
+    Ok(if parser.consume_token(&Token::RParen) {
+        Vec::new()
+    } else {
+        let params = parser.parse_comma_separated(|p| {
+            // `name type` unless the type follows directly (`(bigint)`).
+            let unnamed = matches!(
+                p.peek_nth_token(1).token,
+                Token::Comma | Token::RParen | Token::LParen
+            );
+            let name = if unnamed {
+                None
+            } else {
+                Some(p.parse_identifier()?)
+            };
+            let data_type = p.parse_data_type()?;
+            Ok(RoutineParam { name, data_type })
+        })?;
+        parser.expect_token(&Token::RParen)?;
+        params
+    })
 }
 
 fn parse_options(parser: &mut Parser<'_>) -> Result<Vec<ResourceOption>, ParserError> {

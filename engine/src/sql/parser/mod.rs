@@ -14,9 +14,11 @@
 //! that (0A000) comes at execution.
 
 mod extensions;
+mod functions;
 mod trigger;
 
 pub use extensions::{CreateProcedure, ModuleSource, ResourceOption, RoutineParam};
+pub use functions::{CreateFunction, FunctionKind, FunctionReturns, VolatilityClause};
 pub use trigger::{CreateTrigger, TriggerDdl, TriggerScope};
 
 use sqlparser::ast;
@@ -55,6 +57,18 @@ pub enum Statement {
     },
     /// `CREATE [OR REPLACE] PROCEDURE … LANGUAGE wasm AS 'module', 'export'`
     CreateProcedure(Box<CreateProcedure>),
+    /// `CREATE [OR REPLACE] FUNCTION | AGGREGATE | MODEL … LANGUAGE wasm`
+    CreateFunction(Box<CreateFunction>),
+    /// `DROP AGGREGATE | MODEL [IF EXISTS] name [, …]` (`DROP FUNCTION` is
+    /// sqlparser's).
+    DropRoutine {
+        /// `AGGREGATE` or `MODEL`.
+        kind: FunctionKind,
+        /// The routines.
+        names: Vec<ast::ObjectName>,
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
     /// `CREATE RESOURCE GROUP name WITH (key = value, ...)`
     CreateResourceGroup {
         /// The group's name.
@@ -237,6 +251,78 @@ mod tests {
             Statement::Standard(_)
         ));
         assert!(matches!(one("DROP PROCEDURE p"), Statement::Standard(_)));
+    }
+
+    #[test]
+    fn create_function_aggregate_and_model_bind_exports() {
+        let Statement::CreateFunction(f) = one(
+            "CREATE OR REPLACE FUNCTION haversine(float8, float8, float8, float8) RETURNS float8 \
+             LANGUAGE wasm IMMUTABLE STRICT AS 'geo', 'haversine'",
+        ) else {
+            panic!("not CREATE FUNCTION");
+        };
+        assert!(f.or_replace && f.strict);
+        assert_eq!(f.kind, FunctionKind::Function);
+        assert_eq!(f.volatility, Some(VolatilityClause::Immutable));
+        assert_eq!(f.params.len(), 4);
+        assert_eq!((f.module.as_str(), f.export.as_str()), ("geo", "haversine"));
+        let Statement::CreateFunction(f) = one(
+            "CREATE FUNCTION split_words(text) RETURNS TABLE(word text, pos int) \
+             LANGUAGE wasm AS 'textkit', 'split_words'",
+        ) else {
+            panic!("not CREATE FUNCTION");
+        };
+        assert!(matches!(&f.returns, FunctionReturns::Table(cols) if cols.len() == 2));
+        let Statement::CreateFunction(f) = one(
+            "CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE wasm AS 'audit', 'audit_row'",
+        ) else {
+            panic!("not CREATE FUNCTION");
+        };
+        assert_eq!(f.returns, FunctionReturns::Trigger);
+        let Statement::CreateFunction(f) = one(
+            "CREATE AGGREGATE median(float8) RETURNS float8 LANGUAGE wasm AS 'stats', 'median'",
+        ) else {
+            panic!("not CREATE AGGREGATE");
+        };
+        assert_eq!(f.kind, FunctionKind::Aggregate);
+        let Statement::CreateFunction(f) = one(
+            "CREATE OR REPLACE MODEL churn(age float8, balance float8) RETURNS float8 \
+             LANGUAGE wasm AS 'gbt', 'score' PARAMETERS $1",
+        ) else {
+            panic!("not CREATE MODEL");
+        };
+        assert_eq!(f.kind, FunctionKind::Model);
+        assert_eq!(f.parameters, Some(ModuleSource::Parameter(1)));
+        assert!(
+            parse_sql("CREATE MODEL m(a float8) RETURNS float8 LANGUAGE wasm AS 'g', 's'").is_err()
+        );
+        // Other languages stay sqlparser's.
+        assert!(matches!(
+            one("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'"),
+            Statement::Standard(_)
+        ));
+        assert_eq!(
+            one("DROP MODEL IF EXISTS churn, m2"),
+            Statement::DropRoutine {
+                kind: FunctionKind::Model,
+                names: vec![
+                    ast::ObjectName::from(vec![ast::Ident::new("churn")]),
+                    ast::ObjectName::from(vec![ast::Ident::new("m2")]),
+                ],
+                if_exists: true,
+            }
+        );
+        assert!(matches!(
+            one("DROP AGGREGATE median(float8) CASCADE"),
+            Statement::DropRoutine {
+                kind: FunctionKind::Aggregate,
+                ..
+            }
+        ));
+        assert!(matches!(
+            one("DROP FUNCTION f(int)"),
+            Statement::Standard(_)
+        ));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! * `module.rs` — deploy (validate through the invoker, register described
 //!   routines under a schema named after the module) and drop.
 //! * `procedure.rs` — explicit bindings of an export to a procedure name.
+//! * `function.rs` — the same for functions, aggregates and models.
 //! * `call.rs` — `CALL`: resolve, evaluate arguments, hand the caller's
 //!   transaction to the guest for the call, take it back.
 //! * `host_sql.rs` — the engine's [`HostSql`](crate::extension::HostSql):
@@ -20,6 +21,7 @@
 //! * `views.rs` — the rows of the system views.
 
 pub(crate) mod call;
+mod function;
 pub(crate) mod host_sql;
 mod module;
 mod procedure;
@@ -36,7 +38,7 @@ use crate::types::{DataType, Value};
 
 use super::binder::ident;
 use super::error::{SqlError, SqlResult};
-use super::parser::{ModuleSource, Statement};
+use super::parser::{FunctionKind, ModuleSource, Statement};
 use super::session::{Session, StatementResult};
 
 pub(crate) use call::describe_params;
@@ -60,6 +62,17 @@ pub(crate) fn execute(
             cascade,
         } => module::drop(session, &ident(name), *if_exists, *cascade),
         Statement::CreateProcedure(p) => procedure::create(session, p),
+        Statement::CreateFunction(f) => function::create(session, f, params),
+        Statement::DropRoutine {
+            kind,
+            names,
+            if_exists,
+        } => function::drop(
+            session,
+            *kind,
+            &names.iter().collect::<Vec<_>>(),
+            *if_exists,
+        ),
         Statement::Standard(stmt) => match stmt.as_ref() {
             ast::Statement::Call(f) => call::call(session, f, params, param_types),
             ast::Statement::DropProcedure {
@@ -67,6 +80,16 @@ pub(crate) fn execute(
                 proc_desc,
                 ..
             } => procedure::drop(session, *if_exists, proc_desc),
+            ast::Statement::DropFunction {
+                if_exists,
+                func_desc,
+                ..
+            } => function::drop(
+                session,
+                FunctionKind::Function,
+                &func_desc.iter().map(|d| &d.name).collect::<Vec<_>>(),
+                *if_exists,
+            ),
             _ => return None,
         },
         _ => return None,

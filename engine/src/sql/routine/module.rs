@@ -128,7 +128,7 @@ pub(super) fn drop(
             state: SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
             message: format!("cannot drop module {name} because other objects depend on it"),
             detail: Some(format!(
-                "procedures {} depend on module {name}; use DROP ... CASCADE to drop them too",
+                "routines {} depend on module {name}; use DROP ... CASCADE to drop them too",
                 dependents.join(", ")
             )),
         });
