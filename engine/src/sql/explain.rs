@@ -387,6 +387,7 @@ fn render_bare(e: &Expr, cols: &[Column]) -> String {
             if *negated { "NOT " } else { "" }
         ),
         Expr::Subquery(_, SubqueryKind::Scalar, _) => "(SubPlan)".into(),
+        Expr::Subquery(_, SubqueryKind::Array, _) => "(ARRAY(SubPlan))".into(),
     }
 }
 

@@ -617,7 +617,7 @@ impl Binder<'_> {
         Ok((ty, out))
     }
 
-    fn subquery(&mut self, q: &ast::Query) -> SqlResult<crate::sql::plan::Plan> {
+    pub(super) fn subquery(&mut self, q: &ast::Query) -> SqlResult<crate::sql::plan::Plan> {
         let saved = self.agg.take();
         self.scopes.push(Vec::new());
         let plan = super::bind_query(self, q);

@@ -72,6 +72,9 @@ pub enum SubqueryKind {
     Scalar,
     /// `EXISTS (...)`
     Exists,
+    /// `ARRAY(SELECT x ...)`: the values of its rows as one array, in
+    /// PostgreSQL's text form (`{a,b}`) until the engine has array types.
+    Array,
     /// `x [NOT] IN (SELECT ...)`
     In {
         /// The left side.
@@ -288,7 +291,11 @@ impl Expr {
             | Expr::Column(..)
             | Expr::Outer { .. }
             | Expr::Param(..)
-            | Expr::Subquery(_, SubqueryKind::Scalar | SubqueryKind::Exists, _) => vec![],
+            | Expr::Subquery(
+                _,
+                SubqueryKind::Scalar | SubqueryKind::Exists | SubqueryKind::Array,
+                _,
+            ) => vec![],
             Expr::Subquery(_, SubqueryKind::In { expr, .. }, _) => vec![expr],
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
             Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
@@ -322,7 +329,11 @@ impl Expr {
             | Expr::Column(..)
             | Expr::Outer { .. }
             | Expr::Param(..)
-            | Expr::Subquery(_, SubqueryKind::Scalar | SubqueryKind::Exists, _) => vec![],
+            | Expr::Subquery(
+                _,
+                SubqueryKind::Scalar | SubqueryKind::Exists | SubqueryKind::Array,
+                _,
+            ) => vec![],
             Expr::Subquery(_, SubqueryKind::In { expr, .. }, _) => vec![expr],
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
             Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
