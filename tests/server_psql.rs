@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
-//! psql, unmodified, against the `rustydb` binary: its `\dt`, `\d`, `\l`
-//! and `\df` meta-commands run the catalog queries psql 15 writes
+//! psql, unmodified, against the `rustydb` binary: its `\dt`, `\d`, `\l`,
+//! `\df` and `\du` meta-commands run the catalog queries psql 15 writes
 //! (`pg_catalog.pg_class`, `pg_namespace`, `pg_am`, `pg_database`,
 //! `pg_proc`, `pg_get_userbyid`, `pg_table_is_visible`, `!~`,
 //! `OPERATOR(pg_catalog.~)`, …), and `information_schema` answers plain
@@ -202,6 +202,18 @@ fn psql_meta_commands_list_what_exists() {
     let df = psql(port, "\\df");
     assert!(df.contains("List of functions"), "{df}");
     assert!(df.contains("(0 rows)"), "{df}");
+
+    // \du lists the roles of the catalog with their attributes.
+    psql(port, "CREATE ROLE reader; CREATE USER alice CREATEDB");
+    let du = psql(port, "\\du");
+    assert!(du.contains("List of roles"), "{du}");
+    for line in [
+        " alice     | Create DB ",
+        " reader    | Cannot login ",
+        " rustydb   | Superuser, Create role, Create DB",
+    ] {
+        assert!(du.contains(line), "{line:?} missing from:\n{du}");
+    }
 
     // A table dropped is gone from the listing.
     psql(port, "DROP TABLE audit");

@@ -407,6 +407,7 @@ fn render_bare(e: &Expr, cols: &[Column]) -> String {
             super::expr::op_symbol(*op),
             if *all { "ALL " } else { "ANY " }
         ),
+        Expr::Subquery(_, SubqueryKind::Array, _) => "(ARRAY(SubPlan))".into(),
     }
 }
 

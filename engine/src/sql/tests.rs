@@ -174,3 +174,22 @@ fn transactions_and_failed_blocks() {
     assert_eq!(query(&mut db.session(), "SELECT a FROM t"), ["1"]);
     assert!(error(&mut s, "CREATE MODULE m FROM FILE '/x'").starts_with("0A000"));
 }
+
+#[test]
+fn array_of_a_subquery_is_its_values_in_array_text_form() {
+    let mut s = session();
+    s.execute("CREATE TABLE t (v text); INSERT INTO t VALUES ('a'), ('b c'), (NULL), ('')")
+        .unwrap();
+    assert_eq!(
+        query(
+            &mut s,
+            "SELECT ARRAY(SELECT v FROM t ORDER BY v NULLS LAST)"
+        ),
+        [r#"{"",a,"b c",NULL}"#]
+    );
+    assert_eq!(
+        query(&mut s, "SELECT ARRAY(SELECT v FROM t WHERE false)"),
+        ["{}"]
+    );
+    assert!(error(&mut s, "SELECT ARRAY(SELECT v, v FROM t)").contains("only one column"));
+}

@@ -94,6 +94,19 @@ impl Binder<'_> {
         let mut order_by: &[ast::OrderByExpr] = &[];
         let (args, distinct, star) = match &f.args {
             ast::FunctionArguments::None => (Vec::new(), false, false),
+            ast::FunctionArguments::Subquery(q) if name == "array" => {
+                let plan = self.subquery(q)?;
+                if plan.columns().len() != 1 {
+                    return Err(SqlError::Syntax(
+                        "subquery must return only one column".into(),
+                    ));
+                }
+                return Ok(Expr::Subquery(
+                    std::sync::Arc::new(plan),
+                    crate::sql::expr::SubqueryKind::Array,
+                    DataType::Text,
+                ));
+            }
             ast::FunctionArguments::Subquery(_) => {
                 return Err(SqlError::unsupported("subquery function arguments"));
             }

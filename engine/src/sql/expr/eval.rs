@@ -181,6 +181,10 @@ pub fn eval(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value
                         .and_then(|r| r.into_iter().next())
                         .unwrap_or(Value::Null)
                 }
+                SubqueryKind::Array => Value::Text(array_text(
+                    rows.into_iter()
+                        .map(|r| r.into_iter().next().unwrap_or(Value::Null)),
+                )),
                 SubqueryKind::In { expr, negated } => {
                     let v = eval(expr, row, cx)?;
                     in_values(&v, rows.iter().filter_map(|r| r.first()), *negated)
@@ -211,6 +215,41 @@ fn quantified<'a>(v: &Value, op: BinOp, all: bool, rows: impl Iterator<Item = &'
     } else {
         Value::Bool(all)
     }
+}
+
+/// PostgreSQL's text form of a one-dimensional array: elements quoted
+/// when they are empty, `NULL`, or hold a delimiter, brace, quote,
+/// backslash or white space.
+fn array_text(values: impl Iterator<Item = Value>) -> String {
+    let mut out = String::from("{");
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let Some(text) = v.to_pg_text() else {
+            out.push_str("NULL");
+            continue;
+        };
+        let quote = text.is_empty()
+            || text.eq_ignore_ascii_case("null")
+            || text
+                .chars()
+                .any(|c| matches!(c, ',' | '{' | '}' | '"' | '\\') || c.is_whitespace());
+        if quote {
+            out.push('"');
+            for c in text.chars() {
+                if matches!(c, '"' | '\\') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        } else {
+            out.push_str(&text);
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// A WHERE-style test: only TRUE passes.

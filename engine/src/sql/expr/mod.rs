@@ -80,6 +80,9 @@ pub enum SubqueryKind {
     Scalar,
     /// `EXISTS (...)`
     Exists,
+    /// `ARRAY(SELECT x ...)`: the values of its rows as one array, in
+    /// PostgreSQL's text form (`{a,b}`) until the engine has array types.
+    Array,
     /// `x [NOT] IN (SELECT ...)`
     In {
         /// The left side.
@@ -309,7 +312,11 @@ impl Expr {
             | Expr::Column(..)
             | Expr::Outer { .. }
             | Expr::Param(..)
-            | Expr::Subquery(_, SubqueryKind::Scalar | SubqueryKind::Exists, _) => vec![],
+            | Expr::Subquery(
+                _,
+                SubqueryKind::Scalar | SubqueryKind::Exists | SubqueryKind::Array,
+                _,
+            ) => vec![],
             Expr::Subquery(
                 _,
                 SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
@@ -347,7 +354,11 @@ impl Expr {
             | Expr::Column(..)
             | Expr::Outer { .. }
             | Expr::Param(..)
-            | Expr::Subquery(_, SubqueryKind::Scalar | SubqueryKind::Exists, _) => vec![],
+            | Expr::Subquery(
+                _,
+                SubqueryKind::Scalar | SubqueryKind::Exists | SubqueryKind::Array,
+                _,
+            ) => vec![],
             Expr::Subquery(
                 _,
                 SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },

@@ -13,10 +13,11 @@ use super::{
 };
 
 /// The names `pg_catalog` answers to, for `pg_class`.
-const PG_CATALOG_RELATIONS: [&str; 16] = [
+const PG_CATALOG_RELATIONS: [&str; 17] = [
     "pg_am",
     "pg_attrdef",
     "pg_attribute",
+    "pg_auth_members",
     "pg_class",
     "pg_constraint",
     "pg_database",
@@ -98,6 +99,14 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
             r
         }
         "pg_class" => pg_class(catalog)?,
+        // Role membership (`GRANT role TO role`) is not supported, so no role
+        // is a member of another.
+        "pg_auth_members" => Relation::new(&[
+            ("roleid", T::Int8),
+            ("member", T::Int8),
+            ("grantor", T::Int8),
+            ("admin_option", T::Bool),
+        ]),
         "pg_am" => {
             let mut r =
                 Relation::new(&[("oid", T::Int8), ("amname", T::Text), ("amtype", T::Text)]);
