@@ -10,9 +10,12 @@
 mod languages_support;
 mod wasm_support;
 
+use languages_support::pure_ctx;
+use rustydb::engine::extension::{RoutineInvoker, RoutineRef, Row};
 use rustydb::engine::sql::Session;
 use rustydb::engine::types::Value;
-use wasm_support::{balances, limits, open, run};
+use rustydb_wasm_host::version_handle;
+use wasm_support::{TestDb, balances, limits, open, run};
 
 /// Deploys `bytes` as module `name` through `$1`.
 fn deploy_bytes(session: &mut Session, name: &str, bytes: &[u8]) {
@@ -72,4 +75,137 @@ fn python_bank_transfers_exactly_as_the_rust_bank_does() {
             .iter()
             .any(|l| l.contains("balances [(1, 70), (2, 80)]"))
     );
+}
+
+/// Deploys `bytes` as module `name` with SQL and returns the handle the
+/// invoker knows that version by, for calls the SQL layer cannot make yet.
+fn deploy_handle(t: &TestDb, name: &str, bytes: &[u8]) -> String {
+    let mut s = t.db.session();
+    deploy_bytes(&mut s, name, bytes);
+    let handle = version_handle(name, bytes);
+    assert!(t.invoker.is_loaded(&handle), "{name} is not loaded");
+    handle
+}
+
+/// `interest` over one batch, as values or (SQLSTATE, message).
+fn interest(t: &TestDb, handle: &str, rows: &[Row]) -> Result<Vec<Value>, (String, String)> {
+    t.invoker
+        .call_scalar(&pure_ctx(), RoutineRef::new(handle, "interest"), rows)
+        .map_err(|e| (e.code.to_string(), e.message))
+}
+
+fn int8_rows(pairs: &[(i64, i64)]) -> Vec<Row> {
+    pairs
+        .iter()
+        .map(|&(b, r)| vec![Value::Int8(b), Value::Int8(r)])
+        .collect()
+}
+
+#[test]
+fn c_interest_answers_exactly_as_the_rust_interest_does() {
+    let t = open(limits());
+    let c = deploy_handle(&t, "stats", languages_support::c_stats());
+    let rust = deploy_handle(&t, "bank", &wasm_support::component("bank"));
+    let batches = [
+        int8_rows(&[(10_000, 250), (-12_345, 175), (1, 1), (0, 9_999)]),
+        int8_rows(&[(i64::MAX / 2, 1), (999_999_999, 10_000)]),
+        int8_rows(&[(5, 5), (i64::MAX, 2)]),
+        Vec::new(),
+    ];
+    for batch in &batches {
+        assert_eq!(
+            interest(&t, &c, batch),
+            interest(&t, &rust, batch),
+            "{batch:?}"
+        );
+    }
+    assert_eq!(
+        interest(&t, &c, &batches[0]),
+        Ok(vec![
+            Value::Int8(250),
+            Value::Int8(-216),
+            Value::Int8(0),
+            Value::Int8(0)
+        ])
+    );
+    assert_eq!(interest(&t, &c, &batches[2]).unwrap_err().0, "22003");
+}
+
+/// The exact median the C aggregate must agree with.
+fn reference_median(values: &[f64]) -> Value {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => Value::Null,
+        _ if n % 2 == 1 => Value::Float8(sorted[n / 2]),
+        _ => Value::Float8((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+#[test]
+fn c_median_aggregates_partial_states_and_merges_them_exactly() {
+    let t = open(limits());
+    let c = deploy_handle(&t, "stats", languages_support::c_stats());
+    let median = RoutineRef::new(&c, "median");
+    let ctx = pure_ctx();
+    let rows = |xs: &[Option<f64>]| -> Vec<Row> {
+        xs.iter()
+            .map(|x| vec![x.map_or(Value::Null, Value::Float8)])
+            .collect()
+    };
+    let left = [Some(3.5), None, Some(-1.0), Some(10.0)];
+    let right = [Some(2.25), Some(7.0), Some(0.5)];
+    let mut states = Vec::new();
+    for part in [&left[..], &right[..]] {
+        let init = t.invoker.aggregate_init(&ctx, median).unwrap();
+        let state = t
+            .invoker
+            .aggregate_accumulate(&ctx, median, &init, &rows(part))
+            .unwrap();
+        states.push(state);
+    }
+    let merged = t
+        .invoker
+        .aggregate_merge(&ctx, median, &states[0], &states[1])
+        .unwrap();
+    let all: Vec<f64> = left.iter().chain(&right).flatten().copied().collect();
+    assert_eq!(
+        t.invoker.aggregate_finish(&ctx, median, &merged).unwrap(),
+        reference_median(&all)
+    );
+    assert_eq!(reference_median(&all), Value::Float8(2.875));
+    let odd: Vec<f64> = left.iter().flatten().copied().collect();
+    assert_eq!(
+        t.invoker
+            .aggregate_finish(&ctx, median, &states[0])
+            .unwrap(),
+        reference_median(&odd)
+    );
+    let empty = t.invoker.aggregate_init(&ctx, median).unwrap();
+    assert_eq!(
+        t.invoker.aggregate_finish(&ctx, median, &empty).unwrap(),
+        Value::Null
+    );
+    let unknown = t
+        .invoker
+        .aggregate_init(&ctx, RoutineRef::new(&c, "mode"))
+        .unwrap_err();
+    assert_eq!(unknown.code.to_string(), "42883");
+}
+
+#[test]
+fn a_c_module_deploys_and_describes_its_scalar_function_and_aggregate() {
+    let t = open(limits());
+    let mut s = t.db.session();
+    deploy_bytes(&mut s, "stats", languages_support::c_stats());
+    let modules = wasm_support::rows(&mut s, "SELECT name, exports FROM rustydb_modules");
+    let exports: Vec<String> = modules
+        .iter()
+        .map(|r| r[1].to_pg_text().unwrap_or_default())
+        .collect();
+    assert_eq!(modules.len(), 1, "{modules:?}");
+    assert_eq!(modules[0][0], Value::Text("stats".into()));
+    assert!(exports[0].contains("interest"), "{exports:?}");
+    assert!(exports[0].contains("median"), "{exports:?}");
 }

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use rustydb::engine::extension::{CallContext, ExtensionError, HostSql, Notice, RowCursor};
+use rustydb::engine::types::Value;
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -65,4 +68,45 @@ pub fn python_bank() -> &'static [u8] {
         );
         std::fs::read(&out).unwrap()
     })
+}
+
+/// The C `stats` module (`sdk-examples/c/stats/stats.c`), built once per
+/// test binary: wit-bindgen's C bindings, clang for wasm32-wasi, and the WASI
+/// reactor adapter (`tools/guest-build`).
+pub fn c_stats() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let dir = repo().join("sdk-examples/c/stats");
+        let guest = rustydb_guest_build::CGuest {
+            wit_dir: dir.join("wit"),
+            world: "c-stats".to_owned(),
+            sources: vec![dir.join("stats.c")],
+        };
+        guest
+            .build(&out_dir().join("c-stats"))
+            .unwrap_or_else(|e| panic!("building sdk-examples/c/stats: {e}"))
+    })
+}
+
+/// The caller's SQL for routines that must not issue any: scalar functions
+/// and aggregates are pure, so any statement they run is a test failure.
+pub struct NoSql;
+
+impl HostSql for NoSql {
+    fn query(&self, sql: &str, _: &[Value]) -> Result<Box<dyn RowCursor>, ExtensionError> {
+        panic!("a pure routine ran {sql:?}")
+    }
+
+    fn execute(&self, sql: &str, _: &[Value]) -> Result<u64, ExtensionError> {
+        panic!("a pure routine ran {sql:?}")
+    }
+
+    fn notice(&self, notice: Notice) {
+        panic!("a pure routine printed {notice:?}")
+    }
+}
+
+/// A call context over [`NoSql`].
+pub fn pure_ctx() -> CallContext {
+    CallContext::new(std::sync::Arc::new(NoSql))
 }
