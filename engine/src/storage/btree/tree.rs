@@ -199,9 +199,16 @@ impl BTree {
     /// freed.
     pub fn destroy<P: PageAccess>(self, pages: &P) -> StorageResult<()> {
         let mut stack = vec![(self.root, 0usize)];
+        // A corrupt child pointer can make the tree a graph; without this a
+        // page reachable twice is freed twice, and a cycle multiplies the
+        // stack at every level until memory runs out.
+        let mut seen = std::collections::HashSet::new();
         while let Some((page, depth)) = stack.pop() {
             if depth > MAX_DEPTH {
                 return Err(corrupt(self.root, "tree deeper than possible"));
+            }
+            if !seen.insert(page) {
+                return Err(corrupt(page, "page reachable twice in the tree"));
             }
             let chains = pages.read_page(page, |buf| {
                 let view = NodeView::new(page, buf)?;
