@@ -380,31 +380,7 @@ mod tests {
 
     use super::*;
     use crate::catalog::memkv::MemKv;
-    use crate::sql::Session;
-
-    fn rows(s: &mut Session, sql: &str) -> Vec<String> {
-        match s
-            .execute(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .pop()
-        {
-            Some(StatementResult::Rows { rows, .. }) => rows
-                .iter()
-                .map(|r| {
-                    r.iter()
-                        .map(|v| v.to_pg_text().unwrap_or_else(|| "NULL".into()))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .collect(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn error(s: &mut Session, sql: &str) -> String {
-        let e = s.execute(sql).unwrap_err();
-        format!("{} {}", e.sqlstate(), e)
-    }
+    use crate::sql::tests::{error, query};
 
     #[test]
     fn roles_are_catalog_records_listed_by_pg_roles() {
@@ -413,14 +389,14 @@ mod tests {
         s.execute("CREATE ROLE reader; CREATE USER alice WITH PASSWORD 'wonderland' CREATEDB")
             .unwrap();
         assert_eq!(
-            rows(
+            query(
                 &mut s,
                 "SELECT rolname, rolsuper, rolcreatedb, rolcanlogin FROM pg_roles ORDER BY oid"
             ),
             ["rustydb t t t", "reader f f f", "alice f t t"]
         );
         assert_eq!(
-            rows(&mut s, "SELECT usename FROM pg_user ORDER BY usename"),
+            query(&mut s, "SELECT usename FROM pg_user ORDER BY usename"),
             ["alice", "rustydb"]
         );
         let alice = db.role("alice").unwrap().unwrap();
@@ -472,7 +448,7 @@ mod tests {
             .unwrap();
         let mut alice = db.session_as("alice");
         assert_eq!(
-            rows(&mut alice, "SELECT current_user, session_user"),
+            query(&mut alice, "SELECT current_user, session_user"),
             ["alice alice"]
         );
         assert_eq!(

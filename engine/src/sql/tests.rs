@@ -10,7 +10,7 @@ fn session() -> Session {
 }
 
 /// Runs `sql` and renders the last result's rows as PostgreSQL text.
-fn query(s: &mut Session, sql: &str) -> Vec<String> {
+pub(crate) fn query(s: &mut Session, sql: &str) -> Vec<String> {
     let results = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     match results.last() {
         Some(StatementResult::Rows { rows, .. }) => rows
@@ -26,7 +26,8 @@ fn query(s: &mut Session, sql: &str) -> Vec<String> {
     }
 }
 
-fn error(s: &mut Session, sql: &str) -> String {
+/// The SQLSTATE and message `sql` fails with.
+pub(crate) fn error(s: &mut Session, sql: &str) -> String {
     let e = s.execute(sql).unwrap_err();
     format!("{} {}", e.sqlstate(), e)
 }

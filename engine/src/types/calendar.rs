@@ -333,13 +333,7 @@ pub(crate) fn age(a: i64, b: i64) -> Result<Interval, TypeError> {
 pub(crate) fn justify_hours(iv: Interval) -> Result<Interval, TypeError> {
     let mut days = i64::from(iv.days) + iv.micros / USECS_PER_DAY;
     let mut micros = iv.micros % USECS_PER_DAY;
-    if days > 0 && micros < 0 {
-        micros += USECS_PER_DAY;
-        days -= 1;
-    } else if days < 0 && micros > 0 {
-        micros -= USECS_PER_DAY;
-        days += 1;
-    }
+    borrow_to_sign(&mut days, &mut micros, USECS_PER_DAY);
     let days = i32::try_from(days).map_err(|_| interval_range())?;
     Ok(Interval::new(iv.months, days, micros))
 }
@@ -347,16 +341,23 @@ pub(crate) fn justify_hours(iv: Interval) -> Result<Interval, TypeError> {
 /// `justify_days`: whole 30-day months out of the days.
 pub(crate) fn justify_days(iv: Interval) -> Result<Interval, TypeError> {
     let mut months = i64::from(iv.months) + i64::from(iv.days / 30);
-    let mut days = iv.days % 30;
-    if months > 0 && days < 0 {
-        days += 30;
-        months -= 1;
-    } else if months < 0 && days > 0 {
-        days -= 30;
-        months += 1;
-    }
+    let mut days = i64::from(iv.days % 30);
+    borrow_to_sign(&mut months, &mut days, 30);
     let months = i32::try_from(months).map_err(|_| interval_range())?;
+    let days = i32::try_from(days).map_err(|_| interval_range())?;
     Ok(Interval::new(months, days, iv.micros))
+}
+
+/// Moves one `unit` between `whole` and `part` when their signs disagree,
+/// so both end with the sign of `whole` (PostgreSQL's justify_* rule).
+fn borrow_to_sign(whole: &mut i64, part: &mut i64, unit: i64) {
+    if *whole > 0 && *part < 0 {
+        *part += unit;
+        *whole -= 1;
+    } else if *whole < 0 && *part > 0 {
+        *part -= unit;
+        *whole += 1;
+    }
 }
 
 /// `justify_interval`: both, with one sign throughout.
@@ -372,13 +373,7 @@ pub(crate) fn justify_interval(iv: Interval) -> Result<Interval, TypeError> {
         days -= 30;
         months += 1;
     }
-    if days > 0 && micros < 0 {
-        micros += USECS_PER_DAY;
-        days -= 1;
-    } else if days < 0 && micros > 0 {
-        micros -= USECS_PER_DAY;
-        days += 1;
-    }
+    borrow_to_sign(&mut days, &mut micros, USECS_PER_DAY);
     let months = i32::try_from(months).map_err(|_| interval_range())?;
     let days = i32::try_from(days).map_err(|_| interval_range())?;
     Ok(Interval::new(months, days, micros))

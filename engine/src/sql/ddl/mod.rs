@@ -186,19 +186,34 @@ pub(crate) fn all_rows(
     let types = table.types();
     let prefix = table_prefix(table.id);
     let upper = prefix_end(&prefix);
-    let mut lower = std::ops::Bound::Included(prefix);
     let mut out = Vec::new();
+    scan_range(cx, std::ops::Bound::Included(prefix), upper, |_, k, v| {
+        out.push((k, decode_row(&v, &types)?));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Visits every key and value of the transaction between `lower` and
+/// `upper`, in key order, a chunk at a time so a long scan notices a
+/// cancel request. The visitor gets the context back to read other keys.
+pub(crate) fn scan_range(
+    cx: &mut ExecCtx<'_>,
+    mut lower: std::ops::Bound<Vec<u8>>,
+    upper: std::ops::Bound<Vec<u8>>,
+    mut visit: impl FnMut(&mut ExecCtx<'_>, Vec<u8>, Vec<u8>) -> SqlResult<()>,
+) -> SqlResult<()> {
     loop {
         cx.check_cancel()?;
         let chunk = cx
             .txn
             .scan_chunk(lower.clone(), upper.clone(), false, 256)?;
-        let Some((last, _)) = chunk.last() else { break };
+        let Some((last, _)) = chunk.last() else {
+            return Ok(());
+        };
         lower = std::ops::Bound::Excluded(last.clone());
         for (k, v) in chunk {
-            let row = decode_row(&v, &types)?;
-            out.push((k, row));
+            visit(cx, k, v)?;
         }
     }
-    Ok(out)
 }

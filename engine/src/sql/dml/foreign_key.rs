@@ -20,6 +20,7 @@ use crate::sql::expr::{BinOp, compare_values};
 use crate::types::{Value, decode_row, encode_key};
 
 use super::{index_key, row_key};
+use crate::sql::ddl::scan_range;
 
 /// Checks every foreign key of `table` for its new row version.
 pub(crate) fn check_references(
@@ -220,25 +221,17 @@ fn referencing_rows(
     let key_values: Vec<Value> = fk.columns.iter().map(|c| probe[*c].clone()).collect();
     encode_key(&key_values, &[], &mut prefix);
     let upper = prefix_end(&prefix);
-    let mut lower = Bound::Included(prefix);
     let types = child.types();
     let mut out = Vec::new();
-    loop {
-        cx.check_cancel()?;
-        let chunk = cx
-            .txn
-            .scan_chunk(lower.clone(), upper.clone(), false, 256)?;
-        let Some((last, _)) = chunk.last() else { break };
-        lower = Bound::Excluded(last.clone());
-        for (_, row_key) in chunk {
-            if let Some(bytes) = cx.txn.get(&row_key)? {
-                let row = decode_row(&bytes, &types)?;
-                if matches(&row, &fk.columns, values) {
-                    out.push((row_key, row));
-                }
+    scan_range(cx, Bound::Included(prefix), upper, |cx, _, row_key| {
+        if let Some(bytes) = cx.txn.get(&row_key)? {
+            let row = decode_row(&bytes, &types)?;
+            if matches(&row, &fk.columns, values) {
+                out.push((row_key, row));
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -258,21 +251,13 @@ fn scan_matching(
     let types = table.types();
     let prefix = table_prefix(table.id);
     let upper = prefix_end(&prefix);
-    let mut lower = Bound::Included(prefix);
     let mut out = Vec::new();
-    loop {
-        cx.check_cancel()?;
-        let chunk = cx
-            .txn
-            .scan_chunk(lower.clone(), upper.clone(), false, 256)?;
-        let Some((last, _)) = chunk.last() else { break };
-        lower = Bound::Excluded(last.clone());
-        for (k, v) in chunk {
-            let row = decode_row(&v, &types)?;
-            if matches(&row, columns, values) {
-                out.push((k, row));
-            }
+    scan_range(cx, Bound::Included(prefix), upper, |_, k, v| {
+        let row = decode_row(&v, &types)?;
+        if matches(&row, columns, values) {
+            out.push((k, row));
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
