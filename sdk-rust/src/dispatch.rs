@@ -17,6 +17,9 @@ pub use crate::bindings::rustydb::extension::types::{
     RoutineDescription as Description, Volatility as Vol,
 };
 
+/// A table function's rows, or its error.
+pub type TableResult = Result<Vec<Vec<Value>>, SqlError>;
+
 /// How a routine is entered.
 pub enum Call {
     /// A procedure: one argument row in, a result set out.
@@ -25,13 +28,22 @@ pub enum Call {
     Scalar(fn(Vec<Value>) -> Result<Value, SqlError>),
     /// A trigger function.
     Trigger(fn(crate::Trigger) -> Result<crate::TriggerAction, SqlError>),
+    /// An aggregate: its four entry points over byte states.
+    Aggregate(crate::aggregate::AggregateEntry),
+    /// A table function: one argument row in, the result rows out.
+    Table(fn(Vec<Value>) -> TableResult),
+    /// A model: loading its parameters, and scoring a batch with the loaded
+    /// model (type-erased so the routine table stays one `const` slice).
+    Model(crate::model::ModelEntry),
 }
 
-/// One routine of a module, as `#[procedure]` / `#[function]` declare it.
+/// One routine of a module, as its attribute declares it.
 pub struct Routine {
     pub name: &'static str,
     pub params: &'static [(&'static str, DataType)],
-    pub returns: Option<DataType>,
+    /// The result columns; a column with an empty name is named after the
+    /// routine (PostgreSQL's name for a function's single result column).
+    pub returns: &'static [(&'static str, DataType)],
     pub volatility: Volatility,
     pub strict: bool,
     pub call: Call,
@@ -43,6 +55,9 @@ impl Routine {
             Call::Procedure(_) => RoutineKind::Procedure,
             Call::Scalar(_) => RoutineKind::Scalar,
             Call::Trigger(_) => RoutineKind::Trigger,
+            Call::Aggregate(_) => RoutineKind::Aggregate,
+            Call::Table(_) => RoutineKind::Table,
+            Call::Model(_) => RoutineKind::Model,
         }
     }
 
@@ -57,8 +72,8 @@ impl Routine {
             params: self.params.iter().map(|(n, t)| column(n, *t)).collect(),
             returns: self
                 .returns
-                .map(|t| column(self.name, t))
-                .into_iter()
+                .iter()
+                .map(|(n, t)| column(if n.is_empty() { self.name } else { n }, *t))
                 .collect(),
             volatility: self.volatility,
             strict: self.strict,
@@ -81,7 +96,7 @@ pub fn describe(routines: &[&Routine]) -> Vec<RoutineDescription> {
     routines.iter().map(|r| r.describe()).collect()
 }
 
-fn no_such(kind: &str, name: &str) -> SqlError {
+pub(crate) fn no_such(kind: &str, name: &str) -> SqlError {
     SqlError::new("42883", format!("this module has no {kind} \"{name}\""))
 }
 
@@ -98,6 +113,21 @@ pub fn args(
         ));
     }
     Ok(args.into_iter())
+}
+
+/// Whether a row has a NULL argument, which a STRICT routine never sees.
+pub fn has_null(row: &[Value]) -> bool {
+    row.iter().any(|v| matches!(v, Value::Null))
+}
+
+/// The routine called `name`, if it is of the kind `pick` accepts.
+pub(crate) fn find<'r, T>(
+    routines: &'r [&'r Routine],
+    name: &str,
+    pick: impl Fn(&'r Call) -> Option<T>,
+) -> Option<(&'r Routine, T)> {
+    let routine = routines.iter().find(|r| r.name == name)?;
+    pick(&routine.call).map(|entry| (*routine, entry))
 }
 
 /// The next argument as `T`, naming it in the error.
@@ -136,7 +166,7 @@ pub fn call_scalar(
     batch
         .into_iter()
         .map(|row| {
-            if routine.strict && row.iter().any(|v| matches!(v, Value::Null)) {
+            if routine.strict && has_null(&row) {
                 Ok(Value::Null)
             } else {
                 f(row)
@@ -157,9 +187,23 @@ pub fn call_trigger(
     }
 }
 
-/// The answer of an interface the module has no routines for.
-pub fn not_provided<T>(kind: &str, name: &str) -> Result<T, SqlError> {
-    Err(no_such(kind, name))
+/// `table-function.call-table`: STRICT means no rows for a NULL argument,
+/// as for a set-returning function in PostgreSQL.
+pub fn call_table(
+    routines: &[&Routine],
+    name: &str,
+    args: Vec<Value>,
+) -> Result<Vec<Vec<Value>>, SqlError> {
+    let Some((routine, f)) = find(routines, name, |c| match c {
+        Call::Table(f) => Some(*f),
+        _ => None,
+    }) else {
+        return Err(no_such("table function", name));
+    };
+    if routine.strict && has_null(&args) {
+        return Ok(Vec::new());
+    }
+    f(args)
 }
 
 /// What a procedure body may return.
@@ -206,7 +250,17 @@ macro_rules! scalar_return {
     )*};
 }
 
-scalar_return!(bool, i16, i32, i64, f32, f64, String, Vec<u8>);
+scalar_return!(
+    bool,
+    i16,
+    i32,
+    i64,
+    f32,
+    f64,
+    String,
+    Vec<u8>,
+    crate::value::Numeric
+);
 
 impl<T: SqlType + IntoValue> ScalarReturn for Option<T> {
     const DATA_TYPE: DataType = T::DATA_TYPE;

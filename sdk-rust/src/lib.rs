@@ -47,11 +47,47 @@
 //! }
 //! ```
 //!
-//! Shipped today: `#[procedure]`, `#[function]` and `#[trigger]`.
-//! Aggregates, table functions and models are in the WIT contract and the
-//! host, and a module written against the bindings can export them, but
-//! their attributes (`#[aggregate]`, `#[model]`) come later; a module built
-//! with `export!` answers those interfaces with 42883.
+//! An aggregate is a state type with `accumulate`, `merge` and `finish`
+//! methods; its state crosses the boundary as bytes, through serde
+//! (MessagePack) by default or [`BytesState`] with `state = bytes`:
+//!
+//! ```ignore
+//! #[derive(Default, serde::Serialize, serde::Deserialize)]
+//! pub struct Total { sum: i64 }
+//!
+//! #[rustydb::aggregate(immutable, strict)]
+//! impl Total {
+//!     fn accumulate(&mut self, x: i64) { self.sum += x; }
+//!     fn merge(&mut self, other: Total) { self.sum += other.sum; }
+//!     fn finish(self) -> i64 { self.sum }
+//! }
+//! ```
+//!
+//! A table function returns a `Vec` or an iterator of rows: tuples (name
+//! the columns with `columns(…)`), single values, or structs with
+//! `#[derive(rustydb::TableRow)]`:
+//!
+//! ```ignore
+//! #[rustydb::table_function(immutable, strict, columns(word, pos))]
+//! pub fn words(s: String) -> Vec<(String, i32)> { … }
+//! ```
+//!
+//! A model is loaded once per instance from the bytes of `CREATE MODEL …
+//! PARAMETERS` and then scores feature rows in batches:
+//!
+//! ```ignore
+//! #[rustydb::model(name = "score")]
+//! impl Linear {
+//!     fn load(params: &[u8]) -> Result<Linear, SqlError> { … }
+//!     fn score(&self, x: f64, y: f64) -> f64 { self.a * x + self.b * y }
+//! }
+//! ```
+//!
+//! Shipped today: `#[procedure]`, `#[function]`, `#[trigger]`,
+//! `#[aggregate]`, `#[table_function]` and `#[model]`, covering every
+//! routine kind of the WIT contract. An aggregate's or model's SQL name is
+//! its type's name in snake case unless `name = "…"` says otherwise;
+//! `export!` lists routines by their SQL names.
 
 #[doc(hidden)]
 pub mod bindings {
@@ -64,19 +100,37 @@ pub mod bindings {
     });
 }
 
+mod aggregate;
 mod dispatch;
+mod model;
 mod sql;
+mod table;
 mod trigger;
 mod value;
 
-pub use rustydb_sdk_macros::{export, function, procedure, trigger};
+pub use aggregate::BytesState;
+pub use rustydb_sdk_macros::{
+    TableRow, aggregate, export, function, model, procedure, table_function, trigger,
+};
 pub use sql::{Cursor, LogLevel, execute, log, query};
+pub use table::TableRow;
 pub use trigger::{Level, Operation, Timing, Trigger, TriggerAction, TriggerReturn};
-pub use value::{Column, DataType, FromValue, Interval, IntoValue, Rows, SqlError, SqlType, Value};
+pub use value::{
+    Column, DataType, FromValue, Interval, IntoValue, Numeric, Rows, SqlError, SqlType, Value,
+};
 
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bindings;
     pub use crate::bindings::__export_extension;
     pub use crate::dispatch::*;
+    pub mod aggregate {
+        pub use crate::aggregate::*;
+    }
+    pub mod model {
+        pub use crate::model::*;
+    }
+    pub mod table {
+        pub use crate::table::*;
+    }
 }

@@ -104,6 +104,36 @@ scalar_type!(f64, Float8, "double precision", Float8, [Float8(v) => v, Float4(v)
 scalar_type!(String, Text, "text", Text, [Text(v) => v, Json(v) => v]);
 scalar_type!(Vec<u8>, Bytea, "bytea", Bytea, [Bytea(v) => v]);
 
+/// A `numeric` value in PostgreSQL's text form (`-12.50`), so a guest
+/// keeps every digit without agreeing on a binary decimal layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Numeric(pub String);
+
+impl SqlType for Numeric {
+    const DATA_TYPE: DataType = DataType::Numeric;
+}
+
+impl FromValue for Numeric {
+    fn from_value(value: Value) -> Result<Self, SqlError> {
+        match value {
+            Value::Numeric(v) => Ok(Numeric(v)),
+            other => Err(mismatch("numeric", &other)),
+        }
+    }
+}
+
+impl IntoValue for Numeric {
+    fn into_value(self) -> Value {
+        Value::Numeric(self.0)
+    }
+}
+
+impl From<Numeric> for Value {
+    fn from(v: Numeric) -> Value {
+        Value::Numeric(v.0)
+    }
+}
+
 impl From<&str> for Value {
     fn from(v: &str) -> Value {
         Value::Text(v.to_owned())
