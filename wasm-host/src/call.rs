@@ -1,8 +1,9 @@
 //! One call: a fresh store and instance under the call's limits.
 //!
-//! Every call instantiates the module anew from its `InstancePre` (a pooled
-//! slot, copy-on-write memory: microseconds) rather than reusing a warm
-//! instance. That is what makes failures harmless — a trapped instance is
+//! Every call runs on an instance no call has used before, in its own store
+//! — one the module's warm pool made ahead of time, or one instantiated now
+//! from its `InstancePre` (`pool.rs`) — and drops it afterwards rather than
+//! reusing it. That is what makes failures harmless — a trapped instance is
 //! poisoned and simply dropped with its store — and what keeps calls from
 //! seeing each other's memory, which matters once two tenants' sessions call
 //! the same module.
@@ -13,12 +14,12 @@ use std::time::Instant;
 
 use rustydb_engine::extension::{CallLimits, ExtensionError, HostSql, Notice};
 use wasmtime::component::{Instance, ResourceTable};
-use wasmtime::{Store, UpdateDeadline};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::error::call_failure;
 use crate::host_api::CallState;
-use crate::limits::{CallBudget, Limiter};
+use crate::limits::{CallBudget, Limiter, Limits};
 use crate::output::Output;
 use crate::registry::{Exports, Module};
 use crate::runtime::Runtime;
@@ -46,20 +47,30 @@ pub(crate) fn run<R>(
 ) -> Outcome<R> {
     let started = Instant::now();
     let budget = runtime.limits.budget(caller);
-    let output = Output::new(budget.output);
-    let mut store = new_store(runtime, &budget, &output, sql, cancel);
-
-    let result = module
-        .pre
-        .instantiate(&mut store)
-        .and_then(|instance| body(&mut store, &instance, &module.exports));
-
-    let fuel_left = store.get_fuel().unwrap_or(0);
-    let usage = CallUsage {
-        fuel: budget.fuel.saturating_sub(fuel_left),
-        time: started.elapsed(),
-        peak_memory: store.data().limiter.peak_memory(),
-    };
+    let (result, usage, notices) =
+        match runtime
+            .pool
+            .instance_for_call(&module.warm, &budget, sql, cancel)
+        {
+            Ok(mut fresh) => {
+                let result = body(&mut fresh.store, &fresh.instance, &module.exports);
+                let fuel_left = fresh.store.get_fuel().unwrap_or(0);
+                let usage = CallUsage {
+                    fuel: budget.fuel.saturating_sub(fuel_left),
+                    time: started.elapsed(),
+                    peak_memory: fresh.store.data().limiter.peak_memory(),
+                };
+                (result, usage, fresh.output.take_notices())
+            }
+            Err(e) => {
+                let usage = CallUsage {
+                    fuel: 0,
+                    time: started.elapsed(),
+                    peak_memory: 0,
+                };
+                (Err(e), usage, Vec::new())
+            }
+        };
     let (result, ending) = match result {
         Ok(Ok(value)) => (Ok(value), Ending::Ok),
         Ok(Err(e)) => (Err(e), Ending::Error),
@@ -69,12 +80,15 @@ pub(crate) fn run<R>(
         result,
         ending,
         usage,
-        notices: output.take_notices(),
+        notices,
     }
 }
 
-pub(crate) fn new_store(
-    runtime: &Runtime,
+/// A store under `budget`: fuel, deadline, memory cap, WASI with nothing
+/// but the captured output streams.
+pub(crate) fn store_for(
+    engine: &Engine,
+    limits: &Limits,
     budget: &CallBudget,
     output: &Output,
     sql: Option<Arc<dyn HostSql>>,
@@ -89,14 +103,15 @@ pub(crate) fn new_store(
     let state = CallState {
         wasi,
         table: ResourceTable::new(),
-        limiter: Limiter::new(&runtime.limits, budget),
+        limiter: Limiter::new(limits, budget),
         output: output.clone(),
         sql,
         deadline: Instant::now() + budget.time,
         time_limit: budget.time,
         cancel,
+        live: None,
     };
-    let mut store = Store::new(&runtime.engine, state);
+    let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     // Fuel is always enabled in the engine's config, so this cannot fail.
     let _ = store.set_fuel(budget.fuel);

@@ -36,11 +36,14 @@ pub(crate) struct CallState {
     pub(crate) table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) output: Output,
-    /// `None` while `describe` runs: a description must not depend on data.
+    /// `None` while `describe` or the start-up code of a fresh instance
+    /// runs: neither may depend on the data of a caller not yet known.
     pub(crate) sql: Option<Arc<dyn HostSql>>,
     pub(crate) deadline: Instant,
     pub(crate) time_limit: Duration,
     pub(crate) cancel: Arc<AtomicBool>,
+    /// Counts this store among the pool's live instances while it exists.
+    pub(crate) live: Option<crate::pool::Live>,
 }
 
 impl CallState {
@@ -75,7 +78,7 @@ impl CallState {
         self.sql.as_ref().ok_or_else(|| {
             convert::error_to_wit(&ExtensionError::new(
                 ErrorCode::parse("0A000").unwrap_or(ErrorCode::INTERNAL_ERROR),
-                "database access is not available while a module describes itself",
+                "database access is not available while a module starts up or describes itself",
             ))
         })
     }

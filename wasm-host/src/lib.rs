@@ -27,6 +27,7 @@ mod host_api;
 mod invoker;
 mod limits;
 mod output;
+mod pool;
 mod registry;
 mod runtime;
 mod stats;

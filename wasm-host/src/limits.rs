@@ -48,6 +48,11 @@ pub struct Limits {
     /// How often the epoch ticker advances, the resolution of deadlines and
     /// cancellation. Engine-wide.
     pub epoch_tick: Duration,
+    /// Fresh instances each module keeps instantiated ahead of its calls
+    /// (`pool.rs`); all modules together keep at most a quarter of
+    /// `concurrent_instances`. 0 makes every call instantiate for itself.
+    /// Engine-wide.
+    pub warm_instances: u32,
 }
 
 impl Default for Limits {
@@ -63,6 +68,7 @@ impl Default for Limits {
             max_stack: 512 << 10,
             output_per_call: 64 << 10,
             epoch_tick: Duration::from_millis(1),
+            warm_instances: 2,
         }
     }
 }
@@ -125,6 +131,20 @@ impl Limiter {
             instances: limits.instances_per_call,
             peak_memory: 0,
         }
+    }
+
+    /// Lowers the memory cap to a caller's, once the instance exists: fails
+    /// when it is already past the new cap, as growing to its size under
+    /// that cap would have.
+    pub(crate) fn tighten(&mut self, memory: u64) -> Result<(), LimitHit> {
+        self.memory = self.memory.min(memory);
+        if self.peak_memory > self.memory {
+            return Err(LimitHit::Memory {
+                limit: self.memory,
+                desired: self.peak_memory,
+            });
+        }
+        Ok(())
     }
 
     /// The largest linear memory any instance of the call reached.
@@ -210,6 +230,22 @@ mod tests {
             })
         ));
         assert_eq!(l.peak_memory(), 1 << 20);
+    }
+
+    #[test]
+    fn tightening_below_the_current_size_is_the_memory_error() {
+        let mut l = limiter();
+        assert!(l.memory_growing(0, 512 << 10, None).unwrap());
+        l.tighten(2 << 20).unwrap();
+        assert_eq!(
+            l.tighten(256 << 10),
+            Err(LimitHit::Memory {
+                limit: 256 << 10,
+                desired: 512 << 10
+            })
+        );
+        // A cap is only ever lowered.
+        l.tighten(u64::MAX).unwrap_err();
     }
 
     #[test]

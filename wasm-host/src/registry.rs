@@ -40,6 +40,7 @@ use crate::convert;
 use crate::error::DeployError;
 use crate::host_api::CallState;
 use crate::limits::Limits;
+use crate::pool::Warm;
 use crate::runtime::Runtime;
 
 const PACKAGE: &str = "rustydb:extension";
@@ -62,8 +63,10 @@ pub struct Module {
     sha256: [u8; 32],
     version: u64,
     routines: Vec<RoutineDescription>,
-    pub(crate) pre: InstancePre<CallState>,
     pub(crate) exports: Exports,
+    /// Fresh instances of this version made ahead of its calls, and the
+    /// `InstancePre` that makes them.
+    pub(crate) warm: Arc<Warm>,
 }
 
 impl std::fmt::Debug for Module {
@@ -177,13 +180,14 @@ impl ModuleRegistry {
             .instantiate_pre(&component)
             .map_err(|e| invalid(format!("{e:#}")))?;
         let exports = Exports::resolve(&pre).map_err(invalid)?;
+        let warm = self.runtime.pool.warm_for(&pre);
         let mut module = Module {
             name: name.to_owned(),
             sha256,
             version: self.versions.fetch_add(1, Ordering::Relaxed) + 1,
             routines: Vec::new(),
-            pre,
             exports,
+            warm,
         };
         module.routines = self.describe(&module)?;
         check_routines(&module).map_err(invalid)?;
@@ -222,6 +226,12 @@ impl ModuleRegistry {
         let mut all: Vec<_> = self.modules.read().values().cloned().collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
+    }
+
+    /// Fresh instances made ahead of calls and not yet taken, across all
+    /// modules (see [`Limits::warm_instances`]).
+    pub fn ready_instances(&self) -> u32 {
+        self.runtime.pool.ready_total()
     }
 
     /// How many components this registry compiled rather than loaded from

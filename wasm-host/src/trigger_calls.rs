@@ -2,7 +2,8 @@
 //!
 //! A row trigger runs once per row, so a fresh instance per call — the rule
 //! for every other routine — would make a 100 000-row INSERT instantiate
-//! its module 100 000 times. [`StatementCalls`] instantiates once and calls
+//! its module 100 000 times. [`StatementCalls`] takes one fresh instance
+//! (from the module's warm pool, `pool.rs`) and calls
 //! the trigger export again and again, each call with its own fuel and
 //! deadline. Isolation still holds where it matters: the instance belongs
 //! to one statement of one session and goes with it, and a call that traps
@@ -20,7 +21,6 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::bindings::trigger;
-use crate::call::new_store;
 use crate::convert::{self, error_from_wit};
 use crate::error::call_failure;
 use crate::host_api::CallState;
@@ -57,22 +57,21 @@ impl StatementCalls {
             )
         })?;
         let budget = registry.runtime.limits.budget(&ctx.limits);
-        let output = Output::new(budget.output);
-        let mut store = new_store(
-            &registry.runtime,
-            &budget,
-            &output,
-            Some(Arc::clone(&ctx.sql)),
-            Arc::clone(&ctx.cancel),
-        );
-        let guest = module
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| {
+        let (fresh, guest) = registry
+            .runtime
+            .pool
+            .instance_for_call(
+                &module.warm,
+                &budget,
+                Some(Arc::clone(&ctx.sql)),
+                Arc::clone(&ctx.cancel),
+            )
+            .and_then(|mut fresh| {
                 let indices = module.exports.trigger.as_ref().ok_or_else(|| {
                     wasmtime::format_err!("module does not export the trigger interface")
                 })?;
-                Ok((instance, indices.load(&mut store, &instance)?))
+                let guest = indices.load(&mut fresh.store, &fresh.instance)?;
+                Ok((fresh, guest))
             })
             .map_err(|trap| call_failure(&trap, &budget))?;
         Ok(StatementCalls {
@@ -81,9 +80,9 @@ impl StatementCalls {
             stats,
             sql: Arc::clone(&ctx.sql),
             budget,
-            output,
-            store,
-            guest: Some(guest),
+            output: fresh.output,
+            store: fresh.store,
+            guest: Some((fresh.instance, guest)),
         })
     }
 }

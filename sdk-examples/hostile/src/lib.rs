@@ -2,6 +2,8 @@
 //! plus two well-behaved ones to show the host recovers.
 
 use std::hint::black_box;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use rustydb::{Column, DataType, Rows, SqlError, Value};
 
@@ -81,4 +83,32 @@ pub fn busy(iterations: i64) -> Rows {
 #[rustydb::procedure]
 pub fn ok() {}
 
-rustydb::export!(spin, sleepy, hog, recurse, chatty, boom, busy, ok);
+/// Written by every call of `remember` and never reset by the guest.
+static CALLS: AtomicI64 = AtomicI64::new(0);
+/// Heap memory `remember` leaves behind, also never freed.
+static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Counts its calls in a static and leaves a note on the heap, then
+/// reports both: on an instance of its own, every caller sees 1 and 1. A
+/// larger number would be state leaking from an earlier caller.
+#[rustydb::procedure]
+pub fn remember(note: String) -> Rows {
+    let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut notes = NOTES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    notes.push(note);
+    Rows {
+        columns: vec![
+            Column {
+                name: "calls".into(),
+                data_type: DataType::Int8,
+            },
+            Column {
+                name: "notes".into(),
+                data_type: DataType::Text,
+            },
+        ],
+        rows: vec![vec![Value::Int8(calls), Value::Text(notes.join(","))]],
+    }
+}
+
+rustydb::export!(spin, sleepy, hog, recurse, chatty, boom, busy, ok, remember);

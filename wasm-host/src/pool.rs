@@ -1,0 +1,339 @@
+//! Fresh instances made ahead of the calls that use them.
+//!
+//! Every call runs on an instance nobody has used before — the rule that
+//! makes a trap harmless and keeps one caller's memory from the next — so
+//! an instance is instantiated, used by exactly one call (or one
+//! statement), and dropped. What this module changes is *when* the
+//! instantiating happens: each module keeps a few [`Fresh`] instances
+//! ready, and a background thread (the refiller) replaces each one taken,
+//! so a call usually starts on an instance that already exists and pays
+//! only for handing it over. When none is ready the call instantiates one
+//! itself, exactly as if there were no pool.
+//!
+//! A fresh instance is made before anyone knows who will call it, so it is
+//! made under the host's limits and *without database access*; the caller's
+//! SQL, cancel flag, fuel, deadline and memory cap are attached when it is
+//! handed over ([`Fresh::hand_over`]). A call that instantiates for itself
+//! does the same, so the two paths behave identically: a guest's start-up
+//! code never sees the caller's data.
+//!
+//! Ready instances hold slots of the pooling allocator, which bound how many
+//! calls can run at once. So the ready instances of all modules together
+//! are capped at a quarter of the slots, the refiller never instantiates
+//! into the last quarter, and a call that finds no free slot drops every
+//! ready instance and tries again before failing with 53300.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rustydb_engine::extension::{CallLimits, HostSql};
+use wasmtime::component::{Instance, InstancePre};
+use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
+
+use crate::call::store_for;
+use crate::host_api::CallState;
+use crate::limits::{CallBudget, Limits};
+use crate::output::Output;
+
+/// An instance no call has touched yet, in its own store.
+pub(crate) struct Fresh {
+    pub(crate) store: Store<CallState>,
+    pub(crate) instance: Instance,
+    pub(crate) output: Output,
+}
+
+/// One instance made by the pool, ready or in use, counted while its store
+/// lives: the refiller checks the count so it never takes the slots calls
+/// need.
+pub(crate) struct Live(Arc<AtomicU32>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Fresh {
+    /// Instantiates `pre` in a new store under the host's own limits, with
+    /// no database access and a cancel flag nobody holds.
+    fn new(pool: &Pool, pre: &InstancePre<CallState>) -> wasmtime::Result<Fresh> {
+        let budget = pool.limits.budget(&CallLimits::default());
+        let output = Output::new(budget.output);
+        let mut store = store_for(
+            &pool.engine,
+            &pool.limits,
+            &budget,
+            &output,
+            None,
+            Arc::new(AtomicBool::new(false)),
+        );
+        pool.live.fetch_add(1, Ordering::Relaxed);
+        store.data_mut().live = Some(Live(Arc::clone(&pool.live)));
+        let instance = pre.instantiate(&mut store)?;
+        Ok(Fresh {
+            store,
+            instance,
+            output,
+        })
+    }
+
+    /// Gives the instance to one call: its SQL, cancel flag and budget. The
+    /// fuel and deadline start now, so neither the instantiation nor the
+    /// time the instance waited counts against the call. Fails with the
+    /// memory limit when the instance is already larger than the caller's
+    /// cap allows, as instantiating it under that cap would have.
+    pub(crate) fn hand_over(
+        &mut self,
+        budget: &CallBudget,
+        sql: Option<Arc<dyn HostSql>>,
+        cancel: Arc<AtomicBool>,
+    ) -> wasmtime::Result<()> {
+        let state = self.store.data_mut();
+        state.limiter.tighten(budget.memory)?;
+        state.sql = sql;
+        state.cancel = cancel;
+        state.time_limit = budget.time;
+        state.deadline = Instant::now() + budget.time;
+        // Fuel is enabled for every store of the engine: this cannot fail.
+        let _ = self.store.set_fuel(budget.fuel);
+        // Relative to the current epoch, which moved while the instance
+        // waited.
+        self.store.set_epoch_deadline(1);
+        Ok(())
+    }
+}
+
+/// The ready instances of one module version. A module owns it; the
+/// refiller only holds a `Weak`, so a replaced or dropped module's ready
+/// instances go with the module.
+pub(crate) struct Warm {
+    pre: InstancePre<CallState>,
+    ready: Mutex<Vec<Fresh>>,
+    /// Set while a refill of this module is queued or running, so a burst
+    /// of calls queues one refill, not one per call.
+    refilling: AtomicBool,
+    /// The pool's count of ready instances across modules.
+    total: Arc<AtomicU32>,
+}
+
+impl Warm {
+    fn take(&self) -> Option<Fresh> {
+        let fresh = self.ready.lock().pop()?;
+        self.total.fetch_sub(1, Ordering::Relaxed);
+        Some(fresh)
+    }
+
+    fn put(&self, fresh: Fresh) {
+        self.ready.lock().push(fresh);
+        self.total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn len(&self) -> usize {
+        self.ready.lock().len()
+    }
+
+    fn clear(&self) {
+        let dropped = std::mem::take(&mut *self.ready.lock());
+        self.total
+            .fetch_sub(count(dropped.len()), Ordering::Relaxed);
+    }
+}
+
+impl Drop for Warm {
+    fn drop(&mut self) {
+        self.total
+            .fetch_sub(count(self.ready.get_mut().len()), Ordering::Relaxed);
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The warm pools of all modules, and the thread that refills them.
+pub(crate) struct Pool {
+    engine: Engine,
+    limits: Limits,
+    /// Ready instances per module (0: no pool, every call instantiates).
+    per_module: usize,
+    /// Ready instances of all modules together, at most `max_total`.
+    ready_total: Arc<AtomicU32>,
+    max_total: u32,
+    /// Instances of the pool's making alive, ready or in use; the refiller
+    /// stops at `max_live`, three quarters of the slots.
+    live: Arc<AtomicU32>,
+    max_live: u32,
+    /// Set while the refiller instantiates (it holds a slot then).
+    refilling_now: AtomicBool,
+    /// Every module's pool, to free slots when a call finds none.
+    all: Mutex<Vec<Weak<Warm>>>,
+    requests: Mutex<Option<Sender<Weak<Warm>>>>,
+    refiller: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Pool {
+    /// A pool over `engine` under `limits`, with its refiller thread.
+    pub(crate) fn start(engine: Engine, limits: Limits) -> std::io::Result<Arc<Pool>> {
+        let per_module = limits.warm_instances as usize;
+        let slots = limits.concurrent_instances;
+        let (tx, rx) = mpsc::channel();
+        let pool = Arc::new(Pool {
+            engine,
+            per_module,
+            ready_total: Arc::default(),
+            max_total: slots / 4,
+            live: Arc::default(),
+            max_live: slots - slots / 4,
+            refilling_now: AtomicBool::new(false),
+            all: Mutex::new(Vec::new()),
+            requests: Mutex::new(Some(tx)),
+            refiller: Mutex::new(None),
+            limits,
+        });
+        if per_module > 0 && pool.max_total > 0 {
+            // The thread holds only a `Weak` to the pool, and ends when
+            // `stop` drops the sender.
+            let weak = Arc::downgrade(&pool);
+            let thread = std::thread::Builder::new()
+                .name("wasm-refill".to_owned())
+                .spawn(move || refill_loop(&weak, &rx))?;
+            *pool.refiller.lock() = Some(thread);
+        }
+        Ok(pool)
+    }
+
+    /// The (empty) warm pool of a newly deployed module.
+    pub(crate) fn warm_for(&self, pre: &InstancePre<CallState>) -> Arc<Warm> {
+        let warm = Arc::new(Warm {
+            pre: pre.clone(),
+            ready: Mutex::new(Vec::new()),
+            refilling: AtomicBool::new(false),
+            total: Arc::clone(&self.ready_total),
+        });
+        let mut all = self.all.lock();
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(&warm));
+        warm
+    }
+
+    /// A fresh instance of `warm`'s module handed over to one call: a ready
+    /// one if there is one (and a refill is queued behind it), otherwise one
+    /// instantiated now.
+    pub(crate) fn instance_for_call(
+        &self,
+        warm: &Arc<Warm>,
+        budget: &CallBudget,
+        sql: Option<Arc<dyn HostSql>>,
+        cancel: Arc<AtomicBool>,
+    ) -> wasmtime::Result<Fresh> {
+        let mut fresh = match warm.take() {
+            Some(fresh) => fresh,
+            None => self.instantiate_now(&warm.pre)?,
+        };
+        self.request_refill(warm);
+        fresh.hand_over(budget, sql, cancel)?;
+        Ok(fresh)
+    }
+
+    fn instantiate_now(&self, pre: &InstancePre<CallState>) -> wasmtime::Result<Fresh> {
+        let mut attempts = 0;
+        loop {
+            match Fresh::new(self, pre) {
+                Err(e)
+                    if e.is::<PoolConcurrencyLimitError>()
+                        && attempts < 3
+                        && self.holds_slots() =>
+                {
+                    // Ready instances are only an optimisation: give their
+                    // slots to the call, letting one the refiller is making
+                    // land first. The refiller stops short of the last
+                    // quarter of the slots, so it cannot keep taking them.
+                    attempts += 1;
+                    if self.refilling_now.load(Ordering::Acquire) {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                    self.clear_all();
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether ready instances, or one being made, hold slots.
+    fn holds_slots(&self) -> bool {
+        self.ready_total() > 0 || self.refilling_now.load(Ordering::Acquire)
+    }
+
+    fn request_refill(&self, warm: &Arc<Warm>) {
+        if self.per_module == 0 || warm.refilling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let sent = self
+            .requests
+            .lock()
+            .as_ref()
+            .is_some_and(|tx| tx.send(Arc::downgrade(warm)).is_ok());
+        if !sent {
+            warm.refilling.store(false, Ordering::Release);
+        }
+    }
+
+    /// Ready instances across all modules.
+    pub(crate) fn ready_total(&self) -> u32 {
+        self.ready_total.load(Ordering::Relaxed)
+    }
+
+    fn clear_all(&self) {
+        let all: Vec<Arc<Warm>> = self.all.lock().iter().filter_map(Weak::upgrade).collect();
+        for warm in all {
+            warm.clear();
+        }
+    }
+
+    /// Fills `warm` up to the per-module target while the bounds allow.
+    fn refill(&self, warm: &Warm) {
+        while warm.len() < self.per_module
+            && self.ready_total() < self.max_total
+            && self.live.load(Ordering::Relaxed) < self.max_live
+        {
+            self.refilling_now.store(true, Ordering::Release);
+            let made = Fresh::new(self, &warm.pre);
+            let made_one = match made {
+                Ok(fresh) => {
+                    warm.put(fresh);
+                    true
+                }
+                // No slot, or the guest's start-up failed: calls will
+                // instantiate for themselves (and report the failure).
+                Err(_) => false,
+            };
+            self.refilling_now.store(false, Ordering::Release);
+            if !made_one {
+                break;
+            }
+        }
+        warm.refilling.store(false, Ordering::Release);
+    }
+
+    /// Ends the refiller and drops every ready instance.
+    pub(crate) fn stop(&self) {
+        drop(self.requests.lock().take());
+        if let Some(thread) = self.refiller.lock().take() {
+            let _ = thread.join();
+        }
+        self.clear_all();
+    }
+}
+
+fn refill_loop(pool: &Weak<Pool>, requests: &Receiver<Weak<Warm>>) {
+    while let Ok(request) = requests.recv() {
+        let (Some(pool), Some(warm)) = (pool.upgrade(), request.upgrade()) else {
+            continue;
+        };
+        pool.refill(&warm);
+    }
+}
