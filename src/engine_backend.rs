@@ -56,10 +56,16 @@ impl EngineBackend {
         };
         let db = crate::wasm::open_database(dir, options)
             .map_err(|e| BackendError::new(e.code(), e.to_string()))?;
-        Ok(EngineBackend {
+        Ok(EngineBackend::with_database(db, dir))
+    }
+
+    /// Serves a database the caller opened (in `dir`) — with its own
+    /// routine host, for instance, as the Wasm benchmark does.
+    pub fn with_database(db: Database, dir: &Path) -> EngineBackend {
+        EngineBackend {
             db,
             dir: dir.to_path_buf(),
-        })
+        }
     }
 }
 
