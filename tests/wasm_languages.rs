@@ -209,3 +209,31 @@ fn a_c_module_deploys_and_describes_its_scalar_function_and_aggregate() {
     assert!(exports[0].contains("interest"), "{exports:?}");
     assert!(exports[0].contains("median"), "{exports:?}");
 }
+
+#[test]
+fn c_median_from_sql_equals_the_reference_per_group() {
+    let t = open(limits());
+    let mut s = t.db.session();
+    deploy_bytes(&mut s, "stats", languages_support::c_stats());
+    run(&mut s, "CREATE TABLE m (g int8, x float8)").unwrap();
+    run(
+        &mut s,
+        "INSERT INTO m SELECT i % 3, CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 37 % 101)::float8 / 4 END \
+         FROM generate_series(1, 2500) i",
+    )
+    .unwrap();
+    let got = wasm_support::rows(
+        &mut s,
+        "SELECT g, stats.median(x), stats.median(x) FILTER (WHERE x > 10) FROM m GROUP BY g ORDER BY g",
+    );
+    for (g, row) in got.iter().enumerate() {
+        let xs: Vec<f64> = (1..=2500i64)
+            .filter(|i| i % 3 == g as i64 && i % 7 != 0)
+            .map(|i| (i * 37 % 101) as f64 / 4.0)
+            .collect();
+        let big: Vec<f64> = xs.iter().copied().filter(|x| *x > 10.0).collect();
+        assert_eq!(row[1], reference_median(&xs), "group {g}");
+        assert_eq!(row[2], reference_median(&big), "group {g}");
+    }
+    assert_eq!(got.len(), 3);
+}
