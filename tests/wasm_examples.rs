@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod languages_support;
+mod wasm_examples_sql;
 mod wasm_support;
 
 use std::path::Path;
