@@ -8,6 +8,8 @@
 //!    checks constraints and writes the row. AFTER ROW triggers whose
 //!    `WHEN` holds are queued with the row, and the row is added to the
 //!    transition tables if a trigger asked for them.
+//!    On a view, INSTEAD OF ROW triggers take the place of all of that:
+//!    they are the write, chained like BEFORE ROW triggers.
 //! 3. At the end: the queued AFTER ROW events in order, then AFTER
 //!    STATEMENT triggers, which read the transition tables by the names
 //!    their `REFERENCING` clause gave.
@@ -231,6 +233,41 @@ impl TableFiring {
         Ok(cx.call_trigger(&function, &data, &transition)?)
     }
 
+    fn has_row(&self, timing: TriggerTiming, op: TriggerOperation) -> bool {
+        self.armed.iter().any(|a| {
+            let d = &a.trigger.def;
+            d.timing == timing && d.level == TriggerLevel::Row && d.operations.contains(&op)
+        })
+    }
+
+    /// The BEFORE (or INSTEAD OF) row triggers for `op`, in name order,
+    /// each seeing the row the previous one returned; a `Skip` ends the
+    /// row, as a NULL return does in PostgreSQL.
+    fn row_chain(
+        &mut self,
+        cx: &mut dyn HookContext,
+        timing: TriggerTiming,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<TriggerOutcome, ExtensionError> {
+        let mut current: Option<Row> = None;
+        for i in self.matching(timing, TriggerLevel::Row, op) {
+            let row = current.as_deref().or(new);
+            if !self.condition_holds(cx, i, old, row)? {
+                continue;
+            }
+            match self.call(cx, i, op, old, row)? {
+                TriggerOutcome::Keep => {}
+                TriggerOutcome::Skip => return Ok(TriggerOutcome::Skip),
+                // A DELETE trigger returning a row means "go on".
+                TriggerOutcome::Modified(_) if op == TriggerOperation::Delete => {}
+                TriggerOutcome::Modified(r) => current = Some(r),
+            }
+        }
+        Ok(current.map_or(TriggerOutcome::Keep, TriggerOutcome::Modified))
+    }
+
     fn statement_triggers(
         &mut self,
         cx: &mut dyn HookContext,
@@ -253,12 +290,7 @@ impl StatementHooks for TableFiring {
     }
 
     fn has_before_row(&self, op: TriggerOperation) -> bool {
-        self.armed.iter().any(|a| {
-            let d = &a.trigger.def;
-            d.timing == TriggerTiming::Before
-                && d.level == TriggerLevel::Row
-                && d.operations.contains(&op)
-        })
+        self.has_row(TriggerTiming::Before, op)
     }
 
     fn before_row(
@@ -268,21 +300,21 @@ impl StatementHooks for TableFiring {
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<TriggerOutcome, ExtensionError> {
-        let mut current: Option<Row> = None;
-        for i in self.matching(TriggerTiming::Before, TriggerLevel::Row, op) {
-            let row = current.as_deref().or(new);
-            if !self.condition_holds(cx, i, old, row)? {
-                continue;
-            }
-            match self.call(cx, i, op, old, row)? {
-                TriggerOutcome::Keep => {}
-                TriggerOutcome::Skip => return Ok(TriggerOutcome::Skip),
-                // A DELETE trigger returning a row means "go on".
-                TriggerOutcome::Modified(_) if op == TriggerOperation::Delete => {}
-                TriggerOutcome::Modified(r) => current = Some(r),
-            }
-        }
-        Ok(current.map_or(TriggerOutcome::Keep, TriggerOutcome::Modified))
+        self.row_chain(cx, TriggerTiming::Before, op, old, new)
+    }
+
+    fn has_instead_of_row(&self, op: TriggerOperation) -> bool {
+        self.has_row(TriggerTiming::InsteadOf, op)
+    }
+
+    fn instead_of_row(
+        &mut self,
+        cx: &mut dyn HookContext,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<TriggerOutcome, ExtensionError> {
+        self.row_chain(cx, TriggerTiming::InsteadOf, op, old, new)
     }
 
     fn after_row(

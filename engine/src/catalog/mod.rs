@@ -344,6 +344,8 @@ impl<'a> CatalogWriter<'a> {
     pub fn drop_view(&mut self, view: &ViewDef) -> CatalogResult<()> {
         self.touch()?;
         self.txn.delete(&record_key(VIEW, view.id))?;
+        // A view's INSTEAD OF triggers go with it, as a table's do.
+        self.delete_prefix(&trigger_prefix(view.id))?;
         Ok(())
     }
 }

@@ -42,6 +42,7 @@ pub(crate) fn explain_statement(
                 Some(BoundDml::Insert(i)) => (format!("Insert on {}", i.table.name), i.source),
                 Some(BoundDml::Update(u)) => (format!("Update on {}", u.table.name), u.rows),
                 Some(BoundDml::Delete(d)) => (format!("Delete on {}", d.table.name), d.rows),
+                Some(BoundDml::View(v)) => v.explained(),
                 None => {
                     return Err(SqlError::unsupported(
                         "EXPLAIN of this statement is not supported",

@@ -272,6 +272,44 @@ impl Fire<'_, '_> {
         Ok(outcome != TriggerOutcome::Skip)
     }
 
+    /// Whether an `INSTEAD OF … FOR EACH ROW` trigger takes `op` on this
+    /// view: without one a view cannot be written.
+    pub(crate) fn has_instead_of(&self, op: TriggerOperation) -> bool {
+        self.env.is_some()
+            && self
+                .hooks
+                .as_ref()
+                .is_some_and(|h| h.has_instead_of_row(op))
+    }
+
+    /// `INSTEAD OF … FOR EACH ROW` on a view: the row as the triggers
+    /// wrote it (`new`'s place for INSERT and UPDATE, `old` for DELETE),
+    /// or `None` when one skipped it.
+    pub(crate) fn instead_of_row(
+        &mut self,
+        cx: &mut ExecCtx<'_>,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<Row>,
+    ) -> SqlResult<Option<Row>> {
+        let (Some(env), Some(hooks), Some(table)) =
+            (self.env.as_deref_mut(), self.hooks.as_mut(), &self.table)
+        else {
+            return Err(SqlError::Internal("no INSTEAD OF triggers to fire".into()));
+        };
+        let outcome = hooks
+            .instead_of_row(&mut Cx { env, exec: cx }, op, old, new.as_deref())
+            .map_err(from_extension)?;
+        let written = new.or_else(|| old.map(<[Value]>::to_vec));
+        match outcome {
+            TriggerOutcome::Skip => Ok(None),
+            TriggerOutcome::Modified(row) if op != TriggerOperation::Delete => {
+                conform(table, row).map(Some)
+            }
+            TriggerOutcome::Keep | TriggerOutcome::Modified(_) => Ok(written),
+        }
+    }
+
     /// After a row was written.
     pub(crate) fn after_row(
         &mut self,
@@ -367,6 +405,15 @@ impl HookContext for Cx<'_, '_, '_, '_> {
             ))));
         }
         Ok(RowCondition(e))
+    }
+
+    fn view(&mut self, name: &str) -> Result<Option<Arc<TableDef>>, ExtensionError> {
+        let catalog = self.exec.catalog;
+        catalog
+            .view(name)
+            .map(|v| super::ddl::view::view_table(catalog, v))
+            .transpose()
+            .map_err(ext)
     }
 
     fn eval_condition(
@@ -620,5 +667,27 @@ fn set_enabled(
         table: table.clone(),
         trigger: (!all).then(|| name.clone()),
         enabled,
+    })
+}
+
+/// The hooks' objects (triggers) that call routine `schema.name`, as
+/// `trigger t on table x`; with `drop` they are dropped too. None without
+/// hooks.
+pub(crate) fn routine_dependents(
+    session: &mut Session,
+    schema: &str,
+    name: &str,
+    drop: bool,
+) -> SqlResult<Vec<String>> {
+    let Some(hooks) = session.hooks.clone() else {
+        return Ok(Vec::new());
+    };
+    with_firing(session, &[], &[], |cx, fire| {
+        let Some(env) = fire.env.as_deref_mut() else {
+            return Err(SqlError::Internal("hooks without a firing state".into()));
+        };
+        hooks
+            .routine_dependents(&mut Cx { env, exec: cx }, schema, name, drop)
+            .map_err(from_extension)
     })
 }

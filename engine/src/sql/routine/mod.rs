@@ -72,6 +72,7 @@ pub(crate) fn execute(
             *kind,
             &names.iter().collect::<Vec<_>>(),
             *if_exists,
+            false,
         ),
         Statement::Standard(stmt) => match stmt.as_ref() {
             ast::Statement::Call(f) => call::call(session, f, params, param_types),
@@ -83,12 +84,13 @@ pub(crate) fn execute(
             ast::Statement::DropFunction {
                 if_exists,
                 func_desc,
-                ..
+                drop_behavior,
             } => function::drop(
                 session,
                 FunctionKind::Function,
                 &func_desc.iter().map(|d| &d.name).collect::<Vec<_>>(),
                 *if_exists,
+                matches!(drop_behavior, Some(ast::DropBehavior::Cascade)),
             ),
             _ => return None,
         },
