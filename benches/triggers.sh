@@ -8,9 +8,11 @@
 #
 # into (a) a table without triggers and (b) the same table with an AFTER
 # INSERT row trigger that writes one line per row into
-#   audit_log(id serial, tbl text, op text, old_row text, new_row text)
-# as the row's record text — what `audit.audit_row('items')` does in Wasm
-# and `audit_row()` below does in PL/pgSQL.
+#   audit_log(tbl text, op text, old_row text, new_row text)
+# (the table sdk-examples/audit documents) as the row's record text — what
+# `audit.audit_row('items')` does in Wasm and `audit_row()` below does in
+# PL/pgSQL. AUDIT_SERIAL=1 gives audit_log an `id serial` column first,
+# which adds a nextval per row to both sides.
 #
 # Each case runs RUNS times on a freshly created table; the best time
 # (psql's \timing, so server time plus one round trip) counts. The result
@@ -26,6 +28,8 @@ cd "$(dirname "$0")/.."
 
 rows=${1:-100000}
 runs=${2:-3}
+serial=""
+[ "${AUDIT_SERIAL:-0}" = 1 ] && serial="id serial,"
 pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 command -v psql >/dev/null || { echo "psql missing: apt-get install postgresql-client" >&2; exit 1; }
 [ -x "$pg_bin/initdb" ] || { echo "PostgreSQL 15 missing at $pg_bin: apt-get install postgresql-15" >&2; exit 1; }
@@ -94,7 +98,7 @@ one_run() {
     local port=$1 with=$2 function=$3 setup out
     setup="DROP TABLE IF EXISTS items; DROP TABLE IF EXISTS audit_log;
            CREATE TABLE items (id int PRIMARY KEY, v bigint);
-           CREATE TABLE audit_log (id serial, tbl text, op text, old_row text, new_row text);"
+           CREATE TABLE audit_log ($serial tbl text, op text, old_row text, new_row text);"
     if [ "$with" = yes ]; then
         setup="$setup CREATE TRIGGER items_audit AFTER INSERT ON items FOR EACH ROW
                EXECUTE FUNCTION $function('items');"
@@ -125,7 +129,7 @@ best() {
     echo "$b"
 }
 
-echo "INSERT of $rows rows, best of $runs ($(nproc) cores)"
+echo "INSERT of $rows rows, best of $runs ($(nproc) cores)${serial:+, audit_log with id serial}"
 r_plain=$(best "$rustydb_port" no "")
 r_trig=$(best "$rustydb_port" yes audit.audit_row)
 p_plain=$(best "$pg_port" no "")

@@ -441,6 +441,15 @@ impl HookContext for Cx<'_, '_, '_, '_> {
         data: &TriggerData,
         transition: &[(String, Arc<Vec<Row>>)],
     ) -> Result<TriggerOutcome, ExtensionError> {
+        // The common case, once per row: the module's sandbox for this
+        // statement is open already, and there are no transition tables to
+        // lend the function's SQL.
+        if transition.is_empty()
+            && let Some(handle) = self.env.handles.get(&function.module)
+            && let Some(Some(calls)) = self.env.calls.get_mut(handle)
+        {
+            return calls.call(&function.export, data);
+        }
         let invoker = self.env.session.invoker.clone().ok_or_else(|| {
             ExtensionError::new(
                 crate::SqlState::FEATURE_NOT_SUPPORTED,
