@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "wasm_languages/js.rs"]
+mod js;
 mod languages_support;
 mod wasm_support;
 
@@ -27,11 +29,22 @@ fn deploy_bytes(session: &mut Session, name: &str, bytes: &[u8]) {
         .unwrap();
 }
 
-/// What a user sees of a statement: its result, or its SQLSTATE and message.
-fn outcome(session: &mut Session, sql: &str) -> Result<String, (String, String)> {
+/// What a user sees of a statement: its result, or its SQLSTATE, message
+/// and DETAIL.
+fn outcome(session: &mut Session, sql: &str) -> Result<String, (String, String, Option<String>)> {
     run(session, sql)
         .map(|r| format!("{r:?}"))
-        .map_err(|e| (e.sqlstate().code().to_owned(), e.to_string()))
+        .map_err(|e| (e.sqlstate().code().to_owned(), e.to_string(), detail(&e)))
+}
+
+/// A routine error's DETAIL line, which a client sees beside the message.
+fn detail(e: &rustydb::engine::Error) -> Option<String> {
+    match e {
+        rustydb::engine::Error::Sql(rustydb::engine::sql::SqlError::Routine { detail, .. }) => {
+            detail.clone()
+        }
+        _ => None,
+    }
 }
 
 /// Runs the `bank` scenario against module `module` in a fresh database:
@@ -99,6 +112,36 @@ fn int8_rows(pairs: &[(i64, i64)]) -> Vec<Row> {
         .iter()
         .map(|&(b, r)| vec![Value::Int8(b), Value::Int8(r)])
         .collect()
+}
+
+#[test]
+fn python_interest_answers_exactly_as_the_rust_interest_does() {
+    let t = open(limits());
+    let python = deploy_handle(&t, "pybank", languages_support::python_bank());
+    let rust = deploy_handle(&t, "bank", &wasm_support::component("bank"));
+    let mut nulls = int8_rows(&[(7, 7)]);
+    nulls.push(vec![Value::Int8(3), Value::Null]);
+    let batches = [
+        int8_rows(&[(10_000, 250), (-12_345, 175), (1, 1), (0, 9_999)]),
+        int8_rows(&[(i64::MAX / 2, 1), (999_999_999, 10_000), (i64::MIN, 1)]),
+        int8_rows(&[(5, 5), (i64::MAX, 2)]),
+        nulls,
+        Vec::new(),
+    ];
+    for batch in &batches {
+        assert_eq!(
+            interest(&t, &python, batch),
+            interest(&t, &rust, batch),
+            "{batch:?}"
+        );
+    }
+    // Python's `//` floors; the module truncates towards zero as Rust does.
+    assert_eq!(
+        interest(&t, &python, &batches[0]).unwrap()[1],
+        Value::Int8(-216)
+    );
+    assert_eq!(interest(&t, &python, &batches[2]).unwrap_err().0, "22003");
+    assert_eq!(interest(&t, &python, &batches[3]).unwrap()[1], Value::Null);
 }
 
 #[test]
