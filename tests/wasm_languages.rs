@@ -252,3 +252,66 @@ fn a_c_module_deploys_and_describes_its_scalar_function_and_aggregate() {
     assert!(exports[0].contains("interest"), "{exports:?}");
     assert!(exports[0].contains("median"), "{exports:?}");
 }
+
+#[test]
+fn c_median_from_sql_equals_the_reference_per_group() {
+    let t = open(limits());
+    let mut s = t.db.session();
+    deploy_bytes(&mut s, "stats", languages_support::c_stats());
+    run(&mut s, "CREATE TABLE m (g int8, x float8)").unwrap();
+    run(
+        &mut s,
+        "INSERT INTO m SELECT i % 3, CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 37 % 101)::float8 / 4 END \
+         FROM generate_series(1, 2500) i",
+    )
+    .unwrap();
+    let got = wasm_support::rows(
+        &mut s,
+        "SELECT g, stats.median(x), stats.median(x) FILTER (WHERE x > 10) FROM m GROUP BY g ORDER BY g",
+    );
+    for (g, row) in got.iter().enumerate() {
+        let xs: Vec<f64> = (1..=2500i64)
+            .filter(|i| i % 3 == g as i64 && i % 7 != 0)
+            .map(|i| (i * 37 % 101) as f64 / 4.0)
+            .collect();
+        let big: Vec<f64> = xs.iter().copied().filter(|x| *x > 10.0).collect();
+        assert_eq!(row[1], reference_median(&xs), "group {g}");
+        assert_eq!(row[2], reference_median(&big), "group {g}");
+    }
+    assert_eq!(got.len(), 3);
+}
+
+#[test]
+fn interest_from_sql_answers_identically_in_every_language() {
+    let t = open(limits());
+    let mut s = t.db.session();
+    deploy_bytes(&mut s, "bank", &wasm_support::component("bank"));
+    deploy_bytes(&mut s, "pybank", languages_support::python_bank());
+    deploy_bytes(&mut s, "stats", languages_support::c_stats());
+    deploy_bytes(&mut s, "ledger", languages_support::js_ledger());
+    // More rows than one guest batch (1024), negative products, NULLs.
+    s.execute(
+        "CREATE TABLE loans (id int8, b int8, r int8);
+         INSERT INTO loans SELECT i, i * 7919 - 5000000, i % 300 FROM generate_series(1, 2100) i;
+         INSERT INTO loans VALUES (0, NULL, 5), (-1, 5, NULL);",
+    )
+    .unwrap();
+    let answers = |s: &mut Session, module: &str| {
+        let all = wasm_support::rows(
+            s,
+            &format!("SELECT id, {module}.interest(b, r) FROM loans ORDER BY id"),
+        );
+        let overflow = outcome(
+            s,
+            &format!("SELECT {module}.interest(9223372036854775807, 2)"),
+        );
+        (all, overflow)
+    };
+    let rust = answers(&mut s, "bank");
+    assert_eq!(rust.0.len(), 2102);
+    assert_eq!(rust.0[0][1], Value::Null);
+    assert_eq!(rust.1.as_ref().unwrap_err().0, "22003");
+    for module in ["pybank", "stats", "ledger"] {
+        assert_eq!(answers(&mut s, module), rust, "{module}");
+    }
+}

@@ -29,6 +29,7 @@ mod limits;
 mod output;
 mod registry;
 mod runtime;
+mod statement_calls;
 mod stats;
 mod trigger_calls;
 

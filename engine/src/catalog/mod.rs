@@ -113,6 +113,8 @@ pub struct Catalog {
     sequences: HashMap<String, SequenceDef>,
     views: HashMap<String, ViewDef>,
     roles: HashMap<String, RoleDef>,
+    modules: HashMap<String, Arc<routine::ModuleDef>>,
+    routines: HashMap<(String, String), Arc<routine::RoutineDef>>,
 }
 
 impl Catalog {
@@ -167,6 +169,17 @@ impl Catalog {
             .find_map(|t| t.indexes.iter().find(|i| i.name == name).map(|i| (t, i)))
     }
 
+    /// The module named `name`.
+    pub fn module(&self, name: &str) -> Option<&Arc<routine::ModuleDef>> {
+        self.modules.get(name)
+    }
+
+    /// The routine `schema.name` (a module's described routines live in
+    /// the schema named after the module).
+    pub fn routine(&self, schema: &str, name: &str) -> Option<&Arc<routine::RoutineDef>> {
+        self.routines.get(&(schema.to_owned(), name.to_owned()))
+    }
+
     /// Reads the whole catalog as `txn` sees it.
     pub fn load(txn: &mut dyn KvTxn) -> CatalogResult<Catalog> {
         let mut catalog = Catalog {
@@ -199,6 +212,7 @@ impl Catalog {
             }
         }
         role::load(txn, &mut catalog.roles)?;
+        routine::load(txn, &mut catalog.modules, &mut catalog.routines)?;
         Ok(catalog)
     }
 }

@@ -522,6 +522,7 @@ fn run_shared<T>(
         current: session.sequence_values.clone(),
     };
     let cancel = session.cancel.clone();
+    let routines = super::routine::query_calls::for_session(session);
     let mut cx = ExecCtx {
         txn: &mut handle,
         catalog: &catalog,
@@ -532,9 +533,14 @@ fn run_shared<T>(
         cancel: &cancel,
         sequences: &sequences,
         user: &session.user,
+        routines: routines.as_ref(),
+    };
+    let routine_notices = |r: &Option<super::routine::query_calls::QueryRoutines>| {
+        r.as_ref().map(|r| r.take_notices())
     };
     let Some(hooks) = session.hooks.clone() else {
-        return (f(&mut cx, &mut Firing::none()), Vec::new());
+        let result = f(&mut cx, &mut Firing::none());
+        return (result, routine_notices(&routines).unwrap_or_default());
     };
     let mut env = HookEnv {
         hooks,
@@ -550,7 +556,9 @@ fn run_shared<T>(
             env: Some(&mut env),
         },
     );
-    (result, env.finish())
+    let mut notices = env.finish();
+    notices.extend(routine_notices(&routines).unwrap_or_default());
+    (result, notices)
 }
 
 /// Runs `s` if it is a statement the hooks take part in: INSERT, UPDATE,

@@ -105,6 +105,17 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
         Plan::Distinct { input } => Plan::Distinct {
             input: Box::new(optimize(*input)),
         },
+        Plan::TableFunction {
+            call,
+            args,
+            input,
+            columns,
+        } => Plan::TableFunction {
+            call,
+            args,
+            input: input.map(|i| Box::new(optimize(*i))),
+            columns,
+        },
         Plan::SetOp {
             kind,
             all,
