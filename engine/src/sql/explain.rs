@@ -208,6 +208,31 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
             }
             (title, vec![left.as_ref(), right.as_ref()])
         }
+        Plan::IndexJoin {
+            kind,
+            outer,
+            inner,
+            on,
+            columns,
+        } => {
+            if let Some(on) = on {
+                props.push(format!("Join Filter: {}", render(on, columns)));
+            }
+            let title = match kind {
+                JoinKind::Left => "Nested Loop Left Join",
+                _ => "Nested Loop",
+            };
+            props.extend_from_slice(extra);
+            write_node(depth, title.into(), props, out);
+            node(outer, depth + 1, out, &[]);
+            node(
+                &inner_for_explain(inner, &outer.columns()),
+                depth + 1,
+                out,
+                &[],
+            );
+            return;
+        }
         Plan::Aggregate {
             input, group_by, ..
         } => {
@@ -257,6 +282,40 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
     for c in children {
         node(c, depth + 1, out, &[]);
     }
+}
+
+/// The inner scan of an index join with its references to the outer row
+/// turned into columns after its own, so conditions print with the outer
+/// table's column names (`b.id = a.bid`).
+fn inner_for_explain(inner: &Plan, outer_columns: &[Column]) -> Plan {
+    let mut plan = inner.clone();
+    if let Plan::IndexScan {
+        filter,
+        index_cond,
+        columns,
+        ..
+    } = &mut plan
+    {
+        let width = columns.len();
+        let lift = |e: &mut Expr| {
+            e.walk_mut(&mut |x| {
+                if let Expr::Outer {
+                    depth: 1,
+                    index,
+                    ty,
+                } = x
+                {
+                    *x = Expr::Column(width + *index, *ty);
+                }
+            })
+        };
+        if let Some(f) = filter {
+            lift(f);
+        }
+        index_cond.iter_mut().for_each(lift);
+        columns.extend(outer_columns.iter().cloned());
+    }
+    plan
 }
 
 fn alias_suffix(alias: &str, table: &str) -> String {

@@ -225,6 +225,21 @@ pub enum Plan {
         /// Output columns (left ‖ right).
         columns: Vec<Column>,
     },
+    /// A join that reads the inner table through an index once per outer
+    /// row (index nested loop): `inner` is an index scan whose probes read
+    /// the outer row as `Expr::Outer { depth: 1, .. }`.
+    IndexJoin {
+        /// INNER or LEFT.
+        kind: JoinKind,
+        /// Outer input.
+        outer: Box<Plan>,
+        /// The inner index scan.
+        inner: Box<Plan>,
+        /// Condition over outer ‖ inner still to check per joined row.
+        on: Option<Expr>,
+        /// Output columns (outer ‖ inner).
+        columns: Vec<Column>,
+    },
     /// Grouping and aggregation: output is group keys ‖ aggregates.
     Aggregate {
         /// Input.
@@ -328,6 +343,7 @@ impl Plan {
             | Plan::WorkTableScan { columns, .. }
             | Plan::Project { columns, .. }
             | Plan::Join { columns, .. }
+            | Plan::IndexJoin { columns, .. }
             | Plan::Aggregate { columns, .. } => columns.clone(),
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }

@@ -30,7 +30,8 @@ pub(crate) fn execute(
         return result;
     }
     let stmt = match s {
-        Statement::Standard(stmt) => stmt.as_ref(),
+        Statement::Standard(stmt) => Some(stmt.as_ref()),
+        Statement::Analyze { .. } => None,
         Statement::CreateModule { .. }
         | Statement::DropModule { .. }
         | Statement::CreateProcedure(_)
@@ -50,11 +51,11 @@ pub(crate) fn execute(
     // EXECUTE runs another statement in this one's place: look it up
     // while the session is free, evaluate the arguments below.
     let executing = match stmt {
-        ast::Statement::Execute {
+        Some(ast::Statement::Execute {
             name: Some(name),
             parameters,
             ..
-        } => Some((sql_execute_lookup(session, name, parameters)?, parameters)),
+        }) => Some((sql_execute_lookup(session, name, parameters)?, parameters)),
         _ => None,
     };
     let now = session.txn_start;
@@ -89,6 +90,12 @@ pub(crate) fn execute(
         let types: Vec<Option<DataType>> = prepared.param_types.iter().copied().map(Some).collect();
         return execute(session, &prepared.statement, &values, &types);
     }
+    let Some(stmt) = stmt else {
+        return match s {
+            Statement::Analyze { tables } => super::analyze::execute(tables, &mut cx),
+            _ => Err(SqlError::Internal("statement kind not dispatched".into())),
+        };
+    };
     if let Some(result) = super::role::execute(stmt, &mut cx) {
         return result;
     }

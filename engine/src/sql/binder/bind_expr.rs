@@ -146,6 +146,15 @@ impl Binder<'_> {
                 let ty = data_type(t)?;
                 let inner = self.bind_expr(expr)?;
                 match inner {
+                    // `'a'::text` is text, no longer an untyped literal that
+                    // would take the type of whatever it meets (CASE and
+                    // UNION branches must then match it).
+                    Expr::Literal(Value::Text(s), DataType::Text) if ty == DataType::Text => {
+                        Expr::Cast(
+                            Box::new(Expr::Literal(Value::Text(s), DataType::Text)),
+                            DataType::Text,
+                        )
+                    }
                     // An explicit cast cuts strings to the length and
                     // rounds numbers to the scale the type names.
                     Expr::Literal(Value::Text(s), DataType::Text) => {
@@ -160,6 +169,22 @@ impl Binder<'_> {
                     }
                     other => self.coerce(other, ty)?,
                 }
+            }
+            // PostgreSQL's unary minus binds tighter than `^` (`-2 ^ 2` is
+            // 4); sqlparser reads it as `-(2 ^ 2)`. Parenthesized operands
+            // are `Nested`, so an explicit `-(2 ^ 2)` is not rewritten.
+            E::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } if matches!(
+                expr.as_ref(),
+                E::BinaryOp {
+                    op: ast::BinaryOperator::PGExp,
+                    ..
+                }
+            ) =>
+            {
+                self.bind_expr(&minus_into_power(expr))?
             }
             E::UnaryOp { op, expr } => {
                 let inner = self.bind_expr(expr)?;
@@ -729,5 +754,25 @@ impl AggContext {
             .copied()
             .chain(self.aggs.iter().map(|a| a.ty))
             .collect()
+    }
+}
+
+/// `-(a ^ b)` as PostgreSQL groups it: `(-a) ^ b`, down the left operands
+/// of a chain of `^` (which associates to the left).
+fn minus_into_power(e: &ast::Expr) -> ast::Expr {
+    match e {
+        ast::Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::PGExp,
+            right,
+        } => ast::Expr::BinaryOp {
+            left: Box::new(minus_into_power(left)),
+            op: ast::BinaryOperator::PGExp,
+            right: right.clone(),
+        },
+        other => ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr: Box::new(other.clone()),
+        },
     }
 }

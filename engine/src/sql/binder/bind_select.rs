@@ -23,7 +23,7 @@ pub(crate) fn bind_query(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> 
     }
     let result = bind_query_body(b, q);
     b.ctes.truncate(cte_mark);
-    result.map(optimize)
+    result.map(|p| optimize(p, b.catalog))
 }
 
 fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {

@@ -9,6 +9,7 @@
 //! statement's clock and the cancel flag.
 
 mod hash_aggregate;
+mod index_nested_loop_join;
 mod index_scan;
 mod limit;
 mod nested_loop_join;
@@ -196,6 +197,19 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             equi.clone(),
             right.columns().len(),
             left.columns().len(),
+        )),
+        Plan::IndexJoin {
+            kind,
+            outer,
+            inner,
+            on,
+            ..
+        } => Box::new(index_nested_loop_join::IndexNestedLoopJoin::new(
+            *kind,
+            build(outer),
+            (**inner).clone(),
+            on.clone(),
+            inner.columns().len(),
         )),
         Plan::Aggregate {
             input,

@@ -347,7 +347,8 @@ impl Expr {
         }
     }
 
-    fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+    /// Visits every node, parents before children, letting `f` rewrite it.
+    pub(crate) fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         f(self);
         let children: Vec<&mut Expr> = match self {
             Expr::Literal(..)

@@ -267,6 +267,7 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
             }
             r
         }
+        "pg_stats" => super::stats::pg_stats(catalog)?,
         "pg_tables" => {
             let mut r = Relation::new(&[
                 ("schemaname", T::Text),
