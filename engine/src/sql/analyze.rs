@@ -220,14 +220,12 @@ fn distinct<'a>(
         .collect();
     common.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.total_cmp(b.0)));
     common.truncate(MCV_LIMIT);
-    let scale = if rows == 0 {
-        0.0
-    } else {
-        1.0 / nf * (big_n / rows as f64)
-    };
+    // Each value's share of all rows: of the sampled non-NULL values,
+    // scaled by the non-NULL fraction of the table.
+    let rows = rows.max(1) as f64;
     let most_common = common
         .into_iter()
-        .map(|(v, c)| (v.clone(), c as f64 * scale))
+        .map(|(v, c)| (v.clone(), c as f64 * big_n / (nf * rows)))
         .collect();
     (n_distinct, most_common)
 }
