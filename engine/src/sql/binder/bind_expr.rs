@@ -120,6 +120,13 @@ impl Binder<'_> {
             }
         }
         use ast::Expr as E;
+        if let E::Cast {
+            expr, data_type: t, ..
+        } = e
+            && let Some(bound) = self.catalog_cast(expr, t)?
+        {
+            return Ok(bound);
+        }
         Ok(match e {
             E::Identifier(id) => self.column(None, &ident(id))?,
             E::CompoundIdentifier(parts) => match parts.as_slice() {
@@ -140,6 +147,7 @@ impl Binder<'_> {
                     .ok_or_else(|| SqlError::Syntax("expected a string".into()))?;
                 Expr::Literal(parse(&text, &ty)?, ty)
             }
+            E::CompoundFieldAccess { root, access_chain } => self.subscript(root, access_chain)?,
             E::Cast {
                 expr, data_type: t, ..
             } => {

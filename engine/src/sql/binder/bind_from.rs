@@ -80,8 +80,15 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
             name,
             alias,
             args: Some(args),
+            with_ordinality,
             ..
-        } => super::bind_table_func::bind_table_function(b, name, args, alias.as_ref()),
+        } => super::bind_table_func::bind_table_function(
+            b,
+            name,
+            args,
+            alias.as_ref(),
+            *with_ordinality,
+        ),
         ast::TableFactor::Table { name, alias, .. } => {
             let object = name;
             let name = object_name(name)?;

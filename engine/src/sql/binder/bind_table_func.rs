@@ -15,11 +15,21 @@ pub(super) fn bind_table_function(
     name: &ast::ObjectName,
     args: &ast::TableFunctionArgs,
     alias: Option<&ast::TableAlias>,
+    with_ordinality: bool,
 ) -> SqlResult<Plan> {
     let fname = object_name(name)?;
     let mut bound = Vec::new();
     for a in &args.args {
         match a {
+            // In the FROM of a subquery the query's own scope is still
+            // empty, and binding there keeps references to the enclosing
+            // query at their true depth (`unnest(outer.col)`); a scope of
+            // its own would put them one level too far out.
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))
+                if b.scopes.len() > 1 && b.scopes.last().is_some_and(Vec::is_empty) =>
+            {
+                bound.push(b.bind_expr(e)?);
+            }
             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
                 bound.push(bind_constant_expr(b, e)?);
             }
@@ -29,6 +39,18 @@ pub(super) fn bind_table_function(
                 )));
             }
         }
+    }
+    if let Some(plan) =
+        super::bind_catalog_from::bind(&fname, &mut bound, alias, with_ordinality, &mut |e, ty| {
+            b.coerce(e, ty)
+        })?
+    {
+        return Ok(plan);
+    }
+    if with_ordinality {
+        return Err(SqlError::unsupported(format!(
+            "{fname} WITH ORDINALITY is not supported"
+        )));
     }
     if fname != "generate_series" || !(2..=3).contains(&bound.len()) {
         let types: Vec<&str> = bound.iter().map(|e| e.ty().name()).collect();

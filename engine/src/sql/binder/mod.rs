@@ -3,6 +3,8 @@
 //! expressions and the type rules they share live here and in
 //! `bind_expr.rs`.
 
+mod bind_catalog;
+mod bind_catalog_from;
 mod bind_datetime;
 mod bind_expr;
 mod bind_from;

@@ -7,9 +7,11 @@ mod datetime;
 mod eval;
 mod functions;
 mod math;
+pub(crate) mod pg_describe;
 mod pg_functions;
 mod strings;
 
+pub use pg_describe::{DescribeFunc, RegKind};
 pub use pg_functions::{PgFunc, regex_operator_function};
 pub(crate) use pg_functions::{ROLE_OID, UTF8_ENCODING};
 
