@@ -351,11 +351,16 @@ impl<'a> CatalogWriter<'a> {
 /// Deletes every key starting with `prefix`.
 pub fn delete_prefix(txn: &mut dyn KvTxn, prefix: &[u8]) -> CatalogResult<()> {
     let upper = prefix_end(prefix);
+    let mut lower = Bound::Included(prefix.to_vec());
     loop {
-        let chunk = txn.scan_chunk(Bound::Included(prefix.to_vec()), upper.clone(), false, 256)?;
-        if chunk.is_empty() {
+        let chunk = txn.scan_chunk(lower, upper.clone(), false, 256)?;
+        let Some((last, _)) = chunk.last() else {
             return Ok(());
-        }
+        };
+        // Each chunk starts after the last key deleted: restarting at the
+        // prefix would walk over every deleted key again (the store still
+        // holds them until commit), which made deleting n keys O(n²).
+        lower = Bound::Excluded(last.clone());
         for (key, _) in chunk {
             txn.delete(&key)?;
         }
