@@ -122,10 +122,14 @@ haversine_sql="2 * 6371.0088 * asin(sqrt(
   + cos(radians(lat1)) * cos(radians(lat2))
     * sin(radians(lon2 - lon1) / 2) * sin(radians(lon2 - lon1) / 2)))"
 
-# best PORT SQL: "milliseconds answer" of the fastest of REPS runs.
+# best PORT SQL: "milliseconds answer" of the fastest of REPS runs, or
+# "n/a error" when the query fails (the error goes to stderr).
 best() {
     local port=$1 query=$2 out ms answer best_ms=""
-    sql "$port" -c "$query" >/dev/null
+    if ! sql "$port" -c "$query" >/dev/null; then
+        echo "n/a error"
+        return
+    fi
     for _ in $(seq 1 "$reps"); do
         out=$(sql "$port" -c '\timing on' -c "$query")
         answer=$(grep -v '^Time:' <<<"$out" | tail -1)
@@ -149,17 +153,20 @@ run b_geo "$rustydb_port" "SELECT sum(geo.haversine(lat1, lon1, lat2, lon2)) FRO
 run c_geo "$pg_port" "SELECT sum($haversine_sql) FROM h"
 run d_geo "$pg_port" "SELECT sum(haversine(lat1, lon1, lat2, lon2)) FROM h"
 
-# The four answers of a group must agree (sums of doubles to 1e-9 relative:
-# the summation order differs between the engines).
+# The answers of a group must agree (sums of doubles to 1e-9 relative: the
+# summation order differs between the engines); a query that failed is
+# shown as n/a and left out.
 python3 - "${answer[a_int]}" "${answer[b_int]}" "${answer[c_int]}" "${answer[d_int]}" \
     "${answer[a_geo]}" "${answer[b_geo]}" "${answer[c_geo]}" "${answer[d_geo]}" <<'PY'
 import sys
-ints, geos = sys.argv[1:5], [float(v) for v in sys.argv[5:9]]
+ints = [v for v in sys.argv[1:5] if v != "error"]
+geos = [float(v) for v in sys.argv[5:9] if v != "error"]
 assert len(set(ints)) == 1, f"x * 2 + 1 sums differ: {ints}"
 assert max(geos) - min(geos) <= 1e-9 * abs(geos[0]), f"haversine sums differ: {geos}"
 PY
 
-ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')" 2>/dev/null || echo "n/a"; }
+fmt_ms() { python3 -c "print(f'{$1:.1f}')" 2>/dev/null || echo "n/a"; }
 echo
 echo "SELECT sum(f(x)) over $rows rows, best of $reps ($(nproc) cores); ratio = time / RustyDB built-in"
 printf '| %-34s | %10s | %8s |\n' "f" "ms" "ratio"
@@ -167,11 +174,13 @@ printf '|%s|%s|%s|\n' "------------------------------------" "-----------:" "---
 for group in int geo; do
     if [ $group = int ]; then f="x * 2 + 1"; else f="haversine"; fi
     base=${ms[a_$group]}
-    printf '| %-34s | %10.1f | %8s |\n' "$f: RustyDB built-in" "$base" "1.00"
-    printf '| %-34s | %10.1f | %8s |\n' "$f: RustyDB Wasm UDF" "${ms[b_$group]}" "$(ratio "${ms[b_$group]}" "$base")"
-    printf '| %-34s | %10.1f | %8s |\n' "$f: PostgreSQL 15 built-in" "${ms[c_$group]}" "$(ratio "${ms[c_$group]}" "$base")"
-    printf '| %-34s | %10.1f | %8s |\n' "$f: PostgreSQL 15 PL/pgSQL" "${ms[d_$group]}" "$(ratio "${ms[d_$group]}" "$base")"
+    printf '| %-34s | %10s | %8s |\n' "$f: RustyDB built-in" "$(fmt_ms "$base")" "1.00"
+    printf '| %-34s | %10s | %8s |\n' "$f: RustyDB Wasm UDF" "$(fmt_ms "${ms[b_$group]}")" "$(ratio "${ms[b_$group]}" "$base")"
+    printf '| %-34s | %10s | %8s |\n' "$f: PostgreSQL 15 built-in" "$(fmt_ms "${ms[c_$group]}")" "$(ratio "${ms[c_$group]}" "$base")"
+    printf '| %-34s | %10s | %8s |\n' "$f: PostgreSQL 15 PL/pgSQL" "$(fmt_ms "${ms[d_$group]}")" "$(ratio "${ms[d_$group]}" "$base")"
 done
 echo
 echo "Wasm UDF vs RustyDB built-in: x*2+1 $(ratio "${ms[b_int]}" "${ms[a_int]}")x, haversine $(ratio "${ms[b_geo]}" "${ms[a_geo]}")x (target <= 2)"
 echo "PL/pgSQL vs Wasm UDF: x*2+1 $(ratio "${ms[d_int]}" "${ms[b_int]}")x, haversine $(ratio "${ms[d_geo]}" "${ms[b_geo]}")x (target >= 3)"
+# A Wasm row that could not run is a failed benchmark, not a result.
+[ "${ms[b_int]}" != n/a ] && [ "${ms[b_geo]}" != n/a ]

@@ -57,6 +57,8 @@ pub struct Config {
     pub tls: TlsSection,
     /// `[auth]`
     pub auth: AuthSection,
+    /// `[wasm]`
+    pub wasm: WasmSection,
 }
 
 /// `[server]`: where and how many.
@@ -135,6 +137,38 @@ impl Default for AuthSection {
     }
 }
 
+/// `[wasm]`: the limits every routine call runs under at most (resource
+/// groups may only tighten them).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WasmSection {
+    /// Instructions' worth of fuel a call may burn (54000 past it).
+    pub fuel_per_call: u64,
+    /// Milliseconds a call may run (57014 past it).
+    pub time_per_call_ms: u64,
+}
+
+impl Default for WasmSection {
+    fn default() -> Self {
+        let limits = rustydb_wasm_host::Limits::default();
+        WasmSection {
+            fuel_per_call: limits.fuel_per_call,
+            time_per_call_ms: u64::try_from(limits.time_per_call.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl WasmSection {
+    /// The host's limits: these two, the rest at their defaults.
+    pub fn limits(&self) -> rustydb_wasm_host::Limits {
+        rustydb_wasm_host::Limits {
+            fuel_per_call: self.fuel_per_call,
+            time_per_call: std::time::Duration::from_millis(self.time_per_call_ms),
+            ..rustydb_wasm_host::Limits::default()
+        }
+    }
+}
+
 /// Flags that override the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -204,6 +238,18 @@ impl Config {
         if self.server.max_connections == 0 {
             return Err(ConfigError::Invalid {
                 key: "server.max_connections",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        if self.wasm.fuel_per_call == 0 {
+            return Err(ConfigError::Invalid {
+                key: "wasm.fuel_per_call",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        if self.wasm.time_per_call_ms == 0 {
+            return Err(ConfigError::Invalid {
+                key: "wasm.time_per_call_ms",
                 reason: "must be at least 1".to_owned(),
             });
         }
@@ -304,6 +350,14 @@ mod tests {
         assert!(e.to_string().contains("lisen"), "{e}");
         assert!(Config::parse("[nope]\n").is_err());
         assert!(Config::parse("[server]\nmax_connections = 0\n").is_err());
+        assert!(Config::parse("[wasm]\nfuel_per_call = 0\n").is_err());
+        assert!(Config::parse("[wasm]\nfuel = 5\n").is_err());
+        let wasm = Config::parse("[wasm]\nfuel_per_call = 5\ntime_per_call_ms = 250\n").unwrap();
+        assert_eq!(wasm.wasm.limits().fuel_per_call, 5);
+        assert_eq!(
+            wasm.wasm.limits().time_per_call,
+            std::time::Duration::from_millis(250)
+        );
         assert!(Config::parse("[storage]\nbuffer_pool_size = \"12XB\"\n").is_err());
         assert!(Config::parse("[tls]\ncert = \"a.pem\"\n").is_err());
         assert!(Config::parse("[server]\nlisten = \"nohost\"\n").is_err());

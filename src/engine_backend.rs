@@ -8,9 +8,10 @@
 //! ROLE`); further databases arrive with the tenancy work, so every other
 //! database name is refused the way PostgreSQL refuses an unknown one.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 use rustydb_engine::extension::NoticeLevel;
 use rustydb_engine::sql::{
@@ -34,6 +35,64 @@ pub const DEFAULT_DATABASE: &str = "rustydb";
 pub struct EngineBackend {
     db: Database,
     dir: PathBuf,
+    /// Open sessions per role, for `CONNECTION LIMIT`.
+    sessions_per_role: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A session's place under its role's `CONNECTION LIMIT`, given back when
+/// the session ends.
+struct RoleSlot {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    role: String,
+}
+
+impl RoleSlot {
+    /// Takes a slot for `role`, or fails with PostgreSQL's 53300 when
+    /// `limit` (-1: none) sessions of it are open already. Superusers are
+    /// not limited, as in PostgreSQL.
+    fn take(
+        counts: &Arc<Mutex<HashMap<String, usize>>>,
+        role: &str,
+        limit: i32,
+        superuser: bool,
+    ) -> BackendResult<RoleSlot> {
+        let mut map = lock_counts(counts);
+        let open = map.entry(role.to_owned()).or_insert(0);
+        if let Ok(limit) = usize::try_from(limit)
+            && !superuser
+            && *open >= limit
+        {
+            return Err(BackendError::new(
+                "53300",
+                format!("too many connections for role \"{role}\""),
+            ));
+        }
+        *open += 1;
+        Ok(RoleSlot {
+            counts: Arc::clone(counts),
+            role: role.to_owned(),
+        })
+    }
+}
+
+impl Drop for RoleSlot {
+    fn drop(&mut self) {
+        let mut map = lock_counts(&self.counts);
+        if let Some(n) = map.get_mut(&self.role) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.role);
+            }
+        }
+    }
+}
+
+fn lock_counts(
+    counts: &Mutex<HashMap<String, usize>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    // Only whole increments and decrements happen under the lock, so a
+    // panic elsewhere cannot leave a count half-updated.
+    counts.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl EngineBackend {
@@ -46,6 +105,24 @@ impl EngineBackend {
         buffer_pool_bytes: usize,
         synchronous_commit: bool,
     ) -> BackendResult<Self> {
+        Self::open_with_limits(
+            dir,
+            buffer_pool_bytes,
+            synchronous_commit,
+            crate::wasm::Limits::default(),
+        )
+    }
+
+    /// [`EngineBackend::open`] with the Wasm host under `limits`.
+    ///
+    /// # Errors
+    /// As [`EngineBackend::open`]; impossible limits.
+    pub fn open_with_limits(
+        dir: &Path,
+        buffer_pool_bytes: usize,
+        synchronous_commit: bool,
+        limits: crate::wasm::Limits,
+    ) -> BackendResult<Self> {
         let options = DatabaseOptions {
             store: StoreOptions {
                 buffer_pool_bytes,
@@ -54,12 +131,19 @@ impl EngineBackend {
             },
             ..DatabaseOptions::default()
         };
-        let db = crate::wasm::open_database(dir, options)
+        let db = crate::wasm::open_database_with_limits(dir, options, limits)
             .map_err(|e| BackendError::new(e.code(), e.to_string()))?;
-        Ok(EngineBackend {
+        Ok(EngineBackend::with_database(db, dir))
+    }
+
+    /// Serves a database the caller opened (in `dir`) — with its own
+    /// routine host, for instance, as the Wasm benchmark does.
+    pub fn with_database(db: Database, dir: &Path) -> EngineBackend {
+        EngineBackend {
             db,
             dir: dir.to_path_buf(),
-        })
+            sessions_per_role: Arc::default(),
+        }
     }
 }
 
@@ -69,6 +153,8 @@ pub struct EngineSession {
     /// The target of the `COPY … FROM STDIN` whose data the client is
     /// sending, between the statement and its CopyDone.
     copying: Option<CopyInTarget>,
+    /// Held for the session's lifetime.
+    _slot: RoleSlot,
 }
 
 /// A statement prepared by the engine.
@@ -250,7 +336,7 @@ impl Backend for EngineBackend {
 
     fn connect(&self, user: &str, database: &str) -> BackendResult<EngineSession> {
         let role = self.db.role(user).map_err(BackendError::from)?;
-        match role {
+        let role = match role {
             None => {
                 return Err(BackendError::new(
                     "28000",
@@ -263,8 +349,8 @@ impl Backend for EngineBackend {
                     format!("role \"{user}\" is not permitted to log in"),
                 ));
             }
-            Some(_) => {}
-        }
+            Some(role) => role,
+        };
         if database != DEFAULT_DATABASE {
             return Err(BackendError {
                 code: "3D000".into(),
@@ -273,9 +359,16 @@ impl Backend for EngineBackend {
                 hint: None,
             });
         }
+        let slot = RoleSlot::take(
+            &self.sessions_per_role,
+            user,
+            role.connection_limit,
+            role.superuser,
+        )?;
         Ok(EngineSession {
             session: self.db.session_as(user),
             copying: None,
+            _slot: slot,
         })
     }
 

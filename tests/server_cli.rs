@@ -267,3 +267,82 @@ fn backup_and_restore_copy_a_stopped_data_directory() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stderr).unwrap().contains("in use"));
 }
+
+/// The prompt reads statements over several lines, each ending at a
+/// semicolon outside quotes and comments, and keeps what was run in its
+/// history file (`--history`, else `$RUSTYDB_HISTORY`), which the next
+/// session reads and extends.
+#[test]
+fn shell_prompt_reads_multi_line_statements_and_keeps_history() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let history = dir.path().join("history");
+    let shell = |input: &str, args: &[&str], env: &[(&str, &std::path::Path)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rustydb"));
+        cmd.args(["shell", "--data-dir", data.to_str().unwrap()])
+            .args(args)
+            .env_remove("RUSTYDB_HISTORY")
+            .env("HOME", dir.path().join("no-home"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+
+    let (out, err) = shell(
+        "CREATE TABLE t (a int);\n\
+         INSERT INTO t\n  VALUES (41),\n  (1);\n\
+         SELECT sum(a) AS total -- a comment; not the end\n  FROM t; -- the end\n\
+         SELECT 'semi;\ncolon' AS s;\n\
+         SELECT * FROM missing;\n\
+         SELECT count(*) FROM t;\n\
+         \\q\n\
+         SELECT 'after quit';\n",
+        &["--history", history.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.contains("CREATE TABLE"), "{out}");
+    assert!(out.contains("INSERT 0 2"), "{out}");
+    assert!(out.contains(" total\n-------\n    42\n(1 row)"), "{out}");
+    assert!(out.contains("semi;\ncolon"), "{out}");
+    // An error is reported and the prompt goes on.
+    assert!(err.contains("relation \"missing\" does not exist"), "{err}");
+    assert!(out.contains(" count\n-------\n     2\n"), "{out}");
+    assert!(!out.contains("after quit"), "{out}");
+    let kept = std::fs::read_to_string(&history).unwrap();
+    assert!(kept.contains("INSERT INTO t"), "{kept}");
+    assert!(kept.contains("FROM t; -- the end"), "{kept}");
+
+    // The next session, pointed at the file by the environment, reads the
+    // history and appends to it.
+    shell(
+        "SELECT 2;\n",
+        &[],
+        &[("RUSTYDB_HISTORY", history.as_path())],
+    );
+    let kept = std::fs::read_to_string(&history).unwrap();
+    assert!(
+        kept.contains("INSERT INTO t") && kept.contains("SELECT 2;"),
+        "{kept}"
+    );
+}

@@ -293,3 +293,121 @@ fn catalog_relations_and_functions_answer_sql() {
         "{err:?}"
     );
 }
+
+/// `\d <table>` runs psql 15's dozen catalog queries (`pg_class.reloftype`,
+/// `::regclass`, `pg_get_indexdef`, `pg_get_constraintdef`, `= ANY` over
+/// catalog arrays, `pg_inherits`, `pg_policy`, `pg_publication`, …) and
+/// prints what PostgreSQL prints: columns with types, nullability and
+/// defaults, the indexes with their kinds, CHECK and FOREIGN KEY
+/// constraints, and the tables referencing this one.
+#[test]
+fn psql_describes_tables_indexes_and_views() {
+    if !have("psql") {
+        eprintln!("skipped: the psql binary is not installed (postgresql-client)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = serve(dir.path());
+    psql(
+        port,
+        "CREATE TABLE t (id int PRIMARY KEY, name varchar(20) NOT NULL DEFAULT 'x', \
+         v numeric(10,2) UNIQUE); \
+         CREATE INDEX t_name ON t (name); \
+         CREATE TABLE u (a int REFERENCES t (id) ON DELETE CASCADE, b text CHECK (b <> '')); \
+         CREATE VIEW vv AS SELECT id FROM t",
+    );
+
+    let d = psql(port, "\\d t");
+    for line in [
+        "Table \"public.t\"",
+        " id     | integer               |           | not null |",
+        " name   | character varying(20) |           | not null | 'x'",
+        " v      | numeric(10,2)         |           |          |",
+        "Indexes:",
+        "    \"t_pkey\" PRIMARY KEY, btree (id)",
+        "    \"t_name\" btree (name)",
+        "    \"t_v_key\" UNIQUE CONSTRAINT, btree (v)",
+        "Referenced by:",
+        "    TABLE \"u\" CONSTRAINT \"u_a_fkey\" FOREIGN KEY (a) REFERENCES t(id) ON DELETE CASCADE",
+    ] {
+        assert!(d.contains(line), "{line:?} missing from:\n{d}");
+    }
+
+    let d = psql(port, "\\d u");
+    for line in [
+        "Check constraints:",
+        "    \"u_b_check\" CHECK (",
+        "Foreign-key constraints:",
+        "    \"u_a_fkey\" FOREIGN KEY (a) REFERENCES t(id) ON DELETE CASCADE",
+    ] {
+        assert!(d.contains(line), "{line:?} missing from:\n{d}");
+    }
+
+    // `\d+` adds storage and the access method.
+    let d = psql(port, "\\d+ t");
+    assert!(d.contains("| Storage  |"), "{d}");
+    assert!(
+        d.contains(" id     | integer               |           | not null |         | plain    |"),
+        "{d}"
+    );
+    assert!(d.contains("| extended |"), "{d}");
+    assert!(d.contains("Access method: heap"), "{d}");
+
+    // An index is described by its key columns and its table.
+    let d = psql(port, "\\d t_pkey");
+    assert!(d.contains("Index \"public.t_pkey\""), "{d}");
+    assert!(d.contains(" id     | integer | yes  | id"), "{d}");
+    assert!(
+        d.contains("primary key, btree, for table \"public.t\""),
+        "{d}"
+    );
+
+    let d = psql(port, "\\d vv");
+    assert!(d.contains("View \"public.vv\""), "{d}");
+
+    let di = psql(port, "\\di");
+    for line in [
+        " public | t_name  | index | rustydb | t",
+        " public | t_pkey  | index | rustydb | t",
+        " public | t_v_key | index | rustydb | t",
+    ] {
+        assert!(di.contains(line), "{line:?} missing from:\n{di}");
+    }
+    let dv = psql(port, "\\dv");
+    assert!(dv.contains(" public | vv   | view | rustydb"), "{dv}");
+
+    // The object-id types read names and print names.
+    assert_eq!(
+        rows(
+            port,
+            "SELECT 't_v_key'::regclass::oid = c.oid, c.oid::regclass, 'int4'::regtype::oid, \
+             23::regtype, 'public'::regnamespace::oid FROM pg_class c WHERE relname = 't_v_key'",
+        ),
+        ["t|t_v_key|23|integer|2200"]
+    );
+    assert_eq!(
+        rows(
+            port,
+            "SELECT 'd' = ANY (s.kinds), 'x' = ANY (s.kinds), '5' <> ALL (s.kinds), s.kinds[2] \
+             FROM (SELECT '{d,f}' AS kinds) s",
+        ),
+        ["t|f|t|f"]
+    );
+    let missing = Command::new("psql")
+        .args([
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "rustydb",
+        ])
+        .args(["-c", "SELECT 'nope'::regclass", "rustydb"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("relation \"nope\" does not exist"),
+        "{missing:?}"
+    );
+}

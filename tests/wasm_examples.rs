@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod languages_support;
+mod wasm_examples_sql;
 mod wasm_support;
 
 use std::path::Path;
@@ -576,4 +577,28 @@ fn twice_plus_one_is_x_times_2_plus_1_with_bigint_overflow() {
         Ok(vec![Value::Int8(i64::MAX)])
     );
     assert_eq!(call(&[Value::Int8(i64::MAX / 2 + 1)]), Err("22003".into()));
+}
+
+#[test]
+fn chars_is_a_derived_row_per_character() {
+    let t = open(limits());
+    let (textkit, routines) = load(&t, "textkit");
+    assert_eq!(
+        signature(&routines, "chars"),
+        "Table chars(text text) -> (ch text, pos integer, code integer) Immutable strict=true"
+    );
+    let got = t
+        .invoker
+        .call_table(
+            &pure_ctx(),
+            RoutineRef::new(&textkit, "chars"),
+            &[Value::Text("aé🦀".into())],
+        )
+        .unwrap();
+    let row =
+        |c: &str, p: i32, code: i32| vec![Value::Text(c.into()), Value::Int4(p), Value::Int4(code)];
+    assert_eq!(
+        got,
+        [row("a", 1, 97), row("é", 2, 0xE9), row("🦀", 3, 0x1F980)]
+    );
 }

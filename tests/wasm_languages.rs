@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "wasm_languages/js.rs"]
+mod js;
 mod languages_support;
 mod wasm_support;
 
@@ -27,11 +29,22 @@ fn deploy_bytes(session: &mut Session, name: &str, bytes: &[u8]) {
         .unwrap();
 }
 
-/// What a user sees of a statement: its result, or its SQLSTATE and message.
-fn outcome(session: &mut Session, sql: &str) -> Result<String, (String, String)> {
+/// What a user sees of a statement: its result, or its SQLSTATE, message
+/// and DETAIL.
+fn outcome(session: &mut Session, sql: &str) -> Result<String, (String, String, Option<String>)> {
     run(session, sql)
         .map(|r| format!("{r:?}"))
-        .map_err(|e| (e.sqlstate().code().to_owned(), e.to_string()))
+        .map_err(|e| (e.sqlstate().code().to_owned(), e.to_string(), detail(&e)))
+}
+
+/// A routine error's DETAIL line, which a client sees beside the message.
+fn detail(e: &rustydb::engine::Error) -> Option<String> {
+    match e {
+        rustydb::engine::Error::Sql(rustydb::engine::sql::SqlError::Routine { detail, .. }) => {
+            detail.clone()
+        }
+        _ => None,
+    }
 }
 
 /// Runs the `bank` scenario against module `module` in a fresh database:
@@ -99,6 +112,36 @@ fn int8_rows(pairs: &[(i64, i64)]) -> Vec<Row> {
         .iter()
         .map(|&(b, r)| vec![Value::Int8(b), Value::Int8(r)])
         .collect()
+}
+
+#[test]
+fn python_interest_answers_exactly_as_the_rust_interest_does() {
+    let t = open(limits());
+    let python = deploy_handle(&t, "pybank", languages_support::python_bank());
+    let rust = deploy_handle(&t, "bank", &wasm_support::component("bank"));
+    let mut nulls = int8_rows(&[(7, 7)]);
+    nulls.push(vec![Value::Int8(3), Value::Null]);
+    let batches = [
+        int8_rows(&[(10_000, 250), (-12_345, 175), (1, 1), (0, 9_999)]),
+        int8_rows(&[(i64::MAX / 2, 1), (999_999_999, 10_000), (i64::MIN, 1)]),
+        int8_rows(&[(5, 5), (i64::MAX, 2)]),
+        nulls,
+        Vec::new(),
+    ];
+    for batch in &batches {
+        assert_eq!(
+            interest(&t, &python, batch),
+            interest(&t, &rust, batch),
+            "{batch:?}"
+        );
+    }
+    // Python's `//` floors; the module truncates towards zero as Rust does.
+    assert_eq!(
+        interest(&t, &python, &batches[0]).unwrap()[1],
+        Value::Int8(-216)
+    );
+    assert_eq!(interest(&t, &python, &batches[2]).unwrap_err().0, "22003");
+    assert_eq!(interest(&t, &python, &batches[3]).unwrap()[1], Value::Null);
 }
 
 #[test]
@@ -208,4 +251,67 @@ fn a_c_module_deploys_and_describes_its_scalar_function_and_aggregate() {
     assert_eq!(modules[0][0], Value::Text("stats".into()));
     assert!(exports[0].contains("interest"), "{exports:?}");
     assert!(exports[0].contains("median"), "{exports:?}");
+}
+
+#[test]
+fn c_median_from_sql_equals_the_reference_per_group() {
+    let t = open(limits());
+    let mut s = t.db.session();
+    deploy_bytes(&mut s, "stats", languages_support::c_stats());
+    run(&mut s, "CREATE TABLE m (g int8, x float8)").unwrap();
+    run(
+        &mut s,
+        "INSERT INTO m SELECT i % 3, CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 37 % 101)::float8 / 4 END \
+         FROM generate_series(1, 2500) i",
+    )
+    .unwrap();
+    let got = wasm_support::rows(
+        &mut s,
+        "SELECT g, stats.median(x), stats.median(x) FILTER (WHERE x > 10) FROM m GROUP BY g ORDER BY g",
+    );
+    for (g, row) in got.iter().enumerate() {
+        let xs: Vec<f64> = (1..=2500i64)
+            .filter(|i| i % 3 == g as i64 && i % 7 != 0)
+            .map(|i| (i * 37 % 101) as f64 / 4.0)
+            .collect();
+        let big: Vec<f64> = xs.iter().copied().filter(|x| *x > 10.0).collect();
+        assert_eq!(row[1], reference_median(&xs), "group {g}");
+        assert_eq!(row[2], reference_median(&big), "group {g}");
+    }
+    assert_eq!(got.len(), 3);
+}
+
+#[test]
+fn interest_from_sql_answers_identically_in_every_language() {
+    let t = open(limits());
+    let mut s = t.db.session();
+    deploy_bytes(&mut s, "bank", &wasm_support::component("bank"));
+    deploy_bytes(&mut s, "pybank", languages_support::python_bank());
+    deploy_bytes(&mut s, "stats", languages_support::c_stats());
+    deploy_bytes(&mut s, "ledger", languages_support::js_ledger());
+    // More rows than one guest batch (1024), negative products, NULLs.
+    s.execute(
+        "CREATE TABLE loans (id int8, b int8, r int8);
+         INSERT INTO loans SELECT i, i * 7919 - 5000000, i % 300 FROM generate_series(1, 2100) i;
+         INSERT INTO loans VALUES (0, NULL, 5), (-1, 5, NULL);",
+    )
+    .unwrap();
+    let answers = |s: &mut Session, module: &str| {
+        let all = wasm_support::rows(
+            s,
+            &format!("SELECT id, {module}.interest(b, r) FROM loans ORDER BY id"),
+        );
+        let overflow = outcome(
+            s,
+            &format!("SELECT {module}.interest(9223372036854775807, 2)"),
+        );
+        (all, overflow)
+    };
+    let rust = answers(&mut s, "bank");
+    assert_eq!(rust.0.len(), 2102);
+    assert_eq!(rust.0[0][1], Value::Null);
+    assert_eq!(rust.1.as_ref().unwrap_err().0, "22003");
+    for module in ["pybank", "stats", "ledger"] {
+        assert_eq!(answers(&mut s, module), rust, "{module}");
+    }
 }

@@ -183,6 +183,22 @@ fn a_trap_is_38000_and_the_next_call_works() {
 }
 
 #[test]
+fn no_caller_sees_what_an_earlier_call_left_in_the_guest() {
+    let t = open(limits());
+    let mut sessions = [t.db.session(), t.db.session()];
+    deploy(&mut sessions[0], "hostile", "hostile", false);
+    // `remember` bumps a guest static and appends to a guest heap vector;
+    // each call runs on a fresh instance, so each sees only its own write.
+    for (who, note) in [(0, "a1"), (1, "b1"), (0, "a2"), (0, "a3")] {
+        let sql = format!("CALL hostile.remember('{note}')");
+        assert_eq!(
+            rows(&mut sessions[who], &sql),
+            vec![vec![Value::Int8(1), Value::Text(note.into())]]
+        );
+    }
+}
+
+#[test]
 fn guest_output_becomes_notices() {
     let t = open(limits());
     let mut s = t.db.session();

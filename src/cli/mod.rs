@@ -73,6 +73,10 @@ pub struct ShellArgs {
     /// Run these statements and exit (non-zero on error).
     #[arg(short = 'c')]
     pub command: Option<String>,
+    /// The prompt's history file [default: $RUSTYDB_HISTORY, else
+    /// ~/.rustydb_history].
+    #[arg(long)]
+    pub history: Option<PathBuf>,
 }
 
 /// `rustydb deploy`
@@ -170,7 +174,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                     ..Default::default()
                 })?;
             let backend = open_backend(&config)?;
-            run_shell(&backend, args.command.as_deref())
+            let history = args.history.or_else(shell::default_history_file);
+            run_shell(&backend, args.command.as_deref(), history.as_deref())
         }
         Command::Deploy(args) => deploy(&args),
         Command::Backup(args) => backup(&args.data_dir, &args.out),

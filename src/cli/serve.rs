@@ -24,10 +24,11 @@ use crate::server::{Backend, Server, ServerOptions, serve_metrics, tls_acceptor}
 /// `[storage]`, initialised on first start.
 pub fn open_backend(config: &Config) -> Result<EngineBackend, CliError> {
     let pool = usize::try_from(config.buffer_pool_bytes()?).unwrap_or(usize::MAX);
-    Ok(EngineBackend::open(
+    Ok(EngineBackend::open_with_limits(
         &config.storage.data_dir,
         pool,
         config.storage.synchronous_commit,
+        config.wasm.limits(),
     )?)
 }
 

@@ -4,11 +4,13 @@
 //! uses, and prints results the way psql's aligned format does: centred
 //! headers, numbers right-aligned, `(n rows)` footers, command tags for
 //! everything else. Input may span lines; a statement runs when a line ends
-//! with a semicolon outside any quotes. `\q` or end of input leaves; history
-//! is kept in `~/.rustydb_history`. With `-c` the statements run once and the
-//! exit status says whether all of them succeeded.
+//! with a semicolon outside quotes and comments. `\q` or end of input
+//! leaves; history is kept in the file `--history` names, else in
+//! `$RUSTYDB_HISTORY`, else in `~/.rustydb_history`, and is written when the
+//! prompt ends. With `-c` the statements run once and the exit status says
+//! whether all of them succeeded.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rustydb_engine::types::DataType;
 use rustyline::DefaultEditor;
@@ -17,17 +19,38 @@ use rustyline::error::ReadlineError;
 use super::CliError;
 use crate::server::{Backend, Outcome, Session};
 
-/// Runs `command` once, or a prompt when it is `None`.
-pub fn run_shell<B: Backend>(backend: &B, command: Option<&str>) -> Result<(), CliError> {
+/// Where the prompt keeps its history when `--history` is not given:
+/// `$RUSTYDB_HISTORY`, else `~/.rustydb_history`; none without a home.
+pub fn default_history_file() -> Option<PathBuf> {
+    std::env::var_os("RUSTYDB_HISTORY")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".rustydb_history"))
+        })
+}
+
+/// Runs `command` once, or a prompt when it is `None`, with its history in
+/// `history`.
+pub fn run_shell<B: Backend>(
+    backend: &B,
+    command: Option<&str>,
+    history: Option<&Path>,
+) -> Result<(), CliError> {
     let mut session = backend.connect("rustydb", "rustydb")?;
     if let Some(sql) = command {
         return run_text(&mut session, sql);
     }
     let mut editor =
         DefaultEditor::new().map_err(|e| CliError::Client(format!("line editor: {e}")))?;
-    let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".rustydb_history"));
-    if let Some(path) = &history {
-        let _ = editor.load_history(path);
+    if let Some(path) = history {
+        // A missing file is a first run; an unreadable one should not stop
+        // the prompt either, but it is worth a word.
+        if let Err(e) = editor.load_history(path)
+            && path.exists()
+        {
+            eprintln!("could not read history from {}: {e}", path.display());
+        }
     }
     let mut buffer = String::new();
     loop {
@@ -56,28 +79,91 @@ pub fn run_shell<B: Backend>(backend: &B, command: Option<&str>) -> Result<(), C
             Err(e) => return Err(CliError::Client(format!("reading input: {e}"))),
         }
     }
-    if let Some(path) = &history {
-        let _ = editor.save_history(path);
+    if let Some(path) = history
+        && let Err(e) = editor.save_history(path)
+    {
+        eprintln!("could not write history to {}: {e}", path.display());
     }
     Ok(())
 }
 
-/// Whether the input ends with a semicolon outside quotes.
+/// Whether the input ends with a semicolon outside quotes (`'…'`,
+/// `"…"`, `$tag$…$tag$`) and comments (`-- …`, `/* … */`), with nothing
+/// but whitespace and comments after it.
 fn statement_complete(text: &str) -> bool {
-    let mut quote: Option<char> = None;
-    let mut last_significant = None;
-    for c in text.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '\'' || c == '"' => quote = Some(c),
-            None => {}
-        }
-        if !c.is_whitespace() {
-            last_significant = Some((c, quote.is_none()));
-        }
+    #[derive(PartialEq)]
+    enum State {
+        Code,
+        Quoted(char),
+        Dollar(String),
+        LineComment,
+        BlockComment,
     }
-    matches!(last_significant, Some((';', true)))
+    let chars: Vec<char> = text.chars().collect();
+    let mut state = State::Code;
+    let mut ends_with_semicolon = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match &state {
+            State::Code => match c {
+                '\'' | '"' => state = State::Quoted(c),
+                '-' if next == Some('-') => state = State::LineComment,
+                '/' if next == Some('*') => {
+                    state = State::BlockComment;
+                    i += 1;
+                }
+                '$' => {
+                    // `$tag$` opens a dollar quote; `$1` is a parameter.
+                    let tag_end = chars[i + 1..]
+                        .iter()
+                        .position(|c| !(c.is_alphanumeric() || *c == '_'))
+                        .map(|n| i + 1 + n);
+                    match tag_end {
+                        Some(end)
+                            if chars[end] == '$'
+                                && !chars.get(i + 1).is_some_and(char::is_ascii_digit) =>
+                        {
+                            state = State::Dollar(chars[i..=end].iter().collect());
+                            i = end;
+                        }
+                        _ => ends_with_semicolon = false,
+                    }
+                }
+                ';' => ends_with_semicolon = true,
+                c if c.is_whitespace() => {}
+                _ => ends_with_semicolon = false,
+            },
+            State::Quoted(q) => {
+                if c == *q {
+                    state = State::Code;
+                }
+                ends_with_semicolon = false;
+            }
+            State::Dollar(tag) => {
+                let tag_chars: Vec<char> = tag.chars().collect();
+                if chars[i..].starts_with(&tag_chars) {
+                    i += tag_chars.len() - 1;
+                    state = State::Code;
+                }
+                ends_with_semicolon = false;
+            }
+            State::LineComment => {
+                if c == '\n' {
+                    state = State::Code;
+                }
+            }
+            State::BlockComment => {
+                if c == '*' && next == Some('/') {
+                    state = State::Code;
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    ends_with_semicolon && matches!(state, State::Code | State::LineComment)
 }
 
 fn run_text<S: Session>(session: &mut S, sql: &str) -> Result<(), CliError> {
@@ -222,5 +308,14 @@ mod tests {
         assert!(!statement_complete("SELECT ';\n"));
         assert!(!statement_complete("SELECT 1\n"));
         assert!(statement_complete("SELECT ';';"));
+        assert!(statement_complete("SELECT 1; -- done\n"));
+        assert!(!statement_complete("SELECT 1 -- not yet;\n"));
+        assert!(!statement_complete("SELECT 1 /* ; */\n"));
+        assert!(statement_complete("SELECT 1 /* ; */;\n"));
+        assert!(!statement_complete("SELECT $$ a; $$\n"));
+        assert!(!statement_complete("SELECT $body$ a; $body$ || ';\n"));
+        assert!(statement_complete("SELECT $f$ a; $f$;\n"));
+        assert!(statement_complete("SELECT $1;\n"));
+        assert!(!statement_complete("SELECT 1; SELECT 2\n"));
     }
 }

@@ -44,6 +44,21 @@ pub fn present(probe: &mut Command, install: &str) -> bool {
     ok
 }
 
+impl KillOnDrop {
+    /// Spawns `command`, a server that will listen on `port`, and waits
+    /// until it does.
+    pub fn spawn(command: &mut Command, port: u16) -> KillOnDrop {
+        let child = KillOnDrop(command.spawn().unwrap());
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return child;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("rustydb serve did not listen on port {port}");
+    }
+}
+
 /// A `rustydb serve` on a free loopback port, ready for connections.
 pub fn serve(dir: &std::path::Path) -> (KillOnDrop, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -51,23 +66,15 @@ pub fn serve(dir: &std::path::Path) -> (KillOnDrop, u16) {
         .local_addr()
         .unwrap()
         .port();
-    let child = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_rustydb"))
-            .args([
-                "serve",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .spawn()
-            .unwrap(),
+    let child = KillOnDrop::spawn(
+        Command::new(env!("CARGO_BIN_EXE_rustydb")).args([
+            "serve",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ]),
+        port,
     );
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (child, port);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("rustydb serve did not listen on port {port}");
+    (child, port)
 }

@@ -70,6 +70,43 @@ pub fn python_bank() -> &'static [u8] {
     })
 }
 
+/// The JavaScript `ledger` module (`sdk-examples/js/ledger/ledger.js`),
+/// built once per test binary with componentize-js (AOT off, WASI HTTP
+/// disabled so the component imports only what the host links), from the
+/// example's own `npm ci` install.
+pub fn js_ledger() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let dir = repo().join("sdk-examples/js/ledger");
+        let cli = dir.join("node_modules/@bytecodealliance/componentize-js/src/cli.js");
+        assert!(
+            cli.is_file(),
+            "componentize-js is not installed for sdk-examples/js/ledger; install it with: \
+             npm ci --prefix sdk-examples/js/ledger"
+        );
+        let out = out_dir().join("js-ledger.wasm");
+        run_tool(
+            "node",
+            &[
+                cli.to_str().unwrap(),
+                "ledger.js",
+                "--wit",
+                "wit",
+                "--world-name",
+                "js-ledger",
+                "--disable",
+                "http",
+                "fetch-event",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &dir,
+            "apt-get install nodejs npm",
+        );
+        std::fs::read(&out).unwrap()
+    })
+}
+
 /// The C `stats` module (`sdk-examples/c/stats/stats.c`), built once per
 /// test binary: wit-bindgen's C bindings, clang for wasm32-wasi, and the WASI
 /// reactor adapter (`tools/guest-build`).

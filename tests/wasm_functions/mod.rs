@@ -1,6 +1,9 @@
-//! Functions, aggregates and models bound to module exports with SQL DDL.
+//! Functions, aggregates and models bound to module exports with SQL DDL,
+//! and called from queries.
 
-use crate::wasm_support::{bank, limits, open, run, sqlstate};
+use rustydb::engine::types::Value;
+
+use crate::wasm_support::{bank, limits, open, rows, run, sqlstate};
 
 #[test]
 fn create_function_binds_a_described_scalar_export_and_depends_on_its_module() {
@@ -114,4 +117,108 @@ fn models_need_parameters_and_drop_with_their_statement() {
     );
     assert_eq!(sqlstate(&mut s, "DROP MODEL m"), "42883");
     run(&mut s, "DROP MODEL IF EXISTS m").unwrap();
+}
+
+/// `bank.interest(balance, rate_bp)` computed in plain SQL.
+fn interest_in_sql(balance: i64, rate: i64) -> i64 {
+    balance * rate / 10_000
+}
+
+#[test]
+fn a_wasm_scalar_function_equals_the_same_computation_in_sql() {
+    let t = open(limits());
+    let mut s = bank(&t.db);
+    run(
+        &mut s,
+        "INSERT INTO accounts SELECT g, g * 37 FROM generate_series(3, 5000) g",
+    )
+    .unwrap();
+    let expected: i64 = (1..=5000)
+        .map(|id| match id {
+            1 => 100,
+            2 => 50,
+            g => g * 37,
+        })
+        .map(|b| interest_in_sql(b, 250))
+        .sum();
+    let got = rows(
+        &mut s,
+        "SELECT sum(bank.interest(balance, 250)), sum(balance * 250 / 10000) FROM accounts",
+    );
+    assert_eq!(
+        got,
+        [vec![
+            Value::Numeric(expected.into()),
+            Value::Numeric(expected.into())
+        ]]
+    );
+    let usage = t
+        .invoker
+        .all_stats()
+        .into_iter()
+        .find(|(_, r, _)| r == "interest")
+        .map(|(_, _, s)| s)
+        .unwrap();
+    assert_eq!(
+        usage.calls, 5,
+        "5000 rows cross in 5 batches of at most 1024"
+    );
+
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT id FROM accounts WHERE bank.interest(balance, 10000) = balance AND id < 4 ORDER BY id"
+        ),
+        [
+            vec![Value::Int8(1)],
+            vec![Value::Int8(2)],
+            vec![Value::Int8(3)]
+        ]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT bank.interest(NULL, 5), bank.interest(100, NULL)"
+        ),
+        [vec![Value::Null, Value::Null]],
+        "STRICT: NULL in, NULL out"
+    );
+    assert_eq!(
+        sqlstate(
+            &mut s,
+            "SELECT bank.interest(balance, 9223372036854775807) FROM accounts"
+        ),
+        "22003",
+        "the guest's own SQLSTATE aborts the statement"
+    );
+    assert_eq!(sqlstate(&mut s, "SELECT bank.nope(1)"), "42883");
+    run(
+        &mut s,
+        "CREATE FUNCTION interest(bigint, bigint) RETURNS bigint LANGUAGE wasm AS 'bank', 'interest'",
+    )
+    .unwrap();
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT interest(balance, 100) FROM accounts WHERE id = 1"
+        ),
+        [vec![Value::Int8(1)]]
+    );
+    let explain = rows(
+        &mut s,
+        "EXPLAIN ANALYZE SELECT bank.interest(balance, 7) FROM accounts",
+    );
+    let line = explain
+        .iter()
+        .filter_map(|r| match &r[0] {
+            Value::Text(t) if t.starts_with("Wasm Routine: bank.interest") => Some(t.clone()),
+            _ => None,
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no routine line in {explain:?}"));
+    assert!(line.contains("calls=5 rows=5000"), "{line}");
+    assert!(
+        !line.contains("fuel=0 ") && !line.contains("fuel=n/a"),
+        "{line}"
+    );
 }

@@ -4,6 +4,9 @@
 use rustydb::engine::sql::Session;
 use rustydb::engine::types::Value;
 
+mod functions;
+mod views;
+
 use super::wasm_support::{bank, deploy, limits, open, rows, run, sqlstate};
 
 /// `audit_log` and the `audit` module, in a session that has `accounts`

@@ -68,6 +68,34 @@ pub(crate) fn run(cx: &mut dyn HookContext, ddl: &TriggerDdl) -> TriggerResult<S
     }
 }
 
+/// The triggers, on any table or view, whose function is `schema.name`,
+/// as `trigger t on table x`; with `drop`, dropped too.
+pub(crate) fn routine_dependents(
+    cx: &mut dyn HookContext,
+    schema: &str,
+    name: &str,
+    drop: bool,
+) -> TriggerResult<Vec<String>> {
+    let relations: Vec<(u32, String, &'static str)> = cx
+        .catalog()
+        .tables()
+        .map(|t| (t.id, t.name.clone(), "table"))
+        .chain(cx.catalog().views().map(|v| (v.id, v.name.clone(), "view")))
+        .collect();
+    let mut out = Vec::new();
+    for (id, relation, kind) in relations {
+        for d in catalog::list(cx.txn(), id)? {
+            if d.function_schema == schema && d.function_name == name {
+                out.push(format!("trigger {} on {kind} {relation}", d.name));
+                if drop {
+                    catalog::delete(cx.txn(), id, &d.name)?;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// An identifier as PostgreSQL folds it: lower case unless quoted.
 fn ident(i: &ast::Ident) -> String {
     if i.quote_style.is_some() {
@@ -97,24 +125,86 @@ fn qualified(name: &ast::ObjectName) -> TriggerResult<(String, String)> {
     }
 }
 
-fn table_named(cx: &mut dyn HookContext, name: &ast::ObjectName) -> TriggerResult<Arc<TableDef>> {
+/// The table or view `name`, and whether it is a view (as a table of its
+/// output columns, keyed by the view's id).
+fn relation_named(
+    cx: &mut dyn HookContext,
+    name: &ast::ObjectName,
+) -> TriggerResult<(Arc<TableDef>, bool)> {
     let (schema, n) = qualified(name)?;
-    let found = (schema == "public")
-        .then(|| cx.catalog().table(&n).cloned())
-        .flatten();
-    if let Some(t) = found {
-        return Ok(t);
-    }
-    if schema == "public" && cx.catalog().view(&n).is_some() {
-        return Err(TriggerError::Unsupported(format!(
-            "triggers on views are not supported yet: \"{n}\" is a view"
-        )));
+    if schema == "public" {
+        if let Some(t) = cx.catalog().table(&n).cloned() {
+            return Ok((t, false));
+        }
+        if let Some(v) = cx.view(&n)? {
+            return Ok((v, true));
+        }
     }
     Err(TriggerError::UndefinedTable(n))
 }
 
+fn table_named(cx: &mut dyn HookContext, name: &ast::ObjectName) -> TriggerResult<Arc<TableDef>> {
+    relation_named(cx, name).map(|(t, _)| t)
+}
+
+/// PostgreSQL's rules on which triggers a relation may have: INSTEAD OF
+/// only on views and only FOR EACH ROW, without WHEN or column lists; on
+/// views no BEFORE / AFTER row triggers, TRUNCATE or transition tables.
+fn check_relation_kind(
+    c: &CreateTrigger,
+    relation: &str,
+    is_view: bool,
+    timing: TriggerTiming,
+    level: TriggerLevel,
+) -> TriggerResult<()> {
+    let wrong = |kind, detail| {
+        Err(TriggerError::WrongObjectType {
+            relation: relation.to_owned(),
+            kind,
+            detail,
+        })
+    };
+    if timing == TriggerTiming::InsteadOf {
+        if !is_view {
+            return wrong("table", "Tables cannot have INSTEAD OF triggers.");
+        }
+        if level != TriggerLevel::Row {
+            return Err(TriggerError::Unsupported(
+                "INSTEAD OF triggers must be FOR EACH ROW".into(),
+            ));
+        }
+        if c.condition.is_some() {
+            return Err(TriggerError::Unsupported(
+                "INSTEAD OF triggers cannot have WHEN conditions".into(),
+            ));
+        }
+        if c.events
+            .iter()
+            .any(|e| matches!(e, ast::TriggerEvent::Update(cols) if !cols.is_empty()))
+        {
+            return Err(TriggerError::Unsupported(
+                "INSTEAD OF triggers cannot have column lists".into(),
+            ));
+        }
+    }
+    if is_view {
+        if timing != TriggerTiming::InsteadOf && level == TriggerLevel::Row {
+            return wrong(
+                "view",
+                "Views cannot have row-level BEFORE or AFTER triggers.",
+            );
+        }
+        if c.events.contains(&ast::TriggerEvent::Truncate) {
+            return wrong("view", "Views cannot have TRUNCATE triggers.");
+        }
+        if !c.referencing.is_empty() {
+            return wrong("view", "Triggers on views cannot have transition tables.");
+        }
+    }
+    Ok(())
+}
+
 fn create(cx: &mut dyn HookContext, c: &CreateTrigger) -> TriggerResult<()> {
-    let (schema, relation) = qualified(&c.table)?;
     let timing = match c.timing {
         ast::TriggerPeriod::Before => TriggerTiming::Before,
         ast::TriggerPeriod::InsteadOf => TriggerTiming::InsteadOf,
@@ -124,17 +214,8 @@ fn create(cx: &mut dyn HookContext, c: &CreateTrigger) -> TriggerResult<()> {
         TriggerScope::Row => TriggerLevel::Row,
         TriggerScope::Statement => TriggerLevel::Statement,
     };
-    if timing == TriggerTiming::InsteadOf
-        && schema == "public"
-        && cx.catalog().table(&relation).is_some()
-    {
-        return Err(TriggerError::WrongObjectType {
-            relation,
-            kind: "table",
-            detail: "Tables cannot have INSTEAD OF triggers.",
-        });
-    }
-    let table = table_named(cx, &c.table)?;
+    let (table, is_view) = relation_named(cx, &c.table)?;
+    check_relation_kind(c, &table.name, is_view, timing, level)?;
     let name = ident(&c.name);
 
     let mut operations = Vec::new();

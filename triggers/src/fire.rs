@@ -8,6 +8,8 @@
 //!    checks constraints and writes the row. AFTER ROW triggers whose
 //!    `WHEN` holds are queued with the row, and the row is added to the
 //!    transition tables if a trigger asked for them.
+//!    On a view, INSTEAD OF ROW triggers take the place of all of that:
+//!    they are the write, chained like BEFORE ROW triggers.
 //! 3. At the end: the queued AFTER ROW events in order, then AFTER
 //!    STATEMENT triggers, which read the transition tables by the names
 //!    their `REFERENCING` clause gave.
@@ -37,6 +39,10 @@ struct Armed {
     trigger: Trigger,
     condition: Option<RowCondition>,
     function: Option<RoutineDef>,
+    /// What the function is called with, built once per statement: a call
+    /// only puts the operation and rows in, so a row trigger does not copy
+    /// the names, columns and arguments once per row.
+    data: TriggerData,
 }
 
 /// An AFTER ROW call waiting for the end of the statement.
@@ -56,8 +62,6 @@ struct Transition {
 
 /// The triggers of one table for one statement.
 pub(crate) struct TableFiring {
-    table: Arc<TableDef>,
-    columns: Vec<ColumnDescription>,
     operations: Vec<TriggerOperation>,
     armed: Vec<Armed>,
     queue: Vec<Queued>,
@@ -118,6 +122,23 @@ impl TableFiring {
                 Some(e) => Some(cx.bind_condition(table, e)?),
                 None => None,
             };
+            let d = &t.def;
+            let data = TriggerData {
+                name: d.name.clone(),
+                timing: d.timing,
+                operation: ops[0],
+                level: d.level,
+                table_schema: "public".into(),
+                table_name: table.name.clone(),
+                columns: table
+                    .columns
+                    .iter()
+                    .map(|c| ColumnDescription::new(c.name.clone(), c.ty))
+                    .collect(),
+                old: None,
+                new: None,
+                args: d.args.clone(),
+            };
             armed.push(Armed {
                 trigger: Trigger {
                     def: t.def.clone(),
@@ -125,19 +146,13 @@ impl TableFiring {
                 },
                 condition,
                 function: None,
+                data,
             });
         }
         if armed.is_empty() {
             return Ok(None);
         }
-        let columns = table
-            .columns
-            .iter()
-            .map(|c| ColumnDescription::new(c.name.clone(), c.ty))
-            .collect();
         Ok(Some(TableFiring {
-            table: Arc::clone(table),
-            columns,
             operations: event.operations.clone(),
             armed,
             queue: Vec::new(),
@@ -189,26 +204,47 @@ impl TableFiring {
                 limit: MAX_TRIGGER_DEPTH,
             });
         }
-        let function = match &self.armed[i].function {
-            Some(f) => f.clone(),
-            None => {
-                let d = &self.armed[i].trigger.def;
-                let f = routine::routine(cx.txn(), &d.function_schema, &d.function_name)?
-                    .filter(|r| r.kind == rustydb_engine::extension::RoutineKind::Trigger)
-                    .ok_or_else(|| {
-                        TriggerError::UndefinedFunction(if d.function_schema == "public" {
-                            d.function_name.clone()
-                        } else {
-                            format!("{}.{}", d.function_schema, d.function_name)
-                        })
-                    })?;
-                self.armed[i].function = Some(f.clone());
-                f
-            }
+        self.call_owned(
+            cx,
+            i,
+            op,
+            old.map(<[Value]>::to_vec),
+            new.map(<[Value]>::to_vec),
+        )
+    }
+
+    /// [`TableFiring::call`] with rows the caller gives up (queued AFTER
+    /// ROW events), which go to the function without another copy.
+    fn call_owned(
+        &mut self,
+        cx: &mut dyn HookContext,
+        i: usize,
+        op: TriggerOperation,
+        old: Option<Row>,
+        new: Option<Row>,
+    ) -> Result<TriggerOutcome, TriggerError> {
+        if cx.depth() >= MAX_TRIGGER_DEPTH {
+            return Err(TriggerError::DepthExceeded {
+                limit: MAX_TRIGGER_DEPTH,
+            });
+        }
+        let transitions = &self.transitions[op_index(op)];
+        let armed = &mut self.armed[i];
+        let d = &armed.trigger.def;
+        let function = match armed.function.take() {
+            Some(f) => f,
+            None => routine::routine(cx.txn(), &d.function_schema, &d.function_name)?
+                .filter(|r| r.kind == rustydb_engine::extension::RoutineKind::Trigger)
+                .ok_or_else(|| {
+                    TriggerError::UndefinedFunction(if d.function_schema == "public" {
+                        d.function_name.clone()
+                    } else {
+                        format!("{}.{}", d.function_schema, d.function_name)
+                    })
+                })?,
         };
-        let d = &self.armed[i].trigger.def;
         let mut transition = Vec::new();
-        if let Some(t) = &self.transitions[op_index(op)] {
+        if let Some(t) = transitions {
             if let Some(name) = &d.old_table {
                 transition.push((name.clone(), Arc::new(t.old.clone())));
             }
@@ -216,19 +252,49 @@ impl TableFiring {
                 transition.push((name.clone(), Arc::new(t.new.clone())));
             }
         }
-        let data = TriggerData {
-            name: d.name.clone(),
-            timing: d.timing,
-            operation: op,
-            level: d.level,
-            table_schema: "public".into(),
-            table_name: self.table.name.clone(),
-            columns: self.columns.clone(),
-            old: old.map(<[Value]>::to_vec),
-            new: new.map(<[Value]>::to_vec),
-            args: d.args.clone(),
-        };
-        Ok(cx.call_trigger(&function, &data, &transition)?)
+        armed.data.operation = op;
+        armed.data.old = old;
+        armed.data.new = new;
+        let result = cx.call_trigger(&function, &armed.data, &transition);
+        armed.function = Some(function);
+        armed.data.old = None;
+        armed.data.new = None;
+        Ok(result?)
+    }
+
+    fn has_row(&self, timing: TriggerTiming, op: TriggerOperation) -> bool {
+        self.armed.iter().any(|a| {
+            let d = &a.trigger.def;
+            d.timing == timing && d.level == TriggerLevel::Row && d.operations.contains(&op)
+        })
+    }
+
+    /// The BEFORE (or INSTEAD OF) row triggers for `op`, in name order,
+    /// each seeing the row the previous one returned; a `Skip` ends the
+    /// row, as a NULL return does in PostgreSQL.
+    fn row_chain(
+        &mut self,
+        cx: &mut dyn HookContext,
+        timing: TriggerTiming,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<TriggerOutcome, ExtensionError> {
+        let mut current: Option<Row> = None;
+        for i in self.matching(timing, TriggerLevel::Row, op) {
+            let row = current.as_deref().or(new);
+            if !self.condition_holds(cx, i, old, row)? {
+                continue;
+            }
+            match self.call(cx, i, op, old, row)? {
+                TriggerOutcome::Keep => {}
+                TriggerOutcome::Skip => return Ok(TriggerOutcome::Skip),
+                // A DELETE trigger returning a row means "go on".
+                TriggerOutcome::Modified(_) if op == TriggerOperation::Delete => {}
+                TriggerOutcome::Modified(r) => current = Some(r),
+            }
+        }
+        Ok(current.map_or(TriggerOutcome::Keep, TriggerOutcome::Modified))
     }
 
     fn statement_triggers(
@@ -253,12 +319,7 @@ impl StatementHooks for TableFiring {
     }
 
     fn has_before_row(&self, op: TriggerOperation) -> bool {
-        self.armed.iter().any(|a| {
-            let d = &a.trigger.def;
-            d.timing == TriggerTiming::Before
-                && d.level == TriggerLevel::Row
-                && d.operations.contains(&op)
-        })
+        self.has_row(TriggerTiming::Before, op)
     }
 
     fn before_row(
@@ -268,21 +329,21 @@ impl StatementHooks for TableFiring {
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<TriggerOutcome, ExtensionError> {
-        let mut current: Option<Row> = None;
-        for i in self.matching(TriggerTiming::Before, TriggerLevel::Row, op) {
-            let row = current.as_deref().or(new);
-            if !self.condition_holds(cx, i, old, row)? {
-                continue;
-            }
-            match self.call(cx, i, op, old, row)? {
-                TriggerOutcome::Keep => {}
-                TriggerOutcome::Skip => return Ok(TriggerOutcome::Skip),
-                // A DELETE trigger returning a row means "go on".
-                TriggerOutcome::Modified(_) if op == TriggerOperation::Delete => {}
-                TriggerOutcome::Modified(r) => current = Some(r),
-            }
-        }
-        Ok(current.map_or(TriggerOutcome::Keep, TriggerOutcome::Modified))
+        self.row_chain(cx, TriggerTiming::Before, op, old, new)
+    }
+
+    fn has_instead_of_row(&self, op: TriggerOperation) -> bool {
+        self.has_row(TriggerTiming::InsteadOf, op)
+    }
+
+    fn instead_of_row(
+        &mut self,
+        cx: &mut dyn HookContext,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<TriggerOutcome, ExtensionError> {
+        self.row_chain(cx, TriggerTiming::InsteadOf, op, old, new)
     }
 
     fn after_row(
@@ -315,7 +376,7 @@ impl StatementHooks for TableFiring {
 
     fn after_statement(&mut self, cx: &mut dyn HookContext) -> Result<(), ExtensionError> {
         for q in std::mem::take(&mut self.queue) {
-            self.call(cx, q.trigger, q.op, q.old.as_deref(), q.new.as_deref())?;
+            self.call_owned(cx, q.trigger, q.op, q.old, q.new)?;
         }
         Ok(self.statement_triggers(cx, TriggerTiming::After)?)
     }

@@ -78,4 +78,14 @@ impl DmlHooks for Triggers {
     fn ddl(&self, cx: &mut dyn HookContext, ddl: &TriggerDdl) -> Result<String, ExtensionError> {
         Ok(ddl::run(cx, ddl)?)
     }
+
+    fn routine_dependents(
+        &self,
+        cx: &mut dyn HookContext,
+        schema: &str,
+        name: &str,
+        drop: bool,
+    ) -> Result<Vec<String>, ExtensionError> {
+        Ok(ddl::routine_dependents(cx, schema, name, drop)?)
+    }
 }

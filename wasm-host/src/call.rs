@@ -60,7 +60,9 @@ pub(crate) fn run<R>(
                     time: started.elapsed(),
                     peak_memory: fresh.store.data().limiter.peak_memory(),
                 };
-                (result, usage, fresh.output.take_notices())
+                let notices = fresh.output.take_notices();
+                runtime.pool.retire(fresh.store, &module.warm);
+                (result, usage, notices)
             }
             Err(e) => {
                 let usage = CallUsage {

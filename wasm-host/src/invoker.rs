@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use rustydb_engine::extension::{
     CallContext, ErrorCode, ExtensionError, LoadedModule, ResultSet, RoutineDescription,
-    RoutineInvoker, RoutineKind, RoutineRef, RoutineUsage, Row, TriggerCalls, TriggerData,
-    TriggerOutcome,
+    RoutineInvoker, RoutineKind, RoutineRef, RoutineUsage, Row, StatementCalls, TriggerCalls,
+    TriggerData, TriggerOutcome,
 };
 use rustydb_engine::types::Value;
 use sha2::{Digest, Sha256};
@@ -22,8 +22,9 @@ use crate::call::{self, GuestResult};
 use crate::convert::{self, error_from_wit};
 use crate::host_api::CallState;
 use crate::registry::{Exports, Module, ModuleRegistry};
+use crate::statement_calls::QueryCalls;
 use crate::stats::{RoutineStats, Stats};
-use crate::trigger_calls::StatementCalls;
+use crate::trigger_calls::StatementCalls as TriggerSession;
 
 /// Runs routines of the modules in a [`ModuleRegistry`] and counts their
 /// usage.
@@ -356,7 +357,16 @@ impl RoutineInvoker for WasmInvoker {
         ctx: &CallContext,
         module: &str,
     ) -> Result<Option<Box<dyn TriggerCalls>>, ExtensionError> {
-        let calls = StatementCalls::open(&self.registry, Arc::clone(&self.stats), ctx, module)?;
+        let calls = TriggerSession::open(&self.registry, Arc::clone(&self.stats), ctx, module)?;
+        Ok(Some(Box::new(calls)))
+    }
+
+    fn open_statement_calls(
+        &self,
+        ctx: &CallContext,
+        module: &str,
+    ) -> Result<Option<Box<dyn StatementCalls>>, ExtensionError> {
+        let calls = QueryCalls::open(&self.registry, Arc::clone(&self.stats), ctx, module)?;
         Ok(Some(Box::new(calls)))
     }
 

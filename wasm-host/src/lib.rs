@@ -30,6 +30,7 @@ mod output;
 mod pool;
 mod registry;
 mod runtime;
+mod statement_calls;
 mod stats;
 mod trigger_calls;
 

@@ -8,7 +8,9 @@
 //! ready, and a background thread (the refiller) replaces each one taken,
 //! so a call usually starts on an instance that already exists and pays
 //! only for handing it over. When none is ready the call instantiates one
-//! itself, exactly as if there were no pool.
+//! itself, exactly as if there were no pool. The used instance goes back to
+//! the refiller too, which drops it: resetting a memory slot is work the
+//! caller need not wait for.
 //!
 //! A fresh instance is made before anyone knows who will call it, so it is
 //! made under the host's limits and *without database access*; the caller's
@@ -169,9 +171,12 @@ pub(crate) struct Pool {
     max_live: u32,
     /// Set while the refiller instantiates (it holds a slot then).
     refilling_now: AtomicBool,
+    /// Used instances sent to the refiller and not yet dropped.
+    retiring: AtomicU32,
+    max_retiring: u32,
     /// Every module's pool, to free slots when a call finds none.
     all: Mutex<Vec<Weak<Warm>>>,
-    requests: Mutex<Option<Sender<Weak<Warm>>>>,
+    requests: Mutex<Option<Sender<Request>>>,
     refiller: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -189,20 +194,21 @@ impl Pool {
             live: Arc::default(),
             max_live: slots - slots / 4,
             refilling_now: AtomicBool::new(false),
+            retiring: AtomicU32::new(0),
+            max_retiring: (slots / 8).max(1),
             all: Mutex::new(Vec::new()),
             requests: Mutex::new(Some(tx)),
             refiller: Mutex::new(None),
             limits,
         });
-        if per_module > 0 && pool.max_total > 0 {
-            // The thread holds only a `Weak` to the pool, and ends when
-            // `stop` drops the sender.
-            let weak = Arc::downgrade(&pool);
-            let thread = std::thread::Builder::new()
-                .name("wasm-refill".to_owned())
-                .spawn(move || refill_loop(&weak, &rx))?;
-            *pool.refiller.lock() = Some(thread);
-        }
+        // Even with no pool the thread drops used instances off the calls'
+        // path. It holds only a `Weak` to the pool, and ends when `stop`
+        // drops the sender.
+        let weak = Arc::downgrade(&pool);
+        let thread = std::thread::Builder::new()
+            .name("wasm-refill".to_owned())
+            .spawn(move || refill_loop(&weak, &rx))?;
+        *pool.refiller.lock() = Some(thread);
         Ok(pool)
     }
 
@@ -221,8 +227,8 @@ impl Pool {
     }
 
     /// A fresh instance of `warm`'s module handed over to one call: a ready
-    /// one if there is one (and a refill is queued behind it), otherwise one
-    /// instantiated now.
+    /// one if there is one, otherwise one instantiated now. Give it back
+    /// with [`Pool::retire`].
     pub(crate) fn instance_for_call(
         &self,
         warm: &Arc<Warm>,
@@ -234,9 +240,58 @@ impl Pool {
             Some(fresh) => fresh,
             None => self.instantiate_now(&warm.pre)?,
         };
-        self.request_refill(warm);
-        fresh.hand_over(budget, sql, cancel)?;
+        if let Err(e) = fresh.hand_over(budget, sql, cancel) {
+            self.retire(fresh.store, warm);
+            return Err(e);
+        }
         Ok(fresh)
+    }
+
+    /// Ends a call's use of its instance: the refiller drops it — resetting
+    /// its memory slot is the slow half of an instance's life — and makes
+    /// the module a new one, after the call rather than while it runs, so
+    /// on a busy machine the two do not compete for a core.
+    /// At most `max_retiring` used instances wait for the refiller; past
+    /// that the caller drops its own, so a burst of calls cannot fill the
+    /// slots with instances waiting to be dropped.
+    pub(crate) fn retire(&self, used: Store<CallState>, warm: &Arc<Warm>) {
+        if self.retiring.fetch_add(1, Ordering::AcqRel) >= self.max_retiring {
+            self.retiring.fetch_sub(1, Ordering::AcqRel);
+            drop(used);
+            self.send(None, warm);
+        } else {
+            self.send(Some(used), warm);
+        }
+    }
+
+    /// Queues a refill of `warm` now, for an instance that will live long
+    /// (a statement's) and be dropped where it is.
+    pub(crate) fn refill_soon(&self, warm: &Arc<Warm>) {
+        self.send(None, warm);
+    }
+
+    fn send(&self, used: Option<Store<CallState>>, warm: &Arc<Warm>) {
+        let wanted = self.per_module > 0
+            && self.max_total > 0
+            && !warm.refilling.swap(true, Ordering::AcqRel);
+        let request = Request {
+            used,
+            refill: wanted.then(|| Arc::downgrade(warm)),
+        };
+        let unsent = match self.requests.lock().as_ref() {
+            Some(tx) => tx.send(request).err().map(|e| e.0),
+            None => Some(request),
+        };
+        if let Some(request) = unsent {
+            // The refiller has stopped: drop it here.
+            if request.used.is_some() {
+                self.retiring.fetch_sub(1, Ordering::AcqRel);
+            }
+            drop(request.used);
+            if request.refill.is_some() {
+                warm.refilling.store(false, Ordering::Release);
+            }
+        }
     }
 
     fn instantiate_now(&self, pre: &InstancePre<CallState>) -> wasmtime::Result<Fresh> {
@@ -249,11 +304,14 @@ impl Pool {
                         && self.holds_slots() =>
                 {
                     // Ready instances are only an optimisation: give their
-                    // slots to the call, letting one the refiller is making
-                    // land first. The refiller stops short of the last
-                    // quarter of the slots, so it cannot keep taking them.
+                    // slots to the call, letting the refiller first finish
+                    // the one it is making and drop the used ones queued.
+                    // It stops short of the last quarter of the slots, so
+                    // it cannot keep taking them.
                     attempts += 1;
-                    if self.refilling_now.load(Ordering::Acquire) {
+                    if self.refilling_now.load(Ordering::Acquire)
+                        || self.retiring.load(Ordering::Acquire) > 0
+                    {
                         std::thread::sleep(Duration::from_micros(200));
                     }
                     self.clear_all();
@@ -263,23 +321,12 @@ impl Pool {
         }
     }
 
-    /// Whether ready instances, or one being made, hold slots.
+    /// Whether ready instances, one being made or used ones waiting to be
+    /// dropped hold slots.
     fn holds_slots(&self) -> bool {
-        self.ready_total() > 0 || self.refilling_now.load(Ordering::Acquire)
-    }
-
-    fn request_refill(&self, warm: &Arc<Warm>) {
-        if self.per_module == 0 || warm.refilling.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let sent = self
-            .requests
-            .lock()
-            .as_ref()
-            .is_some_and(|tx| tx.send(Arc::downgrade(warm)).is_ok());
-        if !sent {
-            warm.refilling.store(false, Ordering::Release);
-        }
+        self.ready_total() > 0
+            || self.refilling_now.load(Ordering::Acquire)
+            || self.retiring.load(Ordering::Acquire) > 0
     }
 
     /// Ready instances across all modules.
@@ -329,11 +376,24 @@ impl Pool {
     }
 }
 
-fn refill_loop(pool: &Weak<Pool>, requests: &Receiver<Weak<Warm>>) {
+/// What a call leaves to the refiller: its used store, to drop, and the
+/// module to refill, unless a refill of it is already queued.
+struct Request {
+    used: Option<Store<CallState>>,
+    refill: Option<Weak<Warm>>,
+}
+
+fn refill_loop(pool: &Weak<Pool>, requests: &Receiver<Request>) {
     while let Ok(request) = requests.recv() {
-        let (Some(pool), Some(warm)) = (pool.upgrade(), request.upgrade()) else {
+        let Some(pool) = pool.upgrade() else {
             continue;
         };
-        pool.refill(&warm);
+        if let Some(used) = request.used {
+            drop(used);
+            pool.retiring.fetch_sub(1, Ordering::AcqRel);
+        }
+        if let Some(warm) = request.refill.as_ref().and_then(Weak::upgrade) {
+            pool.refill(&warm);
+        }
     }
 }

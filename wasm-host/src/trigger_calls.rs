@@ -74,6 +74,7 @@ impl StatementCalls {
                 Ok((fresh, guest))
             })
             .map_err(|trap| call_failure(&trap, &budget))?;
+        registry.runtime.pool.refill_soon(&module.warm);
         Ok(StatementCalls {
             module,
             handle: handle.to_owned(),

@@ -22,6 +22,7 @@
 //! 00 03 <id u32>   sequence record
 //! 00 04 <id u32>   view record
 //! 00 05 <id u32>   sequence position (i64), written outside user transactions
+//! 00 06 <table u32> planner statistics written by ANALYZE (`stats.rs`)
 //! 00 07 <name>     role record (`role.rs`)
 //! 00 10 .. 00 12   modules, routines, component bytes (`routine.rs`)
 //! 00 20 <table u32> <name>   trigger record (written by rustydb-triggers)
@@ -38,6 +39,7 @@ mod mvcckv;
 mod role;
 pub mod routine;
 mod schema;
+mod stats;
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -55,6 +57,7 @@ pub use schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, KeyConstraint, RefAction, SequenceDef, TableDef,
     ViewDef,
 };
+pub use stats::{ColumnStats, TableStats};
 
 const CATALOG: u8 = 0x00;
 const ROWS: u8 = 0x01;
@@ -66,6 +69,7 @@ const TABLE: u8 = 0x02;
 const SEQUENCE: u8 = 0x03;
 const VIEW: u8 = 0x04;
 const SEQUENCE_VALUE: u8 = 0x05;
+const STATS: u8 = 0x06;
 const TRIGGER: u8 = 0x20;
 
 /// Object ids below this are reserved for the system.
@@ -113,6 +117,9 @@ pub struct Catalog {
     sequences: HashMap<String, SequenceDef>,
     views: HashMap<String, ViewDef>,
     roles: HashMap<String, RoleDef>,
+    modules: HashMap<String, Arc<routine::ModuleDef>>,
+    routines: HashMap<(String, String), Arc<routine::RoutineDef>>,
+    stats: HashMap<u32, Arc<TableStats>>,
 }
 
 impl Catalog {
@@ -129,6 +136,12 @@ impl Catalog {
     /// Every table.
     pub fn tables(&self) -> impl Iterator<Item = &Arc<TableDef>> {
         self.tables.values()
+    }
+
+    /// What the last committed (or this transaction's) ANALYZE learned
+    /// about table `id`.
+    pub fn stats(&self, id: u32) -> Option<&Arc<TableStats>> {
+        self.stats.get(&id)
     }
 
     /// The sequence named `name`.
@@ -167,6 +180,17 @@ impl Catalog {
             .find_map(|t| t.indexes.iter().find(|i| i.name == name).map(|i| (t, i)))
     }
 
+    /// The module named `name`.
+    pub fn module(&self, name: &str) -> Option<&Arc<routine::ModuleDef>> {
+        self.modules.get(name)
+    }
+
+    /// The routine `schema.name` (a module's described routines live in
+    /// the schema named after the module).
+    pub fn routine(&self, schema: &str, name: &str) -> Option<&Arc<routine::RoutineDef>> {
+        self.routines.get(&(schema.to_owned(), name.to_owned()))
+    }
+
     /// Reads the whole catalog as `txn` sees it.
     pub fn load(txn: &mut dyn KvTxn) -> CatalogResult<Catalog> {
         let mut catalog = Catalog {
@@ -199,7 +223,34 @@ impl Catalog {
             }
         }
         role::load(txn, &mut catalog.roles)?;
+        routine::load(txn, &mut catalog.modules, &mut catalog.routines)?;
+        catalog.load_stats(txn)?;
         Ok(catalog)
+    }
+
+    /// Statistics records, after the tables they describe; a record whose
+    /// table is gone (it cannot be: DROP removes both) is ignored.
+    fn load_stats(&mut self, txn: &mut dyn KvTxn) -> CatalogResult<()> {
+        let mut lower = Bound::Included(vec![CATALOG, STATS]);
+        let upper = Bound::Excluded(vec![CATALOG, STATS + 1]);
+        loop {
+            let chunk = txn.scan_chunk(lower.clone(), upper.clone(), false, 256)?;
+            let Some((last, _)) = chunk.last() else {
+                return Ok(());
+            };
+            lower = Bound::Excluded(last.clone());
+            for (key, value) in &chunk {
+                let id = key
+                    .get(2..6)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map(u32::from_be_bytes)
+                    .ok_or(CatalogError::Corrupt("statistics key"))?;
+                if let Some(t) = self.tables_by_id.get(&id) {
+                    let s = stats::decode(value, t)?;
+                    self.stats.insert(id, Arc::new(s));
+                }
+            }
+        }
     }
 }
 
@@ -301,6 +352,7 @@ impl<'a> CatalogWriter<'a> {
     pub fn drop_table(&mut self, table: &TableDef) -> CatalogResult<()> {
         self.touch()?;
         self.txn.delete(&record_key(TABLE, table.id))?;
+        self.txn.delete(&record_key(STATS, table.id))?;
         self.delete_prefix(&table_prefix(table.id))?;
         self.delete_prefix(&trigger_prefix(table.id))?;
         for index in &table.indexes {
@@ -312,6 +364,15 @@ impl<'a> CatalogWriter<'a> {
     /// Deletes every key starting with `prefix` (TRUNCATE, DROP).
     pub fn delete_prefix(&mut self, prefix: &[u8]) -> CatalogResult<()> {
         delete_prefix(self.txn, prefix)
+    }
+
+    /// Replaces a table's statistics. The catalog version changes too, so
+    /// plans made after this see them.
+    pub fn put_stats(&mut self, table: u32, stats: &TableStats) -> CatalogResult<()> {
+        self.touch()?;
+        self.txn
+            .put(&record_key(STATS, table), &stats::encode(stats))?;
+        Ok(())
     }
 
     /// Creates or replaces a sequence's record.
@@ -344,6 +405,8 @@ impl<'a> CatalogWriter<'a> {
     pub fn drop_view(&mut self, view: &ViewDef) -> CatalogResult<()> {
         self.touch()?;
         self.txn.delete(&record_key(VIEW, view.id))?;
+        // A view's INSTEAD OF triggers go with it, as a table's do.
+        self.delete_prefix(&trigger_prefix(view.id))?;
         Ok(())
     }
 }
@@ -351,11 +414,16 @@ impl<'a> CatalogWriter<'a> {
 /// Deletes every key starting with `prefix`.
 pub fn delete_prefix(txn: &mut dyn KvTxn, prefix: &[u8]) -> CatalogResult<()> {
     let upper = prefix_end(prefix);
+    let mut lower = Bound::Included(prefix.to_vec());
     loop {
-        let chunk = txn.scan_chunk(Bound::Included(prefix.to_vec()), upper.clone(), false, 256)?;
-        if chunk.is_empty() {
+        let chunk = txn.scan_chunk(lower, upper.clone(), false, 256)?;
+        let Some((last, _)) = chunk.last() else {
             return Ok(());
-        }
+        };
+        // Each chunk starts after the last key deleted: restarting at the
+        // prefix would walk over every deleted key again (the store still
+        // holds them until commit), which made deleting n keys O(n²).
+        lower = Bound::Excluded(last.clone());
         for (key, _) in chunk {
             txn.delete(&key)?;
         }

@@ -18,15 +18,22 @@
 //! 00 13 <schema> 00 <name>        a model's parameters (CREATE MODEL … PARAMETERS)
 //! ```
 //!
+//! Every write here also marks the catalog changed, and
+//! [`Catalog::load`](super::Catalog::load) decodes the module and routine
+//! records (not the bytes nor model parameters) into the cached catalog, so
+//! the binder resolves `m.f(…)` without reading the store.
+//!
 //! A routine is keyed by schema and name only: overloading by argument
 //! types is not supported yet, and a second routine of the same name
 //! replaces or conflicts with the first as the DDL says.
 
+use std::collections::HashMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use super::error::{CatalogError, CatalogResult};
 use super::kv::KvTxn;
-use super::prefix_end;
+use super::{CatalogWriter, prefix_end};
 use crate::extension::{ColumnDescription, RoutineKind, Volatility};
 use crate::types::DataType;
 
@@ -177,6 +184,7 @@ pub fn module_bytes(txn: &mut dyn KvTxn, sha256: &str) -> CatalogResult<Option<V
 /// # Errors
 /// Storage errors (a component over the store's value limit is 54000).
 pub fn put_module(txn: &mut dyn KvTxn, module: &ModuleDef, bytes: &[u8]) -> CatalogResult<()> {
+    CatalogWriter::new(txn).mark_changed()?;
     txn.put(&bytes_key(&module.sha256), bytes)?;
     txn.put(&module_key(&module.name), &encode_module(module))?;
     Ok(())
@@ -188,6 +196,7 @@ pub fn put_module(txn: &mut dyn KvTxn, module: &ModuleDef, bytes: &[u8]) -> Cata
 /// # Errors
 /// Storage errors, and a corrupt record.
 pub fn delete_module(txn: &mut dyn KvTxn, module: &ModuleDef) -> CatalogResult<()> {
+    CatalogWriter::new(txn).mark_changed()?;
     txn.delete(&module_key(&module.name))?;
     if !modules(txn)?.iter().any(|m| m.sha256 == module.sha256) {
         txn.delete(&bytes_key(&module.sha256))?;
@@ -221,6 +230,7 @@ pub fn routines(txn: &mut dyn KvTxn) -> CatalogResult<Vec<RoutineDef>> {
 /// # Errors
 /// Storage errors.
 pub fn put_routine(txn: &mut dyn KvTxn, routine: &RoutineDef) -> CatalogResult<()> {
+    CatalogWriter::new(txn).mark_changed()?;
     txn.put(
         &routine_key(&routine.schema, &routine.name),
         &encode_routine(routine),
@@ -234,6 +244,7 @@ pub fn put_routine(txn: &mut dyn KvTxn, routine: &RoutineDef) -> CatalogResult<(
 /// # Errors
 /// Storage errors.
 pub fn delete_routine(txn: &mut dyn KvTxn, schema: &str, name: &str) -> CatalogResult<bool> {
+    CatalogWriter::new(txn).mark_changed()?;
     txn.delete(&parameters_key(schema, name))?;
     Ok(txn.delete(&routine_key(schema, name))?)
 }
@@ -261,6 +272,22 @@ pub fn put_model_parameters(
     parameters: &[u8],
 ) -> CatalogResult<()> {
     Ok(txn.put(&parameters_key(schema, name), parameters)?)
+}
+
+/// The module and routine records as `txn` sees them, for the decoded
+/// catalog: modules by name, routines by (schema, name).
+pub(super) fn load(
+    txn: &mut dyn KvTxn,
+    modules_out: &mut HashMap<String, Arc<ModuleDef>>,
+    routines_out: &mut HashMap<(String, String), Arc<RoutineDef>>,
+) -> CatalogResult<()> {
+    for m in modules(txn)? {
+        modules_out.insert(m.name.clone(), Arc::new(m));
+    }
+    for r in routines(txn)? {
+        routines_out.insert((r.schema.clone(), r.name.clone()), Arc::new(r));
+    }
+    Ok(())
 }
 
 // ---- encoding: length-prefixed fields in a fixed order; new fields go at

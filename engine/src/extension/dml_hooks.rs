@@ -10,6 +10,7 @@
 //! ```text
 //! before_statement
 //!   for each row:  before_row (may change or skip it) → constraints → write → after_row
+//!   (on a view:    instead_of_row, which does the writing)
 //! after_statement
 //! ```
 //!
@@ -65,6 +66,15 @@ pub trait HookContext {
         condition: &sqlparser::ast::Expr,
     ) -> Result<RowCondition, ExtensionError>;
 
+    /// The view `name` as a table of its output columns, under the view's
+    /// object id (which keys its triggers); `None` when no view has that
+    /// name. A view stores no rows: only INSTEAD OF triggers write
+    /// through it.
+    ///
+    /// # Errors
+    /// Binding the view's query.
+    fn view(&mut self, name: &str) -> Result<Option<Arc<TableDef>>, ExtensionError>;
+
     /// Evaluates a bound condition; a missing row reads as NULLs. NULL is
     /// false, as in `WHERE`.
     ///
@@ -119,6 +129,25 @@ pub trait StatementHooks {
         new: Option<&[crate::types::Value]>,
     ) -> Result<TriggerOutcome, ExtensionError>;
 
+    /// Whether [`StatementHooks::instead_of_row`] would do anything for
+    /// `op`: whether a write of that kind on a view can happen at all.
+    fn has_instead_of_row(&self, op: TriggerOperation) -> bool;
+
+    /// In place of writing a row into a view (`INSTEAD OF … FOR EACH
+    /// ROW`): `old` for UPDATE and DELETE, `new` for INSERT and UPDATE.
+    /// `Keep` and `Modified` count the row as written (`Modified` being
+    /// what RETURNING shows), `Skip` does not.
+    ///
+    /// # Errors
+    /// Any error aborts the statement.
+    fn instead_of_row(
+        &mut self,
+        cx: &mut dyn HookContext,
+        op: TriggerOperation,
+        old: Option<&[crate::types::Value]>,
+        new: Option<&[crate::types::Value]>,
+    ) -> Result<TriggerOutcome, ExtensionError>;
+
     /// After a row was written.
     ///
     /// # Errors
@@ -160,6 +189,21 @@ pub trait DmlHooks: Send + Sync {
     /// # Errors
     /// PostgreSQL's errors for the DDL (42P01, 42710, 42704, 42883, …).
     fn ddl(&self, cx: &mut dyn HookContext, ddl: &TriggerDdl) -> Result<String, ExtensionError>;
+
+    /// The hooks' objects that call routine `schema.name` (triggers), each
+    /// as PostgreSQL names a dependent object (`trigger t on table x`), so
+    /// DROP FUNCTION and DROP MODULE refuse (2BP01) while there are any;
+    /// with `drop` they are removed as well (`CASCADE`).
+    ///
+    /// # Errors
+    /// Reading or writing the hooks' catalog records.
+    fn routine_dependents(
+        &self,
+        cx: &mut dyn HookContext,
+        schema: &str,
+        name: &str,
+        drop: bool,
+    ) -> Result<Vec<String>, ExtensionError>;
 }
 
 /// Trigger calls into one module that share a sandbox for the length of a

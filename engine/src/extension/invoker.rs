@@ -9,6 +9,7 @@ use super::dml_hooks::TriggerCalls;
 use super::error::ExtensionError;
 use super::host_sql::{HostSql, ResultSet, Row};
 use super::modules::{LoadedModule, RoutineUsage};
+use super::statement_calls::StatementCalls;
 use crate::types::Value;
 
 /// A routine by module and export name (`'bank', 'transfer'`).
@@ -276,6 +277,22 @@ pub trait RoutineInvoker: Send + Sync {
         ctx: &CallContext,
         module: &str,
     ) -> Result<Option<Box<dyn TriggerCalls>>, ExtensionError> {
+        let _ = (ctx, module);
+        Ok(None)
+    }
+
+    /// Calls of one statement into module `module` (a handle) sharing one
+    /// warm instance until the returned value is dropped; `None` when the
+    /// host has no such thing, and each batch goes through the methods
+    /// above on a fresh sandbox.
+    ///
+    /// # Errors
+    /// 42883 for an unknown module; the sandbox errors of instantiation.
+    fn open_statement_calls(
+        &self,
+        ctx: &CallContext,
+        module: &str,
+    ) -> Result<Option<Box<dyn StatementCalls>>, ExtensionError> {
         let _ = (ctx, module);
         Ok(None)
     }

@@ -33,6 +33,7 @@ mod error;
 mod host_sql;
 mod invoker;
 mod modules;
+mod statement_calls;
 
 pub use describe::{ColumnDescription, RoutineDescription, RoutineKind, Volatility};
 pub use dml_hooks::{DmlEvent, DmlHooks, HookContext, RowCondition, StatementHooks, TriggerCalls};
@@ -43,3 +44,4 @@ pub use invoker::{
     TriggerOperation, TriggerOutcome, TriggerTiming,
 };
 pub use modules::{LoadedModule, RoutineUsage};
+pub use statement_calls::{SessionUsage, StatementCalls};

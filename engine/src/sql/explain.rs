@@ -29,12 +29,26 @@ pub(crate) fn explain_statement(
     analyze: bool,
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<StatementResult> {
-    if analyze {
-        return Err(SqlError::unsupported(
-            "EXPLAIN ANALYZE is not supported yet",
-        ));
-    }
     let mut b = Binder::new(cx.catalog, cx.param_types);
+    if analyze {
+        let ast::Statement::Query(q) = stmt else {
+            return Err(SqlError::unsupported(
+                "EXPLAIN ANALYZE of a statement other than a query is not supported yet",
+            ));
+        };
+        let plan = bind_query(&mut b, q)?;
+        let mut lines = plan.explain();
+        let started = std::time::Instant::now();
+        let rows = super::exec::collect(&plan, cx)?;
+        let elapsed = started.elapsed();
+        lines.extend(routine_lines(cx));
+        lines.push(format!("Rows: {}", rows.len()));
+        lines.push(format!(
+            "Execution Time: {:.3} ms",
+            elapsed.as_secs_f64() * 1000.0
+        ));
+        return Ok(plan_rows(lines));
+    }
     let lines = match stmt {
         ast::Statement::Query(q) => bind_query(&mut b, q)?.explain(),
         other => {
@@ -42,6 +56,7 @@ pub(crate) fn explain_statement(
                 Some(BoundDml::Insert(i)) => (format!("Insert on {}", i.table.name), i.source),
                 Some(BoundDml::Update(u)) => (format!("Update on {}", u.table.name), u.rows),
                 Some(BoundDml::Delete(d)) => (format!("Delete on {}", d.table.name), d.rows),
+                Some(BoundDml::View(v)) => v.explained(),
                 None => {
                     return Err(SqlError::unsupported(
                         "EXPLAIN of this statement is not supported",
@@ -54,14 +69,46 @@ pub(crate) fn explain_statement(
             out
         }
     };
-    Ok(StatementResult::Rows {
+    Ok(plan_rows(lines))
+}
+
+/// The rows of `QUERY PLAN`.
+fn plan_rows(lines: Vec<String>) -> StatementResult {
+    StatementResult::Rows {
         columns: vec![ColumnDesc {
             name: "QUERY PLAN".into(),
             ty: DataType::Text,
         }],
         rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
         tag: "EXPLAIN".into(),
-    })
+    }
+}
+
+/// One line per Wasm routine the statement ran: guest calls, rows that
+/// crossed, fuel, peak memory and time (the host's fuel and memory when it
+/// reports them per statement).
+fn routine_lines(cx: &ExecCtx<'_>) -> Vec<String> {
+    let Some(routines) = cx.routines else {
+        return Vec::new();
+    };
+    routines
+        .runs()
+        .into_iter()
+        .map(|r| {
+            let (fuel, memory) = r.usage.map_or(("n/a".to_owned(), "n/a".to_owned()), |u| {
+                (u.fuel.to_string(), format!("{}kB", u.peak_memory / 1024))
+            });
+            format!(
+                "Wasm Routine: {}  calls={} rows={} fuel={} peak memory={} time={:.3} ms",
+                r.name,
+                r.calls,
+                r.rows,
+                fuel,
+                memory,
+                r.time.as_secs_f64() * 1000.0
+            )
+        })
+        .collect()
 }
 
 /// Where a node's own lines start: the root at column 0, a child six
@@ -98,6 +145,18 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
             return node(input, depth, out, &more);
         }
         Plan::Series { .. } => ("Function Scan on generate_series".into(), vec![]),
+        Plan::TableFunction {
+            call, input: None, ..
+        } => (format!("Function Scan on {}", call.def.name), vec![]),
+        Plan::TableFunction {
+            call,
+            input: Some(input),
+            ..
+        } => {
+            // The function runs once per input row, inside the loop.
+            props.push(format!("Function Call: {}", call.def.qualified_name()));
+            ("Nested Loop".into(), vec![input.as_ref()])
+        }
         Plan::RecursiveCte { anchor, step, .. } => (
             "Recursive Union".into(),
             vec![anchor.as_ref(), step.as_ref()],
@@ -208,6 +267,31 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
             }
             (title, vec![left.as_ref(), right.as_ref()])
         }
+        Plan::IndexJoin {
+            kind,
+            outer,
+            inner,
+            on,
+            columns,
+        } => {
+            if let Some(on) = on {
+                props.push(format!("Join Filter: {}", render(on, columns)));
+            }
+            let title = match kind {
+                JoinKind::Left => "Nested Loop Left Join",
+                _ => "Nested Loop",
+            };
+            props.extend_from_slice(extra);
+            write_node(depth, title.into(), props, out);
+            node(outer, depth + 1, out, &[]);
+            node(
+                &inner_for_explain(inner, &outer.columns()),
+                depth + 1,
+                out,
+                &[],
+            );
+            return;
+        }
         Plan::Aggregate {
             input, group_by, ..
         } => {
@@ -257,6 +341,40 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
     for c in children {
         node(c, depth + 1, out, &[]);
     }
+}
+
+/// The inner scan of an index join with its references to the outer row
+/// turned into columns after its own, so conditions print with the outer
+/// table's column names (`b.id = a.bid`).
+fn inner_for_explain(inner: &Plan, outer_columns: &[Column]) -> Plan {
+    let mut plan = inner.clone();
+    if let Plan::IndexScan {
+        filter,
+        index_cond,
+        columns,
+        ..
+    } = &mut plan
+    {
+        let width = columns.len();
+        let lift = |e: &mut Expr| {
+            e.walk_mut(&mut |x| {
+                if let Expr::Outer {
+                    depth: 1,
+                    index,
+                    ty,
+                } = x
+                {
+                    *x = Expr::Column(width + *index, *ty);
+                }
+            })
+        };
+        if let Some(f) = filter {
+            lift(f);
+        }
+        index_cond.iter_mut().for_each(lift);
+        columns.extend(outer_columns.iter().cloned());
+    }
+    plan
 }
 
 fn alias_suffix(alias: &str, table: &str) -> String {
@@ -366,6 +484,10 @@ fn render_bare(e: &Expr, cols: &[Column]) -> String {
         Expr::Func(f, args, _) => {
             let args: Vec<String> = args.iter().map(r).collect();
             format!("{}({})", format!("{f:?}").to_lowercase(), args.join(", "))
+        }
+        Expr::Routine(call, args) => {
+            let args: Vec<String> = args.iter().map(r).collect();
+            format!("{}({})", call.def.qualified_name(), args.join(", "))
         }
         Expr::InList {
             expr,

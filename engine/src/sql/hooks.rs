@@ -272,6 +272,44 @@ impl Fire<'_, '_> {
         Ok(outcome != TriggerOutcome::Skip)
     }
 
+    /// Whether an `INSTEAD OF … FOR EACH ROW` trigger takes `op` on this
+    /// view: without one a view cannot be written.
+    pub(crate) fn has_instead_of(&self, op: TriggerOperation) -> bool {
+        self.env.is_some()
+            && self
+                .hooks
+                .as_ref()
+                .is_some_and(|h| h.has_instead_of_row(op))
+    }
+
+    /// `INSTEAD OF … FOR EACH ROW` on a view: the row as the triggers
+    /// wrote it (`new`'s place for INSERT and UPDATE, `old` for DELETE),
+    /// or `None` when one skipped it.
+    pub(crate) fn instead_of_row(
+        &mut self,
+        cx: &mut ExecCtx<'_>,
+        op: TriggerOperation,
+        old: Option<&[Value]>,
+        new: Option<Row>,
+    ) -> SqlResult<Option<Row>> {
+        let (Some(env), Some(hooks), Some(table)) =
+            (self.env.as_deref_mut(), self.hooks.as_mut(), &self.table)
+        else {
+            return Err(SqlError::Internal("no INSTEAD OF triggers to fire".into()));
+        };
+        let outcome = hooks
+            .instead_of_row(&mut Cx { env, exec: cx }, op, old, new.as_deref())
+            .map_err(from_extension)?;
+        let written = new.or_else(|| old.map(<[Value]>::to_vec));
+        match outcome {
+            TriggerOutcome::Skip => Ok(None),
+            TriggerOutcome::Modified(row) if op != TriggerOperation::Delete => {
+                conform(table, row).map(Some)
+            }
+            TriggerOutcome::Keep | TriggerOutcome::Modified(_) => Ok(written),
+        }
+    }
+
     /// After a row was written.
     pub(crate) fn after_row(
         &mut self,
@@ -369,6 +407,15 @@ impl HookContext for Cx<'_, '_, '_, '_> {
         Ok(RowCondition(e))
     }
 
+    fn view(&mut self, name: &str) -> Result<Option<Arc<TableDef>>, ExtensionError> {
+        let catalog = self.exec.catalog;
+        catalog
+            .view(name)
+            .map(|v| super::ddl::view::view_table(catalog, v))
+            .transpose()
+            .map_err(ext)
+    }
+
     fn eval_condition(
         &mut self,
         condition: &RowCondition,
@@ -394,6 +441,15 @@ impl HookContext for Cx<'_, '_, '_, '_> {
         data: &TriggerData,
         transition: &[(String, Arc<Vec<Row>>)],
     ) -> Result<TriggerOutcome, ExtensionError> {
+        // The common case, once per row: the module's sandbox for this
+        // statement is open already, and there are no transition tables to
+        // lend the function's SQL.
+        if transition.is_empty()
+            && let Some(handle) = self.env.handles.get(&function.module)
+            && let Some(Some(calls)) = self.env.calls.get_mut(handle)
+        {
+            return calls.call(&function.export, data);
+        }
         let invoker = self.env.session.invoker.clone().ok_or_else(|| {
             ExtensionError::new(
                 crate::SqlState::FEATURE_NOT_SUPPORTED,
@@ -522,6 +578,7 @@ fn run_shared<T>(
         current: session.sequence_values.clone(),
     };
     let cancel = session.cancel.clone();
+    let routines = super::routine::query_calls::for_session(session);
     let mut cx = ExecCtx {
         txn: &mut handle,
         catalog: &catalog,
@@ -532,9 +589,14 @@ fn run_shared<T>(
         cancel: &cancel,
         sequences: &sequences,
         user: &session.user,
+        routines: routines.as_ref(),
+    };
+    let routine_notices = |r: &Option<super::routine::query_calls::QueryRoutines>| {
+        r.as_ref().map(|r| r.take_notices())
     };
     let Some(hooks) = session.hooks.clone() else {
-        return (f(&mut cx, &mut Firing::none()), Vec::new());
+        let result = f(&mut cx, &mut Firing::none());
+        return (result, routine_notices(&routines).unwrap_or_default());
     };
     let mut env = HookEnv {
         hooks,
@@ -550,7 +612,9 @@ fn run_shared<T>(
             env: Some(&mut env),
         },
     );
-    (result, env.finish())
+    let mut notices = env.finish();
+    notices.extend(routine_notices(&routines).unwrap_or_default());
+    (result, notices)
 }
 
 /// Runs `s` if it is a statement the hooks take part in: INSERT, UPDATE,
@@ -620,5 +684,27 @@ fn set_enabled(
         table: table.clone(),
         trigger: (!all).then(|| name.clone()),
         enabled,
+    })
+}
+
+/// The hooks' objects (triggers) that call routine `schema.name`, as
+/// `trigger t on table x`; with `drop` they are dropped too. None without
+/// hooks.
+pub(crate) fn routine_dependents(
+    session: &mut Session,
+    schema: &str,
+    name: &str,
+    drop: bool,
+) -> SqlResult<Vec<String>> {
+    let Some(hooks) = session.hooks.clone() else {
+        return Ok(Vec::new());
+    };
+    with_firing(session, &[], &[], |cx, fire| {
+        let Some(env) = fire.env.as_deref_mut() else {
+            return Err(SqlError::Internal("hooks without a firing state".into()));
+        };
+        hooks
+            .routine_dependents(&mut Cx { env, exec: cx }, schema, name, drop)
+            .map_err(from_extension)
     })
 }

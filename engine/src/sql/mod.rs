@@ -21,6 +21,7 @@
 //! explicit, so evaluation ([`expr::eval`]) never decides a type and the
 //! errors of type resolution (42883, 42804) come before any row is read.
 
+mod analyze;
 pub(crate) mod binder;
 mod copy;
 mod ddl;

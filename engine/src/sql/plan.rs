@@ -62,6 +62,9 @@ pub enum AggFunc {
     VarSamp,
     /// `var_pop`
     VarPop,
+    /// A Wasm aggregate ([`AggCall::routine`]): init / accumulate in
+    /// batches / finish over an opaque state.
+    Wasm,
 }
 
 /// One aggregate call.
@@ -80,6 +83,8 @@ pub struct AggCall {
     pub order: Vec<SortKey>,
     /// Result type.
     pub ty: DataType,
+    /// The routine of a [`AggFunc::Wasm`] aggregate.
+    pub routine: Option<Arc<super::expr::RoutineCall>>,
 }
 
 /// One sort key.
@@ -112,6 +117,20 @@ pub struct WorkTable(pub(crate) Arc<parking_lot::Mutex<Vec<Vec<crate::types::Val
 /// A plan node.
 #[derive(Debug, Clone)]
 pub enum Plan {
+    /// A Wasm table function in FROM: its rows for one argument row, or,
+    /// over `input` (LATERAL, or a later FROM item), each input row
+    /// followed by the rows the function returns for it; the arguments are
+    /// evaluated over the input row.
+    TableFunction {
+        /// The routine (its `ty` is unused: the columns say the shape).
+        call: Arc<super::expr::RoutineCall>,
+        /// Its arguments, cast to the parameter types.
+        args: Vec<Expr>,
+        /// The rows the arguments read (LATERAL), if any.
+        input: Option<Box<Plan>>,
+        /// The input's columns, then the function's.
+        columns: Vec<Column>,
+    },
     /// WITH RECURSIVE: the anchor's rows, then the step's rows over the
     /// previous round's until a round adds none (UNION drops rows seen
     /// before, UNION ALL keeps them).
@@ -225,6 +244,21 @@ pub enum Plan {
         /// Output columns (left ‖ right).
         columns: Vec<Column>,
     },
+    /// A join that reads the inner table through an index once per outer
+    /// row (index nested loop): `inner` is an index scan whose probes read
+    /// the outer row as `Expr::Outer { depth: 1, .. }`.
+    IndexJoin {
+        /// INNER or LEFT.
+        kind: JoinKind,
+        /// Outer input.
+        outer: Box<Plan>,
+        /// The inner index scan.
+        inner: Box<Plan>,
+        /// Condition over outer ‖ inner still to check per joined row.
+        on: Option<Expr>,
+        /// Output columns (outer ‖ inner).
+        columns: Vec<Column>,
+    },
     /// Grouping and aggregation: output is group keys ‖ aggregates.
     Aggregate {
         /// Input.
@@ -324,10 +358,12 @@ impl Plan {
             | Plan::IndexScan { columns, .. }
             | Plan::KeyedScan { columns, .. }
             | Plan::Series { columns, .. }
+            | Plan::TableFunction { columns, .. }
             | Plan::RecursiveCte { columns, .. }
             | Plan::WorkTableScan { columns, .. }
             | Plan::Project { columns, .. }
             | Plan::Join { columns, .. }
+            | Plan::IndexJoin { columns, .. }
             | Plan::Aggregate { columns, .. } => columns.clone(),
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }

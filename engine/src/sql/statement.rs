@@ -30,7 +30,8 @@ pub(crate) fn execute(
         return result;
     }
     let stmt = match s {
-        Statement::Standard(stmt) => stmt.as_ref(),
+        Statement::Standard(stmt) => Some(stmt.as_ref()),
+        Statement::Analyze { .. } => None,
         Statement::CreateModule { .. }
         | Statement::DropModule { .. }
         | Statement::CreateProcedure(_)
@@ -50,11 +51,11 @@ pub(crate) fn execute(
     // EXECUTE runs another statement in this one's place: look it up
     // while the session is free, evaluate the arguments below.
     let executing = match stmt {
-        ast::Statement::Execute {
+        Some(ast::Statement::Execute {
             name: Some(name),
             parameters,
             ..
-        } => Some((sql_execute_lookup(session, name, parameters)?, parameters)),
+        }) => Some((sql_execute_lookup(session, name, parameters)?, parameters)),
         _ => None,
     };
     let now = session.txn_start;
@@ -63,6 +64,8 @@ pub(crate) fn execute(
     let invoker = session.invoker.clone();
     let user = session.user.clone();
     let transition_tables = session.transition_tables.clone();
+    let routines = super::routine::query_calls::for_session(session);
+    let search_path = super::routine::query_calls::search_path(session);
     let txn = session
         .txn
         .as_mut()
@@ -83,112 +86,133 @@ pub(crate) fn execute(
         cancel: &cancel,
         sequences: &sequences,
         user: &user,
+        routines: routines.as_ref(),
     };
     if let Some((prepared, args)) = executing {
-        let values = sql_execute_args(&prepared, args, &mut cx)?;
-        let types: Vec<Option<DataType>> = prepared.param_types.iter().copied().map(Some).collect();
-        return execute(session, &prepared.statement, &values, &types);
-    }
-    if let Some(result) = super::role::execute(stmt, &mut cx) {
-        return result;
-    }
-    use ast::Statement as A;
-    match stmt {
-        A::Query(q) => {
-            let views = super::routine::views::for_query(q, cx.txn, invoker.as_ref())?;
-            let mut binder = Binder::new(&catalog, param_types);
-            binder.system_views = views.as_ref();
-            binder.ctes = transition_tables;
-            let plan = bind_query(&mut binder, q)?;
-            let rows = collect(&plan, &mut cx)?;
-            let columns = plan
-                .columns()
-                .into_iter()
-                .map(|c| ColumnDesc {
-                    name: c.name,
-                    ty: c.ty,
-                })
-                .collect();
-            let tag = format!("SELECT {}", rows.len());
-            Ok(StatementResult::Rows { columns, rows, tag })
+        let values = sql_execute_args(&prepared, args, &mut cx);
+        drop(cx);
+        if let Some(r) = &routines {
+            session.notices.extend(r.take_notices());
         }
-        A::CreateTable(ct) => create_table(ct, &mut cx),
-        A::Drop {
-            object_type: ast::ObjectType::Table,
-            if_exists,
-            names,
-            cascade,
-            ..
-        } => {
-            for n in names {
-                let name = object_name(n)?;
-                match catalog.table(&name) {
-                    Some(t) => {
-                        before_drop_table(t, *cascade, &mut cx)?;
-                        drop_dependent_views(&name, *cascade, &mut cx)?;
-                        CatalogWriter::new(cx.txn).drop_table(t)?;
-                        sequence::drop_owned(t, &mut cx)?;
-                    }
-                    None if *if_exists => {}
-                    None => {
-                        return Err(SqlError::Semantic {
-                            state: crate::SqlState::UNDEFINED_TABLE,
-                            message: format!("table \"{name}\" does not exist"),
-                        });
+        let types: Vec<Option<DataType>> = prepared.param_types.iter().copied().map(Some).collect();
+        return execute(session, &prepared.statement, &values?, &types);
+    }
+    let result = (|| {
+        let Some(stmt) = stmt else {
+            return match s {
+                Statement::Analyze { tables } => super::analyze::execute(tables, &mut cx),
+                _ => Err(SqlError::Internal("statement kind not dispatched".into())),
+            };
+        };
+        if let Some(result) = super::role::execute(stmt, &mut cx) {
+            return result;
+        }
+        use ast::Statement as A;
+        match stmt {
+            A::Query(q) => {
+                let views = super::routine::views::for_query(q, cx.txn, invoker.as_ref())?;
+                let mut binder = Binder::new(&catalog, param_types);
+                binder.system_views = views.as_ref();
+                binder.search_path = search_path.clone();
+                binder.ctes = transition_tables;
+                let plan = bind_query(&mut binder, q)?;
+                let rows = collect(&plan, &mut cx)?;
+                let columns = plan
+                    .columns()
+                    .into_iter()
+                    .map(|c| ColumnDesc {
+                        name: c.name,
+                        ty: c.ty,
+                    })
+                    .collect();
+                let tag = format!("SELECT {}", rows.len());
+                Ok(StatementResult::Rows { columns, rows, tag })
+            }
+            A::CreateTable(ct) => create_table(ct, &mut cx),
+            A::Drop {
+                object_type: ast::ObjectType::Table,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => {
+                for n in names {
+                    let name = object_name(n)?;
+                    match catalog.table(&name) {
+                        Some(t) => {
+                            before_drop_table(t, *cascade, &mut cx)?;
+                            drop_dependent_views(&name, *cascade, &mut cx)?;
+                            CatalogWriter::new(cx.txn).drop_table(t)?;
+                            sequence::drop_owned(t, &mut cx)?;
+                        }
+                        None if *if_exists => {}
+                        None => {
+                            return Err(SqlError::Semantic {
+                                state: crate::SqlState::UNDEFINED_TABLE,
+                                message: format!("table \"{name}\" does not exist"),
+                            });
+                        }
                     }
                 }
+                Ok(StatementResult::Command("DROP TABLE".into()))
             }
-            Ok(StatementResult::Command("DROP TABLE".into()))
+            A::Insert(_) | A::Delete(_) | A::Update { .. } => {
+                dml::execute(stmt, &mut cx, &mut super::hooks::Firing::none())
+            }
+            A::CreateSequence {
+                name,
+                if_not_exists,
+                data_type,
+                sequence_options,
+                ..
+            } => sequence::create_sequence(
+                name,
+                *if_not_exists,
+                data_type.as_ref(),
+                sequence_options,
+                &mut cx,
+            ),
+            A::Drop {
+                object_type: ast::ObjectType::Sequence,
+                if_exists,
+                names,
+                ..
+            } => sequence::drop_sequence(names, *if_exists, &mut cx),
+            A::CreateIndex(ci) => index_ddl::create_index(ci, &mut cx),
+            A::CreateView { .. } => view::create_view(stmt, &mut cx),
+            A::Drop {
+                object_type: ast::ObjectType::View,
+                if_exists,
+                names,
+                cascade,
+                ..
+            } => view::drop_view(names, *if_exists, *cascade, &mut cx),
+            A::Copy { .. } => super::copy::execute(stmt, &mut cx),
+            A::Truncate { .. } | A::AlterTable { .. } | A::Vacuum(_) => {
+                super::ddl::execute(stmt, &mut cx)
+            }
+            A::Drop {
+                object_type: ast::ObjectType::Index,
+                if_exists,
+                names,
+                ..
+            } => index_ddl::drop_index(names, *if_exists, &mut cx),
+            A::Explain {
+                statement, analyze, ..
+            } => explain::explain_statement(statement, *analyze, &mut cx),
+            other => Err(SqlError::unsupported(format!(
+                "statement is not supported yet: {}",
+                other.to_string().chars().take(40).collect::<String>()
+            ))),
         }
-        A::Insert(_) | A::Delete(_) | A::Update { .. } => {
-            dml::execute(stmt, &mut cx, &mut super::hooks::Firing::none())
-        }
-        A::CreateSequence {
-            name,
-            if_not_exists,
-            data_type,
-            sequence_options,
-            ..
-        } => sequence::create_sequence(
-            name,
-            *if_not_exists,
-            data_type.as_ref(),
-            sequence_options,
-            &mut cx,
-        ),
-        A::Drop {
-            object_type: ast::ObjectType::Sequence,
-            if_exists,
-            names,
-            ..
-        } => sequence::drop_sequence(names, *if_exists, &mut cx),
-        A::CreateIndex(ci) => index_ddl::create_index(ci, &mut cx),
-        A::CreateView { .. } => view::create_view(stmt, &mut cx),
-        A::Drop {
-            object_type: ast::ObjectType::View,
-            if_exists,
-            names,
-            cascade,
-            ..
-        } => view::drop_view(names, *if_exists, *cascade, &mut cx),
-        A::Copy { .. } => super::copy::execute(stmt, &mut cx),
-        A::Truncate { .. } | A::AlterTable { .. } | A::Vacuum(_) => {
-            super::ddl::execute(stmt, &mut cx)
-        }
-        A::Drop {
-            object_type: ast::ObjectType::Index,
-            if_exists,
-            names,
-            ..
-        } => index_ddl::drop_index(names, *if_exists, &mut cx),
-        A::Explain {
-            statement, analyze, ..
-        } => explain::explain_statement(statement, *analyze, &mut cx),
-        other => Err(SqlError::unsupported(format!(
-            "statement is not supported yet: {}",
-            other.to_string().chars().take(40).collect::<String>()
-        ))),
+    })();
+    drop(cx);
+    // What the statement's Wasm functions logged reaches the client even
+    // when the statement failed.
+    if let Some(r) = &routines {
+        session.notices.extend(r.take_notices());
     }
+    result
 }
 
 fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {

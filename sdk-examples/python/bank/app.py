@@ -148,7 +148,7 @@ class Scalar(exports.Scalar):
         out: List[Value] = []
         for row in args:
             if len(row) != 2:
-                raise fail("42883", f"interest takes 2 arguments, got {len(row)}")
+                raise fail("39000", f"interest takes 2 arguments, got {len(row)}")
             if any(isinstance(v, Value_Null) for v in row):
                 out.append(Value_Null())
             else:

@@ -38,4 +38,29 @@ pub fn split_words(text: String) -> Vec<(String, i32)> {
         .collect()
 }
 
-rustydb::export!(levenshtein, split_words);
+/// One row of [`chars`].
+#[derive(rustydb::TableRow)]
+pub struct Char {
+    /// The character, as text.
+    pub ch: String,
+    /// Its position, counted in characters from 1 (what `levenshtein`
+    /// counts in).
+    pub pos: i32,
+    /// Its Unicode code point.
+    pub code: i32,
+}
+
+/// The characters of `text`, one row each: how `levenshtein` sees a string.
+#[rustydb::table_function(immutable, strict)]
+pub fn chars(text: String) -> impl Iterator<Item = Char> {
+    // The iterator outlives the argument, so it owns the characters.
+    let owned: Vec<char> = text.chars().collect();
+    owned.into_iter().zip(1..).map(|(c, pos)| Char {
+        ch: c.to_string(),
+        pos,
+        // A char is at most 0x10FFFF, well inside i32.
+        code: i32::try_from(u32::from(c)).unwrap_or(i32::MAX),
+    })
+}
+
+rustydb::export!(levenshtein, split_words, chars);

@@ -120,6 +120,13 @@ impl Binder<'_> {
             }
         }
         use ast::Expr as E;
+        if let E::Cast {
+            expr, data_type: t, ..
+        } = e
+            && let Some(bound) = self.catalog_cast(expr, t)?
+        {
+            return Ok(bound);
+        }
         Ok(match e {
             E::Identifier(id) => self.column(None, &ident(id))?,
             E::CompoundIdentifier(parts) => match parts.as_slice() {
@@ -140,12 +147,22 @@ impl Binder<'_> {
                     .ok_or_else(|| SqlError::Syntax("expected a string".into()))?;
                 Expr::Literal(parse(&text, &ty)?, ty)
             }
+            E::CompoundFieldAccess { root, access_chain } => self.subscript(root, access_chain)?,
             E::Cast {
                 expr, data_type: t, ..
             } => {
                 let ty = data_type(t)?;
                 let inner = self.bind_expr(expr)?;
                 match inner {
+                    // `'a'::text` is text, no longer an untyped literal that
+                    // would take the type of whatever it meets (CASE and
+                    // UNION branches must then match it).
+                    Expr::Literal(Value::Text(s), DataType::Text) if ty == DataType::Text => {
+                        Expr::Cast(
+                            Box::new(Expr::Literal(Value::Text(s), DataType::Text)),
+                            DataType::Text,
+                        )
+                    }
                     // An explicit cast cuts strings to the length and
                     // rounds numbers to the scale the type names.
                     Expr::Literal(Value::Text(s), DataType::Text) => {
@@ -160,6 +177,22 @@ impl Binder<'_> {
                     }
                     other => self.coerce(other, ty)?,
                 }
+            }
+            // PostgreSQL's unary minus binds tighter than `^` (`-2 ^ 2` is
+            // 4); sqlparser reads it as `-(2 ^ 2)`. Parenthesized operands
+            // are `Nested`, so an explicit `-(2 ^ 2)` is not rewritten.
+            E::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } if matches!(
+                expr.as_ref(),
+                E::BinaryOp {
+                    op: ast::BinaryOperator::PGExp,
+                    ..
+                }
+            ) =>
+            {
+                self.bind_expr(&minus_into_power(expr))?
             }
             E::UnaryOp { op, expr } => {
                 let inner = self.bind_expr(expr)?;
@@ -729,5 +762,25 @@ impl AggContext {
             .copied()
             .chain(self.aggs.iter().map(|a| a.ty))
             .collect()
+    }
+}
+
+/// `-(a ^ b)` as PostgreSQL groups it: `(-a) ^ b`, down the left operands
+/// of a chain of `^` (which associates to the left).
+fn minus_into_power(e: &ast::Expr) -> ast::Expr {
+    match e {
+        ast::Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::PGExp,
+            right,
+        } => ast::Expr::BinaryOp {
+            left: Box::new(minus_into_power(left)),
+            op: ast::BinaryOperator::PGExp,
+            right: right.clone(),
+        },
+        other => ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr: Box::new(other.clone()),
+        },
     }
 }

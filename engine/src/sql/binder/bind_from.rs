@@ -44,11 +44,22 @@ pub(super) fn rename(
 
 pub(crate) fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> SqlResult<Plan> {
     let mut plan: Option<Plan> = None;
+    use super::bind_table_func::{bind_wasm_table_function, wasm_table_function};
     for twj in from {
+        // A Wasm table function after other FROM items reads their row
+        // (LATERAL): it runs over them rather than beside them.
+        if let Some(def) = wasm_table_function(b, &twj.relation) {
+            let left = plan.take();
+            let mut item = bind_wasm_table_function(b, def, &twj.relation, left)?;
+            for j in &twj.joins {
+                item = bind_join_item(b, item, j)?;
+            }
+            plan = Some(item);
+            continue;
+        }
         let mut item = bind_table_factor(b, &twj.relation)?;
         for j in &twj.joins {
-            let right = bind_table_factor(b, &j.relation)?;
-            item = bind_join(b, item, right, &j.join_operator)?;
+            item = bind_join_item(b, item, j)?;
         }
         plan = Some(match plan {
             None => item,
@@ -59,6 +70,43 @@ pub(crate) fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> Sql
         rows: vec![vec![]],
         columns: vec![],
     }))
+}
+
+/// `left JOIN relation …`; `[CROSS] JOIN [LATERAL] f(left.x)` with a Wasm
+/// table function runs the function over each left row.
+fn bind_join_item(b: &mut Binder<'_>, left: Plan, j: &ast::Join) -> SqlResult<Plan> {
+    use super::bind_table_func::{bind_wasm_table_function, wasm_table_function};
+    if let Some(def) = wasm_table_function(b, &j.relation) {
+        let on = match &j.join_operator {
+            ast::JoinOperator::CrossJoin(_) => None,
+            ast::JoinOperator::Join(ast::JoinConstraint::On(e))
+            | ast::JoinOperator::Inner(ast::JoinConstraint::On(e)) => Some(e),
+            _ => {
+                return Err(SqlError::unsupported(
+                    "only CROSS and INNER joins with a table function are supported",
+                ));
+            }
+        };
+        let plan = bind_wasm_table_function(b, def, &j.relation, Some(left))?;
+        let Some(on) = on else { return Ok(plan) };
+        let columns = plan.columns();
+        let saved = std::mem::replace(
+            b.scopes
+                .last_mut()
+                .ok_or_else(|| SqlError::Internal("no scope".into()))?,
+            columns,
+        );
+        let pred = b.bind_expr(on).and_then(|p| b.bool_operand(p, "JOIN/ON"));
+        if let Some(scope) = b.scopes.last_mut() {
+            *scope = saved;
+        }
+        return Ok(Plan::Filter {
+            input: Box::new(plan),
+            predicate: pred?,
+        });
+    }
+    let right = bind_table_factor(b, &j.relation)?;
+    bind_join(b, left, right, &j.join_operator)
 }
 
 fn cross(left: Plan, right: Plan) -> Plan {
@@ -80,8 +128,15 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
             name,
             alias,
             args: Some(args),
+            with_ordinality,
             ..
-        } => super::bind_table_func::bind_table_function(b, name, args, alias.as_ref()),
+        } => super::bind_table_func::bind_table_function(
+            b,
+            name,
+            args,
+            alias.as_ref(),
+            *with_ordinality,
+        ),
         ast::TableFactor::Table { name, alias, .. } => {
             let object = name;
             let name = object_name(name)?;

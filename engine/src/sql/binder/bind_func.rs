@@ -5,6 +5,7 @@
 use sqlparser::ast;
 
 use super::bind_expr::{NUMERIC, is_number, is_unknown};
+use super::bind_routine::RoutineName;
 use super::{Binder, base_type, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{Expr, Func, resolve_function};
@@ -143,8 +144,62 @@ impl Binder<'_> {
                 (args, distinct, star)
             }
         };
+        let routine_name = RoutineName::of(&f.name).ok();
+        let routine = match &routine_name {
+            Some(RoutineName::Qualified(schema, _)) if schema == "pg_catalog" => None,
+            Some(RoutineName::Bare(_)) if agg_func(&name, star).is_some() => None,
+            Some(other) => self.find_routine(other),
+            None => None,
+        };
+        if routine.is_none()
+            && let Some(RoutineName::Qualified(schema, n)) = &routine_name
+            && self.catalog.module(schema).is_some()
+        {
+            // A module is a schema of its own routines only: `m.abs` is
+            // not the built-in abs.
+            return Err(SqlError::UndefinedFunction(format!(
+                "function {schema}.{n} does not exist"
+            )));
+        }
+        if let Some(def) = routine {
+            if f.over.is_some() {
+                return Err(SqlError::unsupported("window functions are not supported"));
+            }
+            if def.kind == crate::extension::RoutineKind::Aggregate {
+                let call = Some(def);
+                return self.aggregate_call(
+                    AggFunc::Wasm,
+                    call,
+                    &name,
+                    &args,
+                    distinct,
+                    f.filter.as_deref(),
+                    order_by,
+                );
+            }
+            let mut bound = Vec::with_capacity(args.len());
+            for a in &args {
+                bound.push(self.bind_expr(a)?);
+            }
+            if let Some(RoutineName::Bare(_)) = routine_name {
+                // Built-ins come first, as if pg_catalog led the search path.
+                match self.call(&name, bound.clone()) {
+                    Err(SqlError::UndefinedFunction(_)) => {}
+                    other => return other,
+                }
+            }
+            return self.routine_call(def, bound);
+        }
         if let Some(func) = agg_func(&name, star) {
-            return self.aggregate(func, &name, &args, distinct, f.filter.as_deref(), order_by);
+            return self.aggregate_call(
+                func,
+                None,
+                &name,
+                &args,
+                distinct,
+                f.filter.as_deref(),
+                order_by,
+            );
         }
         if !order_by.is_empty() {
             return Err(SqlError::Semantic {
@@ -162,9 +217,11 @@ impl Binder<'_> {
         self.call(&name, bound)
     }
 
-    fn aggregate(
+    #[allow(clippy::too_many_arguments)]
+    fn aggregate_call(
         &mut self,
         func: AggFunc,
+        routine: Option<std::sync::Arc<crate::catalog::routine::RoutineDef>>,
         name: &str,
         args: &[ast::Expr],
         distinct: bool,
@@ -203,6 +260,26 @@ impl Binder<'_> {
                 let key = self.bind_expr(&o.expr)?;
                 order.push(super::bind_select::sort_key(key, &o.options));
             }
+            if let Some(def) = routine {
+                let bound = self.routine_args(&def, bound)?;
+                let ty = def
+                    .returns
+                    .first()
+                    .map(|c| c.data_type)
+                    .ok_or_else(|| SqlError::Internal(format!("{} has no result", def.name)))?;
+                return Ok(AggCall {
+                    func,
+                    args: bound,
+                    distinct,
+                    filter,
+                    order,
+                    ty,
+                    routine: Some(std::sync::Arc::new(crate::sql::expr::RoutineCall {
+                        def,
+                        ty,
+                    })),
+                });
+            }
             let arg_ty = bound.first().map(|a| base_type(a.ty()));
             let arity_ok = match func {
                 AggFunc::CountStar => bound.is_empty(),
@@ -221,6 +298,7 @@ impl Binder<'_> {
                 (AggFunc::Min | AggFunc::Max, Some(t)) => Some(t),
                 (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => Some(DataType::Bool),
                 (AggFunc::StringAgg, Some(t)) if t.is_string() => Some(DataType::Text),
+                (AggFunc::Wasm, _) => None,
                 (
                     AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop,
                     Some(DataType::Float4 | DataType::Float8),
@@ -252,6 +330,7 @@ impl Binder<'_> {
                 filter,
                 order,
                 ty,
+                routine: None,
             })
         })();
         if let Some(scope) = self.scopes.last_mut() {
@@ -287,13 +366,14 @@ fn agg_func(name: &str, star: bool) -> Option<AggFunc> {
 
 /// Whether the expression calls an aggregate (outside any subquery: an
 /// aggregate in a subquery belongs to the subquery's own query).
-pub(crate) fn has_aggregate(e: &ast::Expr) -> bool {
+pub(crate) fn has_aggregate(e: &ast::Expr, b: &Binder<'_>) -> bool {
     use sqlparser::ast::{Visit, Visitor};
-    struct Finder {
+    struct Finder<'b, 'a> {
         depth: usize,
         found: bool,
+        binder: &'b Binder<'a>,
     }
-    impl Visitor for Finder {
+    impl Visitor for Finder<'_, '_> {
         type Break = ();
         fn pre_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
             self.depth += 1;
@@ -307,8 +387,12 @@ pub(crate) fn has_aggregate(e: &ast::Expr) -> bool {
             if self.depth == 0
                 && let ast::Expr::Function(f) = x
                 && let Ok(name) = object_name(&f.name)
-                && agg_func(&name, false).is_some()
                 && f.over.is_none()
+                && (agg_func(&name, false).is_some()
+                    || RoutineName::of(&f.name)
+                        .ok()
+                        .and_then(|n| self.binder.find_routine(&n))
+                        .is_some_and(|r| r.kind == crate::extension::RoutineKind::Aggregate))
             {
                 self.found = true;
                 return std::ops::ControlFlow::Break(());
@@ -319,6 +403,7 @@ pub(crate) fn has_aggregate(e: &ast::Expr) -> bool {
     let mut finder = Finder {
         depth: 0,
         found: false,
+        binder: b,
     };
     let _ = e.visit(&mut finder);
     finder.found

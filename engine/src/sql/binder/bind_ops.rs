@@ -120,9 +120,7 @@ impl Binder<'_> {
             }
         };
         let ast::Expr::Subquery(q) = right else {
-            return Err(SqlError::unsupported(
-                "ANY/ALL over an array is not supported (arrays are not a type yet)",
-            ));
+            return self.quantified_array(left, bop, right, all);
         };
         let x = self.bind_expr(left)?;
         let plan = self.subquery(q)?;

@@ -23,7 +23,7 @@ pub(crate) fn bind_query(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> 
     }
     let result = bind_query_body(b, q);
     b.ctes.truncate(cte_mark);
-    result.map(optimize)
+    result.map(|p| optimize(p, b.catalog))
 }
 
 fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
@@ -238,7 +238,7 @@ fn bind_select(
     );
     let result = (|| -> SqlResult<Plan> {
         if let Some(w) = &s.selection {
-            if has_aggregate(w) {
+            if has_aggregate(w, b) {
                 return Err(SqlError::Grouping(
                     "aggregate functions are not allowed in WHERE".into(),
                 ));
@@ -270,10 +270,10 @@ fn bind_select(
             || s.having.is_some()
             || s.projection.iter().any(|p| match p {
                 ast::SelectItem::UnnamedExpr(e)
-                | ast::SelectItem::ExprWithAlias { expr: e, .. } => has_aggregate(e),
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => has_aggregate(e, b),
                 _ => false,
             })
-            || order_by.iter().any(|o| has_aggregate(&o.expr));
+            || order_by.iter().any(|o| has_aggregate(&o.expr, b));
         // The select list, expanded, with output names.
         let mut items: Vec<(Option<ast::Expr>, Option<Expr>, String)> = Vec::new();
         for p in &s.projection {

@@ -3,12 +3,15 @@
 //! expressions and the type rules they share live here and in
 //! `bind_expr.rs`.
 
+mod bind_catalog;
+mod bind_catalog_from;
 mod bind_datetime;
 mod bind_expr;
 mod bind_from;
 mod bind_func;
 mod bind_ops;
 mod bind_recursive;
+mod bind_routine;
 mod bind_select;
 mod bind_table_func;
 
@@ -39,6 +42,8 @@ pub struct Binder<'a> {
     pub(crate) ctes: Vec<(String, super::plan::Plan)>,
     /// Rows of the system views the statement names (`sql::routine::views`).
     pub(crate) system_views: Option<&'a super::routine::views::SystemViews>,
+    /// The schemas a bare routine name is looked up in (`search_path`).
+    pub(crate) search_path: Vec<String>,
 }
 
 /// How expressions bind above a GROUP BY: group keys and aggregates
@@ -65,6 +70,7 @@ impl<'a> Binder<'a> {
             agg: None,
             ctes: Vec::new(),
             system_views: None,
+            search_path: vec!["public".to_owned()],
         }
     }
 }

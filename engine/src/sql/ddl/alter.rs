@@ -34,6 +34,23 @@ pub(super) fn apply(
                 .collect::<Vec<_>>();
             add_primary_key(table, name.as_ref().map(ident), &names, cx)
         }
+        Op::AddConstraint {
+            constraint: ast::TableConstraint::Check { name, expr, .. },
+            ..
+        } => super::constraint::add_check(table, name.as_ref().map(ident), expr.to_string(), cx),
+        Op::AddConstraint {
+            constraint: ast::TableConstraint::Unique { name, columns, .. },
+            ..
+        } => {
+            let names = columns
+                .iter()
+                .map(|c| c.column.expr.to_string().trim_matches('"').to_lowercase())
+                .collect::<Vec<_>>();
+            super::constraint::add_unique(table, name.as_ref().map(ident), &names, cx)
+        }
+        Op::DropConstraint {
+            if_exists, name, ..
+        } => super::constraint::drop_constraint(table, &ident(name), *if_exists, cx),
         Op::AddColumn {
             if_not_exists,
             column_def,

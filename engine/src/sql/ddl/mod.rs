@@ -8,6 +8,7 @@
 
 mod alter;
 mod alter_column;
+mod constraint;
 pub(crate) mod foreign_key;
 pub(crate) mod view;
 

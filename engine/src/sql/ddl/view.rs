@@ -5,11 +5,12 @@
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use sqlparser::ast::{self, Visit, Visitor};
 
 use crate::SqlState;
-use crate::catalog::{Catalog, CatalogWriter, ViewDef};
+use crate::catalog::{Catalog, CatalogWriter, ColumnDef, TableDef, ViewDef};
 use crate::sql::binder::{Binder, bind_query, ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::ExecCtx;
@@ -144,6 +145,30 @@ fn view_columns(catalog: &Catalog, view: &ViewDef) -> SqlResult<Vec<crate::sql::
         c.name = n.clone();
     }
     Ok(columns)
+}
+
+/// A view as a table of its output columns under the view's id: the
+/// shape its INSTEAD OF triggers see and DML on it is bound against. It
+/// has no constraints and no defaults (a column not inserted is NULL).
+pub(crate) fn view_table(catalog: &Catalog, view: &ViewDef) -> SqlResult<Arc<TableDef>> {
+    let columns = view_columns(catalog, view)?
+        .into_iter()
+        .map(|c| ColumnDef {
+            name: c.name,
+            ty: c.ty,
+            not_null: false,
+            default: None,
+        })
+        .collect();
+    Ok(Arc::new(TableDef {
+        id: view.id,
+        name: view.name.clone(),
+        columns,
+        primary_key: None,
+        indexes: Vec::new(),
+        checks: Vec::new(),
+        foreign_keys: Vec::new(),
+    }))
 }
 
 /// Runs DROP VIEW.

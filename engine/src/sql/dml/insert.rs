@@ -75,48 +75,7 @@ pub(crate) fn bind_insert(b: &mut Binder<'_>, ins: &ast::Insert) -> SqlResult<Bo
         .table_alias
         .as_ref()
         .map_or_else(|| table.name.clone(), ident);
-    let targets: Vec<usize> = if ins.columns.is_empty() {
-        (0..table.columns.len()).collect()
-    } else {
-        let mut seen = Vec::new();
-        for c in &ins.columns {
-            let n = ident(c);
-            let i = table.column_index(&n).ok_or_else(|| {
-                SqlError::UndefinedColumn(format!(
-                    "column \"{n}\" of relation \"{}\" does not exist",
-                    table.name
-                ))
-            })?;
-            if seen.contains(&i) {
-                return Err(SqlError::DuplicateColumn(format!(
-                    "column \"{n}\" specified more than once"
-                )));
-            }
-            seen.push(i);
-        }
-        seen
-    };
-    let source = match ins.source.as_deref() {
-        // DEFAULT VALUES: one row of nothing, every column its default.
-        None => Plan::Values {
-            rows: vec![vec![]],
-            columns: vec![],
-        },
-        Some(source) => match source.body.as_ref() {
-            ast::SetExpr::Values(v)
-                if source.order_by.is_none() && source.limit_clause.is_none() =>
-            {
-                bind_values_for(b, v, &table, &targets, !ins.columns.is_empty())?
-            }
-            _ => bind_query(b, source)?,
-        },
-    };
-    let width = source.columns().len();
-    if width > targets.len() {
-        return Err(SqlError::Syntax(
-            "INSERT has more expressions than target columns".into(),
-        ));
-    }
+    let (targets, source) = bind_source(b, ins, &table)?;
     // ON CONFLICT and RETURNING see the target as `alias` and the
     // proposed row as `excluded`.
     let mut scope = table_scope(&table, &alias);
@@ -158,6 +117,58 @@ pub(crate) fn bind_insert(b: &mut Binder<'_>, ins: &ast::Insert) -> SqlResult<Bo
         conflict,
         returning,
     })
+}
+
+/// The target columns (positions in `table`) and the plan of the rows an
+/// INSERT proposes, before defaults fill the columns it leaves out.
+pub(super) fn bind_source(
+    b: &mut Binder<'_>,
+    ins: &ast::Insert,
+    table: &TableDef,
+) -> SqlResult<(Vec<usize>, Plan)> {
+    let targets: Vec<usize> = if ins.columns.is_empty() {
+        (0..table.columns.len()).collect()
+    } else {
+        let mut seen = Vec::new();
+        for c in &ins.columns {
+            let n = ident(c);
+            let i = table.column_index(&n).ok_or_else(|| {
+                SqlError::UndefinedColumn(format!(
+                    "column \"{n}\" of relation \"{}\" does not exist",
+                    table.name
+                ))
+            })?;
+            if seen.contains(&i) {
+                return Err(SqlError::DuplicateColumn(format!(
+                    "column \"{n}\" specified more than once"
+                )));
+            }
+            seen.push(i);
+        }
+        seen
+    };
+    let source = match ins.source.as_deref() {
+        // DEFAULT VALUES: one row of nothing, every column its default.
+        None => Plan::Values {
+            rows: vec![vec![]],
+            columns: vec![],
+        },
+        Some(source) => match source.body.as_ref() {
+            ast::SetExpr::Values(v)
+                if source.order_by.is_none() && source.limit_clause.is_none() =>
+            {
+                bind_values_for(b, v, table, &targets, !ins.columns.is_empty())?
+            }
+            _ => bind_query(b, source)?,
+        },
+    };
+    let width = source.columns().len();
+    if width > targets.len() {
+        return Err(SqlError::Syntax(
+            "INSERT has more expressions than target columns".into(),
+        ));
+    }
+    Ok((targets, source))
 }
 
 /// `VALUES` rows with each value coerced to the column it goes into.

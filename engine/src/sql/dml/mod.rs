@@ -10,6 +10,7 @@ pub(crate) mod target;
 #[cfg(test)]
 mod tests;
 pub(crate) mod update;
+pub(crate) mod view;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +55,8 @@ pub(crate) enum BoundDml {
     Update(update::BoundUpdate),
     /// DELETE
     Delete(delete::BoundDelete),
+    /// Any of them on a view (its INSTEAD OF triggers do the writing).
+    View(view::BoundViewDml),
 }
 
 impl BoundDml {
@@ -63,12 +66,16 @@ impl BoundDml {
             BoundDml::Insert(i) => i.returning_columns(),
             BoundDml::Update(u) => u.returning_columns(),
             BoundDml::Delete(d) => d.returning_columns(),
+            BoundDml::View(v) => v.returning_columns(),
         }
     }
 }
 
 /// Binds a DML statement (`None` for any other statement).
 pub(crate) fn bind(b: &mut Binder<'_>, stmt: &ast::Statement) -> SqlResult<Option<BoundDml>> {
+    if let Some(v) = view::bind(b, stmt)? {
+        return Ok(Some(BoundDml::View(v)));
+    }
     Ok(Some(match stmt {
         ast::Statement::Insert(ins) => BoundDml::Insert(insert::bind_insert(b, ins)?),
         ast::Statement::Delete(del) => BoundDml::Delete(delete::bind_delete(b, del)?),
@@ -102,6 +109,7 @@ pub(crate) fn execute(
         Some(BoundDml::Insert(i)) => insert::run_insert(i, cx, fire),
         Some(BoundDml::Update(u)) => update::run_update(u, cx, fire),
         Some(BoundDml::Delete(d)) => delete::run_delete(d, cx, fire),
+        Some(BoundDml::View(v)) => view::run(v, cx, fire),
         None => Err(SqlError::Internal("not a DML statement".into())),
     }
 }

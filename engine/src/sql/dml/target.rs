@@ -145,5 +145,5 @@ pub(crate) fn bind_target_rows(
         }
         plan = push_filter(plan, pred);
     }
-    Ok(optimize(plan))
+    Ok(optimize(plan, b.catalog))
 }

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 
+use super::wasm_aggregate::WasmAcc;
 use super::{ExecCtx, Operator, Row};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{Expr, eval, eval_predicate};
@@ -64,7 +65,7 @@ impl HashAggregate {
                     }
                     pending.push((keys, args));
                 } else {
-                    acc.add(agg, args)?;
+                    acc.add(agg, args, cx)?;
                 }
             }
         }
@@ -77,7 +78,7 @@ impl HashAggregate {
             let accs = groups.remove(&key).unwrap_or_default();
             let mut row = key;
             for (agg, acc) in self.aggs.iter().zip(accs) {
-                row.push(acc.finish(agg)?);
+                row.push(acc.finish(agg, cx)?);
             }
             out.push(row);
         }
@@ -106,6 +107,8 @@ struct Acc {
     /// With `ORDER BY` in the call: the (sort keys, arguments) of each row,
     /// fed to the aggregate in order when the group is finished.
     pending: Option<Vec<(Vec<Value>, Vec<Value>)>>,
+    /// The guest's state, for a Wasm aggregate.
+    wasm: Option<WasmAcc>,
 }
 
 impl Acc {
@@ -117,10 +120,19 @@ impl Acc {
             text: None,
             seen: agg.distinct.then(HashSet::new),
             pending: (!agg.order.is_empty()).then(Vec::new),
+            wasm: agg.routine.is_some().then(WasmAcc::default),
         }
     }
 
-    fn add(&mut self, agg: &AggCall, args: Vec<Value>) -> SqlResult<()> {
+    fn add(&mut self, agg: &AggCall, args: Vec<Value>, cx: &mut ExecCtx<'_>) -> SqlResult<()> {
+        if let (Some(wasm), Some(call)) = (&mut self.wasm, &agg.routine) {
+            if let Some(seen) = &mut self.seen
+                && !seen.insert(args.clone())
+            {
+                return Ok(());
+            }
+            return wasm.add(call, args, cx);
+        }
         if agg.func != AggFunc::CountStar && args.first().is_none_or(Value::is_null) {
             return Ok(());
         }
@@ -132,7 +144,8 @@ impl Acc {
         self.count += 1;
         let v = args.first().cloned().unwrap_or(Value::Null);
         match agg.func {
-            AggFunc::CountStar | AggFunc::Count => {}
+            // A Wasm aggregate's rows went to its guest state above.
+            AggFunc::CountStar | AggFunc::Count | AggFunc::Wasm => {}
             AggFunc::Sum | AggFunc::Avg => {
                 self.value = if self.value.is_null() {
                     widen(v, agg.func)?
@@ -186,12 +199,15 @@ impl Acc {
         Ok(())
     }
 
-    fn finish(mut self, agg: &AggCall) -> SqlResult<Value> {
+    fn finish(mut self, agg: &AggCall, cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
         if let Some(mut pending) = self.pending.take() {
             pending.sort_by(|a, b| super::sort::compare(&a.0, &b.0, &agg.order));
             for (_, args) in pending {
-                self.add(agg, args)?;
+                self.add(agg, args, cx)?;
             }
+        }
+        if let (Some(wasm), Some(call)) = (self.wasm.take(), &agg.routine) {
+            return wasm.finish(call, cx);
         }
         Ok(match agg.func {
             AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {

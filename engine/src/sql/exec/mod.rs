@@ -9,6 +9,7 @@
 //! statement's clock and the cancel flag.
 
 mod hash_aggregate;
+mod index_nested_loop_join;
 mod index_scan;
 mod limit;
 mod nested_loop_join;
@@ -18,15 +19,20 @@ mod seq_scan;
 mod series;
 mod set_op;
 mod sort;
+mod table_function;
 mod top_n;
 mod values;
+mod wasm_aggregate;
+mod wasm_batch;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::catalog::{Catalog, KvTxn};
 use crate::types::{DataType, Value};
 
 use super::error::{SqlError, SqlResult};
+use super::expr::Expr;
 use super::plan::Plan;
 pub use super::sequence::SequenceOps;
 
@@ -54,6 +60,9 @@ pub struct ExecCtx<'a> {
     pub sequences: &'a dyn SequenceOps,
     /// The session's role: `current_user`, and whose privileges apply.
     pub user: &'a str,
+    /// Wasm routines called by the statement; `None` when the database has
+    /// no routine host (a call then fails with 0A000).
+    pub(crate) routines: Option<&'a super::routine::query_calls::QueryRoutines>,
 }
 
 impl ExecCtx<'_> {
@@ -134,9 +143,38 @@ impl Operator for WithKeys {
 pub fn build(plan: &Plan) -> Box<dyn Operator> {
     match plan {
         Plan::Values { rows, .. } => Box::new(values::Values::new(rows.clone())),
+        // A predicate calling Wasm is evaluated a batch at a time above
+        // the scan, not row by row inside it.
+        Plan::Scan {
+            table,
+            filter: Some(f),
+            ..
+        } if f.has_routine() => Box::new(wasm_batch::WasmFilter::new(
+            Box::new(seq_scan::SeqScan::new(table.clone(), None)),
+            f.clone(),
+            plan.columns().len(),
+        )),
         Plan::Scan { table, filter, .. } => {
             Box::new(seq_scan::SeqScan::new(table.clone(), filter.clone()))
         }
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            reverse,
+            filter: Some(f),
+            ..
+        } if f.has_routine() => Box::new(wasm_batch::WasmFilter::new(
+            Box::new(index_scan::IndexScan::new(
+                table.clone(),
+                index.clone(),
+                bounds.clone(),
+                *reverse,
+                None,
+            )),
+            f.clone(),
+            plan.columns().len(),
+        )),
         Plan::IndexScan {
             table,
             index,
@@ -158,6 +196,13 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             stop.clone(),
             step.clone(),
         )),
+        Plan::TableFunction {
+            call, args, input, ..
+        } => Box::new(table_function::TableFunction::new(
+            Arc::clone(call),
+            args.clone(),
+            input.as_deref().map(build),
+        )),
         Plan::RecursiveCte {
             anchor,
             step,
@@ -175,8 +220,20 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             Ok(scan) => Box::new(WithKeys(scan)),
             Err(e) => Box::new(values::Failed(Some(e))),
         },
+        Plan::Filter { input, predicate } if predicate.has_routine() => Box::new(
+            wasm_batch::WasmFilter::new(build(input), predicate.clone(), input.columns().len()),
+        ),
         Plan::Filter { input, predicate } => {
             Box::new(project::Filter::new(build(input), predicate.clone()))
+        }
+        Plan::Project { input, exprs, .. } if exprs.iter().any(Expr::has_routine) => {
+            let mut exprs = exprs.clone();
+            let width = input.columns().len();
+            let slots = wasm_batch::lift(&mut exprs.iter_mut().collect::<Vec<_>>(), width);
+            Box::new(project::Project::new(
+                Box::new(wasm_batch::WasmExtend::new(build(input), slots, width)),
+                exprs,
+            ))
         }
         Plan::Project { input, exprs, .. } => {
             Box::new(project::Project::new(build(input), exprs.clone()))
@@ -197,6 +254,45 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             right.columns().len(),
             left.columns().len(),
         )),
+        Plan::IndexJoin {
+            kind,
+            outer,
+            inner,
+            on,
+            ..
+        } => Box::new(index_nested_loop_join::IndexNestedLoopJoin::new(
+            *kind,
+            build(outer),
+            (**inner).clone(),
+            on.clone(),
+            inner.columns().len(),
+        )),
+        Plan::Aggregate {
+            input,
+            group_by,
+            aggs,
+            ..
+        } if group_by.iter().any(Expr::has_routine)
+            || aggs.iter().any(|a| {
+                a.args.iter().any(Expr::has_routine)
+                    || a.filter.as_ref().is_some_and(Expr::has_routine)
+            }) =>
+        {
+            let (mut group_by, mut aggs) = (group_by.clone(), aggs.clone());
+            let width = input.columns().len();
+            let mut exprs: Vec<&mut Expr> = group_by.iter_mut().collect();
+            for a in &mut aggs {
+                exprs.extend(a.args.iter_mut());
+                exprs.extend(a.filter.iter_mut());
+                exprs.extend(a.order.iter_mut().map(|k| &mut k.expr));
+            }
+            let slots = wasm_batch::lift(&mut exprs, width);
+            Box::new(hash_aggregate::HashAggregate::new(
+                Box::new(wasm_batch::WasmExtend::new(build(input), slots, width)),
+                group_by,
+                aggs,
+            ))
+        }
         Plan::Aggregate {
             input,
             group_by,

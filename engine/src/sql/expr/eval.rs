@@ -136,6 +136,13 @@ pub fn eval(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value
             }
             functions::call(*f, values, cx)?
         }
+        Expr::Routine(call, args) => {
+            let mut values = Vec::with_capacity(args.len());
+            for a in args {
+                values.push(eval(a, row, cx)?);
+            }
+            routine_value(call, values, args, cx)?
+        }
         Expr::InList {
             expr,
             list,
@@ -342,6 +349,38 @@ pub(crate) fn like(s: &str, p: &str) -> bool {
         pi += 1;
     }
     pi == p.len()
+}
+
+/// One call of a Wasm scalar function or model outside a batch (a CASE
+/// branch, a join condition, a DML value): a batch of one row. IMMUTABLE
+/// calls whose arguments are constant are made once per statement.
+fn routine_value(
+    call: &std::sync::Arc<super::RoutineCall>,
+    values: Vec<Value>,
+    args: &[Expr],
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<Value> {
+    let routines = cx.routines.ok_or_else(no_host)?;
+    let key = std::sync::Arc::as_ptr(call) as usize;
+    let fold = call.foldable() && args.iter().all(Expr::is_constant);
+    if fold && let Some(v) = routines.folded(key) {
+        return Ok(v);
+    }
+    let v = routines
+        .scalar(cx.txn, cx.catalog, &call.def, call.ty, &[values])?
+        .pop()
+        .unwrap_or(Value::Null);
+    if fold {
+        routines.fold(key, v.clone());
+    }
+    Ok(v)
+}
+
+/// 0A000 for a Wasm routine called where no routine host was injected.
+pub(crate) fn no_host() -> SqlError {
+    SqlError::unsupported(
+        "Wasm routines are not available: this database was opened without a routine host",
+    )
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@ mod datetime;
 mod eval;
 mod functions;
 mod math;
+pub(crate) mod pg_describe;
 mod pg_functions;
 mod strings;
 
+pub use pg_describe::{DescribeFunc, RegKind};
 pub use pg_functions::{PgFunc, regex_operator_function};
 pub(crate) use pg_functions::{ROLE_OID, UTF8_ENCODING};
 
@@ -27,6 +29,7 @@ pub(crate) fn add_values(left: Value, right: Value) -> crate::sql::error::SqlRes
 }
 pub use datetime::DtFunc;
 pub(crate) use datetime::{at_time_zone, temporal_result};
+pub(crate) use eval::no_host;
 pub use eval::{eval, eval_predicate};
 pub use functions::{Func, resolve_function};
 pub(crate) use math::numeric_sqrt;
@@ -101,6 +104,26 @@ pub enum SubqueryKind {
     },
 }
 
+/// A call of a user routine — a Wasm scalar function or a model scored like
+/// one — resolved from the catalog when the statement was bound. The
+/// executor batches these (`exec/wasm_batch.rs`): rows cross into the guest
+/// a batch at a time, not one by one.
+#[derive(Debug)]
+pub struct RoutineCall {
+    /// The routine record: module, export, kind, volatility, STRICT.
+    pub def: Arc<crate::catalog::routine::RoutineDef>,
+    /// Its result type.
+    pub ty: DataType,
+}
+
+impl RoutineCall {
+    /// Whether a call with constant arguments may be evaluated once per
+    /// statement: only IMMUTABLE routines promise the same result.
+    pub fn foldable(&self) -> bool {
+        self.def.volatility == crate::extension::Volatility::Immutable
+    }
+}
+
 /// A bound expression.
 #[derive(Debug, Clone)]
 pub enum Expr {
@@ -169,6 +192,9 @@ pub enum Expr {
     /// A subquery, planned; run once per evaluation with the current row
     /// pushed as the outer row.
     Subquery(Arc<Plan>, SubqueryKind, DataType),
+    /// A user routine (Wasm scalar function or model) on arguments already
+    /// cast to its parameter types.
+    Routine(Arc<RoutineCall>, Vec<Expr>),
 }
 
 impl Expr {
@@ -184,6 +210,7 @@ impl Expr {
             | Expr::Case { ty, .. }
             | Expr::Func(_, _, ty)
             | Expr::Subquery(_, _, ty) => *ty,
+            Expr::Routine(call, _) => call.ty,
             Expr::Neg(e) => e.ty(),
             Expr::Not(_)
             | Expr::IsNull(..)
@@ -223,6 +250,9 @@ impl Expr {
                     && otherwise.is_constant()
             }
             Expr::Func(f, args, _) => !f.is_volatile() && args.iter().all(Expr::is_constant),
+            // Folding needs the routine host, so it happens at execution
+            // (once per statement), not at plan time.
+            Expr::Routine(..) => false,
             Expr::InList { expr, list, .. } => {
                 expr.is_constant() && list.iter().all(Expr::is_constant)
             }
@@ -260,7 +290,9 @@ impl Expr {
                 }
                 otherwise.columns(out);
             }
-            Expr::Func(_, args, _) => args.iter().for_each(|a| a.columns(out)),
+            Expr::Func(_, args, _) | Expr::Routine(_, args) => {
+                args.iter().for_each(|a| a.columns(out))
+            }
             Expr::InList { expr, list, .. } => {
                 expr.columns(out);
                 list.iter().for_each(|a| a.columns(out));
@@ -282,6 +314,9 @@ impl Expr {
             independent &= match e {
                 Expr::Column(..) | Expr::Subquery(..) => false,
                 Expr::Func(f, ..) => !f.is_volatile() || matches!(f, Func::Now | Func::CurrentDate),
+                Expr::Routine(call, _) => {
+                    call.def.volatility != crate::extension::Volatility::Volatile
+                }
                 _ => true,
             }
         });
@@ -334,7 +369,7 @@ impl Expr {
                 .flat_map(|(c, r)| [c, r])
                 .chain(std::iter::once(otherwise.as_ref()))
                 .collect(),
-            Expr::Func(_, args, _) => args.iter().collect(),
+            Expr::Func(_, args, _) | Expr::Routine(_, args) => args.iter().collect(),
             Expr::InList { expr, list, .. } => std::iter::once(expr.as_ref()).chain(list).collect(),
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
         }
@@ -347,9 +382,24 @@ impl Expr {
         }
     }
 
-    fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+    /// Visits every node, parents before children, letting `f` rewrite it.
+    pub(crate) fn walk_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
         f(self);
-        let children: Vec<&mut Expr> = match self {
+        for c in self.children_mut() {
+            c.walk_mut(f);
+        }
+    }
+
+    /// Whether the expression calls a user routine outside any subquery.
+    pub fn has_routine(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e, Expr::Routine(..)));
+        found
+    }
+
+    /// The direct sub-expressions evaluated with this row.
+    pub(crate) fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
             Expr::Literal(..)
             | Expr::Column(..)
             | Expr::Outer { .. }
@@ -376,14 +426,11 @@ impl Expr {
                 .flat_map(|(c, r)| [c, r])
                 .chain(std::iter::once(otherwise.as_mut()))
                 .collect(),
-            Expr::Func(_, args, _) => args.iter_mut().collect(),
+            Expr::Func(_, args, _) | Expr::Routine(_, args) => args.iter_mut().collect(),
             Expr::InList { expr, list, .. } => std::iter::once(expr.as_mut())
                 .chain(list.iter_mut())
                 .collect(),
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
-        };
-        for c in children {
-            c.walk_mut(f);
         }
     }
 }

@@ -59,6 +59,8 @@ pub enum PgFunc {
     RegexMatch(bool),
     /// `text !~ pattern` (`textregexne`)
     RegexNotMatch(bool),
+    /// What psql's `\d <relation>` needs ([`super::pg_describe`]).
+    Describe(super::pg_describe::DescribeFunc),
 }
 
 /// The function behind a regular-expression operator, also when spelled
@@ -126,7 +128,7 @@ pub(crate) fn resolve(
             };
             Some((Func::Pg(f), T::Bool, vec![Some(T::Text), Some(T::Text)]))
         }
-        _ => None,
+        _ => super::pg_describe::resolve(name, args),
     }
 }
 
@@ -179,6 +181,7 @@ pub(crate) fn call(f: PgFunc, args: &[Value], user: &str, catalog: &Catalog) -> 
         PgFunc::EncodingToChar => text(if int(0) == UTF8_ENCODING { "UTF8" } else { "" }),
         PgFunc::RegexMatch(ci) => Ok(Value::Bool(regex_match(string(0), string(1), ci)?)),
         PgFunc::RegexNotMatch(ci) => Ok(Value::Bool(!regex_match(string(0), string(1), ci)?)),
+        PgFunc::Describe(d) => super::pg_describe::call(d, args, catalog),
         PgFunc::CurrentDatabase
         | PgFunc::CurrentUser
         | PgFunc::CurrentSchema

@@ -206,6 +206,7 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
         (Keyword::COPY, _) => {
             crate::sql::copy::parse_copy(parser).map(|s| Some(Statement::Standard(Box::new(s))))
         }
+        (Keyword::ANALYZE, _) => crate::sql::analyze::parse_analyze(parser).map(Some),
         (Keyword::VACUUM, _) => {
             crate::sql::ddl::parse_vacuum(parser).map(|s| Some(Statement::Standard(Box::new(s))))
         }

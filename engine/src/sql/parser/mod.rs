@@ -79,6 +79,12 @@ pub enum Statement {
     /// `CREATE [OR REPLACE] TRIGGER …` and `DROP TRIGGER …`, run by the
     /// injected trigger machinery.
     Trigger(Box<TriggerDdl>),
+    /// `ANALYZE [VERBOSE] [table [(column, …)] [, …]]`; no table means
+    /// every table.
+    Analyze {
+        /// The tables named.
+        tables: Vec<ast::ObjectName>,
+    },
     /// `ALTER RESOURCE GROUP name SET (key = value, ...)`
     AlterResourceGroup {
         /// The group's name.

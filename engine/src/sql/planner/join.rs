@@ -1,81 +1,9 @@
-//! Joins: WHERE conjuncts above an inner join move to the side they read
-//! (and so into that side's scan and its index choice), conjuncts that
-//! read both sides join the ON condition, and equalities between one
-//! expression of each side become hash-join keys.
+//! Join conditions: equalities between one expression of each side
+//! become hash-join keys. (Where conjuncts go is `join_order`'s job.)
 
 use super::access::split_and;
-use super::push_filter;
 use crate::sql::expr::{BinOp, Expr};
-use crate::sql::plan::{JoinKind, Plan};
 use crate::types::DataType;
-
-/// `Filter(predicate)` over `join`, with what can move pushed down.
-pub(super) fn filter_join(join: Plan, predicate: Expr) -> Plan {
-    let Plan::Join {
-        kind: JoinKind::Inner,
-        left,
-        right,
-        on,
-        columns,
-        ..
-    } = join
-    else {
-        return Plan::Filter {
-            input: Box::new(join),
-            predicate,
-        };
-    };
-    let lw = left.columns().len();
-    let mut conj = Vec::new();
-    split_and(&predicate, &mut conj);
-    let (mut to_left, mut to_right, mut to_on, mut keep) = (vec![], vec![], vec![], vec![]);
-    for c in conj {
-        // A subquery may refer to this row by position (correlation), so
-        // it stays where its positions mean what they say.
-        if c.has_subquery() {
-            keep.push(c.clone());
-            continue;
-        }
-        let mut cols = Vec::new();
-        c.columns(&mut cols);
-        if cols.is_empty() {
-            keep.push(c.clone());
-        } else if cols.iter().all(|i| *i < lw) {
-            to_left.push(c.clone());
-        } else if cols.iter().all(|i| *i >= lw) {
-            let mut c = c.clone();
-            c.map_columns(&|i| i - lw);
-            to_right.push(c);
-        } else {
-            to_on.push(c.clone());
-        }
-    }
-    let mut left = *left;
-    let mut right = *right;
-    if let Some(p) = and_all(to_left) {
-        left = push_filter(left, p);
-    }
-    if let Some(p) = and_all(to_right) {
-        right = push_filter(right, p);
-    }
-    let on = and_all(on.into_iter().chain(to_on).collect());
-    let equi = on.as_ref().map(|e| equi_keys(e, lw)).unwrap_or_default();
-    let join = Plan::Join {
-        kind: JoinKind::Inner,
-        left: Box::new(left),
-        right: Box::new(right),
-        on,
-        equi,
-        columns,
-    };
-    match and_all(keep) {
-        Some(p) => Plan::Filter {
-            input: Box::new(join),
-            predicate: p,
-        },
-        None => join,
-    }
-}
 
 /// The conjunction of `parts`, `None` when there are none.
 pub(super) fn and_all(parts: Vec<Expr>) -> Option<Expr> {

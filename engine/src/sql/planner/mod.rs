@@ -8,24 +8,29 @@
 //! * a sort the chosen index already delivers is dropped, so
 //!   `ORDER BY pk LIMIT n` reads n rows;
 //! * a sort under a LIMIT becomes a bounded top-N;
-//! * WHERE conjuncts above an inner join move into its inputs or its ON
-//!   condition ([`join`]).
+//! * inner joins are reordered by estimated cost and each is a hash join,
+//!   a nested loop or an index nested loop ([`join_order`], with the
+//!   estimates of [`cardinality`] from ANALYZE's statistics).
 //!
 //! The pass is idempotent: plans of subqueries and CTEs are optimized
 //! when they are bound and again, harmlessly, as part of their parent.
 
 mod access;
+mod cardinality;
 mod join;
+mod join_order;
 
 pub(crate) use access::{WantedOrder, table_access};
 pub(crate) use join::equi_keys;
 
+use crate::catalog::Catalog;
 use crate::sql::expr::{BinOp, Expr};
-use crate::sql::plan::Plan;
+use crate::sql::plan::{JoinKind, Plan};
 use crate::types::DataType;
 
-/// The cheaper equivalent of `plan`.
-pub(crate) fn optimize(plan: Plan) -> Plan {
+/// The cheaper equivalent of `plan`, estimated with the statistics of
+/// `catalog`.
+pub(crate) fn optimize(plan: Plan, cat: &Catalog) -> Plan {
     match plan {
         Plan::Scan {
             table,
@@ -37,32 +42,39 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
             input,
             limit,
             offset,
-        } => limit_node(*input, limit, offset),
-        sort @ Plan::Sort { .. } => order(sort, false),
+        } => limit_node(*input, limit, offset, cat),
+        sort @ Plan::Sort { .. } => order(sort, false, cat),
         Plan::Filter { input, predicate } => match *input {
-            join @ Plan::Join { .. } => match join::filter_join(join, predicate) {
-                Plan::Filter { input, predicate } => Plan::Filter {
-                    input: Box::new(optimize(*input)),
+            join @ Plan::Join {
+                kind: JoinKind::Inner,
+                ..
+            } => join_order::order_joins(
+                Plan::Filter {
+                    input: Box::new(join),
                     predicate,
                 },
-                other => optimize(other),
-            },
+                cat,
+            ),
             other => Plan::Filter {
-                input: Box::new(optimize(other)),
+                input: Box::new(optimize(other, cat)),
                 predicate,
             },
         },
+        join @ Plan::Join {
+            kind: JoinKind::Inner,
+            ..
+        } => join_order::order_joins(join, cat),
         Plan::Project {
             input,
             exprs,
             columns,
         } => Plan::Project {
-            input: Box::new(optimize(*input)),
+            input: Box::new(optimize(*input, cat)),
             exprs,
             columns,
         },
         Plan::KeyedScan { input, columns } => Plan::KeyedScan {
-            input: Box::new(optimize(*input)),
+            input: Box::new(optimize(*input, cat)),
             columns,
         },
         Plan::Join {
@@ -74,8 +86,8 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
             columns,
         } => Plan::Join {
             kind,
-            left: Box::new(optimize(*left)),
-            right: Box::new(optimize(*right)),
+            left: Box::new(optimize(*left, cat)),
+            right: Box::new(optimize(*right, cat)),
             on,
             equi,
             columns,
@@ -86,7 +98,7 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
             aggs,
             columns,
         } => Plan::Aggregate {
-            input: Box::new(optimize(*input)),
+            input: Box::new(optimize(*input, cat)),
             group_by,
             aggs,
             columns,
@@ -97,13 +109,24 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
             limit,
             offset,
         } => Plan::TopN {
-            input: Box::new(optimize(*input)),
+            input: Box::new(optimize(*input, cat)),
             keys,
             limit,
             offset,
         },
         Plan::Distinct { input } => Plan::Distinct {
-            input: Box::new(optimize(*input)),
+            input: Box::new(optimize(*input, cat)),
+        },
+        Plan::TableFunction {
+            call,
+            args,
+            input,
+            columns,
+        } => Plan::TableFunction {
+            call,
+            args,
+            input: input.map(|i| Box::new(optimize(*i, cat))),
+            columns,
         },
         Plan::SetOp {
             kind,
@@ -113,8 +136,8 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
         } => Plan::SetOp {
             kind,
             all,
-            left: Box::new(optimize(*left)),
-            right: Box::new(optimize(*right)),
+            left: Box::new(optimize(*left, cat)),
+            right: Box::new(optimize(*right, cat)),
         },
         Plan::RecursiveCte {
             anchor,
@@ -123,14 +146,15 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
             work,
             columns,
         } => Plan::RecursiveCte {
-            anchor: Box::new(optimize(*anchor)),
-            step: Box::new(optimize(*step)),
+            anchor: Box::new(optimize(*anchor, cat)),
+            step: Box::new(optimize(*step, cat)),
             all,
             work,
             columns,
         },
         leaf @ (Plan::Values { .. }
         | Plan::IndexScan { .. }
+        | Plan::IndexJoin { .. }
         | Plan::Series { .. }
         | Plan::WorkTableScan { .. }) => leaf,
     }
@@ -139,20 +163,20 @@ pub(crate) fn optimize(plan: Plan) -> Plan {
 /// LIMIT over a sort (possibly under the projection that drops hidden
 /// sort columns): the sort may go away through an index, or else become a
 /// top-N that keeps only `offset + limit` rows.
-fn limit_node(input: Plan, limit: Option<Expr>, offset: Option<Expr>) -> Plan {
+fn limit_node(input: Plan, limit: Option<Expr>, offset: Option<Expr>, cat: &Catalog) -> Plan {
     let limited = limit.is_some();
     let input = match input {
-        sort @ Plan::Sort { .. } => order(sort, limited),
+        sort @ Plan::Sort { .. } => order(sort, limited, cat),
         Plan::Project {
             input: inner,
             exprs,
             columns,
         } if matches!(*inner, Plan::Sort { .. }) => Plan::Project {
-            input: Box::new(order(*inner, limited)),
+            input: Box::new(order(*inner, limited, cat)),
             exprs,
             columns,
         },
-        other => optimize(other),
+        other => optimize(other, cat),
     };
     let Some(limit) = limit else {
         return Plan::Limit {
@@ -203,9 +227,9 @@ fn limit_node(input: Plan, limit: Option<Expr>, offset: Option<Expr>) -> Plan {
 
 /// A sort over a projection of one table: when an index delivers the
 /// order, the sort goes and the scan walks that index.
-fn order(sort: Plan, limited: bool) -> Plan {
+fn order(sort: Plan, limited: bool, cat: &Catalog) -> Plan {
     let Plan::Sort { input, keys } = sort else {
-        return optimize(sort);
+        return optimize(sort, cat);
     };
     let Plan::Project {
         input: below,
@@ -214,7 +238,7 @@ fn order(sort: Plan, limited: bool) -> Plan {
     } = *input
     else {
         return Plan::Sort {
-            input: Box::new(optimize(*input)),
+            input: Box::new(optimize(*input, cat)),
             keys,
         };
     };
@@ -227,7 +251,7 @@ fn order(sort: Plan, limited: bool) -> Plan {
     else {
         return Plan::Sort {
             input: Box::new(Plan::Project {
-                input: Box::new(optimize(*below)),
+                input: Box::new(optimize(*below, cat)),
                 exprs,
                 columns,
             }),

@@ -169,6 +169,7 @@ fn arguments(
         cancel: &cancel,
         sequences: &no_sequences,
         user: &user,
+        routines: None,
     };
     exprs
         .into_iter()

@@ -220,13 +220,15 @@ fn describe_kind(kind: RoutineKind) -> &'static str {
     }
 }
 
-/// `DROP FUNCTION | AGGREGATE | MODEL [IF EXISTS] name [, …]`; the noun
-/// decides which routine kinds a name may refer to.
+/// `DROP FUNCTION | AGGREGATE | MODEL [IF EXISTS] name [, …] [CASCADE]`;
+/// the noun decides which routine kinds a name may refer to. A trigger
+/// function that triggers use is kept (2BP01) unless CASCADE drops them.
 pub(super) fn drop(
     session: &mut Session,
     kind: FunctionKind,
     names: &[&ast::ObjectName],
     if_exists: bool,
+    cascade: bool,
 ) -> SqlResult<StatementResult> {
     let (word, covers): (&str, &[RoutineKind]) = match kind {
         FunctionKind::Function => (
@@ -254,7 +256,10 @@ pub(super) fn drop(
                         ),
                     });
                 }
-                records::delete_routine(txn, &schema, &name)?;
+                if r.kind == RoutineKind::Trigger {
+                    drop_dependent_triggers(session, &format!("{word} {n}()"), &r, cascade)?;
+                }
+                records::delete_routine(super::txn(session)?, &schema, &name)?;
             }
             _ if if_exists => session.notices.push(Notice {
                 level: NoticeLevel::Notice,
@@ -271,4 +276,39 @@ pub(super) fn drop(
         "DROP {}",
         word.to_uppercase()
     )))
+}
+
+/// Before trigger function `r` goes: the triggers that call it block the
+/// drop (2BP01, each named in the DETAIL as PostgreSQL does) or, with
+/// CASCADE, go first, each with a NOTICE.
+pub(super) fn drop_dependent_triggers(
+    session: &mut Session,
+    shown: &str,
+    r: &RoutineDef,
+    cascade: bool,
+) -> SqlResult<()> {
+    let dependents = super::super::hooks::routine_dependents(session, &r.schema, &r.name, cascade)?;
+    if dependents.is_empty() {
+        return Ok(());
+    }
+    if !cascade {
+        return Err(SqlError::Routine {
+            state: SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+            message: format!("cannot drop {shown} because other objects depend on it"),
+            detail: Some(
+                dependents
+                    .iter()
+                    .map(|d| format!("{d} depends on {shown}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+        });
+    }
+    for d in dependents {
+        session.notices.push(Notice {
+            level: NoticeLevel::Notice,
+            message: format!("drop cascades to {d}"),
+        });
+    }
+    Ok(())
 }

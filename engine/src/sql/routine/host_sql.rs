@@ -14,6 +14,9 @@
 //! A guest cannot end the transaction it runs in: BEGIN, COMMIT, ROLLBACK
 //! and savepoint commands are refused with 2D000.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use parking_lot::Mutex;
 
 use crate::catalog::KvTxn;
@@ -29,7 +32,15 @@ use super::super::session::{Session, StatementResult, TransactionStatus};
 /// SQL on behalf of one call, over the caller's transaction.
 pub(crate) struct CallerSql {
     session: Mutex<Session>,
+    /// The statements the guest ran so far, parsed, by text: a row trigger
+    /// runs the same few statements once per row, and parsing each again
+    /// was a good part of what a trigger call cost. Bounded, so a guest
+    /// that builds its SQL text per row only misses the cache.
+    parsed: Mutex<HashMap<String, Arc<Statement>>>,
 }
+
+/// How many distinct statement texts [`CallerSql`] keeps parsed.
+const PARSED_STATEMENTS: usize = 32;
 
 impl CallerSql {
     /// A nested session of `caller` running in `txn` (the caller's, moved
@@ -57,6 +68,7 @@ impl CallerSql {
                 sequence_values: caller.sequence_values.clone(),
                 transition_tables: Vec::new(),
             }),
+            parsed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -73,10 +85,14 @@ impl CallerSql {
         self.session.lock().transition_tables = tables;
     }
 
-    fn run(&self, sql: &str, params: &[Value]) -> Result<StatementResult, ExtensionError> {
+    /// `sql` parsed as the one statement it must be.
+    fn parse(&self, sql: &str) -> Result<Arc<Statement>, ExtensionError> {
+        if let Some(s) = self.parsed.lock().get(sql) {
+            return Ok(Arc::clone(s));
+        }
         let mut statements = parse_sql(sql).map_err(to_extension)?;
         let statement = match statements.pop() {
-            Some(s) if statements.is_empty() => s,
+            Some(s) if statements.is_empty() => Arc::new(s),
             _ => {
                 return Err(ExtensionError::new(
                     ErrorCode::parse("42601").unwrap_or(ErrorCode::INTERNAL_ERROR),
@@ -90,6 +106,15 @@ impl CallerSql {
                 "a routine cannot begin, end or mark its caller's transaction",
             ));
         }
+        let mut parsed = self.parsed.lock();
+        if parsed.len() < PARSED_STATEMENTS {
+            parsed.insert(sql.to_owned(), Arc::clone(&statement));
+        }
+        Ok(statement)
+    }
+
+    fn run(&self, sql: &str, params: &[Value]) -> Result<StatementResult, ExtensionError> {
+        let statement = self.parse(sql)?;
         let types: Vec<Option<DataType>> = params.iter().map(Value::data_type).collect();
         let mut session = self.session.lock();
         let result = session.run(&statement, params, &types);

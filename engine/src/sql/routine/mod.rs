@@ -18,6 +18,8 @@
 //!   transaction to the guest for the call, take it back.
 //! * `host_sql.rs` — the engine's [`HostSql`](crate::extension::HostSql):
 //!   guest SQL as statements of a nested session over that transaction.
+//! * `query_calls.rs` — Wasm functions and models called from queries: one
+//!   warm instance per module per statement, batches, folding, STRICT.
 //! * `views.rs` — the rows of the system views.
 
 pub(crate) mod call;
@@ -25,6 +27,7 @@ mod function;
 pub(crate) mod host_sql;
 mod module;
 mod procedure;
+pub(crate) mod query_calls;
 pub(crate) mod views;
 
 use std::sync::Arc;
@@ -72,6 +75,7 @@ pub(crate) fn execute(
             *kind,
             &names.iter().collect::<Vec<_>>(),
             *if_exists,
+            false,
         ),
         Statement::Standard(stmt) => match stmt.as_ref() {
             ast::Statement::Call(f) => call::call(session, f, params, param_types),
@@ -83,12 +87,13 @@ pub(crate) fn execute(
             ast::Statement::DropFunction {
                 if_exists,
                 func_desc,
-                ..
+                drop_behavior,
             } => function::drop(
                 session,
                 FunctionKind::Function,
                 &func_desc.iter().map(|d| &d.name).collect::<Vec<_>>(),
                 *if_exists,
+                matches!(drop_behavior, Some(ast::DropBehavior::Cascade)),
             ),
             _ => return None,
         },

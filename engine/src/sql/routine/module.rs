@@ -11,7 +11,7 @@
 
 use crate::SqlState;
 use crate::catalog::routine::{self as records, ModuleDef, RoutineDef, RoutineOrigin};
-use crate::extension::{Notice, NoticeLevel};
+use crate::extension::{Notice, NoticeLevel, RoutineKind};
 use crate::types::Value;
 
 use super::super::error::{SqlError, SqlResult};
@@ -133,6 +133,13 @@ pub(super) fn drop(
             )),
         });
     }
+    // Triggers call trigger functions by name: they block the drop, or
+    // with CASCADE go with their functions.
+    for r in bound.iter().filter(|r| r.kind == RoutineKind::Trigger) {
+        let shown = format!("function {}()", r.qualified_name());
+        super::function::drop_dependent_triggers(session, &shown, r, cascade)?;
+    }
+    let txn = super::txn(session)?;
     for r in &bound {
         records::delete_routine(txn, &r.schema, &r.name)?;
     }

@@ -14,7 +14,9 @@
 //! `PK_OID_BASE + table id`, above every 32-bit id. Column types use the
 //! engine's `bigint` for `oid` and `text` for `name` and `"char"`.
 
+mod describe;
 mod relations;
+mod stats;
 
 use sqlparser::ast;
 
@@ -107,10 +109,12 @@ pub(crate) fn relation(catalog: &Catalog, name: &ast::ObjectName) -> SqlResult<O
         return Ok(None);
     }
     let built = match schema {
-        Some("pg_catalog") => relations::pg_catalog(catalog, rel)?,
+        Some("pg_catalog") | None => match relations::pg_catalog(catalog, rel)? {
+            Some(r) => Some(r),
+            None => describe::pg_catalog(catalog, rel)?,
+        },
         Some("information_schema") => relations::information_schema(catalog, rel)?,
         Some(_) => None,
-        None => relations::pg_catalog(catalog, rel)?,
     };
     Ok(built.map(Relation::into_plan))
 }

@@ -144,19 +144,35 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                 ("indisclustered", T::Bool),
                 ("indisvalid", T::Bool),
                 ("indkey", T::Text),
+                ("indnkeyatts", T::Int2),
+                ("indisreplident", T::Bool),
+                ("indimmediate", T::Bool),
+                ("indnullsnotdistinct", T::Bool),
+                ("indisexclusion", T::Bool),
+                ("indexprs", T::Text),
+                ("indpred", T::Text),
             ]);
             for t in sorted_tables(catalog) {
                 for i in indexes(t) {
                     let key: Vec<String> = i.columns.iter().map(|c| (c + 1).to_string()).collect();
+                    let natts = Value::Int2(i16::try_from(i.columns.len()).unwrap_or(i16::MAX));
                     r.push(vec![
                         oid(i.oid),
                         oid(t.id),
-                        Value::Int2(i16::try_from(i.columns.len()).unwrap_or(i16::MAX)),
+                        natts.clone(),
                         Value::Bool(i.unique),
                         Value::Bool(i.primary),
                         Value::Bool(false),
                         Value::Bool(true),
                         text(key.join(" ")),
+                        natts,
+                        Value::Bool(false),
+                        // Uniqueness is checked at once, never deferred.
+                        Value::Bool(true),
+                        Value::Bool(false),
+                        Value::Bool(false),
+                        Value::Null,
+                        Value::Null,
                     ])?;
                 }
             }
@@ -173,6 +189,7 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                 ("typtype", T::Text),
                 ("typrelid", T::Int8),
                 ("typelem", T::Int8),
+                ("typcollation", T::Int8),
             ]);
             for ty in TYPES {
                 r.push(vec![
@@ -182,6 +199,7 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                     oid(ROLE_OID),
                     Value::Int2(-1),
                     text("b"),
+                    oid(0),
                     oid(0),
                     oid(0),
                 ])?;
@@ -267,6 +285,7 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
             }
             r
         }
+        "pg_stats" => super::stats::pg_stats(catalog)?,
         "pg_tables" => {
             let mut r = Relation::new(&[
                 ("schemaname", T::Text),
@@ -347,6 +366,8 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
         ("reltuples", T::Float4),
         ("reloptions", T::Text),
         ("relacl", T::Text),
+        ("reloftype", T::Int8),
+        ("relpartbound", T::Text),
     ]);
     let small = |n: usize| Value::Int2(i16::try_from(n).unwrap_or(i16::MAX));
     let mut push = |o: i64,
@@ -379,6 +400,8 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
             oid(0),
             Value::Float4(-1.0),
             Value::Null,
+            Value::Null,
+            oid(0),
             Value::Null,
         ])
     };
@@ -422,10 +445,29 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
     for s in catalog.sequences() {
         push(i64::from(s.id), &s.name, PUBLIC_OID, 0, "S", 3, 0, false)?;
     }
-    for (n, name) in PG_CATALOG_RELATIONS.iter().enumerate() {
+    let system = PG_CATALOG_RELATIONS.iter().chain(&super::describe::NAMES);
+    for (n, name) in system.enumerate() {
         // System relations get small fixed oids below the user range.
         let o = 1000 + i64::try_from(n).unwrap_or(0);
         push(o, name, PG_CATALOG_OID, HEAP_AM, "v", 0, 0, false)?;
+    }
+    // PostgreSQL enforces foreign keys with triggers on both tables, and
+    // psql looks for a table's foreign keys only when relhastriggers is set.
+    let mut with_keys = std::collections::HashSet::new();
+    for t in catalog.tables() {
+        for fk in &t.foreign_keys {
+            with_keys.insert(i64::from(t.id));
+            with_keys.insert(i64::from(fk.ref_table));
+        }
+    }
+    for row in &mut r.rows {
+        if let (Some(Value::Int8(o)), Some(Value::Text(kind))) = (row.first(), row.get(6))
+            && kind == "r"
+            && with_keys.contains(o)
+            && let Some(v) = row.get_mut(12)
+        {
+            *v = Value::Bool(true);
+        }
     }
     Ok(r)
 }
@@ -444,22 +486,60 @@ fn pg_attribute(catalog: &Catalog) -> SqlResult<Relation> {
         ("attgenerated", T::Text),
         ("attcollation", T::Int8),
         ("attlen", T::Int2),
+        ("attstorage", T::Text),
+        ("attcompression", T::Text),
+        ("attstattarget", T::Int4),
     ]);
     for t in sorted_tables(catalog) {
-        for (i, c) in t.columns.iter().enumerate() {
+        // A table's columns, then each index's: PostgreSQL describes an
+        // index's key columns as attributes of the index.
+        let mut relations = vec![(i64::from(t.id), (0..t.columns.len()).collect::<Vec<_>>())];
+        relations.extend(indexes(t).into_iter().map(|i| (i.oid, i.columns)));
+        for (rel, columns) in relations {
+            let is_table = rel == i64::from(t.id);
+            for (n, &i) in columns.iter().enumerate() {
+                let Some(c) = t.columns.get(i) else { continue };
+                // Fixed-width values are stored plain, the rest may be
+                // compressed ("extended"), as PostgreSQL's defaults say.
+                let storage = if c.ty.typlen() > 0 { "p" } else { "x" };
+                r.push(vec![
+                    oid(rel),
+                    text(c.name.clone()),
+                    oid(c.ty.oid()),
+                    Value::Int2(i16::try_from(n + 1).unwrap_or(i16::MAX)),
+                    Value::Int4(c.ty.typmod()),
+                    Value::Bool(c.not_null && is_table),
+                    Value::Bool(c.default.is_some() && is_table),
+                    Value::Bool(false),
+                    text(""),
+                    text(""),
+                    oid(0),
+                    Value::Int2(-1),
+                    text(storage),
+                    text(""),
+                    Value::Int4(-1),
+                ])?;
+            }
+        }
+    }
+    for (view, columns) in super::describe::view_columns(catalog) {
+        for (n, (name, ty)) in columns.into_iter().enumerate() {
             r.push(vec![
-                oid(t.id),
-                text(c.name.clone()),
-                oid(c.ty.oid()),
-                Value::Int2(i16::try_from(i + 1).unwrap_or(i16::MAX)),
-                Value::Int4(c.ty.typmod()),
-                Value::Bool(c.not_null),
-                Value::Bool(c.default.is_some()),
+                oid(view),
+                text(name),
+                oid(ty.oid()),
+                Value::Int2(i16::try_from(n + 1).unwrap_or(i16::MAX)),
+                Value::Int4(ty.typmod()),
+                Value::Bool(false),
+                Value::Bool(false),
                 Value::Bool(false),
                 text(""),
                 text(""),
                 oid(0),
                 Value::Int2(-1),
+                text(if ty.typlen() > 0 { "p" } else { "x" }),
+                text(""),
+                Value::Int4(-1),
             ])?;
         }
     }
@@ -477,7 +557,22 @@ fn pg_constraint(catalog: &Catalog) -> SqlResult<Relation> {
         ("confrelid", T::Int8),
         ("conkey", T::Text),
         ("consrc", T::Text),
+        ("confkey", T::Text),
+        ("condeferrable", T::Bool),
+        ("condeferred", T::Bool),
+        ("convalidated", T::Bool),
+        ("conparentid", T::Int8),
     ]);
+    // Constraints are checked at once and valid; none is inherited.
+    let tail = |confkey: Value| {
+        [
+            confkey,
+            Value::Bool(false),
+            Value::Bool(false),
+            Value::Bool(true),
+            oid(0),
+        ]
+    };
     let key = |cols: &[usize]| {
         let k: Vec<String> = cols.iter().map(|c| (c + 1).to_string()).collect();
         text(format!("{{{}}}", k.join(",")))
@@ -485,45 +580,60 @@ fn pg_constraint(catalog: &Catalog) -> SqlResult<Relation> {
     for t in sorted_tables(catalog) {
         for i in indexes(t).into_iter().filter(|i| i.constraint) {
             let kind = if i.primary { "p" } else { "u" };
-            r.push(vec![
-                oid(i.oid),
-                text(i.name.clone()),
-                oid(PUBLIC_OID),
-                text(kind),
-                oid(t.id),
-                oid(i.oid),
-                oid(0),
-                key(&i.columns),
-                Value::Null,
-            ])?;
+            r.push(
+                vec![
+                    oid(i.oid),
+                    text(i.name.clone()),
+                    oid(PUBLIC_OID),
+                    text(kind),
+                    oid(t.id),
+                    oid(i.oid),
+                    oid(0),
+                    key(&i.columns),
+                    Value::Null,
+                ]
+                .into_iter()
+                .chain(tail(Value::Null))
+                .collect(),
+            )?;
         }
         for (n, c) in t.checks.iter().enumerate() {
             let o = (i64::from(t.id) << 20) | i64::try_from(n).unwrap_or(0);
-            r.push(vec![
-                oid(o),
-                text(c.name.clone()),
-                oid(PUBLIC_OID),
-                text("c"),
-                oid(t.id),
-                oid(0),
-                oid(0),
-                Value::Null,
-                text(c.expr.clone()),
-            ])?;
+            r.push(
+                vec![
+                    oid(o),
+                    text(c.name.clone()),
+                    oid(PUBLIC_OID),
+                    text("c"),
+                    oid(t.id),
+                    oid(0),
+                    oid(0),
+                    Value::Null,
+                    text(c.expr.clone()),
+                ]
+                .into_iter()
+                .chain(tail(Value::Null))
+                .collect(),
+            )?;
         }
         for (n, fk) in t.foreign_keys.iter().enumerate() {
             let o = (i64::from(t.id) << 20) | (1 << 19) | i64::try_from(n).unwrap_or(0);
-            r.push(vec![
-                oid(o),
-                text(fk.name.clone()),
-                oid(PUBLIC_OID),
-                text("f"),
-                oid(t.id),
-                oid(0),
-                oid(fk.ref_table),
-                key(&fk.columns),
-                Value::Null,
-            ])?;
+            r.push(
+                vec![
+                    oid(o),
+                    text(fk.name.clone()),
+                    oid(PUBLIC_OID),
+                    text("f"),
+                    oid(t.id),
+                    oid(0),
+                    oid(fk.ref_table),
+                    key(&fk.columns),
+                    Value::Null,
+                ]
+                .into_iter()
+                .chain(tail(key(&fk.ref_columns)))
+                .collect(),
+            )?;
         }
     }
     Ok(r)

@@ -1,0 +1,2 @@
+//! Support for the routine tests: a fake routine host.
+pub mod fake;
