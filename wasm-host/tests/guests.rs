@@ -185,9 +185,19 @@ fn spin_runs_out_of_fuel_then_the_next_call_works() {
     still_works(&inv);
 }
 
+/// The test limits with fuel out of reach, for tests where only a deadline
+/// or a cancel may stop `spin`: an idle machine burns the default billion
+/// units of fuel in well under 100 ms.
+fn unmetered_limits() -> Limits {
+    Limits {
+        fuel_per_call: u64::MAX / 2,
+        ..test_limits()
+    }
+}
+
 #[test]
 fn spin_hits_a_short_deadline_as_57014() {
-    let inv = invoker(test_limits(), &["hostile"]);
+    let inv = invoker(unmetered_limits(), &["hostile"]);
     let bank = Bank::with(&[]);
     let mut ctx = bank.ctx();
     ctx.limits = CallLimits {
@@ -226,7 +236,7 @@ fn a_sleeping_guest_is_woken_at_its_deadline() {
 
 #[test]
 fn a_cancel_request_stops_a_running_call() {
-    let inv = invoker(test_limits(), &["hostile"]);
+    let inv = invoker(unmetered_limits(), &["hostile"]);
     let bank = Bank::with(&[]);
     let ctx = bank.ctx();
     let cancel = Arc::clone(&ctx.cancel);
