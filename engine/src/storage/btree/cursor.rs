@@ -270,6 +270,28 @@ impl Cursor {
                 if !inside {
                     return Ok((true, pending));
                 }
+                // Keys come out strictly in cursor order in a sound tree. A
+                // corrupt child pointer can lead back into a leaf already
+                // read; going on would return its keys again, and a caller
+                // resuming after the last key could cycle for ever.
+                let previous = match spans.last() {
+                    Some(s) => arena.get(s.key.0..s.key.0 + s.key.1).map(|k| (k, false)),
+                    None => match start {
+                        Bound::Included(k) => Some((k.as_slice(), true)),
+                        Bound::Excluded(k) => Some((k.as_slice(), false)),
+                        Bound::Unbounded => None,
+                    },
+                };
+                if let Some((prev, equal_ok)) = previous {
+                    let in_order = match key.cmp(prev) {
+                        std::cmp::Ordering::Equal => equal_ok,
+                        std::cmp::Ordering::Greater => forward,
+                        std::cmp::Ordering::Less => !forward,
+                    };
+                    if !in_order {
+                        return Err(corrupt(page, "keys out of order across leaves"));
+                    }
+                }
                 let key_at = arena.len();
                 arena.extend_from_slice(key);
                 let value_span = match value {
