@@ -26,56 +26,15 @@ repo=$(pwd)
 
 rows=${1:-1000000}
 reps=${2:-3}
-pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 command -v psql >/dev/null || { echo "psql missing: apt-get install postgresql-client" >&2; exit 1; }
-[ -x "$pg_bin/initdb" ] || { echo "PostgreSQL 15 missing at $pg_bin: apt-get install postgresql-15" >&2; exit 1; }
 
-if [ -z "${RUSTYDB_BIN:-}" ]; then
-    cargo build --release --quiet -p rustydb --bin rustydb
-    RUSTYDB_BIN=target/release/rustydb
-fi
 # The guests, as the harness tests build them (their own workspace).
 (env -u CARGO_TARGET_DIR cargo build --release --quiet --target wasm32-wasip2 \
     --manifest-path sdk-examples/Cargo.toml)
 wasm_dir=$repo/sdk-examples/target/wasm32-wasip2/release
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-work=$(mktemp -d)
-chmod 755 "$work"
-rustydb_pid=""
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then
-    as_pg=(runuser -u postgres --)
-    chown postgres "$work"
-fi
-cleanup() {
-    [ -n "$rustydb_pid" ] && kill "$rustydb_pid" 2>/dev/null && wait "$rustydb_pid" 2>/dev/null
-    [ -f "$work/pg/postmaster.pid" ] && "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_for() {
-    for _ in $(seq 1 300); do
-        if pg_isready -q -h 127.0.0.1 -p "$1"; then return 0; fi
-        sleep 0.1
-    done
-    echo "no server on port $1" >&2
-    exit 1
-}
-
-rustydb_port=$(free_port)
-"$RUSTYDB_BIN" serve --data-dir "$work/rustydb" --listen "127.0.0.1:$rustydb_port" 2>"$work/rustydb.log" &
-rustydb_pid=$!
-wait_for "$rustydb_port"
-
-pg_port=$(free_port)
-"${as_pg[@]}" "$pg_bin/initdb" -D "$work/pg" -U rustydb --auth=trust >/dev/null
-"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
-    -o "-h 127.0.0.1 -p $pg_port -k $work" start >/dev/null
-wait_for "$pg_port"
-createdb -h 127.0.0.1 -p "$pg_port" -U rustydb rustydb
+# shellcheck source=benches/servers.sh
+source benches/servers.sh
 
 sql() {
     local port=$1

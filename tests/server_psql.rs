@@ -275,23 +275,8 @@ fn catalog_relations_and_functions_answer_sql() {
         ),
         vec!["rustydb|rustydb|rustydb|t|t|t"]
     );
-    let err = Command::new("psql")
-        .args([
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "rustydb",
-        ])
-        .args(["-c", "SELECT 'a' ~ '('", "rustydb"])
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&err.stderr).contains("invalid regular expression"),
-        "{err:?}"
-    );
+    let err = failure_as(port, "rustydb", None, "SELECT 'a' ~ '('");
+    assert!(err.contains("invalid regular expression"), "{err}");
 }
 
 /// `\d <table>` runs psql 15's dozen catalog queries (`pg_class.reloftype`,
@@ -393,21 +378,9 @@ fn psql_describes_tables_indexes_and_views() {
         ),
         ["t|f|t|f"]
     );
-    let missing = Command::new("psql")
-        .args([
-            "-X",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "rustydb",
-        ])
-        .args(["-c", "SELECT 'nope'::regclass", "rustydb"])
-        .output()
-        .unwrap();
+    let missing = failure_as(port, "rustydb", None, "SELECT 'nope'::regclass");
     assert!(
-        String::from_utf8_lossy(&missing.stderr).contains("relation \"nope\" does not exist"),
-        "{missing:?}"
+        missing.contains("relation \"nope\" does not exist"),
+        "{missing}"
     );
 }

@@ -12,7 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use rustydb_engine::extension::{CallLimits, ExtensionError, HostSql, Notice};
+use rustydb_engine::extension::{
+    CallLimits, ErrorCode, ExtensionError, HostSql, Notice, RoutineKind, Row,
+};
+use rustydb_engine::types::Value;
 use wasmtime::component::{Instance, ResourceTable};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -125,4 +128,65 @@ pub(crate) fn store_for(
         None => Ok(UpdateDeadline::Continue(1)),
     });
     store
+}
+
+/// Runs `body` on a statement's long-lived instance under the whole budget
+/// again — the fuel and deadline a call on a fresh instance would get — and
+/// measures what it used.
+pub(crate) fn metered<R>(
+    store: &mut Store<CallState>,
+    budget: &CallBudget,
+    body: impl FnOnce(&mut Store<CallState>) -> R,
+) -> (R, CallUsage) {
+    let started = Instant::now();
+    // Fuel is enabled for every store of the engine, so setting it succeeds.
+    let _ = store.set_fuel(budget.fuel);
+    store.data_mut().deadline = started + budget.time;
+    let result = body(store);
+    let fuel_left = store.get_fuel().unwrap_or(0);
+    let usage = CallUsage {
+        fuel: budget.fuel.saturating_sub(fuel_left),
+        time: started.elapsed(),
+        peak_memory: store.data().limiter.peak_memory(),
+    };
+    (result, usage)
+}
+
+/// The SQL word for a routine kind, as messages use it.
+pub(crate) fn kind_name(kind: RoutineKind) -> &'static str {
+    match kind {
+        RoutineKind::Procedure => "procedure",
+        RoutineKind::Scalar => "function",
+        RoutineKind::Aggregate => "aggregate",
+        RoutineKind::Table => "table function",
+        RoutineKind::Trigger => "trigger function",
+        RoutineKind::Model => "model",
+    }
+}
+
+/// The interface of `kind`, which deploy guaranteed for any described
+/// routine; the error is a host bug, so it traps rather than lying.
+pub(crate) fn export<T>(indices: &Option<T>, kind: RoutineKind) -> wasmtime::Result<&T> {
+    indices.as_ref().ok_or_else(|| {
+        wasmtime::format_err!("module does not export the {} interface", kind_name(kind))
+    })
+}
+
+pub(crate) fn one_per_row(
+    values: Vec<Value>,
+    rows: usize,
+    what: &str,
+) -> Result<Vec<Value>, ExtensionError> {
+    if values.len() == rows {
+        Ok(values)
+    } else {
+        Err(ExtensionError::new(
+            ErrorCode::EXTERNAL_ROUTINE_INVOCATION,
+            format!("{what} returned {} values for {rows} rows", values.len()),
+        ))
+    }
+}
+
+pub(crate) fn rows_to_wit(rows: &[Row]) -> Vec<Vec<crate::bindings::types::Value>> {
+    rows.iter().map(|r| crate::convert::row_to_wit(r)).collect()
 }

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
-use crate::call::{self, GuestResult};
+use crate::call::{self, GuestResult, export, kind_name, one_per_row, rows_to_wit};
 use crate::convert::{self, error_from_wit};
 use crate::host_api::CallState;
 use crate::registry::{Exports, Module, ModuleRegistry};
@@ -106,40 +106,6 @@ impl WasmInvoker {
             .record(routine.module, routine.name, outcome.usage, outcome.ending);
         outcome.result
     }
-}
-
-fn kind_name(kind: RoutineKind) -> &'static str {
-    match kind {
-        RoutineKind::Procedure => "procedure",
-        RoutineKind::Scalar => "function",
-        RoutineKind::Aggregate => "aggregate",
-        RoutineKind::Table => "table function",
-        RoutineKind::Trigger => "trigger function",
-        RoutineKind::Model => "model",
-    }
-}
-
-/// The interface of `kind`, which deploy guaranteed for any described
-/// routine; the error is a host bug, so it traps rather than lying.
-fn export<T>(indices: &Option<T>, kind: RoutineKind) -> wasmtime::Result<&T> {
-    indices.as_ref().ok_or_else(|| {
-        wasmtime::format_err!("module does not export the {} interface", kind_name(kind))
-    })
-}
-
-fn one_per_row(values: Vec<Value>, rows: usize, what: &str) -> Result<Vec<Value>, ExtensionError> {
-    if values.len() == rows {
-        Ok(values)
-    } else {
-        Err(ExtensionError::new(
-            ErrorCode::EXTERNAL_ROUTINE_INVOCATION,
-            format!("{what} returned {} values for {rows} rows", values.len()),
-        ))
-    }
-}
-
-fn rows_to_wit(rows: &[Row]) -> Vec<Vec<crate::bindings::types::Value>> {
-    rows.iter().map(|r| convert::row_to_wit(r)).collect()
 }
 
 /// The registry name of one version of module `name`: the name and the

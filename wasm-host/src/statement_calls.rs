@@ -24,14 +24,14 @@ use sha2::{Digest, Sha256};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
-use crate::call::GuestResult;
+use crate::call::{GuestResult, export, kind_name, metered, one_per_row, rows_to_wit};
 use crate::convert::{self, error_from_wit};
 use crate::error::call_failure;
 use crate::host_api::CallState;
 use crate::limits::CallBudget;
 use crate::output::Output;
 use crate::registry::{Exports, Module, ModuleRegistry};
-use crate::stats::{CallUsage, Ending, Stats};
+use crate::stats::{Ending, Stats};
 
 /// Which parameters a model's instance holds: where the caller's bytes
 /// were (the engine hands the same buffer for a whole statement) and their
@@ -122,18 +122,11 @@ impl QueryCalls {
                 "the statement's instance of this module trapped earlier",
             ));
         };
-        let started = Instant::now();
-        // Every call gets the whole budget, as a call on a fresh instance
-        // would; fuel is enabled for every store, so setting it succeeds.
-        let _ = self.store.set_fuel(self.budget.fuel);
-        self.store.data_mut().deadline = started + self.budget.time;
-        let result = body(&mut self.store, &instance, &self.module.exports);
-        let fuel_left = self.store.get_fuel().unwrap_or(0);
-        let usage = CallUsage {
-            fuel: self.budget.fuel.saturating_sub(fuel_left),
-            time: started.elapsed() + std::mem::take(&mut self.pending_time),
-            peak_memory: self.store.data().limiter.peak_memory(),
-        };
+        let exports = &self.module.exports;
+        let (result, mut usage) = metered(&mut self.store, &self.budget, |store| {
+            body(store, &instance, exports)
+        });
+        usage.time += std::mem::take(&mut self.pending_time);
         let (result, ending) = match result {
             Ok(Ok(r)) => (Ok(r), Ending::Ok),
             Ok(Err(e)) => (Err(e), Ending::Error),
@@ -184,40 +177,6 @@ impl QueryCalls {
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
-}
-
-fn kind_name(kind: RoutineKind) -> &'static str {
-    match kind {
-        RoutineKind::Procedure => "procedure",
-        RoutineKind::Scalar => "function",
-        RoutineKind::Aggregate => "aggregate",
-        RoutineKind::Table => "table function",
-        RoutineKind::Trigger => "trigger function",
-        RoutineKind::Model => "model",
-    }
-}
-
-/// The interface of `kind`, which deploy guaranteed for any described
-/// routine; the error is a host bug, so it traps rather than lying.
-fn export<T>(indices: &Option<T>, kind: RoutineKind) -> wasmtime::Result<&T> {
-    indices.as_ref().ok_or_else(|| {
-        wasmtime::format_err!("module does not export the {} interface", kind_name(kind))
-    })
-}
-
-fn one_per_row(values: Vec<Value>, rows: usize, what: &str) -> Result<Vec<Value>, ExtensionError> {
-    if values.len() == rows {
-        Ok(values)
-    } else {
-        Err(ExtensionError::new(
-            ErrorCode::EXTERNAL_ROUTINE_INVOCATION,
-            format!("{what} returned {} values for {rows} rows", values.len()),
-        ))
-    }
-}
-
-fn rows_to_wit(rows: &[Row]) -> Vec<Vec<crate::bindings::types::Value>> {
-    rows.iter().map(|r| convert::row_to_wit(r)).collect()
 }
 
 impl StatementCalls for QueryCalls {

@@ -11,7 +11,6 @@
 //! with that trap anyway).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use rustydb_engine::extension::{
     CallContext, ErrorCode, ExtensionError, HostSql, RoutineKind, TriggerCalls, TriggerData,
@@ -21,13 +20,14 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::bindings::trigger;
+use crate::call::metered;
 use crate::convert::{self, error_from_wit};
 use crate::error::call_failure;
 use crate::host_api::CallState;
 use crate::limits::CallBudget;
 use crate::output::Output;
 use crate::registry::{Module, ModuleRegistry};
-use crate::stats::{CallUsage, Ending, Stats};
+use crate::stats::{Ending, Stats};
 
 /// The live instance of one module for one statement's trigger calls.
 pub(crate) struct StatementCalls {
@@ -102,19 +102,10 @@ impl TriggerCalls for StatementCalls {
                 "the statement's trigger instance trapped earlier",
             ));
         };
-        let started = Instant::now();
-        // Every call gets the whole budget, as a call on a fresh instance
-        // would; fuel is enabled for every store, so setting it succeeds.
-        let _ = self.store.set_fuel(self.budget.fuel);
-        self.store.data_mut().deadline = started + self.budget.time;
         let wit = convert::trigger_data_to_wit(data);
-        let result = guest.call_call_trigger(&mut self.store, name, &wit);
-        let fuel_left = self.store.get_fuel().unwrap_or(0);
-        let usage = CallUsage {
-            fuel: self.budget.fuel.saturating_sub(fuel_left),
-            time: started.elapsed(),
-            peak_memory: self.store.data().limiter.peak_memory(),
-        };
+        let (result, usage) = metered(&mut self.store, &self.budget, |store| {
+            guest.call_call_trigger(store, name, &wit)
+        });
         let (result, ending) = match result {
             Ok(Ok(r)) => (
                 convert::trigger_outcome_from_wit(r, data.columns.len()),

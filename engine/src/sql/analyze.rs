@@ -19,10 +19,11 @@ use sqlparser::parser::{IsOptional, Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
 use super::binder::object_name;
+use super::dml::target::table_scope;
 use super::error::{SqlError, SqlResult};
 use super::exec::{ExecCtx, build};
 use super::parser::Statement;
-use super::plan::{Column, Plan};
+use super::plan::Plan;
 use super::session::StatementResult;
 use crate::catalog::{CatalogWriter, ColumnStats, TableDef, TableStats};
 use crate::types::Value;
@@ -107,15 +108,7 @@ pub(crate) fn analyze_table(table: &Arc<TableDef>, cx: &mut ExecCtx<'_>) -> SqlR
         table: table.clone(),
         alias: table.name.clone(),
         filter: None,
-        columns: table
-            .columns
-            .iter()
-            .map(|c| Column {
-                name: c.name.clone(),
-                table: Some(table.name.clone()),
-                ty: c.ty,
-            })
-            .collect(),
+        columns: table_scope(table, &table.name),
     };
     let mut op = build(&scan);
     let mut rows: u64 = 0;

@@ -350,6 +350,25 @@ impl IndexBounds {
 }
 
 impl Plan {
+    /// An inner join of `left` and `right`; its row is `left ‖ right`.
+    pub(crate) fn inner_join(
+        left: Plan,
+        right: Plan,
+        on: Option<Expr>,
+        equi: Vec<(Expr, Expr)>,
+    ) -> Plan {
+        let mut columns = left.columns();
+        columns.extend(right.columns());
+        Plan::Join {
+            kind: JoinKind::Inner,
+            left: Box::new(left),
+            right: Box::new(right),
+            on,
+            equi,
+            columns,
+        }
+    }
+
     /// The node's output columns.
     pub fn columns(&self) -> Vec<Column> {
         match self {

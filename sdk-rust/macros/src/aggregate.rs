@@ -47,14 +47,23 @@ pub fn sql_name(block: &ItemImpl, name: Option<String>) -> syn::Result<(String, 
     Ok((name, ident))
 }
 
-pub fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+/// The `impl Type { … }` block `#[rustydb::attribute]` is on: inherent and
+/// not generic, so the generated code can name the type.
+pub fn plain_impl(item: TokenStream2, attribute: &str, example: &str) -> syn::Result<ItemImpl> {
     let block: ItemImpl = syn::parse2(item)?;
     if block.trait_.is_some() || !block.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(
             &block.self_ty,
-            "put #[rustydb::aggregate] on a plain `impl State { … }` of a non-generic type",
+            format!(
+                "put #[rustydb::{attribute}] on a plain `impl {example} {{ … }}` of a non-generic type"
+            ),
         ));
     }
+    Ok(block)
+}
+
+pub fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    let block = plain_impl(item, "aggregate", "State")?;
     let options = options::parse(
         attr,
         Accepts {

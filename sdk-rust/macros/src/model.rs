@@ -2,20 +2,14 @@
 
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::quote;
-use syn::{Ident, ItemImpl, ReturnType};
+use syn::{Ident, ReturnType};
 
-use crate::aggregate::{required, sql_name};
+use crate::aggregate::{plain_impl, required, sql_name};
 use crate::options::{self, Accepts};
 use crate::sig::{bind_args, params, routine_const, typed_args};
 
 pub fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
-    let block: ItemImpl = syn::parse2(item)?;
-    if block.trait_.is_some() || !block.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &block.self_ty,
-            "put #[rustydb::model] on a plain `impl Model { … }` of a non-generic type",
-        ));
-    }
+    let block = plain_impl(item, "model", "Model")?;
     let options = options::parse(
         attr,
         Accepts {

@@ -63,7 +63,7 @@ pub(crate) fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> Sql
         }
         plan = Some(match plan {
             None => item,
-            Some(left) => cross(left, item),
+            Some(left) => Plan::inner_join(left, item, None, vec![]),
         });
     }
     Ok(plan.unwrap_or(Plan::Values {
@@ -107,19 +107,6 @@ fn bind_join_item(b: &mut Binder<'_>, left: Plan, j: &ast::Join) -> SqlResult<Pl
     }
     let right = bind_table_factor(b, &j.relation)?;
     bind_join(b, left, right, &j.join_operator)
-}
-
-fn cross(left: Plan, right: Plan) -> Plan {
-    let mut columns = left.columns();
-    columns.extend(right.columns());
-    Plan::Join {
-        kind: JoinKind::Inner,
-        left: Box::new(left),
-        right: Box::new(right),
-        on: None,
-        equi: vec![],
-        columns,
-    }
 }
 
 fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan> {

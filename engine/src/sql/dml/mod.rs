@@ -26,7 +26,7 @@ use super::error::{SqlError, SqlResult};
 use super::exec::ExecCtx;
 use super::expr::{Expr, eval};
 use super::hooks::Firing;
-use super::plan::{Column, Plan};
+use super::plan::Plan;
 use super::planner::table_access;
 use super::session::StatementResult;
 
@@ -117,15 +117,7 @@ pub(crate) fn execute(
 /// How UPDATE and DELETE find the rows `filter` accepts: the same access
 /// path choice as a query's (a point read for `WHERE pk = $1`).
 pub(crate) fn access_plan(table: &Arc<TableDef>, filter: Option<Expr>) -> Plan {
-    let columns = table
-        .columns
-        .iter()
-        .map(|c| Column {
-            name: c.name.clone(),
-            table: Some(table.name.clone()),
-            ty: c.ty,
-        })
-        .collect();
+    let columns = target::table_scope(table, &table.name);
     table_access(table.clone(), table.name.clone(), filter, columns, None).0
 }
 

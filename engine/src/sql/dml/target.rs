@@ -11,7 +11,7 @@ use crate::sql::binder::{Binder, bind_from, ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::ExecCtx;
 use crate::sql::expr::Expr;
-use crate::sql::plan::{Column, JoinKind, Plan};
+use crate::sql::plan::{Column, Plan};
 use crate::sql::planner::{optimize, push_filter};
 use crate::types::DataType;
 
@@ -123,17 +123,19 @@ pub(crate) fn bind_target_rows(
                 message: format!("table name \"{alias}\" specified more than once"),
             });
         }
-        let mut columns = plan.columns();
-        columns.extend(other.columns());
-        plan = Plan::Join {
-            kind: JoinKind::Inner,
-            left: Box::new(plan),
-            right: Box::new(other),
-            on: None,
-            equi: vec![],
-            columns,
-        };
+        plan = Plan::inner_join(plan, other, None, vec![]);
     }
+    filtered(b, plan, selection)
+}
+
+/// `plan` under WHERE `selection`, optimized: the rows a DML statement
+/// changes. `b` is left with `plan`'s row as its scope (for SET and
+/// RETURNING).
+pub(super) fn filtered(
+    b: &mut Binder<'_>,
+    mut plan: Plan,
+    selection: Option<&ast::Expr>,
+) -> SqlResult<Plan> {
     b.scopes = vec![plan.columns()];
     if let Some(w) = selection {
         let pred = b.bind_expr(w)?;

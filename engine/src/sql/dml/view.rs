@@ -18,7 +18,7 @@ use sqlparser::ast;
 
 use super::insert::bind_source;
 use super::returning::{Returning, result};
-use super::target::table_scope;
+use super::target::{filtered, table_scope};
 use super::update::{apply_sets, bind_assignments};
 use crate::SqlState;
 use crate::catalog::{Catalog, TableDef};
@@ -29,9 +29,8 @@ use crate::sql::exec::{ExecCtx, collect};
 use crate::sql::expr::Expr;
 use crate::sql::hooks::Firing;
 use crate::sql::plan::Plan;
-use crate::sql::planner::{optimize, push_filter};
 use crate::sql::session::StatementResult;
-use crate::types::{DataType, Value};
+use crate::types::Value;
 
 /// What the statement does to each row of the view.
 enum Change {
@@ -203,19 +202,8 @@ fn view_rows(
         joins: Vec::new(),
     }];
     items.extend(from.iter().cloned());
-    let mut plan = bind_from(b, &items)?;
-    b.scopes = vec![plan.columns()];
-    if let Some(w) = selection {
-        let pred = b.bind_expr(w)?;
-        if pred.ty() != DataType::Bool {
-            return Err(SqlError::DatatypeMismatch(format!(
-                "argument of WHERE must be type boolean, not type {}",
-                pred.ty().name()
-            )));
-        }
-        plan = push_filter(plan, pred);
-    }
-    Ok(optimize(plan, b.catalog))
+    let plan = bind_from(b, &items)?;
+    filtered(b, plan, selection)
 }
 
 /// PostgreSQL's error for a write no INSTEAD OF trigger takes.

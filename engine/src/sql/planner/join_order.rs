@@ -373,14 +373,14 @@ impl Planner<'_> {
         let mut best = if equi.is_empty() {
             Entry {
                 cost: base + left.rows * right.rows,
-                plan: join_node(left.plan.clone(), right.plan.clone(), on.clone(), equi),
+                plan: Plan::inner_join(left.plan.clone(), right.plan.clone(), on.clone(), equi),
                 order: order.clone(),
                 rows: out,
             }
         } else {
             Entry {
                 cost: base + BUILD_FACTOR * right.rows + left.rows,
-                plan: join_node(left.plan.clone(), right.plan.clone(), on.clone(), equi),
+                plan: Plan::inner_join(left.plan.clone(), right.plan.clone(), on.clone(), equi),
                 order: order.clone(),
                 rows: out,
             }
@@ -399,7 +399,7 @@ impl Planner<'_> {
             if cost < best.cost - 1e-9 {
                 best = Entry {
                     cost,
-                    plan: join_node(
+                    plan: Plan::inner_join(
                         right.plan.clone(),
                         left.plan.clone(),
                         on_flipped,
@@ -510,19 +510,6 @@ impl Planner<'_> {
                 .map_or(p, |(i, l)| starts[i].saturating_add(p - l.offset))
         });
         e
-    }
-}
-
-fn join_node(left: Plan, right: Plan, on: Option<Expr>, equi: Vec<(Expr, Expr)>) -> Plan {
-    let mut columns = left.columns();
-    columns.extend(right.columns());
-    Plan::Join {
-        kind: JoinKind::Inner,
-        left: Box::new(left),
-        right: Box::new(right),
-        on,
-        equi,
-        columns,
     }
 }
 
