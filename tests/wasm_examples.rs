@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod binary_support;
 mod languages_support;
 mod wasm_examples_sql;
 mod wasm_support;

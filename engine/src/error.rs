@@ -78,6 +78,8 @@ impl SqlState {
     pub const WRONG_OBJECT_TYPE: SqlState = SqlState("42809");
     /// 42P16 invalid_table_definition
     pub const INVALID_TABLE_DEFINITION: SqlState = SqlState("42P16");
+    /// 42P17 invalid_object_definition
+    pub const INVALID_OBJECT_DEFINITION: SqlState = SqlState("42P17");
     /// 2BP01 dependent_objects_still_exist
     pub const DEPENDENT_OBJECTS_STILL_EXIST: SqlState = SqlState("2BP01");
     /// 23505 unique_violation

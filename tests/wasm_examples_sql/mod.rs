@@ -121,6 +121,110 @@ fn levenshtein_and_split_words_from_sql_including_lateral() {
 }
 
 #[test]
+fn left_join_lateral_keeps_rows_the_table_function_joins_nothing_to() {
+    let t = open(limits());
+    let mut s = session(&t, &["textkit"]);
+    run(
+        &mut s,
+        "CREATE TABLE docs (id int PRIMARY KEY, body text);
+         INSERT INTO docs VALUES (1, 'to be'), (2, ''), (3, NULL), (4, 'a b c');",
+    )
+    .unwrap();
+    let text = |s: &str| Value::Text(s.into());
+    let left = rows(
+        &mut s,
+        "SELECT d.id, w.word, w.pos FROM docs d \
+         LEFT JOIN LATERAL textkit.split_words(d.body) w ON true ORDER BY d.id, w.pos",
+    );
+    assert_eq!(
+        left,
+        [
+            vec![Value::Int4(1), text("to"), Value::Int4(1)],
+            vec![Value::Int4(1), text("be"), Value::Int4(2)],
+            vec![Value::Int4(2), Value::Null, Value::Null],
+            vec![Value::Int4(3), Value::Null, Value::Null],
+            vec![Value::Int4(4), text("a"), Value::Int4(1)],
+            vec![Value::Int4(4), text("b"), Value::Int4(2)],
+            vec![Value::Int4(4), text("c"), Value::Int4(3)],
+        ],
+        "'' has no words and NULL (STRICT) no rows: both kept with NULLs"
+    );
+    // ON decides which function rows join; a row none of them meets is
+    // still kept once. WHERE runs after the join and may drop it.
+    let on = rows(
+        &mut s,
+        "SELECT d.id, w.word FROM docs d \
+         LEFT OUTER JOIN LATERAL textkit.split_words(d.body) w ON w.pos > 2 ORDER BY d.id",
+    );
+    assert_eq!(
+        on,
+        [
+            vec![Value::Int4(1), Value::Null],
+            vec![Value::Int4(2), Value::Null],
+            vec![Value::Int4(3), Value::Null],
+            vec![Value::Int4(4), text("c")],
+        ]
+    );
+    let filtered = rows(
+        &mut s,
+        "SELECT d.id FROM docs d \
+         LEFT JOIN LATERAL textkit.split_words(d.body) w ON true WHERE w.word IS NULL ORDER BY d.id",
+    );
+    assert_eq!(filtered, [vec![Value::Int4(2)], vec![Value::Int4(3)]]);
+    let counts = rows(
+        &mut s,
+        "SELECT d.id, count(w.word) FROM docs d \
+         LEFT JOIN textkit.split_words(d.body) w ON true GROUP BY d.id ORDER BY d.id",
+    );
+    assert_eq!(
+        counts,
+        [
+            vec![Value::Int4(1), Value::Int8(2)],
+            vec![Value::Int4(2), Value::Int8(0)],
+            vec![Value::Int4(3), Value::Int8(0)],
+            vec![Value::Int4(4), Value::Int8(3)],
+        ],
+        "LATERAL is implied for a function in FROM"
+    );
+    // The inner forms drop the rows with no words, as before.
+    for sql in [
+        "SELECT d.id, w.word FROM docs d CROSS JOIN LATERAL textkit.split_words(d.body) w ORDER BY d.id, w.pos",
+        "SELECT d.id, w.word FROM docs d JOIN LATERAL textkit.split_words(d.body) w ON true ORDER BY d.id, w.pos",
+        "SELECT d.id, w.word FROM docs d, LATERAL textkit.split_words(d.body) w ORDER BY d.id, w.pos",
+    ] {
+        let ids: Vec<Value> = rows(&mut s, sql)
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        assert_eq!(ids, [1, 1, 4, 4, 4].map(Value::Int4), "{sql}");
+    }
+    let plan: Vec<Value> = rows(
+        &mut s,
+        "EXPLAIN SELECT d.id, w.word FROM docs d \
+         LEFT JOIN LATERAL textkit.split_words(d.body) w ON w.pos > 2",
+    )
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect();
+    assert_eq!(
+        plan,
+        [
+            text("Nested Loop Left Join"),
+            text("  Function Call: textkit.split_words"),
+            text("  Join Filter: (w.pos > 2)"),
+            text("  ->  Seq Scan on docs d"),
+        ]
+    );
+    assert_eq!(
+        sqlstate(
+            &mut s,
+            "SELECT * FROM docs d RIGHT JOIN LATERAL textkit.split_words(d.body) w ON true"
+        ),
+        "0A000"
+    );
+}
+
+#[test]
 fn median_with_group_by_is_exact_for_odd_and_even_groups() {
     let t = open(limits());
     let mut s = session(&t, &["stats"]);
@@ -168,8 +272,7 @@ fn a_gbt_model_created_with_parameters_scores_as_xgboost_does() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk-examples/gbt/train/model.json"),
     )
     .unwrap();
-    // A bytea literal: preparing `PARAMETERS $1` does not count its
-    // parameter yet (the prepared statement reports 0 parameters, 08P01).
+    // A bytea literal here; `PARAMETERS $1` over the wire is below.
     let hex: String = model.iter().map(|b| format!("{b:02x}")).collect();
     run(
         &mut s,
@@ -215,6 +318,159 @@ fn a_gbt_model_created_with_parameters_scores_as_xgboost_does() {
         "22023",
         "parameters the scorer cannot load fail the statement"
     );
+}
+
+/// What a driver does with a trained model: prepare `CREATE MODEL …
+/// PARAMETERS $1`, learn from Describe that `$1` is bytea, bind the bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prepared_create_model_takes_its_parameters_as_a_bytea_parameter() {
+    use tokio_postgres::types::Type;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = crate::binary_support::serve(dir.path());
+    let (client, connection) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=rustydb dbname=rustydb"),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "CREATE MODULE gbt FROM $1",
+            &[&crate::wasm_support::component("gbt")],
+        )
+        .await
+        .unwrap();
+    let create = client
+        .prepare(
+            "CREATE MODEL churn(age float8, balance float8, tenure float8, activity float8) \
+             RETURNS float8 LANGUAGE wasm AS 'gbt', 'score' PARAMETERS $1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(create.params(), [Type::BYTEA]);
+    assert!(create.columns().is_empty());
+    let model = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk-examples/gbt/train/model.json"),
+    )
+    .unwrap();
+    client.execute(&create, &[&model]).await.unwrap();
+
+    let score = client
+        .prepare("SELECT churn($1, $2, $3, $4)")
+        .await
+        .unwrap();
+    let (features, want) = reference();
+    for (row, want) in features.iter().zip(&want).take(20) {
+        let args: Vec<Option<f64>> = row
+            .iter()
+            .map(|v| match v {
+                Value::Float8(f) => Some(*f),
+                _ => None,
+            })
+            .collect();
+        let got: f64 = client
+            .query_one(&score, &[&args[0], &args[1], &args[2], &args[3]])
+            .await
+            .unwrap()
+            .get(0);
+        assert!((got - want).abs() <= 1e-6, "{row:?}: {got} vs {want}");
+    }
+}
+
+#[test]
+fn an_index_on_an_immutable_wasm_function_answers_where_and_order_by() {
+    let t = open(limits());
+    let mut s = session(&t, &["arith"]);
+    run(
+        &mut s,
+        "CREATE TABLE t (id int PRIMARY KEY, x bigint);
+         INSERT INTO t SELECT g, (g * 7) % 50 FROM generate_series(1, 200) g;
+         CREATE INDEX t_twice ON t (arith.twice_plus_one(x));",
+    )
+    .unwrap();
+    let plan = |s: &mut Session, sql: &str| -> Vec<String> {
+        rows(s, &format!("EXPLAIN {sql}"))
+            .into_iter()
+            .map(|r| match &r[0] {
+                Value::Text(line) => line.clone(),
+                other => panic!("not a plan line: {other:?}"),
+            })
+            .collect()
+    };
+    let point = "SELECT id FROM t WHERE arith.twice_plus_one(x) = 15 ORDER BY id";
+    assert_eq!(
+        plan(&mut s, point),
+        [
+            "Sort",
+            "  Sort Key: id",
+            "  ->  Index Scan using t_twice on t",
+            "        Index Cond: (arith.twice_plus_one(x) = 15)",
+        ]
+    );
+    let want: Vec<Vec<Value>> = (1..=200)
+        .filter(|g| (g * 7) % 50 == 7)
+        .map(|g| vec![Value::Int4(g)])
+        .collect();
+    assert_eq!(rows(&mut s, point), want, "x = 7: 2x + 1 = 15");
+    // The index delivers the order of the function's values: the sort goes.
+    let ordered = "SELECT id, x FROM t ORDER BY arith.twice_plus_one(x) LIMIT 3";
+    assert_eq!(
+        plan(&mut s, ordered),
+        ["Limit", "  ->  Index Scan using t_twice on t"]
+    );
+    let smallest: Vec<i64> = rows(&mut s, ordered)
+        .iter()
+        .map(|r| match r[1] {
+            Value::Int8(x) => x,
+            ref other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(smallest, [0, 0, 0]);
+    // Entries follow the rows.
+    run(&mut s, "UPDATE t SET x = 1000 WHERE id = 1").unwrap();
+    run(&mut s, "DELETE FROM t WHERE id = 2").unwrap();
+    run(&mut s, "INSERT INTO t VALUES (201, 7)").unwrap();
+    let mut want: Vec<Vec<Value>> = (3..=200)
+        .filter(|g| (g * 7) % 50 == 7)
+        .map(|g| vec![Value::Int4(g)])
+        .collect();
+    want.push(vec![Value::Int4(201)]);
+    assert_eq!(rows(&mut s, point), want, "id 1 moved away from 7");
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT id FROM t WHERE arith.twice_plus_one(x) = 2001"
+        ),
+        [vec![Value::Int4(1)]]
+    );
+    // A guest error while computing an entry fails the write, and the row
+    // is not stored.
+    assert_eq!(
+        sqlstate(&mut s, "INSERT INTO t VALUES (300, 4611686018427387904)"),
+        "22003"
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM t WHERE id = 300"),
+        [vec![Value::Int8(0)]]
+    );
+    // Only IMMUTABLE functions make keys (PostgreSQL's 42P17).
+    run(
+        &mut s,
+        "CREATE FUNCTION twice_volatile(bigint) RETURNS bigint LANGUAGE wasm \
+           AS 'arith', 'twice_plus_one' VOLATILE;
+         CREATE FUNCTION twice_stable(bigint) RETURNS bigint LANGUAGE wasm \
+           AS 'arith', 'twice_plus_one' STABLE;",
+    )
+    .unwrap();
+    for f in ["twice_volatile", "twice_stable"] {
+        assert_eq!(
+            sqlstate(&mut s, &format!("CREATE INDEX ON t ({f}(x))")),
+            "42P17",
+            "{f}"
+        );
+    }
 }
 
 #[test]

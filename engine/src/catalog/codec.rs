@@ -5,8 +5,8 @@
 use super::error::{CatalogError, CatalogResult};
 use super::role::RoleDef;
 use super::schema::{
-    CheckDef, ColumnDef, ForeignKeyDef, IndexDef, KeyConstraint, RefAction, SequenceDef, TableDef,
-    ViewDef,
+    CheckDef, ColumnDef, ForeignKeyDef, IndexDef, IndexExpr, KeyConstraint, RefAction, SequenceDef,
+    TableDef, ViewDef,
 };
 use crate::types::DataType;
 
@@ -149,6 +149,15 @@ pub(super) fn encode_table(t: &TableDef) -> Vec<u8> {
             RefAction::SetNull => 2,
         });
     }
+    // Last, so records written before indexes had expressions still read.
+    for i in &t.indexes {
+        w.len(i.expressions.len());
+        for e in &i.expressions {
+            w.str(&e.sql);
+            w.str(&e.ty.to_string());
+            w.str(&e.fingerprint);
+        }
+    }
     w.0
 }
 
@@ -179,6 +188,7 @@ pub(super) fn decode_table(bytes: &[u8]) -> CatalogResult<TableDef> {
             id: r.u32()?,
             name: r.str()?,
             columns: r.positions()?,
+            expressions: Vec::new(),
             unique: r.bool()?,
             constraint: r.bool()?,
         });
@@ -203,6 +213,17 @@ pub(super) fn decode_table(bytes: &[u8]) -> CatalogResult<TableDef> {
                 _ => RefAction::Restrict,
             },
         });
+    }
+    if !r.bytes.is_empty() {
+        for index in &mut indexes {
+            for _ in 0..r.count()? {
+                index.expressions.push(IndexExpr {
+                    sql: r.str()?,
+                    ty: r.data_type()?,
+                    fingerprint: r.str()?,
+                });
+            }
+        }
     }
     let ncols = columns.len();
     let in_range = |ps: &[usize]| ps.iter().all(|p| *p < ncols);

@@ -54,8 +54,8 @@ pub use kv::{Isolation, KvStore, KvTxn, TxnConfig};
 pub use mvcckv::MvccKv;
 pub use role::{BOOTSTRAP_SUPERUSER, BOOTSTRAP_SUPERUSER_OID, RoleDef};
 pub use schema::{
-    CheckDef, ColumnDef, ForeignKeyDef, IndexDef, KeyConstraint, RefAction, SequenceDef, TableDef,
-    ViewDef,
+    CheckDef, ColumnDef, ForeignKeyDef, IndexDef, IndexExpr, KeyConstraint, RefAction, SequenceDef,
+    TableDef, ViewDef,
 };
 pub use stats::{ColumnStats, TableStats};
 
@@ -494,6 +494,39 @@ mod tests {
         let b = cache.get(t3.as_mut()).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert!(a.table("u").is_some());
+    }
+
+    #[test]
+    fn index_expressions_round_trip_and_older_records_read_without_them() {
+        let mut t = table(1, "t");
+        let plain = IndexDef {
+            id: 2,
+            name: "t_a_idx".into(),
+            columns: vec![0],
+            expressions: vec![],
+            unique: false,
+            constraint: false,
+        };
+        let on_lower = IndexDef {
+            id: 3,
+            name: "t_lower_idx".into(),
+            columns: vec![0],
+            expressions: vec![IndexExpr {
+                sql: "lower(a)".into(),
+                ty: DataType::Text,
+                fingerprint: "Func(Lower, [Column(0, Text)], Text)".into(),
+            }],
+            unique: true,
+            constraint: false,
+        };
+        t.indexes = vec![plain.clone(), on_lower];
+        let bytes = codec::encode_table(&t);
+        assert_eq!(codec::decode_table(&bytes).unwrap(), t);
+        // A record from before index expressions: no trailing lists.
+        t.indexes = vec![plain];
+        let mut old = codec::encode_table(&t);
+        old.truncate(old.len() - 4);
+        assert_eq!(codec::decode_table(&old).unwrap(), t);
     }
 
     #[test]

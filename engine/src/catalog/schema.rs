@@ -51,12 +51,38 @@ pub struct IndexDef {
     pub id: u32,
     /// Its name, which is also the name of the UNIQUE constraint it backs.
     pub name: String,
-    /// Column positions, in key order.
+    /// Column positions, in key order; for an index on expressions, the
+    /// columns the expressions read (so dropping one drops the index and
+    /// changing its type is refused), not the key.
     pub columns: Vec<usize>,
+    /// The key of an index on expressions (`CREATE INDEX … (lower(name))`),
+    /// one per key part; empty when the key is `columns`.
+    pub expressions: Vec<IndexExpr>,
     /// Whether two live rows may not share a non-NULL key.
     pub unique: bool,
     /// Whether it exists for a UNIQUE constraint (as opposed to CREATE INDEX).
     pub constraint: bool,
+}
+
+impl IndexDef {
+    /// Whether the key is made of expressions rather than of `columns`.
+    pub fn on_expressions(&self) -> bool {
+        !self.expressions.is_empty()
+    }
+}
+
+/// One key part of an index on expressions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexExpr {
+    /// The expression as SQL text over the table's columns, bound again
+    /// whenever entries are computed.
+    pub sql: String,
+    /// The type of its values, which the keys are encoded in.
+    pub ty: DataType,
+    /// The bound expression's identity, which the planner compares with a
+    /// query's bound expressions to see that the index computes the same
+    /// value.
+    pub fingerprint: String,
 }
 
 /// A CHECK constraint.

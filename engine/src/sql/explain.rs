@@ -151,11 +151,19 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
         Plan::TableFunction {
             call,
             input: Some(input),
+            left_join,
+            columns,
             ..
         } => {
             // The function runs once per input row, inside the loop.
             props.push(format!("Function Call: {}", call.def.qualified_name()));
-            ("Nested Loop".into(), vec![input.as_ref()])
+            match left_join {
+                Some(on) => {
+                    props.push(format!("Join Filter: {}", render(on, columns)));
+                    ("Nested Loop Left Join".into(), vec![input.as_ref()])
+                }
+                None => ("Nested Loop".into(), vec![input.as_ref()]),
+            }
         }
         Plan::RecursiveCte { anchor, step, .. } => (
             "Recursive Union".into(),

@@ -1,5 +1,10 @@
 //! CREATE [UNIQUE] INDEX and DROP INDEX.
 //!
+//! A key part may be an expression over the row (`lower(name)`, a Wasm
+//! IMMUTABLE function): its SQL is stored and bound again to compute
+//! entries, and its bound form's fingerprint lets the planner recognise
+//! the same expression in a query (`WHERE lower(name) = $1`).
+//!
 //! An index is recorded in its table's catalog record, so creating one and
 //! filling it with entries for the existing rows is one transactional
 //! change: a unique index that finds a duplicate fails with 23505 and
@@ -8,12 +13,14 @@
 use sqlparser::ast;
 
 use super::binder::{ident, object_name};
+use super::dml::index_expr::bind_index_expr;
 use super::dml::{access_plan, insert_index_entries};
 use super::error::{SqlError, SqlResult};
 use super::exec::{ExecCtx, build_keyed};
+use super::planner::fingerprint;
 use super::session::StatementResult;
 use crate::SqlState;
-use crate::catalog::{CatalogWriter, IndexDef, TableDef, index_prefix};
+use crate::catalog::{CatalogWriter, IndexDef, IndexExpr, TableDef, index_prefix};
 
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON t (cols)`.
 pub(crate) fn create_index(
@@ -31,26 +38,63 @@ pub(crate) fn create_index(
         return Err(SqlError::unsupported("partial indexes are not supported"));
     }
     let mut columns = Vec::with_capacity(ci.columns.len());
+    // Every key part as an expression, kept when one of them is more than
+    // a column.
+    let mut expressions = Vec::with_capacity(ci.columns.len());
+    let mut name_parts = Vec::with_capacity(ci.columns.len());
     for c in &ci.columns {
         // ASC/DESC only choose the physical order of entries; a walk in
         // either direction serves both orders, so all entries are stored
         // ascending.
-        let name = match &c.column.expr {
-            ast::Expr::Identifier(i) => ident(i),
-            other => {
-                return Err(SqlError::unsupported(format!(
-                    "indexes on expressions are not supported: {other}"
-                )));
-            }
+        let expr = match &c.column.expr {
+            ast::Expr::Nested(inner) => inner.as_ref(),
+            other => other,
         };
-        let i = table.column_index(&name).ok_or_else(|| {
-            SqlError::UndefinedColumn(format!("column \"{name}\" does not exist"))
-        })?;
-        columns.push(i);
+        if let ast::Expr::Identifier(i) = expr {
+            let name = ident(i);
+            let i = table.column_index(&name).ok_or_else(|| {
+                SqlError::UndefinedColumn(format!("column \"{name}\" does not exist"))
+            })?;
+            columns.push(i);
+            name_parts.push(name);
+        } else {
+            name_parts.push(match expr {
+                ast::Expr::Function(f) => f
+                    .name
+                    .0
+                    .last()
+                    .and_then(|p| p.as_ident())
+                    .map_or_else(|| "expr".to_owned(), ident),
+                _ => "expr".to_owned(),
+            });
+        }
+        // As pg_get_indexdef prints it: a bare function call, any other
+        // expression in parentheses.
+        let sql = match expr {
+            ast::Expr::Identifier(_) | ast::Expr::Function(_) => expr.to_string(),
+            other => format!("({other})"),
+        };
+        let bound = bind_index_expr(&table, &sql, cx)?;
+        expressions.push(IndexExpr {
+            ty: bound.ty(),
+            fingerprint: fingerprint(&bound),
+            sql,
+        });
+    }
+    let on_expressions = columns.len() < ci.columns.len();
+    if on_expressions {
+        columns.clear();
+        for x in &expressions {
+            bind_index_expr(&table, &x.sql, cx)?.columns(&mut columns);
+        }
+        columns.sort_unstable();
+        columns.dedup();
+    } else {
+        expressions.clear();
     }
     let name = match &ci.name {
         Some(n) => object_name(n)?,
-        None => default_name(&table, &columns, |n| cx.catalog.relation_exists(n)),
+        None => default_name(&table, &name_parts, |n| cx.catalog.relation_exists(n)),
     };
     if cx.catalog.relation_exists(&name) {
         if ci.if_not_exists {
@@ -63,6 +107,7 @@ pub(crate) fn create_index(
         id: w.allocate_id()?,
         name,
         columns,
+        expressions,
         unique: ci.unique,
         constraint: false,
     };
@@ -80,14 +125,11 @@ pub(crate) fn create_index(
     done()
 }
 
-/// PostgreSQL's name for an unnamed index: `table_col1_col2_idx`, with a
-/// number appended until it is free.
-fn default_name(table: &TableDef, columns: &[usize], taken: impl Fn(&str) -> bool) -> String {
-    let cols: Vec<&str> = columns
-        .iter()
-        .filter_map(|i| table.columns.get(*i).map(|c| c.name.as_str()))
-        .collect();
-    let base = format!("{}_{}_idx", table.name, cols.join("_"));
+/// PostgreSQL's name for an unnamed index: `table_col1_col2_idx` (a
+/// function call's part is its function name, another expression's
+/// `expr`), with a number appended until it is free.
+fn default_name(table: &TableDef, parts: &[String], taken: impl Fn(&str) -> bool) -> String {
+    let base = format!("{}_{}_idx", table.name, parts.join("_"));
     let mut name = base.clone();
     let mut n = 0;
     while taken(&name) {

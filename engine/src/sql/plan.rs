@@ -128,6 +128,10 @@ pub enum Plan {
         args: Vec<Expr>,
         /// The rows the arguments read (LATERAL), if any.
         input: Option<Box<Plan>>,
+        /// `LEFT JOIN LATERAL f(…) ON cond`: `cond` over the input's and the
+        /// function's columns; an input row none of whose function rows
+        /// meet it comes out once, with NULL function columns.
+        left_join: Option<Expr>,
         /// The input's columns, then the function's.
         columns: Vec<Column>,
     },

@@ -382,6 +382,7 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
             id: index_id,
             name: cname,
             columns: cols,
+            expressions: Vec::new(),
             unique: true,
             constraint: true,
         });

@@ -72,22 +72,24 @@ pub(crate) fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> Sql
     }))
 }
 
-/// `left JOIN relation …`; `[CROSS] JOIN [LATERAL] f(left.x)` with a Wasm
-/// table function runs the function over each left row.
+/// `left JOIN relation …`; `[CROSS | LEFT] JOIN [LATERAL] f(left.x)` with a
+/// Wasm table function runs the function over each left row.
 fn bind_join_item(b: &mut Binder<'_>, left: Plan, j: &ast::Join) -> SqlResult<Plan> {
     use super::bind_table_func::{bind_wasm_table_function, wasm_table_function};
     if let Some(def) = wasm_table_function(b, &j.relation) {
-        let on = match &j.join_operator {
-            ast::JoinOperator::CrossJoin(_) => None,
+        let (on, outer) = match &j.join_operator {
+            ast::JoinOperator::CrossJoin(_) => (None, false),
             ast::JoinOperator::Join(ast::JoinConstraint::On(e))
-            | ast::JoinOperator::Inner(ast::JoinConstraint::On(e)) => Some(e),
+            | ast::JoinOperator::Inner(ast::JoinConstraint::On(e)) => (Some(e), false),
+            ast::JoinOperator::Left(ast::JoinConstraint::On(e))
+            | ast::JoinOperator::LeftOuter(ast::JoinConstraint::On(e)) => (Some(e), true),
             _ => {
                 return Err(SqlError::unsupported(
-                    "only CROSS and INNER joins with a table function are supported",
+                    "only CROSS, INNER and LEFT joins with ON with a table function are supported",
                 ));
             }
         };
-        let plan = bind_wasm_table_function(b, def, &j.relation, Some(left))?;
+        let mut plan = bind_wasm_table_function(b, def, &j.relation, Some(left))?;
         let Some(on) = on else { return Ok(plan) };
         let columns = plan.columns();
         let saved = std::mem::replace(
@@ -100,9 +102,18 @@ fn bind_join_item(b: &mut Binder<'_>, left: Plan, j: &ast::Join) -> SqlResult<Pl
         if let Some(scope) = b.scopes.last_mut() {
             *scope = saved;
         }
+        let pred = pred?;
+        if outer {
+            // The condition decides which function rows join, inside the
+            // loop: a filter above would drop the NULL-padded rows too.
+            if let Plan::TableFunction { left_join, .. } = &mut plan {
+                *left_join = Some(pred);
+            }
+            return Ok(plan);
+        }
         return Ok(Plan::Filter {
             input: Box::new(plan),
-            predicate: pred?,
+            predicate: pred,
         });
     }
     let right = bind_table_factor(b, &j.relation)?;

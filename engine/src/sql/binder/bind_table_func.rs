@@ -98,6 +98,7 @@ pub(super) fn bind_wasm_table_function(
         call: Arc::new(crate::sql::expr::RoutineCall { def, ty }),
         args,
         input: left.map(Box::new),
+        left_join: None,
         columns,
     })
 }

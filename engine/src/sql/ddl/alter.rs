@@ -356,6 +356,15 @@ fn rename_column(
             "renaming column \"{old}\", which a CHECK constraint uses"
         )));
     }
+    if table
+        .indexes
+        .iter()
+        .any(|x| x.columns.contains(&i) && x.on_expressions())
+    {
+        return Err(SqlError::unsupported(format!(
+            "renaming column \"{old}\", which an index expression uses"
+        )));
+    }
     new.clone_into(&mut table.columns[i].name);
     CatalogWriter::new(cx.txn).put_table(&table)?;
     Ok(table)

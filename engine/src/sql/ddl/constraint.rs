@@ -78,6 +78,7 @@ pub(super) fn add_unique(
         id: CatalogWriter::new(cx.txn).allocate_id()?,
         name,
         columns: positions,
+        expressions: Vec::new(),
         unique: true,
         constraint: true,
     };

@@ -119,7 +119,7 @@ impl PendingForeignKey {
             || referenced
                 .indexes
                 .iter()
-                .any(|i| i.unique && same_set(&i.columns));
+                .any(|i| i.unique && !i.on_expressions() && same_set(&i.columns));
         if !keyed {
             return Err(SqlError::Semantic {
                 state: SqlState::INVALID_FOREIGN_KEY,

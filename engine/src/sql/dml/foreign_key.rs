@@ -188,9 +188,10 @@ fn referenced_exists(
     if let Some(index) = referenced
         .indexes
         .iter()
-        .find(|i| i.unique && covers(&i.columns))
+        .find(|i| i.unique && !i.on_expressions() && covers(&i.columns))
     {
-        let (key, unique) = index_key(index, &probe, &[]);
+        let values: Vec<Value> = index.columns.iter().map(|c| probe[*c].clone()).collect();
+        let (key, unique) = index_key(index, &values, &[]);
         if unique {
             return Ok(cx.txn.get(&key)?.is_some());
         }
@@ -210,7 +211,9 @@ fn referencing_rows(
         probe[*c] = v.cast(&child.columns[*c].ty)?;
     }
     let leading = child.indexes.iter().find(|i| {
-        i.columns.len() >= fk.columns.len() && i.columns[..fk.columns.len()] == fk.columns[..]
+        !i.on_expressions()
+            && i.columns.len() >= fk.columns.len()
+            && i.columns[..fk.columns.len()] == fk.columns[..]
     });
     let Some(index) = leading else {
         return scan_matching(child, &fk.columns, values, cx);

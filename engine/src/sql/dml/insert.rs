@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use sqlparser::ast;
 
+use super::index_expr::index_values;
 use super::returning::{Returning, result};
 use super::target::{bind_checks, bind_defaults, parse_expr, table_named, table_scope};
 use super::update::{apply_sets, bind_assignments};
@@ -283,7 +284,7 @@ fn arbiters(table: &TableDef, oc: &ast::OnConflict) -> SqlResult<Vec<Arbiter>> {
             for i in table
                 .indexes
                 .iter()
-                .filter(|i| i.unique && same(&i.columns))
+                .filter(|i| i.unique && !i.on_expressions() && same(&i.columns))
             {
                 found.push(Arbiter::Unique(i.clone()));
             }
@@ -327,7 +328,8 @@ fn find_conflict(
             Arbiter::Unique(index) => {
                 // Only entries without NULLs are keyed by value alone (and
                 // rows with a NULL in the key never conflict).
-                let (ikey, enforced) = index_key(index, row, &[]);
+                let values = index_values(table, index, row, cx)?;
+                let (ikey, enforced) = index_key(index, &values, &[]);
                 if !enforced {
                     continue;
                 }

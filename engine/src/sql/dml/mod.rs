@@ -4,6 +4,7 @@
 
 pub(crate) mod delete;
 pub(crate) mod foreign_key;
+pub(crate) mod index_expr;
 pub(crate) mod insert;
 pub(crate) mod returning;
 pub(crate) mod target;
@@ -29,6 +30,7 @@ use super::hooks::Firing;
 use super::plan::Plan;
 use super::planner::table_access;
 use super::session::StatementResult;
+use index_expr::index_values;
 
 /// Hidden row ids for tables without a primary key: a process-wide counter
 /// seeded from the clock, so ids keep growing across restarts without a
@@ -130,10 +132,12 @@ pub(crate) fn row_key(table: &TableDef, row: &[Value]) -> Option<Vec<u8>> {
     Some(key)
 }
 
-pub(crate) fn index_key(index: &IndexDef, row: &[Value], row_key: &[u8]) -> (Vec<u8>, bool) {
+/// The entry key of `index` for key values `values` (see
+/// [`index_expr::index_values`]) of the row stored under `row_key`, and
+/// whether the entry enforces uniqueness.
+pub(crate) fn index_key(index: &IndexDef, values: &[Value], row_key: &[u8]) -> (Vec<u8>, bool) {
     let mut key = index_prefix(index.id);
-    let values: Vec<Value> = index.columns.iter().map(|i| row[*i].clone()).collect();
-    encode_key(&values, &[], &mut key);
+    encode_key(values, &[], &mut key);
     // Unique entries are keyed by the values alone so a second row with the
     // same values collides; NULLs never collide, so those entries (and all
     // non-unique ones) carry the row key to stay distinct. Every entry's
@@ -208,7 +212,8 @@ pub(crate) fn insert_index_entries(
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<()> {
     for index in &table.indexes {
-        let (ikey, enforce) = index_key(index, row, key);
+        let values = index_values(table, index, row, cx)?;
+        let (ikey, enforce) = index_key(index, &values, key);
         if enforce {
             if !cx.txn.insert(&ikey, key)? {
                 return Err(SqlError::UniqueViolation(index.name.clone()));
@@ -229,7 +234,8 @@ pub(crate) fn delete_row(
 ) -> SqlResult<()> {
     cx.txn.delete(key)?;
     for index in &table.indexes {
-        let (ikey, _) = index_key(index, row, key);
+        let values = index_values(table, index, row, cx)?;
+        let (ikey, _) = index_key(index, &values, key);
         cx.txn.delete(&ikey)?;
     }
     foreign_key::after_delete(table, row, cx)
@@ -245,7 +251,8 @@ pub(crate) fn update_row(
 ) -> SqlResult<()> {
     let new_key = row_key(table, new).unwrap_or_else(|| old_key.to_vec());
     for index in &table.indexes {
-        let (ikey, _) = index_key(index, old, old_key);
+        let values = index_values(table, index, old, cx)?;
+        let (ikey, _) = index_key(index, &values, old_key);
         cx.txn.delete(&ikey)?;
     }
     let mut value = Vec::new();

@@ -70,39 +70,46 @@ impl IndexScan {
         }
     }
 
-    fn key_columns(&self) -> &[usize] {
+    /// The types of the key parts, in key order: of the key columns, or of
+    /// an index's expressions.
+    fn key_types(&self) -> Vec<DataType> {
+        let of = |cols: &[usize]| {
+            cols.iter()
+                .filter_map(|c| self.types.get(*c).copied())
+                .collect()
+        };
         match &self.index {
             IndexChoice::Primary => self
                 .table
                 .primary_key
                 .as_ref()
-                .map_or(&[][..], |k| k.columns.as_slice()),
-            IndexChoice::Secondary(i) => &i.columns,
+                .map_or_else(Vec::new, |k| of(&k.columns)),
+            IndexChoice::Secondary(i) if i.on_expressions() => {
+                i.expressions.iter().map(|x| x.ty).collect()
+            }
+            IndexChoice::Secondary(i) => of(&i.columns),
         }
     }
 
-    /// A probe's value as a key of column `col`: `Ok(None)` when it is
+    /// A probe's value as a key part of type `ty`: `Ok(None)` when it is
     /// NULL (nothing compares equal to or beyond NULL), `Err(())` when it
-    /// does not fit the column's type, so the bound cannot narrow.
+    /// does not fit the type, so the bound cannot narrow.
     fn probe(
         &self,
         e: &Expr,
-        col: usize,
+        ty: DataType,
         cx: &mut ExecCtx<'_>,
     ) -> SqlResult<Result<Option<Value>, ()>> {
         let v = eval(e, &[], cx)?;
         if v.is_null() {
             return Ok(Ok(None));
         }
-        let Some(ty) = self.types.get(col) else {
-            return Ok(Err(()));
-        };
-        Ok(v.cast(&base_type(*ty)).map(Some).map_err(|_| ()))
+        Ok(v.cast(&base_type(ty)).map(Some).map_err(|_| ()))
     }
 
     /// The key ranges of the bounds, in scan order.
     fn ranges(&self, cx: &mut ExecCtx<'_>) -> SqlResult<VecDeque<KeyRange>> {
-        let cols = self.key_columns().to_vec();
+        let cols = self.key_types();
         let mut prefix = match &self.index {
             IndexChoice::Primary => table_prefix(self.table.id),
             IndexChoice::Secondary(i) => index_prefix(i.id),

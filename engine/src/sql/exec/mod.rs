@@ -197,11 +197,16 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             step.clone(),
         )),
         Plan::TableFunction {
-            call, args, input, ..
+            call,
+            args,
+            input,
+            left_join,
+            ..
         } => Box::new(table_function::TableFunction::new(
             Arc::clone(call),
             args.clone(),
             input.as_deref().map(build),
+            left_join.clone(),
         )),
         Plan::RecursiveCte {
             anchor,

@@ -7,6 +7,12 @@
 //! `ORDER BY` in the call are the engine's work before rows reach the
 //! buffer; a STRICT aggregate skips rows with a NULL argument, as
 //! PostgreSQL skips them for a strict transition function.
+//!
+//! The guest's `merge` is not called: a group's rows always fold into one
+//! state here (the hash aggregate neither spills nor partitions a group,
+//! and there is no parallel or two-phase aggregation), so there are never
+//! two partial states of one group to combine. The SDK's own tests and
+//! `tests/wasm_examples.rs` exercise it directly.
 
 use super::{ExecCtx, Row};
 use crate::sql::error::SqlResult;

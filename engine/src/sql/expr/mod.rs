@@ -375,7 +375,7 @@ impl Expr {
         }
     }
 
-    fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+    pub(crate) fn walk(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);
         for c in self.children() {
             c.walk(f);

@@ -370,6 +370,9 @@ fn relation_name(catalog: &Catalog, id: i64) -> Option<String> {
 struct Index {
     name: String,
     columns: Vec<usize>,
+    /// Its key parts as `CREATE INDEX` lists them: column names, or
+    /// expressions.
+    keys: Vec<String>,
     unique: bool,
 }
 
@@ -383,6 +386,7 @@ fn index_by_oid(catalog: &Catalog, id: i64) -> Option<(&TableDef, Index)> {
             t,
             Index {
                 name: pk.name.clone(),
+                keys: column_names(t, &pk.columns),
                 columns: pk.columns.clone(),
                 unique: true,
             },
@@ -395,6 +399,11 @@ fn index_by_oid(catalog: &Catalog, id: i64) -> Option<(&TableDef, Index)> {
                 t.as_ref(),
                 Index {
                     name: i.name.clone(),
+                    keys: if i.on_expressions() {
+                        i.expressions.iter().map(|x| x.sql.clone()).collect()
+                    } else {
+                        column_names(t, &i.columns)
+                    },
                     columns: i.columns.clone(),
                     unique: i.unique,
                 },
@@ -403,12 +412,15 @@ fn index_by_oid(catalog: &Catalog, id: i64) -> Option<(&TableDef, Index)> {
     })
 }
 
-fn column_list(t: &TableDef, columns: &[usize]) -> String {
+fn column_names(t: &TableDef, columns: &[usize]) -> Vec<String> {
     columns
         .iter()
-        .map(|&c| t.columns.get(c).map_or("?", |c| c.name.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|&c| t.columns.get(c).map_or("?", |c| c.name.as_str()).to_owned())
+        .collect()
+}
+
+fn column_list(t: &TableDef, columns: &[usize]) -> String {
+    column_names(t, columns).join(", ")
 }
 
 /// `pg_get_indexdef`: the whole `CREATE INDEX` for column 0, else the
@@ -417,15 +429,14 @@ fn index_def(catalog: &Catalog, id: i64, column: i64) -> Option<String> {
     let (t, index) = index_by_oid(catalog, id)?;
     if column > 0 {
         let c = usize::try_from(column - 1).ok()?;
-        let table_column = *index.columns.get(c)?;
-        return t.columns.get(table_column).map(|c| c.name.clone());
+        return index.keys.get(c).cloned();
     }
     Some(format!(
         "CREATE {}INDEX {} ON public.{} USING btree ({})",
         if index.unique { "UNIQUE " } else { "" },
         index.name,
         t.name,
-        column_list(t, &index.columns)
+        index.keys.join(", ")
     ))
 }
 

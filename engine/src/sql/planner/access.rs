@@ -17,11 +17,27 @@ use crate::sql::expr::{BinOp, Expr};
 use crate::sql::plan::{Column, IndexBounds, IndexChoice, Plan};
 use crate::types::DataType;
 
-/// The order a query asks of a table: column positions, and whether all
-/// are descending with NULLs first (else all ascending with NULLs last).
+/// One part of an index key: a column of the table, or an expression over
+/// its row known by its [`fingerprint`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyPart {
+    Column(usize),
+    Expr(String),
+}
+
+/// The identity of a bound expression, compared between an index's key
+/// and a query: the same SQL bound over the same table yields the same
+/// tree (functions, casts, column positions and types), and so the same
+/// text.
+pub(crate) fn fingerprint(e: &Expr) -> String {
+    format!("{e:?}")
+}
+
+/// The order a query asks of a table: key parts, and whether all are
+/// descending with NULLs first (else all ascending with NULLs last).
 #[derive(Debug, Clone)]
 pub(crate) struct WantedOrder {
-    pub(crate) columns: Vec<usize>,
+    pub(crate) columns: Vec<KeyPart>,
     pub(crate) reverse: bool,
     /// A LIMIT follows, so an unbounded walk of a secondary index (one
     /// row lookup per entry) pays off by stopping early.
@@ -40,9 +56,9 @@ struct Candidate {
     ordered: bool,
 }
 
-/// One usable comparison of a conjunct: `column op probe`.
+/// One usable comparison of a conjunct: `part op probe`.
 struct Term<'e> {
-    column: usize,
+    part: KeyPart,
     kind: TermKind<'e>,
     conjunct: &'e Expr,
 }
@@ -68,16 +84,21 @@ pub(crate) fn table_access(
         split_and(f, &mut conj);
     }
     let terms: Vec<Term<'_>> = conj.iter().filter_map(|c| term(c, &table)).collect();
-    let mut candidates: Vec<(IndexChoice, Vec<usize>, bool)> = Vec::new();
+    let columns_of = |cols: &[usize]| cols.iter().map(|c| KeyPart::Column(*c)).collect();
+    let mut candidates: Vec<(IndexChoice, Vec<KeyPart>, bool)> = Vec::new();
     if let Some(pk) = &table.primary_key {
-        candidates.push((IndexChoice::Primary, pk.columns.clone(), true));
+        candidates.push((IndexChoice::Primary, columns_of(&pk.columns), true));
     }
     for i in &table.indexes {
-        candidates.push((
-            IndexChoice::Secondary(i.clone()),
-            i.columns.clone(),
-            i.unique,
-        ));
+        let parts = if i.on_expressions() {
+            i.expressions
+                .iter()
+                .map(|x| KeyPart::Expr(x.fingerprint.clone()))
+                .collect()
+        } else {
+            columns_of(&i.columns)
+        };
+        candidates.push((IndexChoice::Secondary(i.clone()), parts, i.unique));
     }
     let mut best: Option<Candidate> = None;
     for (choice, cols, unique) in candidates {
@@ -146,13 +167,13 @@ pub(crate) fn table_access(
 
 /// The bounds an index over `cols` gets from `terms`, and the conjuncts
 /// they came from.
-fn bounds_for(cols: &[usize], terms: &[Term<'_>]) -> (IndexBounds, Vec<Expr>) {
+fn bounds_for(cols: &[KeyPart], terms: &[Term<'_>]) -> (IndexBounds, Vec<Expr>) {
     let mut bounds = IndexBounds::default();
     let mut used = Vec::new();
     for col in cols {
         let eq = terms
             .iter()
-            .find(|t| t.column == *col && matches!(t.kind, TermKind::Eq(_)));
+            .find(|t| t.part == *col && matches!(t.kind, TermKind::Eq(_)));
         match eq {
             Some(Term {
                 kind: TermKind::Eq(p),
@@ -170,7 +191,7 @@ fn bounds_for(cols: &[usize], terms: &[Term<'_>]) -> (IndexBounds, Vec<Expr>) {
     };
     if let Some(t) = terms
         .iter()
-        .find(|t| t.column == *next && matches!(t.kind, TermKind::AnyOf(_)))
+        .find(|t| t.part == *next && matches!(t.kind, TermKind::AnyOf(_)))
     {
         if let TermKind::AnyOf(list) = t.kind {
             bounds.any_of = list.to_vec();
@@ -178,7 +199,7 @@ fn bounds_for(cols: &[usize], terms: &[Term<'_>]) -> (IndexBounds, Vec<Expr>) {
         }
         return (bounds, used);
     }
-    for t in terms.iter().filter(|t| t.column == *next) {
+    for t in terms.iter().filter(|t| t.part == *next) {
         match t.kind {
             TermKind::Lower(p) if bounds.lower.is_none() => {
                 bounds.lower = Some(p.clone());
@@ -194,17 +215,30 @@ fn bounds_for(cols: &[usize], terms: &[Term<'_>]) -> (IndexBounds, Vec<Expr>) {
     (bounds, used)
 }
 
-/// `column op probe` (either way round) when an index over the column can
+/// What an index key part `e` is, when it reads the row: a column, or
+/// (when the table has indexes on expressions) an expression.
+fn key_part(e: &Expr, table: &TableDef) -> Option<(KeyPart, DataType)> {
+    match e {
+        Expr::Column(c, _) => Some((KeyPart::Column(*c), table.columns.get(*c)?.ty)),
+        _ if e.is_row_independent() || e.has_subquery() => None,
+        _ if table.indexes.iter().any(|i| i.on_expressions()) => {
+            Some((KeyPart::Expr(fingerprint(e)), e.ty()))
+        }
+        _ => None,
+    }
+}
+
+/// `part op probe` (either way round) when an index over the part can
 /// answer it.
 fn term<'e>(e: &'e Expr, table: &TableDef) -> Option<Term<'e>> {
     match e {
         Expr::Binary(op, a, b, _) => {
-            let (column, probe, op) = match (a.as_ref(), b.as_ref()) {
-                (Expr::Column(c, _), p) if is_probe(p) => (*c, p, *op),
-                (p, Expr::Column(c, _)) if is_probe(p) => (*c, p, flip(*op)?),
+            let ((part, ty), probe, op) = match (a.as_ref(), b.as_ref()) {
+                (k, p) if is_probe(p) && !is_probe(k) => (key_part(k, table)?, p, *op),
+                (p, k) if is_probe(p) => (key_part(k, table)?, p, flip(*op)?),
                 _ => return None,
             };
-            if !indexable(table.columns.get(column)?.ty, probe.ty()) {
+            if !indexable(ty, probe.ty()) {
                 return None;
             }
             let kind = match op {
@@ -214,7 +248,7 @@ fn term<'e>(e: &'e Expr, table: &TableDef) -> Option<Term<'e>> {
                 _ => return None,
             };
             Some(Term {
-                column,
+                part,
                 kind,
                 conjunct: e,
             })
@@ -224,15 +258,12 @@ fn term<'e>(e: &'e Expr, table: &TableDef) -> Option<Term<'e>> {
             list,
             negated: false,
         } => {
-            let Expr::Column(column, _) = expr.as_ref() else {
-                return None;
-            };
-            let ty = table.columns.get(*column)?.ty;
+            let (part, ty) = key_part(expr, table)?;
             if list.is_empty() || !list.iter().all(|p| is_probe(p) && indexable(ty, p.ty())) {
                 return None;
             }
             Some(Term {
-                column: *column,
+                part,
                 kind: TermKind::AnyOf(list),
                 conjunct: e,
             })

@@ -261,7 +261,10 @@ pub(super) fn unique_column(table: &TableDef, col: usize) -> bool {
         .primary_key
         .as_ref()
         .is_some_and(|k| k.columns == [col])
-        || table.indexes.iter().any(|i| i.unique && i.columns == [col])
+        || table
+            .indexes
+            .iter()
+            .any(|i| i.unique && !i.on_expressions() && i.columns == [col])
 }
 
 /// Whether `filter` binds every column of the primary key or of a unique
@@ -287,5 +290,8 @@ fn point_lookup(table: &TableDef, filter: Option<&Expr>) -> bool {
         .primary_key
         .as_ref()
         .is_some_and(|k| covers(&k.columns))
-        || table.indexes.iter().any(|i| i.unique && covers(&i.columns))
+        || table
+            .indexes
+            .iter()
+            .any(|i| i.unique && !i.on_expressions() && covers(&i.columns))
 }

@@ -20,7 +20,7 @@ mod cardinality;
 mod join;
 mod join_order;
 
-pub(crate) use access::{WantedOrder, table_access};
+pub(crate) use access::{KeyPart, WantedOrder, fingerprint, table_access};
 pub(crate) use join::equi_keys;
 
 use crate::catalog::Catalog;
@@ -121,11 +121,13 @@ pub(crate) fn optimize(plan: Plan, cat: &Catalog) -> Plan {
             call,
             args,
             input,
+            left_join,
             columns,
         } => Plan::TableFunction {
             call,
             args,
             input: input.map(|i| Box::new(optimize(*i, cat))),
+            left_join,
             columns,
         },
         Plan::SetOp {
@@ -275,9 +277,10 @@ fn order(sort: Plan, limited: bool, cat: &Catalog) -> Plan {
     }
 }
 
-/// The table columns and direction sort `keys` ask for, when every key
-/// is a plain column passed through the projection and all keys run the
-/// way one index walk does (ASC NULLS LAST, or DESC NULLS FIRST).
+/// The key parts and direction sort `keys` ask for, when every key is a
+/// column or an expression over the row computed by the projection and
+/// all keys run the way one index walk does (ASC NULLS LAST, or DESC NULLS
+/// FIRST).
 fn wanted_order(
     keys: &[crate::sql::plan::SortKey],
     exprs: &[Expr],
@@ -292,10 +295,11 @@ fn wanted_order(
         let Expr::Column(i, _) = &k.expr else {
             return None;
         };
-        let Some(Expr::Column(c, _)) = exprs.get(*i) else {
-            return None;
-        };
-        columns.push(*c);
+        columns.push(match exprs.get(*i)? {
+            Expr::Column(c, _) => KeyPart::Column(*c),
+            e if e.is_row_independent() || e.has_subquery() => return None,
+            e => KeyPart::Expr(fingerprint(e)),
+        });
     }
     Some(WantedOrder {
         columns,

@@ -232,7 +232,7 @@ pub(crate) fn statement_timeout(session: &Session) -> Option<Duration> {
 
 /// The parameter types and result columns of a prepared module or routine
 /// statement, which the binder does not see: `$n` of `CREATE MODULE … FROM
-/// $n` is bytea; the arguments of `CALL p($1, …)` have the procedure's
+/// $n` and of `CREATE MODEL … PARAMETERS $n` is bytea; the arguments of `CALL p($1, …)` have the procedure's
 /// parameter types, and its result the rows the procedure declares.
 pub(crate) fn describe_params(
     statement: &Statement,
@@ -244,11 +244,11 @@ pub(crate) fn describe_params(
         Statement::CreateModule {
             source: ModuleSource::Parameter(n),
             ..
-        } => {
-            if types.len() < *n {
-                types.resize(*n, DataType::Text);
+        } => bytea_param(types, *n),
+        Statement::CreateFunction(f) => {
+            if let Some(ModuleSource::Parameter(n)) = f.parameters {
+                bytea_param(types, n);
             }
-            types[n - 1] = DataType::Bytea;
         }
         Statement::Standard(s) => {
             if let ast::Statement::Call(f) = s.as_ref() {
@@ -286,4 +286,16 @@ pub(crate) fn describe_params(
         _ => {}
     }
     Ok(())
+}
+
+/// Parameter `$n` (1-based, as the parser only accepts) is bytea; those
+/// before it that nothing typed stay text.
+fn bytea_param(types: &mut Vec<DataType>, n: usize) {
+    if n == 0 {
+        return;
+    }
+    if types.len() < n {
+        types.resize(n, DataType::Text);
+    }
+    types[n - 1] = DataType::Bytea;
 }

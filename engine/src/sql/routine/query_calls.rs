@@ -415,8 +415,13 @@ fn conform(v: Value, ty: DataType, def: &RoutineDef) -> SqlResult<Value> {
 }
 
 /// The [`HostSql`] of routines called from a query: notices reach the
-/// client; SQL is refused, because the query's own scan holds the
-/// transaction while the routine runs.
+/// client; SQL is refused (0A000), because the query's own scan holds the
+/// transaction while the routine runs. PostgreSQL lets such a function
+/// SELECT; doing so here needs the guest (`HostSql` is `Send + Sync`, on
+/// the host's thread) to share the operators' `&mut` transaction in the
+/// middle of a scan, or a second reader at the statement's snapshot that
+/// also sees the statement's own earlier writes, which the MVCC layer does
+/// not offer. Procedures (CALL) own the transaction and run SQL.
 #[derive(Default)]
 pub(crate) struct QuerySql {
     notices: Mutex<Vec<Notice>>,
