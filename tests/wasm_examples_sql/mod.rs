@@ -358,7 +358,7 @@ async fn a_prepared_create_model_takes_its_parameters_as_a_bytea_parameter() {
     client.execute(&create, &[&model]).await.unwrap();
 
     let score = client
-        .prepare("SELECT churn($1, $2, $3, $4)")
+        .prepare("SELECT churn($1::float8, $2::float8, $3::float8, $4::float8)")
         .await
         .unwrap();
     let (features, want) = reference();

@@ -42,6 +42,7 @@ pub(crate) fn create_index(
     // a column.
     let mut expressions = Vec::with_capacity(ci.columns.len());
     let mut name_parts = Vec::with_capacity(ci.columns.len());
+    let mut read = Vec::new();
     for c in &ci.columns {
         // ASC/DESC only choose the physical order of entries; a walk in
         // either direction serves both orders, so all entries are stored
@@ -75,20 +76,17 @@ pub(crate) fn create_index(
             other => format!("({other})"),
         };
         let bound = bind_index_expr(&table, &sql, cx)?;
+        bound.columns(&mut read);
         expressions.push(IndexExpr {
             ty: bound.ty(),
             fingerprint: fingerprint(&bound),
             sql,
         });
     }
-    let on_expressions = columns.len() < ci.columns.len();
-    if on_expressions {
-        columns.clear();
-        for x in &expressions {
-            bind_index_expr(&table, &x.sql, cx)?.columns(&mut columns);
-        }
-        columns.sort_unstable();
-        columns.dedup();
+    if columns.len() < ci.columns.len() {
+        read.sort_unstable();
+        read.dedup();
+        columns = read;
     } else {
         expressions.clear();
     }
