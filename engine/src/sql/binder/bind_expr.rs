@@ -121,6 +121,15 @@ impl Binder<'_> {
         self.coerce(e, ty)
     }
 
+    /// `e` as a float8, a constant converted here so that index paths
+    /// still see a literal.
+    fn to_float8(&mut self, e: Expr) -> SqlResult<Expr> {
+        match e {
+            Expr::Literal(v, _) => Ok(Expr::Literal(v.cast(&DataType::Float8)?, DataType::Float8)),
+            e => self.coerce(e, DataType::Float8),
+        }
+    }
+
     pub(super) fn bool_operand(&mut self, e: Expr, op: &str) -> SqlResult<Expr> {
         if is_unknown(&e) {
             return self.coerce(e, DataType::Bool);
@@ -146,6 +155,17 @@ impl Binder<'_> {
         if is_unknown(&r) && !is_unknown(&l) {
             let r = self.coerce(r, lt)?;
             return Ok((l, r));
+        }
+        // PostgreSQL compares a float with a numeric as floats (numeric
+        // casts to float8 implicitly, not the other way): 6850.7::float8
+        // equals 6850.7, whose exact binary value a numeric would not.
+        let float = |t: &DataType| matches!(t, DataType::Float4 | DataType::Float8);
+        let numeric = |t: &DataType| matches!(t, DataType::Numeric { .. });
+        if float(&lt) && numeric(&rt) {
+            return Ok((l, self.to_float8(r)?));
+        }
+        if numeric(&lt) && float(&rt) {
+            return Ok((self.to_float8(l)?, r));
         }
         if lt == rt || (is_number(&lt) && is_number(&rt)) {
             return Ok((l, r));
