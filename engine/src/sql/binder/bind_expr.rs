@@ -123,7 +123,7 @@ impl Binder<'_> {
 
     /// `e` as a float8, a constant converted here so that index paths
     /// still see a literal.
-    fn to_float8(&mut self, e: Expr) -> SqlResult<Expr> {
+    fn float8_operand(&mut self, e: Expr) -> SqlResult<Expr> {
         match e {
             Expr::Literal(v, _) => Ok(Expr::Literal(v.cast(&DataType::Float8)?, DataType::Float8)),
             e => self.coerce(e, DataType::Float8),
@@ -162,10 +162,10 @@ impl Binder<'_> {
         let float = |t: &DataType| matches!(t, DataType::Float4 | DataType::Float8);
         let numeric = |t: &DataType| matches!(t, DataType::Numeric { .. });
         if float(&lt) && numeric(&rt) {
-            return Ok((l, self.to_float8(r)?));
+            return Ok((l, self.float8_operand(r)?));
         }
         if numeric(&lt) && float(&rt) {
-            return Ok((self.to_float8(l)?, r));
+            return Ok((self.float8_operand(l)?, r));
         }
         if lt == rt || (is_number(&lt) && is_number(&rt)) {
             return Ok((l, r));
