@@ -40,6 +40,8 @@ impl SqlState {
     pub const INVALID_TEXT_REPRESENTATION: SqlState = SqlState("22P02");
     /// 22021 character_not_in_repertoire
     pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState("22021");
+    /// 22025 invalid_escape_sequence
+    pub const INVALID_ESCAPE_SEQUENCE: SqlState = SqlState("22025");
     /// 42804 datatype_mismatch
     pub const DATATYPE_MISMATCH: SqlState = SqlState("42804");
     /// 42704 undefined_object

@@ -307,6 +307,14 @@ pub enum Plan {
         /// Input.
         input: Box<Plan>,
     },
+    /// `DISTINCT ON`: the first row of each set of rows with equal values
+    /// (NULLs equal) in the `keys` columns, in input order.
+    DistinctOn {
+        /// Input, sorted with the keys leading.
+        input: Box<Plan>,
+        /// Column indexes.
+        keys: Vec<usize>,
+    },
     /// UNION / INTERSECT / EXCEPT.
     SetOp {
         /// Which.
@@ -392,7 +400,8 @@ impl Plan {
             | Plan::Sort { input, .. }
             | Plan::TopN { input, .. }
             | Plan::Limit { input, .. }
-            | Plan::Distinct { input } => input.columns(),
+            | Plan::Distinct { input }
+            | Plan::DistinctOn { input, .. } => input.columns(),
             Plan::SetOp { left, .. } => left.columns(),
         }
     }

@@ -158,6 +158,8 @@ impl Database {
             settings: HashMap::new(),
             isolation_name: None,
             block_isolation: Isolation::ReadCommitted,
+            block_queried: false,
+            block_read_only: false,
             sequence_values: Arc::default(),
             invoker: self.invoker.clone(),
             hooks: self.hooks.clone(),
@@ -189,6 +191,11 @@ pub struct Session {
     pub(crate) isolation_name: Option<&'static str>,
     /// The isolation the open transaction began with.
     pub(crate) block_isolation: Isolation,
+    /// Whether a statement has run in the open transaction: its isolation
+    /// can no longer change (SET TRANSACTION refuses with 25001).
+    pub(crate) block_queried: bool,
+    /// Whether the open transaction is READ ONLY.
+    pub(crate) block_read_only: bool,
     /// `currval` of each sequence this session took a value from; not
     /// transactional, as in PostgreSQL.
     pub(crate) sequence_values: Arc<parking_lot::Mutex<HashMap<u32, i64>>>,
@@ -305,6 +312,7 @@ impl Session {
         } else if let Some(t) = self.txn.as_mut() {
             t.begin_statement();
         }
+        self.block_queried = true;
         let result = match self.txn.as_mut() {
             Some(t) => {
                 t.savepoint("\u{0}statement");
@@ -333,10 +341,21 @@ impl Session {
     }
 
     fn begin_txn(&mut self, isolation: Isolation) {
+        self.begin_txn_with(isolation, false);
+    }
+
+    /// Starts the session's transaction, replacing any open one (which
+    /// SET TRANSACTION only does before it has run a statement).
+    pub(crate) fn begin_txn_with(&mut self, isolation: Isolation, read_only: bool) {
+        if let Some(open) = self.txn.take() {
+            open.rollback();
+        }
         let mut txn = self.kv.begin(TxnConfig {
             isolation,
-            read_only: false,
+            read_only,
         });
+        self.block_queried = false;
+        self.block_read_only = read_only;
         txn.set_cancel(self.cancel.clone());
         self.txn = Some(txn);
         self.txn_start = pg_now();
@@ -370,7 +389,21 @@ impl Session {
                         _ => None,
                     })
                     .unwrap_or(self.isolation);
-                self.begin_txn(isolation);
+                let read_only = modes.iter().any(|m| {
+                    matches!(
+                        m,
+                        sqlparser::ast::TransactionMode::AccessMode(
+                            sqlparser::ast::TransactionAccessMode::ReadOnly
+                        )
+                    )
+                });
+                self.begin_txn_with(isolation, read_only);
+                self.isolation_name = modes.iter().find_map(|m| match m {
+                    sqlparser::ast::TransactionMode::IsolationLevel(l) => {
+                        Some(super::settings::level_name(l))
+                    }
+                    _ => None,
+                });
                 self.status = TransactionStatus::InBlock;
                 tag("BEGIN")
             }
@@ -404,6 +437,13 @@ impl Session {
                 savepoint: Some(name),
                 ..
             } => {
+                if self.txn.is_none() {
+                    return Err(SqlError::TransactionState {
+                        state: crate::SqlState::NO_ACTIVE_SQL_TRANSACTION,
+                        message: "ROLLBACK TO SAVEPOINT can only be used in transaction blocks"
+                            .into(),
+                    });
+                }
                 let name = super::binder::ident(name);
                 let Some(pos) = self.savepoints.iter().rposition(|n| *n == name) else {
                     self.status_after_error();

@@ -55,7 +55,7 @@ fn value_text(values: &[ast::Expr]) -> String {
         .join(", ")
 }
 
-fn level_name(level: &ast::TransactionIsolationLevel) -> &'static str {
+pub(crate) fn level_name(level: &ast::TransactionIsolationLevel) -> &'static str {
     match level {
         ast::TransactionIsolationLevel::ReadUncommitted => "read uncommitted",
         ast::TransactionIsolationLevel::ReadCommitted => "read committed",
@@ -99,11 +99,7 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
             session: false,
             ..
         } => {
-            for mode in modes {
-                if let ast::TransactionMode::IsolationLevel(level) = mode {
-                    session.isolation_name = Some(level_name(level));
-                }
-            }
+            set_transaction(session, modes)?;
         }
         other => {
             return Err(SqlError::unsupported(format!(
@@ -112,6 +108,44 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
         }
     }
     Ok(StatementResult::Command("SET".into()))
+}
+
+/// `SET TRANSACTION modes`: outside a block PostgreSQL only warns, so it
+/// does nothing; inside, the modes hold until the first statement, after
+/// which the isolation is fixed (25001).
+fn set_transaction(session: &mut Session, modes: &[ast::TransactionMode]) -> SqlResult<()> {
+    if session.txn.is_none() {
+        return Ok(());
+    }
+    let level = modes.iter().find_map(|m| match m {
+        ast::TransactionMode::IsolationLevel(level) => Some(level),
+        ast::TransactionMode::AccessMode(_) => None,
+    });
+    if session.block_queried && level.is_some() {
+        return Err(SqlError::TransactionState {
+            state: SqlState::ACTIVE_SQL_TRANSACTION,
+            message: "SET TRANSACTION ISOLATION LEVEL must be called before any query".into(),
+        });
+    }
+    let mut isolation = session.block_isolation;
+    let mut read_only = session.block_read_only;
+    for mode in modes {
+        match mode {
+            ast::TransactionMode::IsolationLevel(level) => {
+                isolation = isolation_of(level_name(level))?;
+            }
+            ast::TransactionMode::AccessMode(access) => {
+                read_only = matches!(access, ast::TransactionAccessMode::ReadOnly);
+            }
+        }
+    }
+    let name = level.map(level_name).or(session.isolation_name);
+    if !session.block_queried {
+        // Nothing has run in the transaction: it starts again with the modes.
+        session.begin_txn_with(isolation, read_only);
+    }
+    session.isolation_name = name;
+    Ok(())
 }
 
 fn isolation_of(name: &str) -> SqlResult<Isolation> {

@@ -285,6 +285,9 @@ pub(crate) fn parse_interval(input: &str) -> Result<Interval, TypeError> {
         type_name: "interval",
     };
     let lower = pg_trim(input).to_ascii_lowercase();
+    if let Some(designators) = lower.strip_prefix('p') {
+        return parse_iso8601(designators, input);
+    }
     let tokens = tokens(&lower);
     let mut sum = Sum::default();
     let mut seen = false;
@@ -337,12 +340,74 @@ pub(crate) fn parse_interval(input: &str) -> Result<Interval, TypeError> {
     })
 }
 
+/// ISO 8601's format with designators, after its `P`: `1Y2M3DT4H5M6.5S`
+/// (weeks as `W`; `M` is months before the `T`, minutes after it).
+fn parse_iso8601(designators: &str, input: &str) -> Result<Interval, TypeError> {
+    let syntax = || TypeError::InvalidDatetime {
+        type_name: "interval",
+        input: input.to_owned(),
+    };
+    let range = || TypeError::DatetimeOutOfRange {
+        type_name: "interval",
+    };
+    let mut sum = Sum::default();
+    let mut in_time = false;
+    let mut rest = designators;
+    let mut seen = false;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('t') {
+            if in_time {
+                return Err(syntax());
+            }
+            in_time = true;
+            rest = after;
+            continue;
+        }
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+            .ok_or_else(syntax)?;
+        let number = Number::parse(&rest[..end]).ok_or_else(syntax)?;
+        let designator = rest[end..].chars().next().ok_or_else(syntax)?;
+        let unit = match (in_time, designator) {
+            (false, 'y') => Unit::Months(12),
+            (false, 'm') => Unit::Months(1),
+            (false, 'w') => Unit::Days(7),
+            (false, 'd') => Unit::Days(1),
+            (true, 'h') => Unit::Micros(USECS_PER_HOUR),
+            (true, 'm') => Unit::Micros(USECS_PER_MINUTE),
+            (true, 's') => Unit::Micros(USECS_PER_SEC),
+            _ => return Err(syntax()),
+        };
+        sum.add(&number, unit).ok_or_else(range)?;
+        seen = true;
+        rest = &rest[end + designator.len_utf8()..];
+    }
+    if !seen {
+        return Err(syntax());
+    }
+    Ok(Interval {
+        months: i32::try_from(sum.months).map_err(|_| range())?,
+        days: i32::try_from(sum.days).map_err(|_| range())?,
+        micros: i64::try_from(sum.micros).map_err(|_| range())?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn round(text: &str) -> String {
         parse_interval(text).unwrap().to_string()
+    }
+
+    #[test]
+    fn iso_8601_designators() {
+        assert_eq!(round("P1Y2M"), "1 year 2 mons");
+        assert_eq!(round("p1dt2h30m"), "1 day 02:30:00");
+        assert_eq!(round("P2W"), "14 days");
+        assert_eq!(round("PT1.5S"), "00:00:01.5");
+        assert!(parse_interval("P1H").is_err());
+        assert!(parse_interval("P").is_err());
     }
 
     #[test]

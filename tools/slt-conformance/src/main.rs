@@ -101,10 +101,7 @@ fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
         for path in entries {
             if path.is_dir() {
                 walk(&path, out)?;
-            } else if path
-                .extension()
-                .is_some_and(|e| e == "test" || e == "slt")
-            {
+            } else if path.extension().is_some_and(|e| e == "test" || e == "slt") {
                 out.push(path);
             }
         }
@@ -436,9 +433,8 @@ async fn run_file(args: &Args, path: &Path) -> FileResult {
     let expected: ExpectedTypes = Arc::default();
     let session_types = Arc::clone(&expected);
     let timeout = args.timeout;
-    let mut runner = Runner::new(move || {
-        Wire::connect(config.clone(), Arc::clone(&session_types), timeout)
-    });
+    let mut runner =
+        Runner::new(move || Wire::connect(config.clone(), Arc::clone(&session_types), timeout));
     runner.with_validator(value_wise_validator);
     runner.with_column_validator(sqllogictest::default_column_validator);
 

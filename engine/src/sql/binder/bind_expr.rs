@@ -29,6 +29,22 @@ pub(super) fn is_number(t: &DataType) -> bool {
 
 /// Whether `e` is an untyped constant (a string literal or NULL) that
 /// takes the type its context asks for, as PostgreSQL's `unknown` does.
+/// Whether PostgreSQL converts a `from` value stored into a `to` column
+/// implicitly or by an assignment cast: between numbers, between dates and
+/// timestamps, between json and jsonb, and from anything into a string.
+fn assignable(from: DataType, to: DataType) -> bool {
+    let temporal = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Date | DataType::Timestamp | DataType::TimestampTz
+        )
+    };
+    base_type(from) == base_type(to)
+        || (is_number(&from) && is_number(&to))
+        || (temporal(&from) && temporal(&to))
+        || to.is_string()
+}
+
 pub(super) fn is_unknown(e: &Expr) -> bool {
     matches!(
         e,
@@ -60,9 +76,58 @@ impl Binder<'_> {
                     }
                 }
             }
+            e if matches!(e.ty(), DataType::Char(_))
+                && matches!(ty, DataType::Text | DataType::Varchar(_)) =>
+            {
+                match char_to_text(e) {
+                    trimmed if ty == DataType::Text => trimmed,
+                    trimmed => Expr::Cast(Box::new(trimmed), ty),
+                }
+            }
             e if base_type(e.ty()) == base_type(ty) => e,
             e => Expr::Cast(Box::new(e), ty),
         })
+    }
+
+    /// The operands of a comparison involving `char(n)`: PostgreSQL
+    /// compares two of them without their padding (`bpchareq`), and one
+    /// against text as text, whose cast from `char(n)` drops the padding.
+    fn unpad_for_comparison(l: Expr, r: Expr) -> (Expr, Expr) {
+        use DataType as T;
+        match (l.ty(), r.ty()) {
+            (T::Char(a), T::Char(b)) if a != b => (char_to_text(l), char_to_text(r)),
+            (T::Char(_), T::Text | T::Varchar(_)) => (char_to_text(l), r),
+            (T::Text | T::Varchar(_), T::Char(_)) => (l, char_to_text(r)),
+            _ => (l, r),
+        }
+    }
+
+    /// Coerces a value stored into column `column` of type `ty`, refusing
+    /// (42804) a typed expression PostgreSQL has no assignment cast for,
+    /// such as an integer into a boolean.
+    pub(crate) fn assign_to_column(
+        &mut self,
+        e: Expr,
+        ty: DataType,
+        column: &str,
+    ) -> SqlResult<Expr> {
+        if !is_unknown(&e) && !assignable(e.ty(), ty) {
+            return Err(SqlError::DatatypeMismatch(format!(
+                "column \"{column}\" is of type {} but expression is of type {}",
+                ty.name(),
+                e.ty().name()
+            )));
+        }
+        self.coerce(e, ty)
+    }
+
+    /// `e` as a float8, a constant converted here so that index paths
+    /// still see a literal.
+    fn float8_operand(&mut self, e: Expr) -> SqlResult<Expr> {
+        match e {
+            Expr::Literal(v, _) => Ok(Expr::Literal(v.cast(&DataType::Float8)?, DataType::Float8)),
+            e => self.coerce(e, DataType::Float8),
+        }
     }
 
     pub(super) fn bool_operand(&mut self, e: Expr, op: &str) -> SqlResult<Expr> {
@@ -90,6 +155,17 @@ impl Binder<'_> {
         if is_unknown(&r) && !is_unknown(&l) {
             let r = self.coerce(r, lt)?;
             return Ok((l, r));
+        }
+        // PostgreSQL compares a float with a numeric as floats (numeric
+        // casts to float8 implicitly, not the other way): 6850.7::float8
+        // equals 6850.7, whose exact binary value a numeric would not.
+        let float = |t: &DataType| matches!(t, DataType::Float4 | DataType::Float8);
+        let numeric = |t: &DataType| matches!(t, DataType::Numeric { .. });
+        if float(&lt) && numeric(&rt) {
+            return Ok((l, self.float8_operand(r)?));
+        }
+        if numeric(&lt) && float(&rt) {
+            return Ok((self.float8_operand(l)?, r));
         }
         if lt == rt || (is_number(&lt) && is_number(&rt)) {
             return Ok((l, r));
@@ -173,6 +249,10 @@ impl Binder<'_> {
                             && other.ty() != ty
                             && has_typmod(ty) =>
                     {
+                        let other = match (other.ty(), ty) {
+                            (DataType::Char(_), DataType::Varchar(_)) => char_to_text(other),
+                            _ => other,
+                        };
                         Expr::Cast(Box::new(other), ty)
                     }
                     other => self.coerce(other, ty)?,
@@ -303,19 +383,23 @@ impl Binder<'_> {
                 expr,
                 pattern,
                 any: false,
-                ..
+                escape_char,
             }
             | E::ILike {
                 negated,
                 expr,
                 pattern,
                 any: false,
-                ..
+                escape_char,
             } => {
                 let x = self.bind_expr(expr)?;
                 let x = self.coerce(x, DataType::Text)?;
                 let p = self.bind_expr(pattern)?;
                 let p = self.coerce(p, DataType::Text)?;
+                let p = match escape_char {
+                    None => p,
+                    Some(escape) => like_with_escape(p, escape)?,
+                };
                 Expr::Like {
                     expr: Box::new(x),
                     pattern: Box::new(p),
@@ -514,6 +598,7 @@ impl Binder<'_> {
         };
         if let Some(bop) = comparison {
             let (l, r) = self.unify(l, r, &op.to_string())?;
+            let (l, r) = Self::unpad_for_comparison(l, r);
             return Ok(Expr::Binary(bop, Box::new(l), Box::new(r), DataType::Bool));
         }
         // Regular-expression matches are PostgreSQL's functions behind the
@@ -547,6 +632,10 @@ impl Binder<'_> {
                 if !base_type(l.ty()).is_string() && !base_type(r.ty()).is_string() {
                     return Err(mismatch("||", l.ty(), r.ty()));
                 }
+                // `anynonarray || text` casts the other side to text, where
+                // a boolean reads `true`, not its output form `t`.
+                let l = self.coerce(l, DataType::Text)?;
+                let r = self.coerce(r, DataType::Text)?;
                 Ok(Expr::Binary(
                     BinOp::Concat,
                     Box::new(l),
@@ -717,6 +806,7 @@ fn literal(v: &ast::Value) -> SqlResult<Expr> {
         }
         ast::Value::SingleQuotedString(s)
         | ast::Value::EscapedStringLiteral(s)
+        | ast::Value::UnicodeStringLiteral(s)
         | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
             Expr::Literal(Value::Text(s.clone()), DataType::Text)
         }
@@ -783,4 +873,64 @@ fn minus_into_power(e: &ast::Expr) -> ast::Expr {
             expr: Box::new(other.clone()),
         },
     }
+}
+
+/// A `char(n)` value as text: PostgreSQL's cast drops the padding.
+fn char_to_text(e: Expr) -> Expr {
+    Expr::Func(crate::sql::expr::Func::Rtrim, vec![e], DataType::Text)
+}
+
+/// A constant LIKE pattern written with `ESCAPE 'c'`, rewritten to the
+/// backslash escapes the matcher reads (`ESCAPE ''` turns escaping off).
+fn like_with_escape(pattern: Expr, escape: &ast::Value) -> SqlResult<Expr> {
+    let escape = match escape {
+        ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => s.as_str(),
+        ast::Value::Null => return Ok(Expr::Literal(Value::Null, DataType::Text)),
+        _ => return Err(SqlError::Syntax(format!("invalid escape string {escape}"))),
+    };
+    let mut chars = escape.chars();
+    let escape = match (chars.next(), chars.next()) {
+        (None, _) => None,
+        (Some(c), None) => Some(c),
+        _ => {
+            return Err(SqlError::data(
+                crate::SqlState::INVALID_ESCAPE_SEQUENCE,
+                "invalid escape string",
+            ));
+        }
+    };
+    let text = match pattern {
+        Expr::Literal(Value::Text(text), _) => text,
+        Expr::Literal(Value::Null, ty) => return Ok(Expr::Literal(Value::Null, ty)),
+        Expr::Cast(inner, DataType::Text)
+            if matches!(inner.as_ref(), Expr::Literal(Value::Text(_), _)) =>
+        {
+            match *inner {
+                Expr::Literal(Value::Text(text), _) => text,
+                _ => return Err(SqlError::Internal("matched a literal".into())),
+            }
+        }
+        _ => {
+            return Err(SqlError::unsupported(
+                "LIKE … ESCAPE with a pattern that is not a constant is not supported",
+            ));
+        }
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            // A trailing escape stays one: it matches nothing, as in
+            // PostgreSQL when the text ends before it.
+            out.push('\\');
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(Expr::Literal(Value::Text(out), DataType::Text))
 }

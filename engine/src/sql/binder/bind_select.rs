@@ -344,9 +344,9 @@ fn bind_select(
                 }
                 let having = s.having.as_ref().map(|h| b.bind_expr(h)).transpose()?;
                 let mut order = Vec::new();
-                for o in order_by {
-                    if output_ref_name(&o.expr, &items).is_none() {
-                        order.push(Some(b.bind_expr(&o.expr)?));
+                for o in order_by.iter().map(|o| &o.expr).chain(distinct_on(s)) {
+                    if output_ref_name(o, &items).is_none() {
+                        order.push(Some(b.bind_expr(o)?));
                     } else {
                         order.push(None);
                     }
@@ -404,9 +404,9 @@ fn bind_select(
             .map(|(_, n)| (None, None, n.clone()))
             .collect();
         let mut order = Vec::new();
-        for o in order_by {
-            if output_ref_name(&o.expr, &names).is_none() {
-                order.push(Some(b.bind_expr(&o.expr)?));
+        for o in order_by.iter().map(|o| &o.expr).chain(distinct_on(s)) {
+            if output_ref_name(o, &names).is_none() {
+                order.push(Some(b.bind_expr(o)?));
             } else {
                 order.push(None);
             }
@@ -466,8 +466,68 @@ fn output_ref_name(
     }
 }
 
-/// Projection, DISTINCT and ORDER BY: sort keys that are not output
+/// The expressions of `DISTINCT ON (...)`, none for other selects.
+fn distinct_on(s: &ast::Select) -> impl Iterator<Item = &ast::Expr> {
+    let on: &[ast::Expr] = match &s.distinct {
+        Some(ast::Distinct::On(exprs)) => exprs,
+        _ => &[],
+    };
+    on.iter()
+}
+
+/// The output column an ORDER BY or DISTINCT ON item names: a visible one
+/// by name or position (`bound` is `None`), or one computing `bound`,
+/// added as a hidden extra column unless the select list has it.
+fn sort_column(
+    item: &ast::Expr,
+    bound: Option<Expr>,
+    exprs: &mut Vec<Expr>,
+    columns: &mut Vec<Column>,
+    visible: usize,
+    distinct: bool,
+) -> SqlResult<usize> {
+    match bound {
+        None => {
+            let names: Vec<(Option<ast::Expr>, Option<Expr>, String)> = columns[..visible]
+                .iter()
+                .map(|c| (None, None, c.name.clone()))
+                .collect();
+            let i = output_ref_name(item, &names).unwrap_or(usize::MAX);
+            if i >= visible {
+                return Err(SqlError::Semantic {
+                    state: crate::SqlState::INVALID_COLUMN_REFERENCE,
+                    message: format!("ORDER BY position {item} is not in select list"),
+                });
+            }
+            Ok(i)
+        }
+        Some(e) => {
+            // Visible columns come first; a hidden one an earlier item
+            // added serves again, so ORDER BY and DISTINCT ON share it.
+            if let Some(i) = exprs.iter().position(|x| same_expr(x, &e)) {
+                return Ok(i);
+            }
+            if distinct {
+                return Err(SqlError::Semantic {
+                    state: crate::SqlState::INVALID_COLUMN_REFERENCE,
+                    message: "for SELECT DISTINCT, ORDER BY expressions must appear in select list"
+                        .into(),
+                });
+            }
+            columns.push(Column {
+                name: "?sort".into(),
+                table: None,
+                ty: e.ty(),
+            });
+            exprs.push(e);
+            Ok(exprs.len() - 1)
+        }
+    }
+}
+
+/// Projection, DISTINCT (ON) and ORDER BY: sort keys that are not output
 /// columns are computed as hidden extra columns and dropped after the sort.
+/// `order` holds the bound ORDER BY items, then the DISTINCT ON ones.
 fn finish(
     _b: &mut Binder<'_>,
     input: Plan,
@@ -486,51 +546,49 @@ fn finish(
             ty: e.ty(),
         })
         .collect();
-    let distinct = match &s.distinct {
-        None => false,
-        Some(ast::Distinct::Distinct) => true,
-        Some(ast::Distinct::On(_)) => {
-            return Err(SqlError::unsupported("DISTINCT ON is not supported"));
-        }
-    };
+    let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
+    let mut order = order.into_iter();
     let mut keys = Vec::new();
-    for (o, bound) in order_by.iter().zip(order) {
-        let expr = match bound {
-            None => {
-                let names: Vec<(Option<ast::Expr>, Option<Expr>, String)> = columns[..visible]
-                    .iter()
-                    .map(|c| (None, None, c.name.clone()))
-                    .collect();
-                let i = output_ref_name(&o.expr, &names).unwrap_or(usize::MAX);
-                let Some(c) = columns.get(i).filter(|_| i < visible) else {
-                    return Err(SqlError::Semantic {
-                        state: crate::SqlState::INVALID_COLUMN_REFERENCE,
-                        message: format!("ORDER BY position {} is not in select list", o.expr),
-                    });
-                };
-                Expr::Column(i, c.ty)
+    for o in order_by {
+        let bound = order.next().flatten();
+        let i = sort_column(&o.expr, bound, &mut exprs, &mut columns, visible, distinct)?;
+        keys.push(sort_key(Expr::Column(i, columns[i].ty), &o.options));
+    }
+    let mut on = Vec::new();
+    for item in distinct_on(s) {
+        let bound = order.next().flatten();
+        let i = sort_column(item, bound, &mut exprs, &mut columns, visible, false)?;
+        if !on.contains(&i) {
+            on.push(i);
+        }
+    }
+    if !on.is_empty() {
+        // PostgreSQL keeps the first row of each group in ORDER BY order,
+        // so the ORDER BY must start with the DISTINCT ON expressions; the
+        // ones it leaves out are sorted on after it.
+        let leading = keys.len().min(on.len());
+        let matches = keys[..leading]
+            .iter()
+            .all(|k| matches!(k.expr, Expr::Column(i, _) if on.contains(&i)));
+        if !matches {
+            return Err(SqlError::Semantic {
+                state: crate::SqlState::INVALID_COLUMN_REFERENCE,
+                message: "SELECT DISTINCT ON expressions must match initial ORDER BY expressions"
+                    .into(),
+            });
+        }
+        for &i in &on {
+            let sorted = keys[..leading]
+                .iter()
+                .any(|k| matches!(k.expr, Expr::Column(j, _) if j == i));
+            if !sorted {
+                keys.push(SortKey {
+                    expr: Expr::Column(i, columns[i].ty),
+                    desc: false,
+                    nulls_first: false,
+                });
             }
-            Some(e) => {
-                if let Some(i) = exprs[..visible].iter().position(|x| same_expr(x, &e)) {
-                    Expr::Column(i, e.ty())
-                } else {
-                    if distinct {
-                        return Err(SqlError::Semantic {
-                            state: crate::SqlState::INVALID_COLUMN_REFERENCE,
-                            message: "for SELECT DISTINCT, ORDER BY expressions must appear in select list".into(),
-                        });
-                    }
-                    exprs.push(e.clone());
-                    columns.push(Column {
-                        name: "?sort".into(),
-                        table: None,
-                        ty: e.ty(),
-                    });
-                    Expr::Column(exprs.len() - 1, e.ty())
-                }
-            }
-        };
-        keys.push(sort_key(expr, &o.options));
+        }
     }
     let mut plan = Plan::Project {
         input: Box::new(input),
@@ -546,6 +604,12 @@ fn finish(
         plan = Plan::Sort {
             input: Box::new(plan),
             keys,
+        };
+    }
+    if !on.is_empty() {
+        plan = Plan::DistinctOn {
+            input: Box::new(plan),
+            keys: on,
         };
     }
     if columns.len() > visible {

@@ -217,7 +217,7 @@ fn bind_values_for(
                     }
                     e => b.bind_expr(e)?,
                 };
-                out.push(b.coerce(bound, ty)?);
+                out.push(b.assign_to_column(bound, ty, &table.columns[*t].name)?);
             }
             rows.push(out);
         }

@@ -301,7 +301,7 @@ fn variance(func: AggFunc, n: i64, sum: Value, squares: Value) -> SqlResult<Valu
                 .and_then(|nq| nq.checked_sub(s.checked_mul(s)?))
                 .ok_or_else(overflow)?
                 .max(Decimal::ZERO);
-            let var = crate::sql::expr::numeric_div(num, Decimal::from(divisor))?;
+            let var = crate::sql::expr::numeric_div_estimate(num, Decimal::from(divisor))?;
             if root {
                 Value::Numeric(crate::sql::expr::numeric_sqrt(var)?)
             } else {

@@ -330,6 +330,9 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             offset.clone(),
         )),
         Plan::Distinct { input } => Box::new(set_op::Distinct::new(build(input))),
+        Plan::DistinctOn { input, keys } => {
+            Box::new(set_op::DistinctOn::new(build(input), keys.clone()))
+        }
         Plan::SetOp {
             kind,
             all,

@@ -1,11 +1,12 @@
-//! DISTINCT and UNION / INTERSECT / EXCEPT, by hashing whole rows (under
-//! grouping equality, where NULLs are equal).
+//! DISTINCT, DISTINCT ON and UNION / INTERSECT / EXCEPT, by hashing whole
+//! rows or their keys (under grouping equality, where NULLs are equal).
 
 use std::collections::{HashMap, HashSet};
 
 use super::{ExecCtx, Operator, Row};
 use crate::sql::error::SqlResult;
 use crate::sql::plan::SetOpKind;
+use crate::types::Value;
 
 pub(super) struct Distinct {
     input: Box<dyn Operator>,
@@ -25,6 +26,38 @@ impl Operator for Distinct {
     fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
         while let Some(row) = self.input.next(cx)? {
             if self.seen.insert(row.clone()) {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+}
+
+pub(super) struct DistinctOn {
+    input: Box<dyn Operator>,
+    keys: Vec<usize>,
+    seen: HashSet<Vec<Value>>,
+}
+
+impl DistinctOn {
+    pub(super) fn new(input: Box<dyn Operator>, keys: Vec<usize>) -> Self {
+        DistinctOn {
+            input,
+            keys,
+            seen: HashSet::new(),
+        }
+    }
+}
+
+impl Operator for DistinctOn {
+    fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
+        while let Some(row) = self.input.next(cx)? {
+            let key: Vec<Value> = self
+                .keys
+                .iter()
+                .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+                .collect();
+            if self.seen.insert(key) {
                 return Ok(Some(row));
             }
         }

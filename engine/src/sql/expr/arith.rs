@@ -130,7 +130,15 @@ fn numeric_op(op: BinOp, a: Decimal, b: Decimal) -> SqlResult<Decimal> {
     match op {
         BinOp::Add => a.checked_add(b).ok_or_else(overflow),
         BinOp::Sub => a.checked_sub(b).ok_or_else(overflow),
-        BinOp::Mul => a.checked_mul(b).ok_or_else(overflow),
+        BinOp::Mul => {
+            let mut product = a.checked_mul(b).ok_or_else(overflow)?;
+            // A zero product comes back without decimals; PostgreSQL shows
+            // the operands' summed scale (`7 * 0.00` is `0.00`).
+            if product.is_zero() {
+                product.rescale((a.scale() + b.scale()).min(28));
+            }
+            Ok(product)
+        }
         BinOp::Div => numeric_div(a, b),
         BinOp::Mod if b.is_zero() => Err(SqlError::DivisionByZero),
         BinOp::Mod => a.checked_rem(b).ok_or_else(overflow),
@@ -141,6 +149,26 @@ fn numeric_op(op: BinOp, a: Decimal, b: Decimal) -> SqlResult<Decimal> {
 /// PostgreSQL's `select_div_scale`: at least 16 significant digits, and
 /// no fewer decimals than either operand shows.
 pub fn numeric_div(a: Decimal, b: Decimal) -> SqlResult<Decimal> {
+    divide(a, b, true)
+}
+
+/// `x` with at least 16 significant digits and no fewer decimals than it
+/// shows: the precision the numeric results computed through floats
+/// (`sqrt`, `power`, …) and the variances keep.
+pub fn numeric_significant(x: Decimal) -> SqlResult<Decimal> {
+    divide(x, Decimal::ONE, false)
+}
+
+/// `a / b` to about the scale [`numeric_div`] gives, for the statistics
+/// (variances) whose scale PostgreSQL derives otherwise.
+pub fn numeric_div_estimate(a: Decimal, b: Decimal) -> SqlResult<Decimal> {
+    divide(a, b, false)
+}
+
+/// `a / b` to the scale `select_div_scale` picks. `tie_is_smaller`: equal
+/// leading digits count as a smaller dividend, as PostgreSQL's division
+/// assumes, keeping four more decimals.
+fn divide(a: Decimal, b: Decimal, tie_is_smaller: bool) -> SqlResult<Decimal> {
     if b.is_zero() {
         return Err(SqlError::DivisionByZero);
     }
@@ -150,7 +178,7 @@ pub fn numeric_div(a: Decimal, b: Decimal) -> SqlResult<Decimal> {
     let (w1, f1) = weight_and_first(a);
     let (w2, f2) = weight_and_first(b);
     let mut qweight = w1 - w2;
-    if f1 < f2 {
+    if f1 < f2 || (tie_is_smaller && f1 == f2) {
         qweight -= 1;
     }
     let rscale = (16 - qweight * 4)

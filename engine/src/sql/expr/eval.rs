@@ -285,8 +285,14 @@ fn cast(v: Value, ty: &DataType) -> SqlResult<Value> {
 /// `v IN (values)`: true on a match, NULL when no match but a NULL was
 /// involved, false otherwise (and the reverse for NOT IN).
 fn in_values<'a>(v: &Value, values: impl Iterator<Item = &'a Value>, negated: bool) -> Value {
+    let mut values = values.peekable();
     if v.is_null() {
-        return Value::Null;
+        // Nothing to compare with: NULL IN (empty subquery) is false.
+        return if values.peek().is_none() {
+            Value::Bool(negated)
+        } else {
+            Value::Null
+        };
     }
     let mut saw_null = false;
     for item in values {

@@ -4,7 +4,7 @@
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::arith::{is_numeric, math_error, numeric_div, to_decimal, to_f64};
+use super::arith::{is_numeric, math_error, numeric_significant, to_decimal, to_f64};
 use crate::SqlState;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::ExecCtx;
@@ -431,7 +431,7 @@ pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<
                         "value overflows numeric format",
                     )
                 })?;
-                Value::Numeric(numeric_div(r, Decimal::ONE)?)
+                Value::Numeric(numeric_significant(r)?)
             }
         },
         Func::Sqrt => {

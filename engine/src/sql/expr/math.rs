@@ -11,7 +11,7 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
-use super::arith::{is_numeric, math_error, numeric_div, to_decimal, to_f64};
+use super::arith::{is_numeric, math_error, numeric_significant, to_decimal, to_f64};
 use super::functions::Func;
 use crate::SqlState;
 use crate::sql::binder::promote;
@@ -236,11 +236,11 @@ fn float_result(x: f64) -> SqlResult<Value> {
 /// significant digits PostgreSQL's numeric math shows at least.
 fn numeric_from_f64(x: f64) -> SqlResult<Value> {
     let d = Decimal::from_f64(x).ok_or_else(overflow)?;
-    Ok(Value::Numeric(numeric_div(d, Decimal::ONE)?))
+    Ok(Value::Numeric(numeric_significant(d)?))
 }
 
 /// The square root of a numeric: Newton's method from the float
-/// estimate, to the precision [`numeric_div`] keeps.
+/// estimate, to the precision [`numeric_significant`] keeps.
 pub(crate) fn numeric_sqrt(v: Decimal) -> SqlResult<Decimal> {
     if v.is_sign_negative() && !v.is_zero() {
         return Err(math_error(
@@ -260,7 +260,7 @@ pub(crate) fn numeric_sqrt(v: Decimal) -> SqlResult<Decimal> {
         let q = v.checked_div(x).ok_or_else(overflow)?;
         x = (x + q).checked_div(two).ok_or_else(overflow)?;
     }
-    numeric_div(x, Decimal::ONE)
+    numeric_significant(x)
 }
 
 fn log_domain(x: f64, zero: &str) -> SqlResult<()> {

@@ -15,8 +15,8 @@ pub use pg_describe::{DescribeFunc, RegKind};
 pub use pg_functions::{PgFunc, regex_operator_function};
 pub(crate) use pg_functions::{ROLE_OID, UTF8_ENCODING};
 
-pub use arith::numeric_div;
 pub(crate) use arith::op_symbol;
+pub use arith::{numeric_div, numeric_div_estimate, numeric_significant};
 
 /// `left op right` for a comparison operator, `None` when either is NULL.
 pub(crate) fn compare_values(op: BinOp, left: &Value, right: &Value) -> Option<bool> {

@@ -98,7 +98,8 @@ pub(crate) fn resolve(
             c.resize(n, None);
             c
         }),
-        ("octet_length", 1) if s(0) => Some((Func::Str(StrFunc::OctetLength), T::Int4, vec![t])),
+        // No cast: the padding of a `char(n)` counts (`bpcharoctetlen`).
+        ("octet_length", 1) if s(0) => Some((Func::Str(StrFunc::OctetLength), T::Int4, vec![None])),
         ("octet_length" | "length", 1) if args[0] == T::Bytea => {
             Some((Func::Str(StrFunc::ByteaLength), T::Int4, vec![None]))
         }

@@ -83,7 +83,9 @@ impl Estimator<'_> {
                     (self.rows(input) * 0.1).max(1.0)
                 }
             }
-            Plan::Distinct { input } => (self.rows(input) * 0.5).max(1.0),
+            Plan::Distinct { input } | Plan::DistinctOn { input, .. } => {
+                (self.rows(input) * 0.5).max(1.0)
+            }
             Plan::Limit {
                 input,
                 limit: Some(Expr::Literal(v, _)),

@@ -117,6 +117,10 @@ pub(crate) fn optimize(plan: Plan, cat: &Catalog) -> Plan {
         Plan::Distinct { input } => Plan::Distinct {
             input: Box::new(optimize(*input, cat)),
         },
+        Plan::DistinctOn { input, keys } => Plan::DistinctOn {
+            input: Box::new(optimize(*input, cat)),
+            keys,
+        },
         Plan::TableFunction {
             call,
             args,

@@ -61,6 +61,8 @@ impl CallerSql {
                 settings: caller.settings.clone(),
                 isolation_name: caller.isolation_name,
                 block_isolation: caller.block_isolation,
+                block_read_only: caller.block_read_only,
+                block_queried: true,
                 invoker: caller.invoker.clone(),
                 hooks: caller.hooks.clone(),
                 notices: Vec::new(),
