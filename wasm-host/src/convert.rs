@@ -201,6 +201,34 @@ pub(crate) fn error_to_wit(e: &ExtensionError) -> wit::SqlError {
     }
 }
 
+fn operation_to_wit(op: TriggerOperation) -> wt::Operation {
+    match op {
+        TriggerOperation::Insert => wt::Operation::Insert,
+        TriggerOperation::Update => wt::Operation::Update,
+        TriggerOperation::Delete => wt::Operation::Delete,
+        TriggerOperation::Truncate => wt::Operation::Truncate,
+    }
+}
+
+/// `w`, the WIT form of an earlier call's data, made that of `d` by
+/// putting in its operation and rows, if `d` is the same trigger on the
+/// same table (so its names, columns and arguments are those already in
+/// `w`); `false`, `w` untouched, otherwise.
+pub(crate) fn refresh_trigger_data(w: &mut wt::TriggerData, d: &TriggerData) -> bool {
+    if w.name != d.name
+        || w.table_name != d.table_name
+        || w.table_schema != d.table_schema
+        || w.args != d.args
+        || w.columns.len() != d.columns.len()
+    {
+        return false;
+    }
+    w.operation = operation_to_wit(d.operation);
+    w.old = d.old.as_deref().map(row_to_wit);
+    w.new = d.new.as_deref().map(row_to_wit);
+    true
+}
+
 pub(crate) fn trigger_data_to_wit(d: &TriggerData) -> wt::TriggerData {
     wt::TriggerData {
         name: d.name.clone(),
@@ -209,12 +237,7 @@ pub(crate) fn trigger_data_to_wit(d: &TriggerData) -> wt::TriggerData {
             TriggerTiming::After => wt::Timing::After,
             TriggerTiming::InsteadOf => wt::Timing::InsteadOf,
         },
-        operation: match d.operation {
-            TriggerOperation::Insert => wt::Operation::Insert,
-            TriggerOperation::Update => wt::Operation::Update,
-            TriggerOperation::Delete => wt::Operation::Delete,
-            TriggerOperation::Truncate => wt::Operation::Truncate,
-        },
+        operation: operation_to_wit(d.operation),
         level: match d.level {
             TriggerLevel::Row => wt::Level::Row,
             TriggerLevel::Statement => wt::Level::Statement,

@@ -42,17 +42,28 @@ pub(crate) enum Ending {
     Trap,
 }
 
+/// By module, then routine: a row trigger records once per row, and
+/// nested maps find an existing entry by `&str` without building a key.
 #[derive(Default)]
 pub(crate) struct Stats {
-    routines: Mutex<HashMap<(String, String), RoutineStats>>,
+    routines: Mutex<HashMap<String, HashMap<String, RoutineStats>>>,
 }
 
 impl Stats {
     pub(crate) fn record(&self, module: &str, routine: &str, usage: CallUsage, ending: Ending) {
         let mut map = self.routines.lock();
-        let s = map
-            .entry((module.to_owned(), routine.to_owned()))
-            .or_default();
+        if !map.contains_key(module) {
+            map.insert(module.to_owned(), HashMap::new());
+        }
+        let Some(routines) = map.get_mut(module) else {
+            return;
+        };
+        if !routines.contains_key(routine) {
+            routines.insert(routine.to_owned(), RoutineStats::default());
+        }
+        let Some(s) = routines.get_mut(routine) else {
+            return;
+        };
         s.calls += 1;
         s.errors += u64::from(ending == Ending::Error);
         s.traps += u64::from(ending == Ending::Trap);
@@ -62,10 +73,7 @@ impl Stats {
     }
 
     pub(crate) fn get(&self, module: &str, routine: &str) -> Option<RoutineStats> {
-        self.routines
-            .lock()
-            .get(&(module.to_owned(), routine.to_owned()))
-            .cloned()
+        self.routines.lock().get(module)?.get(routine).cloned()
     }
 
     pub(crate) fn all(&self) -> Vec<(String, String, RoutineStats)> {
@@ -73,7 +81,11 @@ impl Stats {
             .routines
             .lock()
             .iter()
-            .map(|((m, r), s)| (m.clone(), r.clone(), s.clone()))
+            .flat_map(|(m, routines)| {
+                routines
+                    .iter()
+                    .map(move |(r, s)| (m.clone(), r.clone(), s.clone()))
+            })
             .collect();
         all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         all

@@ -40,6 +40,10 @@ pub(crate) struct StatementCalls {
     store: Store<CallState>,
     /// `None` once a call trapped.
     guest: Option<(Instance, trigger::Guest)>,
+    /// The last call's data in WIT form: a row trigger's calls differ in
+    /// operation and rows only, so names, columns and arguments are
+    /// converted once.
+    data: Option<trigger::TriggerData>,
 }
 
 impl StatementCalls {
@@ -84,6 +88,7 @@ impl StatementCalls {
             output: fresh.output,
             store: fresh.store,
             guest: Some((fresh.instance, guest)),
+            data: None,
         })
     }
 }
@@ -102,9 +107,18 @@ impl TriggerCalls for StatementCalls {
                 "the statement's trigger instance trapped earlier",
             ));
         };
-        let wit = convert::trigger_data_to_wit(data);
+        if !self
+            .data
+            .as_mut()
+            .is_some_and(|w| convert::refresh_trigger_data(w, data))
+        {
+            self.data = None;
+        }
+        let wit = self
+            .data
+            .get_or_insert_with(|| convert::trigger_data_to_wit(data));
         let (result, usage) = metered(&mut self.store, &self.budget, |store| {
-            guest.call_call_trigger(store, name, &wit)
+            guest.call_call_trigger(store, name, wit)
         });
         let (result, ending) = match result {
             Ok(Ok(r)) => (

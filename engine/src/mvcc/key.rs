@@ -37,6 +37,11 @@ fn escape_body(key: &[u8], extra: usize) -> Vec<u8> {
     out
 }
 
+/// The length of [`escape`]`(key)`, without building it.
+pub(crate) fn escaped_len(key: &[u8]) -> usize {
+    key.len() + key.iter().filter(|&&b| b == ESCAPE).count() + 2
+}
+
 /// The escaped form of `key`: the prefix shared by all its stored versions,
 /// and the smallest of them.
 pub(crate) fn escape(key: &[u8]) -> Vec<u8> {
@@ -165,6 +170,11 @@ mod tests {
         #[test]
         fn escaping_preserves_order(a in key(), b in key()) {
             prop_assert_eq!(escape(&a).cmp(&escape(&b)), a.cmp(&b));
+        }
+
+        #[test]
+        fn escaped_len_is_the_escaped_keys_length(a in key()) {
+            prop_assert_eq!(escaped_len(&a), escape(&a).len());
         }
 
         #[test]

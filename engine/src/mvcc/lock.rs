@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use foldhash::fast::RandomState;
 use parking_lot::{Condvar, Mutex};
 
 use super::error::TxnError;
@@ -34,9 +35,9 @@ pub(crate) struct WaitLimits<'a> {
 
 #[derive(Default)]
 struct Graph {
-    holders: HashMap<Vec<u8>, u64>,
+    holders: HashMap<Vec<u8>, u64, RandomState>,
     /// The key each blocked transaction waits for.
-    waiting: HashMap<u64, Vec<u8>>,
+    waiting: HashMap<u64, Vec<u8>, RandomState>,
 }
 
 impl Graph {

@@ -44,6 +44,18 @@ pub struct TxnOptions {
 /// A key and its write-set entry before a write (`None`: it had none).
 type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 
+/// What a transaction knows of a key it holds the lock on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Locked only.
+    Locked,
+    /// The REPEATABLE READ check passed for it.
+    Checked,
+    /// Checked, and no version of it was stored at all: committing it
+    /// needs no look at older versions to vacuum.
+    Fresh,
+}
+
 /// One transaction. Nothing it writes reaches the store before
 /// [`Transaction::commit`]; dropping it unfinished rolls it back.
 pub struct Transaction {
@@ -58,9 +70,9 @@ pub struct Transaction {
     undo: Vec<Undo>,
     /// Open savepoints and the undo length at their creation.
     savepoints: Vec<(String, usize)>,
-    /// Locks held, each with whether the REPEATABLE READ check passed for
-    /// it: once it has, no one else can commit the key until we end.
-    held: HashMap<Vec<u8>, bool>,
+    /// Locks held, each with what this transaction learnt of the key under
+    /// it: no one else can commit the key until we end.
+    held: HashMap<Vec<u8>, Held, foldhash::fast::RandomState>,
     cancel: Option<Arc<AtomicBool>>,
     ended: bool,
 }
@@ -77,7 +89,7 @@ impl Transaction {
             writes: BTreeMap::new(),
             undo: Vec::new(),
             savepoints: Vec::new(),
-            held: HashMap::new(),
+            held: HashMap::default(),
             cancel: None,
             ended: false,
         }
@@ -164,13 +176,17 @@ impl Transaction {
             // Deleted by this transaction, which locked and checked it then.
             Some(None) => {}
             None => {
-                if let Some((lsn, row)) = self.shared.version_at(key, Lsn::MAX)? {
-                    if row.is_some() {
-                        return Err(TxnError::KeyExists);
+                let known = match self.shared.version_at(key, Lsn::MAX)? {
+                    Some((_, Some(_))) => return Err(TxnError::KeyExists),
+                    Some((lsn, None)) => {
+                        self.check_not_updated_since_snapshot(lsn)?;
+                        Held::Checked
                     }
-                    self.check_not_updated_since_snapshot(lsn)?;
+                    None => Held::Fresh,
+                };
+                if let Some(h) = self.held.get_mut(key) {
+                    *h = known;
                 }
-                self.held.insert(key.to_vec(), true);
             }
         }
         self.record(key, Some(value.to_vec()));
@@ -283,6 +299,16 @@ impl Transaction {
         let horizon = shared.snapshots.horizon(&shared.store);
         let mut batch = WriteBatch::new();
         for (key, row) in &self.writes {
+            if self.held.get(key.as_slice()) == Some(&Held::Fresh) {
+                if let Some(row) = row {
+                    batch.put_stamped(
+                        shared.tree,
+                        key::escape(key),
+                        key::encode_value(Some(row.as_slice())),
+                    );
+                }
+                continue;
+            }
             let versions = vacuum::version_list(shared.versions(key))?;
             let obsolete = vacuum::obsolete(&versions, horizon);
             for &lsn in &obsolete {
@@ -335,14 +361,16 @@ impl Transaction {
     /// first-updater-wins under REPEATABLE READ.
     fn lock_for_update(&mut self, key: &[u8]) -> Result<(), TxnError> {
         self.take_lock(key)?;
-        let checked = self.held.get(key) == Some(&true);
+        let checked = matches!(self.held.get(key), Some(Held::Checked | Held::Fresh));
         if checked || self.opts.isolation == IsolationLevel::ReadCommitted {
             return Ok(());
         }
         if let Some((lsn, _)) = self.shared.version_at(key, Lsn::MAX)? {
             self.check_not_updated_since_snapshot(lsn)?;
         }
-        self.held.insert(key.to_vec(), true);
+        if let Some(h) = self.held.get_mut(key) {
+            *h = Held::Checked;
+        }
         Ok(())
     }
 
@@ -350,7 +378,7 @@ impl Transaction {
         if self.opts.read_only {
             return Err(TxnError::ReadOnly);
         }
-        let stored_len = key::escape(key).len() + STAMP_LEN;
+        let stored_len = key::escaped_len(key) + STAMP_LEN;
         if stored_len > MAX_KEY_LEN {
             return Err(StorageError::KeyTooLarge {
                 len: stored_len,
@@ -366,7 +394,7 @@ impl Transaction {
             deadline: self.opts.lock_timeout.map(|t| Instant::now() + t),
         };
         self.shared.locks.acquire(self.id, key, limits)?;
-        self.held.insert(key.to_vec(), false);
+        self.held.insert(key.to_vec(), Held::Locked);
         Ok(())
     }
 

@@ -576,6 +576,7 @@ fn run_shared<T>(
         kv: session.kv.clone(),
         catalog: catalog.clone(),
         current: session.sequence_values.clone(),
+        blocks: session.sequence_blocks.clone(),
     };
     let cancel = session.cancel.clone();
     let routines = super::routine::query_calls::for_session(session);
@@ -615,6 +616,20 @@ fn run_shared<T>(
     let mut notices = env.finish();
     notices.extend(routine_notices(&routines).unwrap_or_default());
     (result, notices)
+}
+
+/// Runs DML statement `s` as [`execute`] does, bound again only when
+/// `cache` does not hold it bound for the current catalog.
+pub(crate) fn execute_dml_cached(
+    session: &mut Session,
+    s: &ast::Statement,
+    params: &[Value],
+    param_types: &[Option<DataType>],
+    cache: &mut super::dml::BoundCache,
+) -> SqlResult<StatementResult> {
+    with_firing(session, params, param_types, |cx, fire| {
+        super::dml::execute_cached(s, cx, fire, cache)
+    })
 }
 
 /// Runs `s` if it is a statement the hooks take part in: INSERT, UPDATE,

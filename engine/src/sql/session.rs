@@ -92,6 +92,8 @@ pub struct Database {
     /// Row and statement hooks around writes (triggers), injected like
     /// the invoker; without them no trigger DDL runs (0A000).
     pub(crate) hooks: Option<Arc<dyn DmlHooks>>,
+    /// Sequence values reserved in the store, shared by the sessions.
+    pub(crate) sequence_blocks: Arc<super::sequence::SequenceBlocks>,
 }
 
 impl Database {
@@ -113,6 +115,7 @@ impl Database {
             catalog: Arc::new(CatalogCache::default()),
             invoker: None,
             hooks: None,
+            sequence_blocks: Arc::default(),
         }
     }
 
@@ -161,6 +164,7 @@ impl Database {
             block_queried: false,
             block_read_only: false,
             sequence_values: Arc::default(),
+            sequence_blocks: self.sequence_blocks.clone(),
             invoker: self.invoker.clone(),
             hooks: self.hooks.clone(),
             notices: Vec::new(),
@@ -199,6 +203,8 @@ pub struct Session {
     /// `currval` of each sequence this session took a value from; not
     /// transactional, as in PostgreSQL.
     pub(crate) sequence_values: Arc<parking_lot::Mutex<HashMap<u32, i64>>>,
+    /// The database's reserved sequence values.
+    pub(crate) sequence_blocks: Arc<super::sequence::SequenceBlocks>,
     /// The routine host (see [`Database::with_invoker`]).
     pub(crate) invoker: Option<Arc<dyn RoutineInvoker>>,
     /// The trigger machinery (see [`Database::with_dml_hooks`]).

@@ -75,6 +75,7 @@ pub(crate) fn execute(
         kv: session.kv.clone(),
         catalog: catalog.clone(),
         current: session.sequence_values.clone(),
+        blocks: session.sequence_blocks.clone(),
     };
     let mut cx = ExecCtx {
         txn: txn.as_mut(),

@@ -19,6 +19,7 @@ use crate::sql::session::StatementResult;
 use crate::types::Value;
 
 /// A bound DELETE: the plan of the rows to remove.
+#[derive(Clone)]
 pub(crate) struct BoundDelete {
     pub(crate) table: Arc<TableDef>,
     pub(crate) rows: Plan,

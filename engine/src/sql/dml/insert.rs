@@ -15,7 +15,7 @@ use sqlparser::ast;
 
 use super::index_expr::index_values;
 use super::returning::{Returning, result};
-use super::target::{bind_checks, bind_defaults, parse_expr, table_named, table_scope};
+use super::target::{checks_of, defaults_of, parse_expr, table_named, table_scope};
 use super::update::{apply_sets, bind_assignments};
 use super::{check_row, index_key, insert_row, row_key, update_row};
 use crate::SqlState;
@@ -37,6 +37,7 @@ enum Arbiter {
     Unique(IndexDef),
 }
 
+#[derive(Clone)]
 enum Conflict {
     Nothing,
     Update {
@@ -46,10 +47,15 @@ enum Conflict {
 }
 
 /// A bound INSERT.
+#[derive(Clone)]
 pub(crate) struct BoundInsert {
     pub(crate) table: Arc<TableDef>,
     pub(crate) source: Plan,
     targets: Vec<usize>,
+    /// Each column's DEFAULT and the table's CHECKs, bound with the
+    /// statement so a cached INSERT does not parse them again.
+    defaults: Vec<Option<Expr>>,
+    checks: Vec<(String, Expr)>,
     arbiters: Vec<Arbiter>,
     conflict: Option<Conflict>,
     returning: Option<Returning>,
@@ -111,6 +117,8 @@ pub(crate) fn bind_insert(b: &mut Binder<'_>, ins: &ast::Insert) -> SqlResult<Bo
         .map(|items| Returning::bind(b, items, &scope, &[]))
         .transpose()?;
     Ok(BoundInsert {
+        defaults: defaults_of(&table, b.catalog)?,
+        checks: checks_of(&table, b.catalog)?,
         table,
         source,
         targets,
@@ -355,7 +363,7 @@ fn find_conflict(
 /// the row they return); on a conflict DO UPDATE, the UPDATE triggers of
 /// the row it changes instead; constraints after the BEFORE triggers.
 pub(crate) fn run_insert(
-    ins: BoundInsert,
+    ins: &BoundInsert,
     cx: &mut ExecCtx<'_>,
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
@@ -363,23 +371,24 @@ pub(crate) fn run_insert(
         table,
         source,
         targets,
+        defaults,
+        checks,
         arbiters,
         conflict,
-        mut returning,
+        returning,
     } = ins;
+    let mut returning = returning.clone();
     let width = source.columns().len();
-    let defaults = bind_defaults(&table, cx)?;
-    let checks = bind_checks(&table, cx)?;
-    let (operations, assigned) = match &conflict {
+    let (operations, assigned) = match conflict {
         Some(Conflict::Update { sets, .. }) => (
             vec![TriggerOperation::Insert, TriggerOperation::Update],
             sets.iter().map(|(i, _)| *i).collect(),
         ),
         _ => (vec![TriggerOperation::Insert], Vec::new()),
     };
-    let mut fire = fire.open(cx, &table, &operations, &assigned)?;
+    let mut fire = fire.open(cx, table, &operations, &assigned)?;
     fire.before_statement(cx)?;
-    let rows = collect(&source, cx)?;
+    let rows = collect(source, cx)?;
     let mut count = 0u64;
     let mut updated: HashSet<Vec<u8>> = HashSet::new();
     let mut inserted: HashSet<Vec<u8>> = HashSet::new();
@@ -398,8 +407,8 @@ pub(crate) fn run_insert(
         let Some(row) = fire.before_row(cx, TriggerOperation::Insert, None, row)? else {
             continue;
         };
-        if let Some(conflict) = &conflict
-            && let Some((key, existing)) = find_conflict(&table, &arbiters, &row, cx)?
+        if let Some(conflict) = conflict
+            && let Some((key, existing)) = find_conflict(table, arbiters, &row, cx)?
         {
             let Conflict::Update { sets, filter } = conflict else {
                 continue;
@@ -417,14 +426,14 @@ pub(crate) fn run_insert(
             {
                 continue;
             }
-            let new = apply_sets(&table, &existing, &both, sets, cx)?;
+            let new = apply_sets(table, &existing, &both, sets, cx)?;
             let Some(new) = fire.before_row(cx, TriggerOperation::Update, Some(&existing), new)?
             else {
                 continue;
             };
-            check_row(&table, &new, &checks, cx)?;
-            update_row(&table, &key, &existing, &new, cx)?;
-            updated.insert(row_key(&table, &new).unwrap_or(key));
+            check_row(table, &new, checks, cx)?;
+            update_row(table, &key, &existing, &new, cx)?;
+            updated.insert(row_key(table, &new).unwrap_or(key));
             fire.after_row(cx, TriggerOperation::Update, Some(&existing), Some(&new))?;
             if let Some(r) = returning.as_mut() {
                 r.push(&new, cx)?;
@@ -432,8 +441,8 @@ pub(crate) fn run_insert(
             count += 1;
             continue;
         }
-        check_row(&table, &row, &checks, cx)?;
-        let Some(key) = insert_row(&table, &row, cx)? else {
+        check_row(table, &row, checks, cx)?;
+        let Some(key) = insert_row(table, &row, cx)? else {
             let name = table
                 .primary_key
                 .as_ref()

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::catalog::{IndexDef, TableDef, index_prefix, table_prefix};
-use crate::types::{Value, encode_key, encode_row};
+use crate::types::{DataType, Value, encode_key, encode_row};
 
 use sqlparser::ast;
 
@@ -50,6 +50,7 @@ fn next_row_id() -> i64 {
 }
 
 /// A bound INSERT, UPDATE or DELETE.
+#[derive(Clone)]
 pub(crate) enum BoundDml {
     /// INSERT
     Insert(insert::BoundInsert),
@@ -107,12 +108,55 @@ pub(crate) fn execute(
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
     let mut b = Binder::new(cx.catalog, cx.param_types);
-    match bind(&mut b, stmt)? {
-        Some(BoundDml::Insert(i)) => insert::run_insert(i, cx, fire),
-        Some(BoundDml::Update(u)) => update::run_update(u, cx, fire),
-        Some(BoundDml::Delete(d)) => delete::run_delete(d, cx, fire),
-        Some(BoundDml::View(v)) => view::run(v, cx, fire),
-        None => Err(SqlError::Internal("not a DML statement".into())),
+    let bound = bind(&mut b, stmt)?.ok_or_else(not_dml)?;
+    run(bound, cx, fire)
+}
+
+fn not_dml() -> SqlError {
+    SqlError::Internal("not a DML statement".into())
+}
+
+fn run(
+    bound: BoundDml,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+) -> SqlResult<StatementResult> {
+    match bound {
+        BoundDml::Insert(i) => insert::run_insert(&i, cx, fire),
+        BoundDml::Update(u) => update::run_update(u, cx, fire),
+        BoundDml::Delete(d) => delete::run_delete(d, cx, fire),
+        BoundDml::View(v) => view::run(v, cx, fire),
+    }
+}
+
+/// A DML statement bound once, for the catalog version and parameter
+/// types it was bound with: a routine running the same statement again
+/// and again (a row trigger's INSERT, once per row) binds it once, as a
+/// prepared statement would be planned once. Any DDL changes the catalog
+/// version, and the statement is bound again.
+#[derive(Default)]
+pub(crate) struct BoundCache(Option<(u64, Vec<Option<DataType>>, BoundDml)>);
+
+/// [`execute`], binding only when `cache` does not hold the statement
+/// bound for this catalog and these parameter types.
+pub(crate) fn execute_cached(
+    stmt: &ast::Statement,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+    cache: &mut BoundCache,
+) -> SqlResult<StatementResult> {
+    let version = cx.catalog.version;
+    let fresh = matches!(&cache.0, Some((v, types, _)) if *v == version && types.as_slice() == cx.param_types);
+    if !fresh {
+        let mut b = Binder::new(cx.catalog, cx.param_types);
+        let bound = bind(&mut b, stmt)?.ok_or_else(not_dml)?;
+        cache.0 = Some((version, cx.param_types.to_vec(), bound));
+    }
+    match &cache.0 {
+        // The common case, run without a copy of the plan.
+        Some((_, _, BoundDml::Insert(i))) => insert::run_insert(i, cx, fire),
+        Some((_, _, other)) => run(other.clone(), cx, fire),
+        None => Err(SqlError::Internal("a bound statement went missing".into())),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::sql::plan::Column;
 use crate::sql::session::{ColumnDesc, StatementResult};
 
 /// A bound RETURNING list.
+#[derive(Clone)]
 pub(crate) struct Returning {
     exprs: Vec<Expr>,
     columns: Vec<ColumnDesc>,

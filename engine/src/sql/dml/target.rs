@@ -48,10 +48,15 @@ pub(crate) fn parse_expr(text: &str) -> SqlResult<ast::Expr> {
 
 /// Binds a table's CHECK constraints over its own columns.
 pub(crate) fn bind_checks(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<(String, Expr)>> {
+    checks_of(table, cx.catalog)
+}
+
+/// [`bind_checks`] at bind time, before there is an executor.
+pub(crate) fn checks_of(table: &TableDef, catalog: &Catalog) -> SqlResult<Vec<(String, Expr)>> {
     let mut out = Vec::new();
     for c in &table.checks {
         let e = parse_expr(&c.expr)?;
-        let mut b = Binder::new(cx.catalog, cx.param_types);
+        let mut b = Binder::new(catalog, &[]);
         b.scopes = vec![table_scope(table, &table.name)];
         out.push((c.name.clone(), b.bind_expr(&e)?));
     }
@@ -60,6 +65,11 @@ pub(crate) fn bind_checks(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<(
 
 /// Binds each column's DEFAULT (no row in scope).
 pub(crate) fn bind_defaults(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec<Option<Expr>>> {
+    defaults_of(table, cx.catalog)
+}
+
+/// [`bind_defaults`] at bind time, before there is an executor.
+pub(crate) fn defaults_of(table: &TableDef, catalog: &Catalog) -> SqlResult<Vec<Option<Expr>>> {
     table
         .columns
         .iter()
@@ -68,7 +78,7 @@ pub(crate) fn bind_defaults(table: &TableDef, cx: &ExecCtx<'_>) -> SqlResult<Vec
                 .as_ref()
                 .map(|d| {
                     let e = parse_expr(d)?;
-                    let mut b = Binder::new(cx.catalog, cx.param_types);
+                    let mut b = Binder::new(catalog, &[]);
                     let e = b.bind_expr(&e)?;
                     b.coerce(e, c.ty)
                 })

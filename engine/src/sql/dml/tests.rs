@@ -110,3 +110,49 @@ fn on_conflict_updates_the_existing_row_and_sequences_ignore_rollback() {
         [[Value::Int8(4)]]
     );
 }
+
+/// Runs `sql` (one DML statement) through `cache` as a routine's SQL is.
+fn run_cached(
+    s: &mut Session,
+    sql: &str,
+    params: &[Value],
+    cache: &mut super::BoundCache,
+) -> crate::sql::SqlResult<StatementResult> {
+    let parsed = crate::sql::parser::parse_sql(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let [crate::sql::parser::Statement::Standard(stmt)] = parsed.as_slice() else {
+        panic!("{sql}: not one standard statement");
+    };
+    let types: Vec<Option<DataType>> = params.iter().map(Value::data_type).collect();
+    s.in_statement(|s| crate::sql::hooks::execute_dml_cached(s, stmt, params, &types, cache))
+}
+
+#[test]
+fn a_cached_dml_statement_is_bound_again_after_ddl() {
+    let mut s = session();
+    s.execute("CREATE TABLE log (id int PRIMARY KEY, note text)")
+        .unwrap();
+    let mut cache = super::BoundCache::default();
+    let insert = "INSERT INTO log (id, note) VALUES ($1, $2)";
+    let b = Value::Text("b".into());
+    run_cached(&mut s, insert, &[Value::Int4(1), Value::Null], &mut cache).unwrap();
+    run_cached(&mut s, insert, &[Value::Int4(2), b.clone()], &mut cache).unwrap();
+    // A column added since is filled with its default by the same
+    // statement text, and a CHECK added since is checked.
+    s.execute(
+        "ALTER TABLE log ADD COLUMN seen int; ALTER TABLE log ALTER COLUMN seen SET DEFAULT 7",
+    )
+    .unwrap();
+    run_cached(&mut s, insert, &[Value::Int4(3), Value::Null], &mut cache).unwrap();
+    s.execute("ALTER TABLE log ADD CONSTRAINT small CHECK (id < 4)")
+        .unwrap();
+    let e = run_cached(&mut s, insert, &[Value::Int4(4), Value::Null], &mut cache).unwrap_err();
+    assert_eq!(e.sqlstate().code(), "23514");
+    assert_eq!(
+        rows(&mut s, "SELECT id, note, seen FROM log ORDER BY id"),
+        [
+            vec![Value::Int4(1), Value::Null, Value::Null],
+            vec![Value::Int4(2), b, Value::Null],
+            vec![Value::Int4(3), Value::Null, Value::Int4(7)],
+        ]
+    );
+}

@@ -20,6 +20,7 @@ use crate::sql::session::StatementResult;
 use crate::types::Value;
 
 /// A bound UPDATE: the plan of the rows to change and what to set.
+#[derive(Clone)]
 pub(crate) struct BoundUpdate {
     pub(crate) table: Arc<TableDef>,
     pub(crate) rows: Plan,

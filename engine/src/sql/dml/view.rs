@@ -33,6 +33,7 @@ use crate::sql::session::StatementResult;
 use crate::types::Value;
 
 /// What the statement does to each row of the view.
+#[derive(Clone)]
 enum Change {
     /// INSERT: the proposed rows and the view columns they fill.
     Insert { source: Plan, targets: Vec<usize> },
@@ -46,6 +47,7 @@ enum Change {
 }
 
 /// A bound INSERT, UPDATE or DELETE on a view.
+#[derive(Clone)]
 pub(crate) struct BoundViewDml {
     /// The view as a table of its columns.
     pub(crate) table: Arc<TableDef>,

@@ -25,18 +25,28 @@ use crate::extension::{
 };
 use crate::types::{DataType, Value};
 
+use super::super::dml::BoundCache;
 use super::super::error::SqlError;
+use super::super::hooks;
 use super::super::parser::{Statement, parse_sql};
 use super::super::session::{Session, StatementResult, TransactionStatus};
 
 /// SQL on behalf of one call, over the caller's transaction.
 pub(crate) struct CallerSql {
     session: Mutex<Session>,
-    /// The statements the guest ran so far, parsed, by text: a row trigger
-    /// runs the same few statements once per row, and parsing each again
-    /// was a good part of what a trigger call cost. Bounded, so a guest
-    /// that builds its SQL text per row only misses the cache.
-    parsed: Mutex<HashMap<String, Arc<Statement>>>,
+    /// The statements the guest ran so far, parsed (and DML bound), by
+    /// text: a row trigger runs the same few statements once per row, and
+    /// parsing and binding each again was most of what a trigger call
+    /// cost. Bounded, so a guest that builds its SQL text per row only
+    /// misses the cache.
+    parsed: Mutex<HashMap<String, Arc<Parsed>>>,
+}
+
+/// One statement text of the guest's.
+struct Parsed {
+    statement: Statement,
+    /// INSERT, UPDATE and DELETE as last bound.
+    bound: Mutex<BoundCache>,
 }
 
 /// How many distinct statement texts [`CallerSql`] keeps parsed.
@@ -68,6 +78,7 @@ impl CallerSql {
                 notices: Vec::new(),
                 call_depth: caller.call_depth + 1,
                 sequence_values: caller.sequence_values.clone(),
+                sequence_blocks: caller.sequence_blocks.clone(),
                 transition_tables: Vec::new(),
             }),
             parsed: Mutex::new(HashMap::new()),
@@ -88,13 +99,13 @@ impl CallerSql {
     }
 
     /// `sql` parsed as the one statement it must be.
-    fn parse(&self, sql: &str) -> Result<Arc<Statement>, ExtensionError> {
+    fn parse(&self, sql: &str) -> Result<Arc<Parsed>, ExtensionError> {
         if let Some(s) = self.parsed.lock().get(sql) {
             return Ok(Arc::clone(s));
         }
         let mut statements = parse_sql(sql).map_err(to_extension)?;
         let statement = match statements.pop() {
-            Some(s) if statements.is_empty() => Arc::new(s),
+            Some(s) if statements.is_empty() => s,
             _ => {
                 return Err(ExtensionError::new(
                     ErrorCode::parse("42601").unwrap_or(ErrorCode::INTERNAL_ERROR),
@@ -108,6 +119,10 @@ impl CallerSql {
                 "a routine cannot begin, end or mark its caller's transaction",
             ));
         }
+        let statement = Arc::new(Parsed {
+            statement,
+            bound: Mutex::new(BoundCache::default()),
+        });
         let mut parsed = self.parsed.lock();
         if parsed.len() < PARSED_STATEMENTS {
             parsed.insert(sql.to_owned(), Arc::clone(&statement));
@@ -116,10 +131,23 @@ impl CallerSql {
     }
 
     fn run(&self, sql: &str, params: &[Value]) -> Result<StatementResult, ExtensionError> {
-        let statement = self.parse(sql)?;
+        let parsed = self.parse(sql)?;
         let types: Vec<Option<DataType>> = params.iter().map(Value::data_type).collect();
         let mut session = self.session.lock();
-        let result = session.run(&statement, params, &types);
+        let result = match &parsed.statement {
+            Statement::Standard(s) if is_dml(s) => {
+                // Out of its mutex while it runs: the statement's own
+                // triggers may run guest SQL (through a session of their
+                // own, but the same text) before it ends.
+                let mut bound = std::mem::take(&mut *parsed.bound.lock());
+                let result = session.in_statement(|session| {
+                    hooks::execute_dml_cached(session, s, params, &types, &mut bound)
+                });
+                *parsed.bound.lock() = bound;
+                result
+            }
+            statement => session.run(statement, params, &types),
+        };
         // The statement savepoint undid a failed statement; the guest
         // decides whether to go on, so the block stays usable for it.
         if session.status == TransactionStatus::Failed {
@@ -127,6 +155,11 @@ impl CallerSql {
         }
         result.map_err(to_extension)
     }
+}
+
+fn is_dml(s: &sqlparser::ast::Statement) -> bool {
+    use sqlparser::ast::Statement as A;
+    matches!(s, A::Insert(_) | A::Update { .. } | A::Delete(_))
 }
 
 fn ends_transaction(s: &Statement) -> bool {
