@@ -170,7 +170,11 @@ impl Committed {
         while let Some((stored, value)) = self.scan.next_entry()? {
             let (escaped, lsn) = key::split(stored)?;
             if self.current.as_deref() != Some(escaped) {
-                self.current = Some(escaped.to_vec());
+                // One buffer for the whole scan: a copy per key would be an
+                // allocation per row.
+                let current = self.current.get_or_insert_with(Vec::new);
+                current.clear();
+                current.extend_from_slice(escaped);
                 self.decided = false;
             }
             if self.decided || lsn > self.snapshot {

@@ -21,40 +21,60 @@ pub(super) struct HashAggregate {
 }
 
 impl HashAggregate {
-    pub(super) fn new(input: Box<dyn Operator>, group_by: Vec<Expr>, aggs: Vec<AggCall>) -> Self {
+    pub(super) fn new(
+        input: Box<dyn Operator>,
+        group_by: Vec<Expr>,
+        mut aggs: Vec<AggCall>,
+    ) -> Self {
+        for a in &mut aggs {
+            a.args.iter_mut().for_each(Expr::fold_constants);
+            a.filter.iter_mut().for_each(Expr::fold_constants);
+        }
         HashAggregate {
             input,
-            group_by,
+            group_by: group_by.into_iter().map(super::folded).collect(),
             aggs,
             output: None,
         }
     }
 
     fn run(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Vec<Row>> {
-        let mut groups: HashMap<Vec<Value>, Vec<Acc>> = HashMap::new();
-        let mut order: Vec<Vec<Value>> = Vec::new();
+        // Groups in first-seen order, each with its accumulators; the map
+        // finds a key's place. Without GROUP BY the one group exists from
+        // the start and no row is hashed.
+        let mut groups: HashMap<Vec<Value>, usize> = HashMap::new();
+        let mut order: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
+        if self.group_by.is_empty() {
+            order.push((Vec::new(), self.aggs.iter().map(Acc::new).collect()));
+        }
+        // One argument buffer for every row and aggregate.
+        let mut args = Vec::new();
         while let Some(row) = self.input.next(cx)? {
             cx.check_cancel()?;
-            let mut key = Vec::with_capacity(self.group_by.len());
-            for g in &self.group_by {
-                key.push(eval(g, &row, cx)?);
-            }
-            let accs = match groups.get_mut(&key) {
-                Some(a) => a,
-                None => {
-                    order.push(key.clone());
-                    groups
-                        .entry(key)
-                        .or_insert_with(|| self.aggs.iter().map(Acc::new).collect())
+            let index = if self.group_by.is_empty() {
+                0
+            } else {
+                let mut key = Vec::with_capacity(self.group_by.len());
+                for g in &self.group_by {
+                    key.push(eval(g, &row, cx)?);
+                }
+                match groups.get(&key) {
+                    Some(&i) => i,
+                    None => {
+                        groups.insert(key.clone(), order.len());
+                        order.push((key, self.aggs.iter().map(Acc::new).collect()));
+                        order.len() - 1
+                    }
                 }
             };
+            let accs = &mut order[index].1;
             for (agg, acc) in self.aggs.iter().zip(accs.iter_mut()) {
                 if let Some(f) = &agg.filter
                     && !eval_predicate(f, &row, cx)?
                 {
                     continue;
                 }
-                let mut args = Vec::with_capacity(agg.args.len());
+                args.clear();
                 for a in &agg.args {
                     args.push(eval(a, &row, cx)?);
                 }
@@ -63,19 +83,14 @@ impl HashAggregate {
                     for k in &agg.order {
                         keys.push(eval(&k.expr, &row, cx)?);
                     }
-                    pending.push((keys, args));
+                    pending.push((keys, std::mem::take(&mut args)));
                 } else {
-                    acc.add(agg, args, cx)?;
+                    acc.add(agg, &mut args, cx)?;
                 }
             }
         }
-        if self.group_by.is_empty() && order.is_empty() {
-            order.push(Vec::new());
-            groups.insert(Vec::new(), self.aggs.iter().map(Acc::new).collect());
-        }
         let mut out = Vec::with_capacity(order.len());
-        for key in order {
-            let accs = groups.remove(&key).unwrap_or_default();
+        for (key, accs) in order {
             let mut row = key;
             for (agg, acc) in self.aggs.iter().zip(accs) {
                 row.push(acc.finish(agg, cx)?);
@@ -100,6 +115,8 @@ impl Operator for HashAggregate {
 struct Acc {
     count: i64,
     value: Value,
+    /// The sum of the integer arguments of `sum` and `avg`.
+    int_sum: Option<i128>,
     /// The sum of squares, for the variance family.
     squares: Value,
     text: Option<String>,
@@ -116,6 +133,7 @@ impl Acc {
         Acc {
             count: 0,
             value: Value::Null,
+            int_sum: None,
             squares: Value::Null,
             text: None,
             seen: agg.distinct.then(HashSet::new),
@@ -124,14 +142,15 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, agg: &AggCall, args: Vec<Value>, cx: &mut ExecCtx<'_>) -> SqlResult<()> {
+    /// Adds one row's arguments; `args` may be left emptied.
+    fn add(&mut self, agg: &AggCall, args: &mut Vec<Value>, cx: &mut ExecCtx<'_>) -> SqlResult<()> {
         if let (Some(wasm), Some(call)) = (&mut self.wasm, &agg.routine) {
             if let Some(seen) = &mut self.seen
                 && !seen.insert(args.clone())
             {
                 return Ok(());
             }
-            return wasm.add(call, args, cx);
+            return wasm.add(call, std::mem::take(args), cx);
         }
         if agg.func != AggFunc::CountStar && args.first().is_none_or(Value::is_null) {
             return Ok(());
@@ -142,20 +161,34 @@ impl Acc {
             return Ok(());
         }
         self.count += 1;
-        let v = args.first().cloned().unwrap_or(Value::Null);
+        let v = args
+            .first_mut()
+            .map_or(Value::Null, |v| std::mem::replace(v, Value::Null));
         match agg.func {
             // A Wasm aggregate's rows went to its guest state above.
             AggFunc::CountStar | AggFunc::Count | AggFunc::Wasm => {}
-            AggFunc::Sum | AggFunc::Avg => {
-                self.value = if self.value.is_null() {
-                    widen(v, agg.func)?
-                } else {
-                    add(
-                        std::mem::replace(&mut self.value, Value::Null),
-                        widen(v, agg.func)?,
-                    )?
-                };
-            }
+            AggFunc::Sum | AggFunc::Avg => match int_value(&v) {
+                // Integers add up in an i128, exact and far cheaper than a
+                // numeric per row; it joins the numeric sum when finished.
+                Some(i) => {
+                    self.int_sum = Some(
+                        self.int_sum
+                            .unwrap_or(0)
+                            .checked_add(i)
+                            .ok_or(TypeError::NumericOverflow)?,
+                    );
+                }
+                None => {
+                    self.value = if self.value.is_null() {
+                        widen(v, agg.func)?
+                    } else {
+                        add(
+                            std::mem::replace(&mut self.value, Value::Null),
+                            widen(v, agg.func)?,
+                        )?
+                    };
+                }
+            },
             AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {
                 let v = widen(v, agg.func)?;
                 let sq = square(&v)?;
@@ -202,9 +235,16 @@ impl Acc {
     fn finish(mut self, agg: &AggCall, cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
         if let Some(mut pending) = self.pending.take() {
             pending.sort_by(|a, b| super::sort::compare(&a.0, &b.0, &agg.order));
-            for (_, args) in pending {
-                self.add(agg, args, cx)?;
+            for (_, mut args) in pending {
+                self.add(agg, &mut args, cx)?;
             }
+        }
+        if let Some(sum) = self.int_sum.take() {
+            let sum = Value::Numeric(
+                Decimal::try_from_i128_with_scale(sum, 0)
+                    .map_err(|_| TypeError::NumericOverflow)?,
+            );
+            self.value = accumulate(std::mem::replace(&mut self.value, Value::Null), sum)?;
         }
         if let (Some(wasm), Some(call)) = (self.wasm.take(), &agg.routine) {
             return wasm.finish(call, cx);
@@ -240,6 +280,16 @@ impl Acc {
             },
             _ => self.value,
         })
+    }
+}
+
+/// An integer argument of `sum` or `avg`.
+fn int_value(v: &Value) -> Option<i128> {
+    match v {
+        Value::Int2(i) => Some(i128::from(*i)),
+        Value::Int4(i) => Some(i128::from(*i)),
+        Value::Int8(i) => Some(i128::from(*i)),
+        _ => None,
     }
 }
 

@@ -63,7 +63,7 @@ impl IndexScan {
             index,
             bounds,
             reverse,
-            filter,
+            filter: filter.map(super::folded),
             pending: None,
             current: None,
             buffer: VecDeque::new(),

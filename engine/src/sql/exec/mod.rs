@@ -89,6 +89,13 @@ impl ExecCtx<'_> {
     }
 }
 
+/// `e` with its constant parts computed once (see
+/// [`Expr::fold_constants`]), for an operator that evaluates it per row.
+fn folded(mut e: Expr) -> Expr {
+    e.fold_constants();
+    e
+}
+
 /// A streaming operator.
 pub trait Operator {
     /// The next row, or `None` when there are no more.

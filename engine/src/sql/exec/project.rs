@@ -11,7 +11,10 @@ pub(super) struct Filter {
 
 impl Filter {
     pub(super) fn new(input: Box<dyn Operator>, predicate: Expr) -> Self {
-        Filter { input, predicate }
+        Filter {
+            input,
+            predicate: super::folded(predicate),
+        }
     }
 }
 
@@ -33,7 +36,10 @@ pub(super) struct Project {
 
 impl Project {
     pub(super) fn new(input: Box<dyn Operator>, exprs: Vec<Expr>) -> Self {
-        Project { input, exprs }
+        Project {
+            input,
+            exprs: exprs.into_iter().map(super::folded).collect(),
+        }
     }
 }
 

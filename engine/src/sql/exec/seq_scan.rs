@@ -9,12 +9,13 @@ use super::{ExecCtx, KeyedScan, Operator, Row};
 use crate::catalog::{TableDef, prefix_end, table_prefix};
 use crate::sql::error::SqlResult;
 use crate::sql::expr::{Expr, eval_predicate};
-use crate::types::decode_row;
+use crate::types::{DataType, decode_row};
 
 const CHUNK: usize = 256;
 
 pub(crate) struct SeqScan {
-    table: Arc<TableDef>,
+    /// The column types rows are decoded with, taken once from the table.
+    types: Vec<DataType>,
     filter: Option<Expr>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
@@ -28,8 +29,8 @@ impl SeqScan {
         SeqScan {
             upper: prefix_end(&prefix),
             lower: Bound::Included(prefix),
-            table,
-            filter,
+            types: table.types(),
+            filter: filter.map(super::folded),
             buffer: VecDeque::new(),
             done: false,
         }
@@ -44,7 +45,6 @@ impl Operator for SeqScan {
 
 impl KeyedScan for SeqScan {
     fn next_keyed(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<(Vec<u8>, Row)>> {
-        let types = self.table.types();
         loop {
             if self.buffer.is_empty() {
                 if self.done {
@@ -66,7 +66,7 @@ impl KeyedScan for SeqScan {
             let Some((key, value)) = self.buffer.pop_front() else {
                 continue;
             };
-            let row = decode_row(&value, &types)?;
+            let row = decode_row(&value, &self.types)?;
             if let Some(f) = &self.filter
                 && !eval_predicate(f, &row, cx)?
             {

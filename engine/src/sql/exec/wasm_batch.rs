@@ -72,7 +72,10 @@ pub(crate) struct WasmExtend {
 }
 
 impl WasmExtend {
-    pub(crate) fn new(input: Box<dyn Operator>, slots: Vec<Slot>, width: usize) -> WasmExtend {
+    pub(crate) fn new(input: Box<dyn Operator>, mut slots: Vec<Slot>, width: usize) -> WasmExtend {
+        for s in &mut slots {
+            s.args.iter_mut().for_each(Expr::fold_constants);
+        }
         WasmExtend {
             input,
             slots,
@@ -175,6 +178,7 @@ impl WasmFilter {
     /// Filters `input` (rows of `width` columns) by `predicate`.
     pub(crate) fn new(input: Box<dyn Operator>, mut predicate: Expr, width: usize) -> WasmFilter {
         let slots = lift(&mut [&mut predicate], width);
+        predicate.fold_constants();
         WasmFilter {
             input: WasmExtend::new(input, slots, width),
             predicate,

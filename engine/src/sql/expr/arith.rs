@@ -108,7 +108,8 @@ fn int_op(op: BinOp, a: i128, b: i128, name: &'static str) -> SqlResult<i128> {
     })
 }
 
-fn float_op(op: BinOp, a: f64, b: f64) -> SqlResult<f64> {
+#[inline]
+pub(super) fn float_op(op: BinOp, a: f64, b: f64) -> SqlResult<f64> {
     let v = match op {
         BinOp::Add => a + b,
         BinOp::Sub => a - b,

@@ -4,10 +4,64 @@ use super::arith::{arith, compare, negate};
 use super::{BinOp, Expr, Func, SubqueryKind, functions};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::{ExecCtx, run_subplan};
-use crate::types::{DataType, Value};
+use crate::types::{DataType, TypeError, Value};
+
+/// Arguments a strict function call evaluates into a stack array.
+const SMALL_ARGS: usize = 3;
 
 /// The value of `expr` for `row`.
+///
+/// The nodes every row meets — constants, columns, arithmetic, function
+/// calls — are handled here, in a function with a small stack frame, since
+/// evaluation recurses once per node; the rest go to [`eval_node`].
 pub fn eval(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
+    match expr {
+        Expr::Literal(v, _) => Ok(v.clone()),
+        Expr::Column(i, _) => match row.get(*i) {
+            Some(v) => Ok(v.clone()),
+            None => Err(SqlError::Internal(format!("column {i} out of range"))),
+        },
+        Expr::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div), a, b, _) => {
+            let l = eval(a, row, cx)?;
+            let r = eval(b, row, cx)?;
+            match (&l, &r) {
+                (Value::Float8(x), Value::Float8(y)) => {
+                    Ok(Value::Float8(super::arith::float_op(*op, *x, *y)?))
+                }
+                (Value::Int8(x), Value::Int8(y)) if *op != BinOp::Div => {
+                    let v = match op {
+                        BinOp::Add => x.checked_add(*y),
+                        BinOp::Sub => x.checked_sub(*y),
+                        _ => x.checked_mul(*y),
+                    };
+                    v.map(Value::Int8)
+                        .ok_or(SqlError::Type(TypeError::OutOfRange {
+                            type_name: "bigint",
+                        }))
+                }
+                _ => arith(*op, l, r),
+            }
+        }
+        Expr::Func(f, args, _) if args.len() <= SMALL_ARGS && functions::is_strict(*f) => {
+            call_small(*f, args, row, cx)
+        }
+        _ => eval_node(expr, row, cx),
+    }
+}
+
+/// A strict function call with few arguments: they stay on the stack
+/// rather than in a vector allocated per row.
+fn call_small(f: Func, args: &[Expr], row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
+    let mut values = [const { Value::Null }; SMALL_ARGS];
+    for (v, a) in values.iter_mut().zip(args) {
+        *v = eval(a, row, cx)?;
+    }
+    functions::call_strict(f, values.get(..args.len()).unwrap_or_default(), cx.now)
+}
+
+/// [`eval`] for every other node.
+#[inline(never)]
+fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
     Ok(match expr {
         Expr::Literal(v, _) => v.clone(),
         Expr::Column(i, _) => row

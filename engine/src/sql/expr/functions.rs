@@ -274,6 +274,31 @@ pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<
         Func::CurrentDate => return Ok(Value::Date(now.div_euclid(86_400_000_000) as i32)),
         _ => {}
     }
+    call_strict(func, &args, now)
+}
+
+/// Whether `func` is computed by [`call_strict`]: NULL in, NULL out, from
+/// borrowed arguments, so a caller may keep them on its stack.
+pub(super) fn is_strict(func: Func) -> bool {
+    !matches!(
+        func,
+        Func::Pg(_)
+            | Func::Coalesce
+            | Func::Concat
+            | Func::Greatest
+            | Func::Least
+            | Func::Nullif
+            | Func::Now
+            | Func::CurrentDate
+            | Func::Nextval
+            | Func::Currval
+            | Func::Setval
+    ) && !matches!(func, Func::Str(f) if !f.is_strict())
+}
+
+/// Computes a strict function (see [`is_strict`]); `now` is the
+/// statement's clock.
+pub(super) fn call_strict(func: Func, args: &[Value], now: i64) -> SqlResult<Value> {
     if args.iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
@@ -286,9 +311,9 @@ pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<
         _ => 0,
     };
     Ok(match func {
-        Func::Math(f) => super::math::call(f, &args)?,
-        Func::Dt(f) => super::datetime::call(f, &args, now)?,
-        Func::Str(f) => super::strings::call(f, &args)?,
+        Func::Math(f) => super::math::call(f, args)?,
+        Func::Dt(f) => super::datetime::call(f, args, now)?,
+        Func::Str(f) => super::strings::call(f, args)?,
         Func::Length => Value::Int4(s(0).chars().count() as i32),
         Func::Lower => Value::Text(s(0).to_lowercase()),
         Func::Upper => Value::Text(s(0).to_uppercase()),

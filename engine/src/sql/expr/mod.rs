@@ -5,6 +5,7 @@
 mod arith;
 mod datetime;
 mod eval;
+mod fold;
 mod functions;
 mod math;
 pub(crate) mod pg_describe;

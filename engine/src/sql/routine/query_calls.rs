@@ -190,16 +190,25 @@ impl QueryRoutines {
             _ => None,
         };
         let handle = self.handle(txn, catalog, def)?;
+        // With no row left out the batches are slices of `rows`; only a
+        // batch with gaps is copied together.
+        let every_row = sent.len() == rows.len();
         let mut done = 0;
         for chunk in sent.chunks(BATCH_ROWS) {
-            let batch: Vec<Row> = chunk.iter().map(|r| (*r).clone()).collect();
+            let gathered: Vec<Row>;
+            let batch: &[Row] = if every_row {
+                &rows[done..done + chunk.len()]
+            } else {
+                gathered = chunk.iter().map(|r| (*r).clone()).collect();
+                &gathered
+            };
             let values = self.timed(def, &handle, batch.len(), |s, invoker, ctx| {
                 let r = RoutineRef::new(&handle, &def.export);
                 match (s, &params) {
-                    (Some(s), Some(p)) => s.score(&def.export, p, &batch),
-                    (Some(s), None) => s.scalar(&def.export, &batch),
-                    (None, Some(p)) => invoker.score_model(ctx, r, p, &batch),
-                    (None, None) => invoker.call_scalar(ctx, r, &batch),
+                    (Some(s), Some(p)) => s.score(&def.export, p, batch),
+                    (Some(s), None) => s.scalar(&def.export, batch),
+                    (None, Some(p)) => invoker.score_model(ctx, r, p, batch),
+                    (None, None) => invoker.call_scalar(ctx, r, batch),
                 }
             })?;
             if values.len() != batch.len() {
