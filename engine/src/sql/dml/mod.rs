@@ -104,7 +104,9 @@ pub(crate) fn execute(
     cx: &mut ExecCtx<'_>,
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
+    super::privilege::check_dml(stmt, cx)?;
     let mut b = Binder::new(cx.catalog, cx.param_types);
+    b.user = Some(cx.user);
     match bind(&mut b, stmt)? {
         Some(BoundDml::Insert(i)) => insert::run_insert(i, cx, fire),
         Some(BoundDml::Update(u)) => update::run_update(u, cx, fire),
