@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod wasm_functions;
+mod wasm_security;
 mod wasm_support;
 mod wasm_triggers;
 

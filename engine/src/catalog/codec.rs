@@ -3,6 +3,7 @@
 //! later one, so new fields go at the end.
 
 use super::error::{CatalogError, CatalogResult};
+use super::privilege::{Acl, Grant, Privileges};
 use super::role::RoleDef;
 use super::schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, IndexExpr, KeyConstraint, RefAction, SequenceDef,
@@ -305,6 +306,30 @@ pub(super) fn decode_view(bytes: &[u8]) -> CatalogResult<ViewDef> {
         query,
         columns,
     })
+}
+
+pub(super) fn encode_acl(acl: &Acl) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.str(&acl.owner);
+    w.len(acl.grants.len());
+    for g in &acl.grants {
+        w.opt_str(g.grantee.as_deref());
+        w.0.push(g.privileges.bits());
+    }
+    w.0
+}
+
+pub(super) fn decode_acl(bytes: &[u8]) -> CatalogResult<Acl> {
+    let mut r = Reader::new(bytes);
+    let owner = r.str()?;
+    let mut grants = Vec::new();
+    for _ in 0..r.count()? {
+        grants.push(Grant {
+            grantee: r.opt_str()?,
+            privileges: Privileges::from_bits(r.take(1)?[0]),
+        });
+    }
+    Ok(Acl { owner, grants })
 }
 
 pub(super) fn encode_role(role: &RoleDef) -> Vec<u8> {

@@ -24,6 +24,7 @@
 //! 00 05 <id u32>   sequence position (i64), written outside user transactions
 //! 00 06 <table u32> planner statistics written by ANALYZE (`stats.rs`)
 //! 00 07 <name>     role record (`role.rs`)
+//! 00 08 <id u32>   owner and grants of a table or view (`privilege.rs`)
 //! 00 10 .. 00 12   modules, routines, component bytes (`routine.rs`)
 //! 00 20 <table u32> <name>   trigger record (written by rustydb-triggers)
 //! 01 <table u32> <primary key, or hidden row id>   row
@@ -36,6 +37,7 @@ pub mod kv;
 #[cfg(test)]
 pub(crate) mod memkv;
 mod mvcckv;
+mod privilege;
 mod role;
 pub mod routine;
 mod schema;
@@ -52,6 +54,7 @@ use parking_lot::Mutex;
 pub use error::{CatalogError, CatalogResult};
 pub use kv::{Isolation, KvStore, KvTxn, TxnConfig};
 pub use mvcckv::MvccKv;
+pub use privilege::{Acl, Grant, Privileges};
 pub use role::{BOOTSTRAP_SUPERUSER, BOOTSTRAP_SUPERUSER_OID, RoleDef};
 pub use schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, IndexExpr, KeyConstraint, RefAction, SequenceDef,
@@ -120,6 +123,7 @@ pub struct Catalog {
     modules: HashMap<String, Arc<routine::ModuleDef>>,
     routines: HashMap<(String, String), Arc<routine::RoutineDef>>,
     stats: HashMap<u32, Arc<TableStats>>,
+    acls: HashMap<u32, privilege::Acl>,
 }
 
 impl Catalog {
@@ -223,6 +227,7 @@ impl Catalog {
             }
         }
         role::load(txn, &mut catalog.roles)?;
+        privilege::load(txn, &mut catalog.acls)?;
         routine::load(txn, &mut catalog.modules, &mut catalog.routines)?;
         catalog.load_stats(txn)?;
         Ok(catalog)
@@ -353,6 +358,7 @@ impl<'a> CatalogWriter<'a> {
         self.touch()?;
         self.txn.delete(&record_key(TABLE, table.id))?;
         self.txn.delete(&record_key(STATS, table.id))?;
+        self.txn.delete(&record_key(privilege::ACL, table.id))?;
         self.delete_prefix(&table_prefix(table.id))?;
         self.delete_prefix(&trigger_prefix(table.id))?;
         for index in &table.indexes {
@@ -405,6 +411,7 @@ impl<'a> CatalogWriter<'a> {
     pub fn drop_view(&mut self, view: &ViewDef) -> CatalogResult<()> {
         self.touch()?;
         self.txn.delete(&record_key(VIEW, view.id))?;
+        self.txn.delete(&record_key(privilege::ACL, view.id))?;
         // A view's INSTEAD OF triggers go with it, as a table's do.
         self.delete_prefix(&trigger_prefix(view.id))?;
         Ok(())

@@ -33,7 +33,9 @@ use std::sync::Arc;
 
 use super::error::{CatalogError, CatalogResult};
 use super::kv::KvTxn;
-use super::{CatalogWriter, prefix_end};
+use super::privilege::Acl;
+use super::role::BOOTSTRAP_SUPERUSER;
+use super::{CatalogWriter, codec, prefix_end};
 use crate::extension::{ColumnDescription, RoutineKind, Volatility};
 use crate::types::DataType;
 
@@ -62,6 +64,9 @@ pub struct ModuleDef {
     /// The routine host's handle for this version, remembered so a call can
     /// find the prepared module without preparing it again.
     pub handle: String,
+    /// The role that created the module: only it (or a superuser)
+    /// replaces or drops it.
+    pub owner: String,
 }
 
 /// Where a routine came from, which decides what `DROP MODULE` removes.
@@ -97,16 +102,29 @@ pub struct RoutineDef {
     pub volatility: Volatility,
     /// `STRICT`: NULL in, NULL out.
     pub strict: bool,
-    /// `SECURITY DEFINER` (not enforced until roles arrive).
+    /// `SECURITY DEFINER`: its guest SQL runs with the owner's privileges
+    /// rather than the caller's.
     pub security_definer: bool,
     /// How it was created.
     pub origin: RoutineOrigin,
+    /// Its owner (the role that created it) and who may execute it.
+    pub acl: Acl,
 }
 
 impl RoutineDef {
     /// `schema.name`, as messages print it.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", self.schema, self.name)
+    }
+
+    /// The role whose privileges the routine's SQL runs with when `caller`
+    /// calls it: the owner for SECURITY DEFINER, the caller otherwise.
+    pub fn runs_as<'a>(&'a self, caller: &'a str) -> &'a str {
+        if self.security_definer {
+            &self.acl.owner
+        } else {
+            caller
+        }
     }
 }
 
@@ -311,6 +329,10 @@ impl Enc {
     fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
+    fn bytes(&mut self, b: &[u8]) {
+        self.len(b.len());
+        self.0.extend_from_slice(b);
+    }
     fn columns(&mut self, cols: &[ColumnDescription]) {
         self.len(cols.len());
         for c in cols {
@@ -356,6 +378,10 @@ impl<'a> Dec<'a> {
     fn u8(&mut self) -> CatalogResult<u8> {
         Ok(self.take(1)?[0])
     }
+    fn bytes(&mut self) -> CatalogResult<&'a [u8]> {
+        let n = self.len()?;
+        self.take(n)
+    }
     fn columns(&mut self) -> CatalogResult<Vec<ColumnDescription>> {
         let n = self.count()?;
         (0..n)
@@ -383,6 +409,7 @@ fn encode_module(m: &ModuleDef) -> Vec<u8> {
     }
     e.u64(m.created.cast_unsigned());
     e.str(&m.handle);
+    e.str(&m.owner);
     e.0
 }
 
@@ -396,6 +423,12 @@ fn decode_module(bytes: &[u8]) -> CatalogResult<ModuleDef> {
     let exports = (0..n).map(|_| d.str()).collect::<CatalogResult<_>>()?;
     let created = d.u64()?.cast_signed();
     let handle = d.str()?;
+    // Records written before owners were recorded end here.
+    let owner = if d.0.is_empty() {
+        BOOTSTRAP_SUPERUSER.to_owned()
+    } else {
+        d.str()?
+    };
     Ok(ModuleDef {
         name,
         version,
@@ -404,6 +437,7 @@ fn decode_module(bytes: &[u8]) -> CatalogResult<ModuleDef> {
         exports,
         created,
         handle,
+        owner,
     })
 }
 
@@ -450,6 +484,7 @@ fn encode_routine(r: &RoutineDef) -> Vec<u8> {
         RoutineOrigin::Described => 0,
         RoutineOrigin::Explicit => 1,
     });
+    e.bytes(&codec::encode_acl(&r.acl));
     e.0
 }
 
@@ -476,6 +511,13 @@ fn decode_routine(bytes: &[u8]) -> CatalogResult<RoutineDef> {
             1 => RoutineOrigin::Explicit,
             _ => return Err(CatalogError::Corrupt("unknown routine origin")),
         },
+        // Records written before owners were recorded end here: their
+        // routines belong to the bootstrap superuser, executable by all.
+        acl: if d.0.is_empty() {
+            Acl::routine_of(BOOTSTRAP_SUPERUSER)
+        } else {
+            codec::decode_acl(d.bytes()?)?
+        },
     })
 }
 
@@ -496,6 +538,7 @@ mod tests {
             exports: vec!["transfer".into(), "statement".into()],
             created: -5,
             handle: "bank@abab".into(),
+            owner: "alice".into(),
         }
     }
 
@@ -512,6 +555,7 @@ mod tests {
             strict: false,
             security_definer: false,
             origin: RoutineOrigin::Described,
+            acl: Acl::routine_of("alice"),
         }
     }
 
@@ -556,12 +600,30 @@ mod tests {
     #[test]
     fn corrupt_records_are_errors() {
         let bytes = encode_routine(&transfer());
-        for n in 0..bytes.len() {
-            assert!(decode_routine(&bytes[..n]).is_err());
+        let without_acl = bytes.len() - 4 - codec::encode_acl(&transfer().acl).len();
+        for n in (0..bytes.len()).filter(|n| *n != without_acl) {
+            assert!(decode_routine(&bytes[..n]).is_err(), "{n} bytes");
         }
         let bytes = encode_module(&bank());
-        for n in 0..bytes.len() {
-            assert!(decode_module(&bytes[..n]).is_err());
+        let without_owner = bytes.len() - 4 - "alice".len();
+        for n in (0..bytes.len()).filter(|n| *n != without_owner) {
+            assert!(decode_module(&bytes[..n]).is_err(), "{n} bytes");
         }
+        let old = decode_module(&bytes[..without_owner]).unwrap();
+        assert_eq!(old.owner, BOOTSTRAP_SUPERUSER);
+    }
+
+    #[test]
+    fn a_record_from_before_owners_belongs_to_the_bootstrap_superuser() {
+        let bytes = encode_routine(&transfer());
+        let old = &bytes[..bytes.len() - 4 - codec::encode_acl(&transfer().acl).len()];
+        let decoded = decode_routine(old).unwrap();
+        assert_eq!(decoded.acl, Acl::routine_of(BOOTSTRAP_SUPERUSER));
+        assert_eq!(decoded.runs_as("bob"), "bob");
+        let definer = RoutineDef {
+            security_definer: true,
+            ..decoded
+        };
+        assert_eq!(definer.runs_as("bob"), BOOTSTRAP_SUPERUSER);
     }
 }

@@ -353,6 +353,13 @@ pub(crate) fn execute(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<
         .table(&name)
         .cloned()
         .ok_or_else(|| SqlError::UndefinedTable(name.clone()))?;
+    super::privilege::check_table(
+        cx.catalog,
+        cx.user,
+        table.id,
+        &name,
+        crate::catalog::Privileges::INSERT,
+    )?;
     let positions: Vec<usize> = if columns.is_empty() {
         (0..table.columns.len()).collect()
     } else {
@@ -393,6 +400,7 @@ fn run_query(
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<(Vec<ColumnDesc>, Vec<Vec<Value>>)> {
     let mut binder = Binder::new(cx.catalog, cx.param_types);
+    binder.user = Some(cx.user);
     let plan = bind_query(&mut binder, q)?;
     let rows = collect(&plan, cx)?;
     let columns = plan

@@ -30,6 +30,7 @@ pub(crate) fn explain_statement(
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<StatementResult> {
     let mut b = Binder::new(cx.catalog, cx.param_types);
+    b.user = Some(cx.user);
     if analyze {
         let ast::Statement::Query(q) = stmt else {
             return Err(SqlError::unsupported(

@@ -148,10 +148,13 @@ impl HookEnv<'_> {
     /// the first call.
     fn host(&mut self) -> Arc<CallerSql> {
         let (session, txn) = (self.session, &self.txn);
-        Arc::clone(
-            self.host
-                .get_or_insert_with(|| Arc::new(CallerSql::new(session, Box::new(txn.clone())))),
-        )
+        Arc::clone(self.host.get_or_insert_with(|| {
+            Arc::new(CallerSql::new(
+                session,
+                Box::new(txn.clone()),
+                &session.user,
+            ))
+        }))
     }
 
     /// Closes the sandboxes and returns the notices the functions sent.
@@ -448,6 +451,9 @@ impl HookContext for Cx<'_, '_, '_, '_> {
             && let Some(handle) = self.env.handles.get(&function.module)
             && let Some(Some(calls)) = self.env.calls.get_mut(handle)
         {
+            if let Some(host) = &self.env.host {
+                host.run_as(function.runs_as(&self.env.session.user));
+            }
             return calls.call(&function.export, data);
         }
         let invoker = self.env.session.invoker.clone().ok_or_else(|| {
@@ -474,6 +480,7 @@ impl HookContext for Cx<'_, '_, '_, '_> {
             }
         };
         let host = self.env.host();
+        host.run_as(function.runs_as(&self.env.session.user));
         if !transition.is_empty() {
             host.set_transition_tables(
                 transition
@@ -590,6 +597,7 @@ fn run_shared<T>(
         cancel: &cancel,
         sequences: &sequences,
         user: &session.user,
+        session_user: &session.session_user,
         routines: routines.as_ref(),
     };
     let routine_notices = |r: &Option<super::routine::query_calls::QueryRoutines>| {
@@ -672,6 +680,7 @@ pub(crate) fn execute(
         let Some(env) = fire.env.as_deref_mut() else {
             return Err(SqlError::Internal("hooks without a firing state".into()));
         };
+        super::privilege::check_trigger_ddl(&ddl, cx)?;
         let tag = hooks
             .ddl(&mut Cx { env, exec: cx }, &ddl)
             .map_err(from_extension)?;

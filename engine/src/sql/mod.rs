@@ -36,6 +36,7 @@ pub mod parser;
 pub mod plan;
 mod planner;
 mod prepared;
+mod privilege;
 mod role;
 mod routine;
 mod sequence;

@@ -61,9 +61,9 @@ impl Database {
 }
 
 impl Session {
-    /// The role the session runs as (`current_user`, `session_user`).
-    pub fn user(&self) -> &str {
-        &self.user
+    /// The role that connected (`session_user`).
+    pub fn session_user(&self) -> &str {
+        &self.session_user
     }
 }
 

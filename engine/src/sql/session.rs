@@ -149,6 +149,7 @@ impl Database {
     pub fn session_as(&self, user: &str) -> Session {
         Session {
             user: user.to_owned(),
+            session_user: user.to_owned(),
             kv: self.kv.clone(),
             catalog: self.catalog.clone(),
             txn: None,
@@ -176,8 +177,12 @@ impl Database {
 
 /// One connection's state.
 pub struct Session {
-    /// The role the session runs as.
+    /// The current user: whose privileges statements run with. The
+    /// session's role, except in the nested session of a SECURITY DEFINER
+    /// routine, where it is the routine's owner.
     pub(crate) user: String,
+    /// The role that connected (`session_user`).
+    pub(crate) session_user: String,
     pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) catalog: Arc<CatalogCache>,
     pub(crate) txn: Option<Box<dyn KvTxn>>,

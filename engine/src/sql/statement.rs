@@ -63,6 +63,7 @@ pub(crate) fn execute(
     let cache = session.catalog.clone();
     let invoker = session.invoker.clone();
     let user = session.user.clone();
+    let session_user = session.session_user.clone();
     let transition_tables = session.transition_tables.clone();
     let routines = super::routine::query_calls::for_session(session);
     let search_path = super::routine::query_calls::search_path(session);
@@ -87,6 +88,7 @@ pub(crate) fn execute(
         cancel: &cancel,
         sequences: &sequences,
         user: &user,
+        session_user: &session_user,
         routines: routines.as_ref(),
     };
     if let Some((prepared, args)) = executing {
@@ -108,11 +110,15 @@ pub(crate) fn execute(
         if let Some(result) = super::role::execute(stmt, &mut cx) {
             return result;
         }
+        if let Some(result) = super::privilege::execute(stmt, &mut cx) {
+            return result;
+        }
         use ast::Statement as A;
         match stmt {
             A::Query(q) => {
                 let views = super::routine::views::for_query(q, cx.txn, invoker.as_ref())?;
                 let mut binder = Binder::new(&catalog, param_types);
+                binder.user = Some(&user);
                 binder.system_views = views.as_ref();
                 binder.search_path = search_path.clone();
                 binder.ctes = transition_tables;
@@ -141,6 +147,7 @@ pub(crate) fn execute(
                     let name = object_name(n)?;
                     match catalog.table(&name) {
                         Some(t) => {
+                            super::privilege::check_owner(&catalog, &user, t.id, &name)?;
                             before_drop_table(t, *cascade, &mut cx)?;
                             drop_dependent_views(&name, *cascade, &mut cx)?;
                             CatalogWriter::new(cx.txn).drop_table(t)?;
@@ -392,7 +399,9 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
         let fk = fk.resolve(&table, cx)?;
         table.foreign_keys.push(fk);
     }
-    CatalogWriter::new(cx.txn).put_table(&table)?;
+    let mut w = CatalogWriter::new(cx.txn);
+    w.put_table(&table)?;
+    w.put_acl(table.id, &crate::catalog::Acl::table_of(cx.user))?;
     Ok(StatementResult::Command("CREATE TABLE".into()))
 }
 

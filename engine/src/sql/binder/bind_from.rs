@@ -5,10 +5,12 @@ use sqlparser::ast;
 
 use super::bind_select::bind_query;
 use super::{Binder, ident, object_name};
+use crate::catalog::Privileges;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{BinOp, Expr};
 use crate::sql::plan::{Column, JoinKind, Plan};
 use crate::sql::planner::equi_keys;
+use crate::sql::privilege::check_table;
 use crate::types::DataType;
 
 pub(super) fn rename(
@@ -145,6 +147,9 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
                 return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
             }
             if let Some(view) = b.catalog.view(&name) {
+                if let Some(user) = b.user {
+                    check_table(b.catalog, user, view.id, &name, Privileges::SELECT)?;
+                }
                 let statements = crate::sql::parser::parse_sql(&view.query)?;
                 let Some(crate::sql::parser::Statement::Standard(stmt)) = statements.first() else {
                     return Err(SqlError::Internal("view is not a query".into()));
@@ -153,7 +158,10 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
                     return Err(SqlError::Internal("view is not a query".into()));
                 };
                 let saved = std::mem::replace(&mut b.scopes, vec![Vec::new()]);
+                let owner = b.user.map(|_| b.catalog.owner(view.id));
+                let user = std::mem::replace(&mut b.user, owner);
                 let plan = bind_query(b, q);
+                b.user = user;
                 b.scopes = saved;
                 let mut plan = plan?;
                 if !view.columns.is_empty() {
@@ -176,6 +184,9 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
                     None => Err(SqlError::UndefinedTable(name)),
                 };
             };
+            if let Some(user) = b.user {
+                check_table(b.catalog, user, table.id, &name, Privileges::SELECT)?;
+            }
             let qualifier = alias_name.unwrap_or_else(|| name.clone());
             let columns = table
                 .columns

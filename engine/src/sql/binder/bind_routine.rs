@@ -114,12 +114,16 @@ impl Binder<'_> {
         Ok(Expr::Routine(Arc::new(RoutineCall { def, ty }), args))
     }
 
-    /// `args` cast to `def`'s parameter types, or 42883 naming the call.
+    /// `args` cast to `def`'s parameter types, or 42883 naming the call;
+    /// 42501 when the current user may not execute `def`.
     pub(super) fn routine_args(
         &mut self,
         def: &RoutineDef,
         args: Vec<Expr>,
     ) -> SqlResult<Vec<Expr>> {
+        if let Some(user) = self.user {
+            crate::sql::privilege::check_execute(self.catalog, user, def)?;
+        }
         let no_match = |args: &[Expr]| {
             let given: Vec<&str> = args.iter().map(|a| a.ty().name()).collect();
             let wanted: Vec<&str> = def.params.iter().map(|p| p.data_type.name()).collect();

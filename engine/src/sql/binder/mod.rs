@@ -45,6 +45,11 @@ pub struct Binder<'a> {
     pub(crate) system_views: Option<&'a super::routine::views::SystemViews>,
     /// The schemas a bare routine name is looked up in (`search_path`).
     pub(crate) search_path: Vec<String>,
+    /// The role whose privileges the tables read and routines called must
+    /// allow (the statement's current user, a view's owner inside the
+    /// view); `None` binds without checks, for plans that only describe
+    /// or that the engine makes for itself.
+    pub(crate) user: Option<&'a str>,
 }
 
 /// How expressions bind above a GROUP BY: group keys and aggregates
@@ -72,6 +77,7 @@ impl<'a> Binder<'a> {
             ctes: Vec::new(),
             system_views: None,
             search_path: vec!["public".to_owned()],
+            user: None,
         }
     }
 }

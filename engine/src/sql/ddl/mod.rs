@@ -108,6 +108,7 @@ pub(crate) fn execute(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<
                 return Ok(StatementResult::Command("ALTER TABLE".into()));
             }
             let mut current = (*table(cx, name)?).clone();
+            crate::sql::privilege::check_owner(cx.catalog, cx.user, current.id, &n)?;
             for op in operations {
                 current = alter::apply(current, op, cx)?;
             }
@@ -150,6 +151,15 @@ fn truncate(
         .iter()
         .map(|t| table(cx, &t.name))
         .collect::<SqlResult<Vec<_>>>()?;
+    for t in &tables {
+        crate::sql::privilege::check_table(
+            cx.catalog,
+            cx.user,
+            t.id,
+            &t.name,
+            crate::catalog::Privileges::TRUNCATE,
+        )?;
+    }
     for other in cx.catalog.tables() {
         if tables.iter().any(|t| t.id == other.id) {
             continue;

@@ -68,11 +68,17 @@ pub(crate) fn create_view(
     let existing = cx.catalog.view(&name).cloned();
     let id = match &existing {
         Some(old) if *or_replace => {
+            crate::sql::privilege::check_owner(cx.catalog, cx.user, old.id, &name)?;
             check_replacement(cx.catalog, old, &output)?;
             old.id
         }
         _ if cx.catalog.relation_exists(&name) => return Err(SqlError::DuplicateTable(name)),
-        _ => CatalogWriter::new(cx.txn).allocate_id()?,
+        _ => {
+            let mut w = CatalogWriter::new(cx.txn);
+            let id = w.allocate_id()?;
+            w.put_acl(id, &crate::catalog::Acl::table_of(cx.user))?;
+            id
+        }
     };
     CatalogWriter::new(cx.txn).put_view(&ViewDef {
         id,
@@ -182,6 +188,7 @@ pub(crate) fn drop_view(
         let name = object_name(n)?;
         match cx.catalog.view(&name).cloned() {
             Some(view) => {
+                crate::sql::privilege::check_owner(cx.catalog, cx.user, view.id, &name)?;
                 drop_dependent_views(&name, cascade, cx)?;
                 CatalogWriter::new(cx.txn).drop_view(&view)?;
             }

@@ -107,7 +107,9 @@ pub(crate) fn execute(
     cx: &mut ExecCtx<'_>,
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
+    super::privilege::check_dml(stmt, cx)?;
     let mut b = Binder::new(cx.catalog, cx.param_types);
+    b.user = Some(cx.user);
     let bound = bind(&mut b, stmt)?.ok_or_else(not_dml)?;
     run(bound, cx, fire)
 }
@@ -129,13 +131,13 @@ fn run(
     }
 }
 
-/// A DML statement bound once, for the catalog version and parameter
+/// A DML statement bound once, for the catalog version, role and parameter
 /// types it was bound with: a routine running the same statement again
 /// and again (a row trigger's INSERT, once per row) binds it once, as a
 /// prepared statement would be planned once. Any DDL changes the catalog
 /// version, and the statement is bound again.
 #[derive(Default)]
-pub(crate) struct BoundCache(Option<(u64, Vec<Option<DataType>>, BoundDml)>);
+pub(crate) struct BoundCache(Option<(u64, String, Vec<Option<DataType>>, BoundDml)>);
 
 /// [`execute`], binding only when `cache` does not hold the statement
 /// bound for this catalog and these parameter types.
@@ -145,17 +147,22 @@ pub(crate) fn execute_cached(
     fire: &mut Firing<'_, '_>,
     cache: &mut BoundCache,
 ) -> SqlResult<StatementResult> {
+    super::privilege::check_dml(stmt, cx)?;
     let version = cx.catalog.version;
-    let fresh = matches!(&cache.0, Some((v, types, _)) if *v == version && types.as_slice() == cx.param_types);
+    // Reads are checked while binding, so a plan bound for one role is not
+    // reused for another (a SECURITY DEFINER trigger switches roles).
+    let fresh = matches!(&cache.0, Some((v, user, types, _))
+        if *v == version && user == cx.user && types.as_slice() == cx.param_types);
     if !fresh {
         let mut b = Binder::new(cx.catalog, cx.param_types);
+        b.user = Some(cx.user);
         let bound = bind(&mut b, stmt)?.ok_or_else(not_dml)?;
-        cache.0 = Some((version, cx.param_types.to_vec(), bound));
+        cache.0 = Some((version, cx.user.to_string(), cx.param_types.to_vec(), bound));
     }
     match &cache.0 {
         // The common case, run without a copy of the plan.
-        Some((_, _, BoundDml::Insert(i))) => insert::run_insert(i, cx, fire),
-        Some((_, _, other)) => run(other.clone(), cx, fire),
+        Some((_, _, _, BoundDml::Insert(i))) => insert::run_insert(i, cx, fire),
+        Some((_, _, _, other)) => run(other.clone(), cx, fire),
         None => Err(SqlError::Internal("a bound statement went missing".into())),
     }
 }

@@ -58,8 +58,10 @@ pub struct ExecCtx<'a> {
     pub cancel: &'a AtomicBool,
     /// `nextval`, `currval` and `setval` of sequences by id.
     pub sequences: &'a dyn SequenceOps,
-    /// The session's role: `current_user`, and whose privileges apply.
+    /// The current user: `current_user`, and whose privileges apply.
     pub user: &'a str,
+    /// The role that connected: `session_user`.
+    pub session_user: &'a str,
     /// Wasm routines called by the statement; `None` when the database has
     /// no routine host (a call then fails with 0A000).
     pub(crate) routines: Option<&'a super::routine::query_calls::QueryRoutines>,

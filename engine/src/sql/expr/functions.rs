@@ -227,7 +227,9 @@ pub fn resolve_function(
 pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<Value> {
     let now = cx.now;
     match func {
-        Func::Pg(f) => return super::pg_functions::call(f, &args, cx.user, cx.catalog),
+        Func::Pg(f) => {
+            return super::pg_functions::call(f, &args, (cx.user, cx.session_user), cx.catalog);
+        }
         Func::Str(f) if !f.is_strict() => return super::strings::call(f, &args),
         Func::Coalesce => {
             return Ok(args

@@ -33,8 +33,10 @@ pub enum PgFunc {
     EncodingToChar,
     /// `current_database()`
     CurrentDatabase,
-    /// `current_user`, `session_user`, `user`
+    /// `current_user`, `user`
     CurrentUser,
+    /// `session_user`
+    SessionUser,
     /// `current_schema()`
     CurrentSchema,
     /// `version()`
@@ -103,7 +105,8 @@ pub(crate) fn resolve(
         }
         ("pg_encoding_to_char", 1) => text(PgFunc::EncodingToChar, vec![Some(T::Int8)]),
         ("current_database", 0) => text(PgFunc::CurrentDatabase, vec![]),
-        ("current_user" | "session_user" | "user", 0) => text(PgFunc::CurrentUser, vec![]),
+        ("current_user" | "user", 0) => text(PgFunc::CurrentUser, vec![]),
+        ("session_user", 0) => text(PgFunc::SessionUser, vec![]),
         ("current_schema", 0) => text(PgFunc::CurrentSchema, vec![]),
         ("version", 0) => text(PgFunc::Version, vec![]),
         ("pg_get_function_result" | "pg_get_function_arguments", 1) => {
@@ -133,11 +136,17 @@ pub(crate) fn resolve(
 }
 
 /// Computes a function on evaluated arguments.
-pub(crate) fn call(f: PgFunc, args: &[Value], user: &str, catalog: &Catalog) -> SqlResult<Value> {
+pub(crate) fn call(
+    f: PgFunc,
+    args: &[Value],
+    (user, session_user): (&str, &str),
+    catalog: &Catalog,
+) -> SqlResult<Value> {
     let text = |s: &str| Ok(Value::Text(s.to_owned()));
     match f {
         PgFunc::CurrentDatabase => return text(DATABASE),
         PgFunc::CurrentUser => return text(user),
+        PgFunc::SessionUser => return text(session_user),
         PgFunc::CurrentSchema => return text("public"),
         PgFunc::Version => {
             return Ok(Value::Text(format!(
@@ -184,6 +193,7 @@ pub(crate) fn call(f: PgFunc, args: &[Value], user: &str, catalog: &Catalog) -> 
         PgFunc::Describe(d) => super::pg_describe::call(d, args, catalog),
         PgFunc::CurrentDatabase
         | PgFunc::CurrentUser
+        | PgFunc::SessionUser
         | PgFunc::CurrentSchema
         | PgFunc::Version
         | PgFunc::Description
@@ -235,7 +245,7 @@ mod tests {
             call(
                 PgFunc::EncodingToChar,
                 &[Value::Int8(UTF8_ENCODING)],
-                "rustydb",
+                ("rustydb", "rustydb"),
                 &catalog
             )
             .unwrap(),

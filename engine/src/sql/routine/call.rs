@@ -28,6 +28,7 @@ use super::super::error::{SqlError, SqlResult};
 use super::super::exec::ExecCtx;
 use super::super::expr::eval;
 use super::super::parser::{ModuleSource, Statement};
+use super::super::privilege::check_execute;
 use super::super::session::{ColumnDesc, Session, StatementResult};
 use super::host_sql::CallerSql;
 use super::{from_extension, invoker, split_name, txn};
@@ -52,6 +53,9 @@ pub(super) fn call(
     }
     let (schema, name) = split_name(&f.name)?;
     let routine = procedure(txn(session)?, &schema, &name)?;
+    let cache = session.catalog.clone();
+    let catalog = cache.get(txn(session)?)?;
+    check_execute(&catalog, &session.user, &routine)?;
     let args = arguments(session, f, &routine, params, param_types)?;
     let txn_ref = txn(session)?;
     let module = records::module(txn_ref, &routine.module)?.ok_or_else(|| SqlError::Semantic {
@@ -68,7 +72,7 @@ pub(super) fn call(
         .txn
         .take()
         .ok_or_else(|| SqlError::Internal("no transaction".into()))?;
-    let host = Arc::new(CallerSql::new(session, txn));
+    let host = Arc::new(CallerSql::new(session, txn, routine.runs_as(&session.user)));
     let ctx = CallContext {
         sql: Arc::clone(&host) as Arc<dyn HostSql>,
         limits,
@@ -154,6 +158,7 @@ fn arguments(
     let cancel = session.cancel.clone();
     let cache = session.catalog.clone();
     let user = session.user.clone();
+    let session_user = session.session_user.clone();
     let txn = txn(session)?;
     let catalog = cache.get(txn)?;
     let no_sequences = |_: u32| -> SqlResult<i64> {
@@ -169,6 +174,7 @@ fn arguments(
         cancel: &cancel,
         sequences: &no_sequences,
         user: &user,
+        session_user: &session_user,
         routines: None,
     };
     exprs

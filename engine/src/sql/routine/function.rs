@@ -11,6 +11,7 @@
 use sqlparser::ast;
 
 use crate::SqlState;
+use crate::catalog::Acl;
 use crate::catalog::routine::{self as records, RoutineDef, RoutineOrigin};
 use crate::extension::{ColumnDescription, Notice, NoticeLevel, RoutineKind, Volatility};
 use crate::types::Value;
@@ -20,6 +21,7 @@ use super::super::error::{SqlError, SqlResult};
 use super::super::parser::{
     CreateFunction, FunctionKind, FunctionReturns, RoutineParam, VolatilityClause,
 };
+use super::super::privilege::{not_owner, session_acts_as};
 use super::super::session::{Session, StatementResult};
 use super::{module_bytes, split_name, txn};
 
@@ -110,13 +112,21 @@ pub(super) fn create(
         .as_ref()
         .map(|source| module_bytes(source, values))
         .transpose()?;
-    let txn = txn(session)?;
-    if records::module(txn, &f.module)?.is_none() {
+    let user = session.user.clone();
+    let Some(module) = records::module(txn(session)?, &f.module)? else {
         return Err(SqlError::Semantic {
             state: SqlState::UNDEFINED_OBJECT,
             message: format!("module \"{}\" does not exist", f.module),
         });
-    }
+    };
+    let existing = records::routine(txn(session)?, &schema, &name)?;
+    super::procedure::check_may_define(
+        session,
+        existing.as_ref().filter(|_| f.or_replace),
+        f.security_definer,
+        &module,
+    )?;
+    let txn = txn(session)?;
     let described = records::routine(txn, &f.module, &f.export)?
         .filter(|r| r.origin == RoutineOrigin::Described && r.kind == kind)
         .ok_or_else(|| {
@@ -145,7 +155,7 @@ pub(super) fn create(
             type_list(&described.returns),
         )));
     }
-    if let Some(existing) = records::routine(txn, &schema, &name)? {
+    if let Some(existing) = &existing {
         if !f.or_replace {
             return Err(SqlError::Semantic {
                 state: SqlState::from_code("42723").unwrap_or(SqlState::DUPLICATE_OBJECT),
@@ -198,6 +208,8 @@ pub(super) fn create(
             strict: f.strict || described.strict,
             security_definer: f.security_definer,
             origin: RoutineOrigin::Explicit,
+            // A replacement keeps the owner and grants, as in PostgreSQL.
+            acl: existing.map_or_else(|| Acl::routine_of(&user), |e| e.acl),
         },
     )?;
     if let Some(bytes) = parameters {
@@ -244,9 +256,11 @@ pub(super) fn drop(
     };
     for n in names {
         let (schema, name) = split_name(n)?;
-        let txn = txn(session)?;
-        match records::routine(txn, &schema, &name)? {
+        match records::routine(txn(session)?, &schema, &name)? {
             Some(r) if covers.contains(&r.kind) => {
+                if !session_acts_as(session, &r.acl.owner)? {
+                    return Err(not_owner(word, &n.to_string()));
+                }
                 if r.origin == RoutineOrigin::Described {
                     return Err(SqlError::Semantic {
                         state: SqlState::DEPENDENT_OBJECTS_STILL_EXIST,

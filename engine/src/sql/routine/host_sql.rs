@@ -54,11 +54,13 @@ const PARSED_STATEMENTS: usize = 32;
 
 impl CallerSql {
     /// A nested session of `caller` running in `txn` (the caller's, moved
-    /// out of it for the call).
-    pub(crate) fn new(caller: &Session, txn: Box<dyn KvTxn>) -> CallerSql {
+    /// out of it for the call) with the privileges of `user`: the
+    /// caller's, or a SECURITY DEFINER routine's owner's.
+    pub(crate) fn new(caller: &Session, txn: Box<dyn KvTxn>, user: &str) -> CallerSql {
         CallerSql {
             session: Mutex::new(Session {
-                user: caller.user.clone(),
+                user: user.to_owned(),
+                session_user: caller.session_user.clone(),
                 kv: caller.kv.clone(),
                 catalog: caller.catalog.clone(),
                 txn: Some(txn),
@@ -82,6 +84,16 @@ impl CallerSql {
                 transition_tables: Vec::new(),
             }),
             parsed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs the next calls' SQL with the privileges of `user` (one nested
+    /// session serves every trigger function of a statement, each with its
+    /// own security).
+    pub(crate) fn run_as(&self, user: &str) {
+        let mut s = self.session.lock();
+        if s.user != user {
+            user.clone_into(&mut s.user);
         }
     }
 

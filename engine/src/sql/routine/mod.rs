@@ -129,7 +129,7 @@ pub(crate) fn from_extension(e: ExtensionError) -> SqlError {
 }
 
 /// `schema.name` or `name` (schema `public`), lower-cased unless quoted.
-fn split_name(name: &ast::ObjectName) -> SqlResult<(String, String)> {
+pub(crate) fn split_name(name: &ast::ObjectName) -> SqlResult<(String, String)> {
     let parts: Vec<String> = name
         .0
         .iter()

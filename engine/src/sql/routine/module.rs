@@ -10,12 +10,14 @@
 //! then. A call already running holds its own version and finishes on it.
 
 use crate::SqlState;
+use crate::catalog::Acl;
 use crate::catalog::routine::{self as records, ModuleDef, RoutineDef, RoutineOrigin};
 use crate::extension::{Notice, NoticeLevel, RoutineKind};
 use crate::types::Value;
 
 use super::super::error::{SqlError, SqlResult};
 use super::super::parser::ModuleSource;
+use super::super::privilege::{not_owner, session_acts_as};
 use super::super::session::{Session, StatementResult};
 use super::{from_extension, invoker, module_bytes, txn};
 
@@ -32,18 +34,30 @@ pub(super) fn create(
     if !or_replace && records::module(txn(session)?, name)?.is_some() {
         return Err(duplicate(name));
     }
+    // Explicit routines bound to the module run its new code, SECURITY
+    // DEFINER ones as their owners: only the module's owner replaces it.
+    if let Some(old) = records::module(txn(session)?, name)?
+        && !session_acts_as(session, &old.owner)?
+    {
+        return Err(not_owner("module", name));
+    }
     let loaded = invoker.load_module(name, &bytes).map_err(from_extension)?;
     let created = session.txn_start;
+    let user = session.user.clone();
     let txn = txn(session)?;
     let old = records::module(txn, name)?;
     if old.is_some() && !or_replace {
         return Err(duplicate(name));
     }
-    // The described routines of the old version go; explicit procedures
+    let owner = old.as_ref().map_or(user, |m| m.owner.clone());
+    // The described routines of the old version go, their grants kept for
+    // the new version's routines of the same name; explicit procedures
     // bound to the module stay and call the new version's exports.
+    let mut acls = std::collections::HashMap::new();
     for r in records::routines(txn)? {
         if r.module == name && r.origin == RoutineOrigin::Described {
             records::delete_routine(txn, &r.schema, &r.name)?;
+            acls.insert(r.name, r.acl);
         }
     }
     for d in &loaded.routines {
@@ -61,6 +75,9 @@ pub(super) fn create(
                 strict: d.strict,
                 security_definer: false,
                 origin: RoutineOrigin::Described,
+                acl: acls
+                    .remove(&d.name)
+                    .unwrap_or_else(|| Acl::routine_of(&owner)),
             },
         )?;
     }
@@ -72,6 +89,7 @@ pub(super) fn create(
         exports: loaded.routines.iter().map(|r| r.name.clone()).collect(),
         created,
         handle: loaded.handle.clone(),
+        owner,
     };
     records::put_module(txn, &module, &bytes)?;
     if let Some(old) = old
@@ -114,6 +132,10 @@ pub(super) fn drop(
             message: format!("module \"{name}\" does not exist"),
         });
     };
+    if !session_acts_as(session, &module.owner)? {
+        return Err(not_owner("module", name));
+    }
+    let txn = super::txn(session)?;
     let bound: Vec<RoutineDef> = records::routines(txn)?
         .into_iter()
         .filter(|r| r.module == name)

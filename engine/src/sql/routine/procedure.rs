@@ -10,12 +10,14 @@
 use sqlparser::ast;
 
 use crate::SqlState;
-use crate::catalog::routine::{self as records, RoutineDef, RoutineOrigin};
+use crate::catalog::Acl;
+use crate::catalog::routine::{self as records, ModuleDef, RoutineDef, RoutineOrigin};
 use crate::extension::{ColumnDescription, RoutineKind, Volatility};
 
 use super::super::binder::{data_type, ident};
 use super::super::error::{SqlError, SqlResult};
 use super::super::parser::CreateProcedure;
+use super::super::privilege::{not_owner, routine_noun, session_acts_as};
 use super::super::session::{Session, StatementResult};
 use super::{split_name, txn};
 
@@ -49,13 +51,21 @@ pub(super) fn create(session: &mut Session, p: &CreateProcedure) -> SqlResult<St
             })
         })
         .collect::<SqlResult<_>>()?;
-    let txn = txn(session)?;
-    if records::module(txn, &p.module)?.is_none() {
+    let user = session.user.clone();
+    let Some(module) = records::module(txn(session)?, &p.module)? else {
         return Err(SqlError::Semantic {
             state: SqlState::UNDEFINED_OBJECT,
             message: format!("module \"{}\" does not exist", p.module),
         });
-    }
+    };
+    let existing = records::routine(txn(session)?, &schema, &name)?;
+    check_may_define(
+        session,
+        existing.as_ref().filter(|_| p.or_replace),
+        p.security_definer,
+        &module,
+    )?;
+    let txn = txn(session)?;
     let described = records::routine(txn, &p.module, &p.export)?
         .filter(|r| r.origin == RoutineOrigin::Described && r.kind == RoutineKind::Procedure)
         .ok_or_else(|| {
@@ -79,7 +89,7 @@ pub(super) fn create(session: &mut Session, p: &CreateProcedure) -> SqlResult<St
             expected.join(", ")
         )));
     }
-    if let Some(existing) = records::routine(txn, &schema, &name)? {
+    if let Some(existing) = &existing {
         if !p.or_replace {
             return Err(SqlError::Semantic {
                 state: SqlState::from_code("42723").unwrap_or(SqlState::DUPLICATE_OBJECT),
@@ -109,6 +119,8 @@ pub(super) fn create(session: &mut Session, p: &CreateProcedure) -> SqlResult<St
             strict: false,
             security_definer: p.security_definer,
             origin: RoutineOrigin::Explicit,
+            // A replacement keeps the owner and grants, as in PostgreSQL.
+            acl: existing.map_or_else(|| Acl::routine_of(&user), |e| e.acl),
         },
     )?;
     Ok(StatementResult::Command("CREATE PROCEDURE".into()))
@@ -122,12 +134,13 @@ pub(super) fn drop(
 ) -> SqlResult<StatementResult> {
     for desc in procs {
         let (schema, name) = split_name(&desc.name)?;
-        let txn = txn(session)?;
-        let found = records::routine(txn, &schema, &name)?
-            .filter(|r| r.kind == RoutineKind::Procedure)
-            .is_some();
-        if found {
-            records::delete_routine(txn, &schema, &name)?;
+        let found = records::routine(txn(session)?, &schema, &name)?
+            .filter(|r| r.kind == RoutineKind::Procedure);
+        if let Some(r) = found {
+            if !session_acts_as(session, &r.acl.owner)? {
+                return Err(not_owner("procedure", &name));
+            }
+            records::delete_routine(txn(session)?, &schema, &name)?;
         } else if !if_exists {
             return Err(SqlError::UndefinedFunction(format!(
                 "procedure {} does not exist",
@@ -136,4 +149,25 @@ pub(super) fn drop(
         }
     }
     Ok(StatementResult::Command("DROP PROCEDURE".into()))
+}
+
+/// Before `CREATE [OR REPLACE]` of a routine over `module`: only the owner
+/// of the routine it replaces may replace it, and a SECURITY DEFINER
+/// routine runs its module's code as its owner, so only a role the module
+/// belongs to (or a superuser) may define one over it.
+pub(super) fn check_may_define(
+    session: &mut Session,
+    existing: Option<&RoutineDef>,
+    security_definer: bool,
+    module: &ModuleDef,
+) -> SqlResult<()> {
+    if let Some(r) = existing
+        && !session_acts_as(session, &r.acl.owner)?
+    {
+        return Err(not_owner(routine_noun(r.kind), &r.name));
+    }
+    if security_definer && !session_acts_as(session, &module.owner)? {
+        return Err(not_owner("module", &module.name));
+    }
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! The rows of the system views `rustydb_modules` and `rustydb_stat_wasm`.
+//! The rows of the system views `rustydb_modules`, `rustydb_routines` and
+//! `rustydb_stat_wasm`.
 //!
 //! The views are not catalog relations: their rows come from the module
 //! records the statement's transaction sees and from the routine host's
@@ -9,7 +10,8 @@
 //!
 //! | view                | columns                                                     |
 //! |---------------------|-------------------------------------------------------------|
-//! | `rustydb_modules`   | name, version, sha256, size, exports, created               |
+//! | `rustydb_modules`   | name, version, sha256, size, exports, created, owner        |
+//! | `rustydb_routines`  | schema, name, kind, module, export, owner, security, acl    |
 //! | `rustydb_stat_wasm` | module, routine, calls, errors, traps, fuel, time_ms, peak_memory |
 
 use std::collections::BTreeMap;
@@ -18,16 +20,18 @@ use std::sync::Arc;
 
 use sqlparser::ast;
 
-use crate::catalog::KvTxn;
 use crate::catalog::routine as records;
+use crate::catalog::{KvTxn, Privileges};
 use crate::extension::RoutineInvoker;
 use crate::types::{DataType, Value};
 
 use super::super::error::SqlResult;
 use super::super::expr::Expr;
 use super::super::plan::{Column, Plan};
+use super::super::privilege::routine_noun;
 
 const MODULES: &str = "rustydb_modules";
+const ROUTINES: &str = "rustydb_routines";
 const STAT_WASM: &str = "rustydb_stat_wasm";
 
 /// The rows of the system views one statement names.
@@ -45,6 +49,17 @@ fn columns(view: &str) -> Option<&'static [(&'static str, DataType)]> {
             ("size", DataType::Int8),
             ("exports", DataType::Text),
             ("created", DataType::TimestampTz),
+            ("owner", DataType::Text),
+        ]),
+        ROUTINES => Some(&[
+            ("schema", DataType::Text),
+            ("name", DataType::Text),
+            ("kind", DataType::Text),
+            ("module", DataType::Text),
+            ("export", DataType::Text),
+            ("owner", DataType::Text),
+            ("security", DataType::Text),
+            ("acl", DataType::Text),
         ]),
         STAT_WASM => Some(&[
             ("module", DataType::Text),
@@ -77,7 +92,7 @@ pub(crate) fn for_query(
             && let Some(id) = part.as_ident()
         {
             let n = super::super::binder::ident(id);
-            for view in [MODULES, STAT_WASM] {
+            for view in [MODULES, ROUTINES, STAT_WASM] {
                 if n == view && !named.contains(&view) {
                     named.push(view);
                 }
@@ -101,6 +116,28 @@ pub(crate) fn for_query(
                         int8(m.size),
                         Value::Text(m.exports.join(",")),
                         Value::TimestampTz(m.created),
+                        Value::Text(m.owner),
+                    ]
+                })
+                .collect(),
+            ROUTINES => records::routines(txn)?
+                .into_iter()
+                .map(|r| {
+                    let acl = r.acl.text(Privileges::EXECUTE);
+                    let security = if r.security_definer {
+                        "definer"
+                    } else {
+                        "invoker"
+                    };
+                    vec![
+                        Value::Text(r.schema),
+                        Value::Text(r.name),
+                        Value::Text(routine_noun(r.kind).into()),
+                        Value::Text(r.module),
+                        Value::Text(r.export),
+                        Value::Text(r.acl.owner),
+                        Value::Text(security.into()),
+                        Value::Text(acl),
                     ]
                 })
                 .collect(),
