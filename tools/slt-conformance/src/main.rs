@@ -45,7 +45,7 @@ enum Target {
     /// A fresh `rustydb serve` of this binary per file.
     Server(PathBuf),
     /// A PostgreSQL server, by a superuser's connection string.
-    Postgres(Config),
+    Postgres(Box<Config>),
 }
 
 const USAGE: &str = "usage: rustydb-slt-conformance (--server PATH | --postgres CONNINFO) \
@@ -65,7 +65,7 @@ fn parse_args() -> Result<Args, String> {
                 let config = conninfo
                     .parse::<Config>()
                     .map_err(|e| format!("--postgres: {e}"))?;
-                target = Some(Target::Postgres(config));
+                target = Some(Target::Postgres(Box::new(config)));
             }
             "--timeout" => {
                 let secs = args
