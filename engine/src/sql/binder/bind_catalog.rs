@@ -11,7 +11,7 @@
 use sqlparser::ast;
 
 use super::Binder;
-use super::bind_expr::is_unknown;
+use super::bind_coerce::is_unknown;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::pg_describe::{RegKind, reg_oid};
 use crate::sql::expr::{BinOp, DescribeFunc, Expr, Func, PgFunc};

@@ -5,7 +5,7 @@
 use sqlparser::ast;
 
 use super::Binder;
-use super::bind_expr::is_unknown;
+use super::bind_coerce::is_unknown;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{BinOp, Expr, at_time_zone, temporal_result};
 use crate::types::{DataType, Value, parse};

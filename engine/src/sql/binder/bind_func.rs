@@ -4,7 +4,7 @@
 
 use sqlparser::ast;
 
-use super::bind_expr::{NUMERIC, is_number, is_unknown};
+use super::bind_coerce::{NUMERIC, is_number, is_unknown};
 use super::bind_routine::RoutineName;
 use super::{Binder, base_type, object_name};
 use crate::sql::error::{SqlError, SqlResult};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::{self, BinaryOperator, UnaryOperator};
 
-use super::bind_expr::{NUMERIC, is_number, is_unknown};
+use super::bind_coerce::{NUMERIC, is_number, is_unknown};
 use super::{Binder, base_type, mismatch};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{BinOp, Expr, SubqueryKind};

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use sqlparser::ast;
 
-use super::bind_expr::{is_number, is_unknown};
+use super::bind_coerce::{is_number, is_unknown};
 use super::{Binder, base_type, ident, promote};
 use crate::SqlState;
 use crate::catalog::routine::RoutineDef;

@@ -5,6 +5,7 @@
 
 mod bind_catalog;
 mod bind_catalog_from;
+mod bind_coerce;
 mod bind_datetime;
 mod bind_expr;
 mod bind_from;
