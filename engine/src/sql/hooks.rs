@@ -599,6 +599,7 @@ fn run_shared<T>(
         user: &session.user,
         session_user: &session.session_user,
         routines: routines.as_ref(),
+        init_plans: Default::default(),
     };
     let routine_notices = |r: &Option<super::routine::query_calls::QueryRoutines>| {
         r.as_ref().map(|r| r.take_notices())

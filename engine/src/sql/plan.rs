@@ -405,4 +405,125 @@ impl Plan {
             Plan::SetOp { left, .. } => left.columns(),
         }
     }
+
+    /// Whether the plan, run as a subquery, reads a row of a query around
+    /// it: an outer reference reaching past every subquery and index join
+    /// it sits in. A plan that reads none yields the same rows however
+    /// often it runs within one execution, so it is run once (PostgreSQL's
+    /// InitPlan). The rows of a recursive CTE's previous round change
+    /// between runs, so a plan reading them counts as correlated.
+    pub(crate) fn is_correlated(&self) -> bool {
+        self.reads_outer(0)
+    }
+
+    /// [`Plan::is_correlated`] for a plan `level` row pushes below the
+    /// subquery being judged.
+    fn reads_outer(&self, level: usize) -> bool {
+        let exprs = |mut es: &mut dyn Iterator<Item = &Expr>| {
+            Iterator::any(&mut es, |e| expr_reads_outer(e, level))
+        };
+        let sort_keys = |keys: &[SortKey]| keys.iter().any(|k| expr_reads_outer(&k.expr, level));
+        match self {
+            Plan::WorkTableScan { .. } => true,
+            Plan::TableFunction {
+                args,
+                input,
+                left_join,
+                ..
+            } => {
+                exprs(&mut args.iter().chain(left_join))
+                    || input.as_ref().is_some_and(|p| p.reads_outer(level))
+            }
+            Plan::RecursiveCte { anchor, step, .. } => {
+                anchor.reads_outer(level) || step.reads_outer(level)
+            }
+            Plan::Values { rows, .. } => exprs(&mut rows.iter().flatten()),
+            Plan::Scan { filter, .. } => exprs(&mut filter.iter()),
+            Plan::IndexScan {
+                bounds,
+                filter,
+                index_cond,
+                ..
+            } => exprs(
+                &mut bounds
+                    .eq
+                    .iter()
+                    .chain(&bounds.any_of)
+                    .chain(&bounds.lower)
+                    .chain(&bounds.upper)
+                    .chain(filter)
+                    .chain(index_cond),
+            ),
+            Plan::Series {
+                start, stop, step, ..
+            } => exprs(&mut [start, stop, step].into_iter()),
+            Plan::Filter { input, predicate } => {
+                expr_reads_outer(predicate, level) || input.reads_outer(level)
+            }
+            Plan::Project {
+                input, exprs: es, ..
+            } => exprs(&mut es.iter()) || input.reads_outer(level),
+            Plan::Join {
+                left,
+                right,
+                on,
+                equi,
+                ..
+            } => {
+                exprs(&mut on.iter().chain(equi.iter().flat_map(|(l, r)| [l, r])))
+                    || left.reads_outer(level)
+                    || right.reads_outer(level)
+            }
+            // The inner scan runs with the outer row pushed: its outer
+            // references of depth 1 read that row, not an enclosing query's.
+            Plan::IndexJoin {
+                outer, inner, on, ..
+            } => exprs(&mut on.iter()) || outer.reads_outer(level) || inner.reads_outer(level + 1),
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+                ..
+            } => {
+                exprs(&mut group_by.iter())
+                    || aggs
+                        .iter()
+                        .any(|a| exprs(&mut a.args.iter().chain(&a.filter)) || sort_keys(&a.order))
+                    || input.reads_outer(level)
+            }
+            Plan::Sort { input, keys } => sort_keys(keys) || input.reads_outer(level),
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => exprs(&mut limit.iter().chain(offset)) || input.reads_outer(level),
+            Plan::TopN {
+                input,
+                keys,
+                limit,
+                offset,
+            } => {
+                sort_keys(keys)
+                    || exprs(&mut std::iter::once(limit).chain(offset))
+                    || input.reads_outer(level)
+            }
+            Plan::KeyedScan { input, .. }
+            | Plan::Distinct { input }
+            | Plan::DistinctOn { input, .. } => input.reads_outer(level),
+            Plan::SetOp { left, right, .. } => left.reads_outer(level) || right.reads_outer(level),
+        }
+    }
+}
+
+/// Whether `e`, evaluated `level` row pushes below the subquery being
+/// judged, reads a row from outside it.
+fn expr_reads_outer(e: &Expr, level: usize) -> bool {
+    let mut found = false;
+    e.walk(&mut |n| match n {
+        Expr::Outer { depth, .. } => found |= *depth > level,
+        // A nested subquery runs with one more row pushed.
+        Expr::Subquery(plan, ..) => found |= plan.reads_outer(level + 1),
+        _ => {}
+    });
+    found
 }

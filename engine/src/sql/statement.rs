@@ -90,6 +90,7 @@ pub(crate) fn execute(
         user: &user,
         session_user: &session_user,
         routines: routines.as_ref(),
+        init_plans: Default::default(),
     };
     if let Some((prepared, args)) = executing {
         let values = sql_execute_args(&prepared, args, &mut cx);

@@ -194,3 +194,27 @@ fn array_of_a_subquery_is_its_values_in_array_text_form() {
     );
     assert!(error(&mut s, "SELECT ARRAY(SELECT v, v FROM t)").contains("only one column"));
 }
+
+#[test]
+fn uncorrelated_subquery_runs_once_per_statement_execution() {
+    let mut s = session();
+    s.execute("CREATE SEQUENCE sq; CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3)")
+        .unwrap();
+    let sql = "SELECT (SELECT nextval('sq')) FROM t";
+    assert_eq!(query(&mut s, sql), ["1", "1", "1"]);
+    assert_eq!(query(&mut s, sql), ["2", "2", "2"]);
+    let mut correlated = query(
+        &mut s,
+        "SELECT (SELECT nextval('sq') WHERE t.id > 0) FROM t",
+    );
+    correlated.sort();
+    assert_eq!(correlated, ["3", "4", "5"]);
+    assert_eq!(
+        query(
+            &mut s,
+            "SELECT count(*) FROM t WHERE id IN (SELECT nextval('sq') - 5)"
+        ),
+        ["1"]
+    );
+    assert_eq!(query(&mut s, "SELECT currval('sq')"), ["6"]);
+}

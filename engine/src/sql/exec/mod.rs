@@ -11,6 +11,7 @@
 mod hash_aggregate;
 mod index_nested_loop_join;
 mod index_scan;
+mod init_plan;
 mod limit;
 mod nested_loop_join;
 mod project;
@@ -35,6 +36,7 @@ use super::error::{SqlError, SqlResult};
 use super::expr::Expr;
 use super::plan::Plan;
 pub use super::sequence::SequenceOps;
+pub(crate) use init_plan::{InSet, InitPlan, InitPlanKind, InitPlans};
 
 /// A row: one value per output column.
 pub type Row = Vec<Value>;
@@ -65,6 +67,8 @@ pub struct ExecCtx<'a> {
     /// Wasm routines called by the statement; `None` when the database has
     /// no routine host (a call then fails with 0A000).
     pub(crate) routines: Option<&'a super::routine::query_calls::QueryRoutines>,
+    /// Results of the uncorrelated subqueries evaluated so far.
+    pub(crate) init_plans: InitPlans,
 }
 
 impl ExecCtx<'_> {

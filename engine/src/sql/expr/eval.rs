@@ -1,9 +1,9 @@
 //! Evaluating bound expressions over a row, with SQL's three-valued logic.
 
 use super::arith::{arith, compare, negate};
-use super::{BinOp, Expr, Func, SubqueryKind, functions};
+use super::{BinOp, Expr, Func, functions};
 use crate::sql::error::{SqlError, SqlResult};
-use crate::sql::exec::{ExecCtx, run_subplan};
+use crate::sql::exec::ExecCtx;
 use crate::types::{DataType, TypeError, Value};
 
 /// Arguments a strict function call evaluates into a stack array.
@@ -229,88 +229,8 @@ fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Valu
                 _ => Value::Null,
             }
         }
-        Expr::Subquery(plan, kind, _) => {
-            let rows = run_subplan(plan, row, cx, matches!(kind, SubqueryKind::Exists))?;
-            match kind {
-                SubqueryKind::Exists => Value::Bool(!rows.is_empty()),
-                SubqueryKind::Scalar => {
-                    if rows.len() > 1 {
-                        return Err(SqlError::CardinalityViolation);
-                    }
-                    rows.into_iter()
-                        .next()
-                        .and_then(|r| r.into_iter().next())
-                        .unwrap_or(Value::Null)
-                }
-                SubqueryKind::Array => Value::Text(array_text(
-                    rows.into_iter()
-                        .map(|r| r.into_iter().next().unwrap_or(Value::Null)),
-                )),
-                SubqueryKind::In { expr, negated } => {
-                    let v = eval(expr, row, cx)?;
-                    in_values(&v, rows.iter().filter_map(|r| r.first()), *negated)
-                }
-                SubqueryKind::Quantified { expr, op, all } => {
-                    let v = eval(expr, row, cx)?;
-                    quantified(&v, *op, *all, rows.iter().filter_map(|r| r.first()))
-                }
-            }
-        }
+        Expr::Subquery(plan, kind, _) => super::subquery::eval_subquery(plan, kind, row, cx)?,
     })
-}
-
-/// `v op ANY (rows)` / `v op ALL (rows)` with SQL's three-valued logic:
-/// ANY is true on the first true comparison, ALL false on the first
-/// false one; otherwise a NULL comparison makes the answer NULL.
-fn quantified<'a>(v: &Value, op: BinOp, all: bool, rows: impl Iterator<Item = &'a Value>) -> Value {
-    let mut saw_null = false;
-    for r in rows {
-        match super::arith::compare(op, v, r) {
-            Some(b) if b != all => return Value::Bool(b),
-            Some(_) => {}
-            None => saw_null = true,
-        }
-    }
-    if saw_null {
-        Value::Null
-    } else {
-        Value::Bool(all)
-    }
-}
-
-/// PostgreSQL's text form of a one-dimensional array: elements quoted
-/// when they are empty, `NULL`, or hold a delimiter, brace, quote,
-/// backslash or white space.
-fn array_text(values: impl Iterator<Item = Value>) -> String {
-    let mut out = String::from("{");
-    for (i, v) in values.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let Some(text) = v.to_pg_text() else {
-            out.push_str("NULL");
-            continue;
-        };
-        let quote = text.is_empty()
-            || text.eq_ignore_ascii_case("null")
-            || text
-                .chars()
-                .any(|c| matches!(c, ',' | '{' | '}' | '"' | '\\') || c.is_whitespace());
-        if quote {
-            out.push('"');
-            for c in text.chars() {
-                if matches!(c, '"' | '\\') {
-                    out.push('\\');
-                }
-                out.push(c);
-            }
-            out.push('"');
-        } else {
-            out.push_str(&text);
-        }
-    }
-    out.push('}');
-    out
 }
 
 /// A WHERE-style test: only TRUE passes.
@@ -338,7 +258,11 @@ fn cast(v: Value, ty: &DataType) -> SqlResult<Value> {
 
 /// `v IN (values)`: true on a match, NULL when no match but a NULL was
 /// involved, false otherwise (and the reverse for NOT IN).
-fn in_values<'a>(v: &Value, values: impl Iterator<Item = &'a Value>, negated: bool) -> Value {
+pub(super) fn in_values<'a>(
+    v: &Value,
+    values: impl Iterator<Item = &'a Value>,
+    negated: bool,
+) -> Value {
     let mut values = values.peekable();
     if v.is_null() {
         // Nothing to compare with: NULL IN (empty subquery) is false.

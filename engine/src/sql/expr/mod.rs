@@ -11,6 +11,7 @@ mod math;
 pub(crate) mod pg_describe;
 mod pg_functions;
 mod strings;
+mod subquery;
 
 pub use pg_describe::{DescribeFunc, RegKind};
 pub use pg_functions::{PgFunc, regex_operator_function};

@@ -176,6 +176,7 @@ fn arguments(
         user: &user,
         session_user: &session_user,
         routines: None,
+        init_plans: Default::default(),
     };
     exprs
         .into_iter()
