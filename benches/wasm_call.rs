@@ -5,9 +5,10 @@
 //!
 //! * **instantiate + call**: one call through the engine's
 //!   `RoutineInvoker` on a fresh instance, as every call runs — with the
-//!   warm pool off (the call instantiates for itself), with the pool on
-//!   and calls spaced so the refiller keeps up, and back to back (the pool
-//!   drains and calls instantiate);
+//!   warm pool off (the call instantiates for itself) and on, each both
+//!   paced (an untimed pause before every call, the same for both, and
+//!   with the pool on until the refiller has refilled it) and back to back
+//!   (with the pool on it drains and calls instantiate);
 //! * **warm instance**: repeated trigger calls on one statement's instance
 //!   (the `guard` trigger), and per row of a 10 000-row scalar batch;
 //! * **SQL** (`Session::execute`, embedded) and **over the wire**
@@ -57,6 +58,31 @@ fn measure(iterations: usize, mut f: impl FnMut()) -> (Duration, Duration) {
             t.elapsed()
         })
         .collect();
+    percentiles(&mut times)
+}
+
+/// The untimed pause before each paced call: long enough for the
+/// refiller to drop the used instance and make a new one.
+const PACE: Duration = Duration::from_micros(200);
+
+/// Like [`measure`], but each call (untimed ones too) follows a pause of
+/// [`PACE`] and then waits until `ready`, so rows with and without the pool
+/// are timed under the same pacing.
+fn paced(iterations: usize, ready: &dyn Fn() -> bool, f: &mut dyn FnMut()) -> (Duration, Duration) {
+    let mut once = || {
+        std::thread::sleep(PACE);
+        let until = Instant::now() + Duration::from_secs(5);
+        while !ready() && Instant::now() < until {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let t = Instant::now();
+        f();
+        t.elapsed()
+    };
+    for _ in 0..iterations / 10 {
+        once();
+    }
+    let mut times: Vec<Duration> = (0..iterations).map(|_| once()).collect();
     percentiles(&mut times)
 }
 
@@ -387,14 +413,6 @@ fn host(limits: Limits, cache: &std::path::Path) -> (Arc<ModuleRegistry>, Arc<Wa
     (registry, invoker)
 }
 
-/// Waits (untimed) until the refiller has made the pool's instances.
-fn wait_for_pool(registry: &ModuleRegistry, want: u32) {
-    let until = Instant::now() + Duration::from_secs(5);
-    while registry.ready_instances() < want && Instant::now() < until {
-        std::thread::sleep(Duration::from_micros(50));
-    }
-}
-
 fn guard_row(owner: &str) -> TriggerData {
     TriggerData {
         name: "accounts_guard".into(),
@@ -457,78 +475,57 @@ fn invoker_level(iterations: usize, cache: &std::path::Path) {
             .handle
     };
     let (bank_c, hostile_c) = (handle(&cold, "bank"), handle(&cold, "hostile"));
-    let scalar = |inv: &WasmInvoker| {
+    let scalar = |inv: &WasmInvoker, bank: &str| {
         black_box(
-            inv.call_scalar(&ctx, RoutineRef::new(&bank_c, interest.name), &one)
+            inv.call_scalar(&ctx, RoutineRef::new(bank, interest.name), &one)
                 .unwrap(),
         );
     };
-    let procedure = |inv: &WasmInvoker| {
+    let procedure = |inv: &WasmInvoker, hostile: &str| {
         black_box(
-            inv.call_procedure(&ctx, RoutineRef::new(&hostile_c, ok.name), &[])
+            inv.call_procedure(&ctx, RoutineRef::new(hostile, ok.name), &[])
                 .unwrap(),
         );
     };
+    let always = || true;
     Table::row(
-        "instantiate + call `interest` (1 row), pool off",
-        measure(iterations, || scalar(&cold)),
+        "pool off, paced: instantiate + call `interest` (1 row)",
+        paced(iterations, &always, &mut || scalar(&cold, &bank_c)),
         Some(native_interest),
     );
     Table::row(
-        "instantiate + call `ok` (no-op procedure), pool off",
-        measure(iterations, || procedure(&cold)),
+        "pool off, paced: instantiate + call `ok` (no-op)",
+        paced(iterations, &always, &mut || procedure(&cold, &hostile_c)),
         Some(native_ok),
     );
+    Table::row(
+        "pool off, back to back: instantiate + call `interest`",
+        measure(iterations, || scalar(&cold, &bank_c)),
+        Some(native_interest),
+    );
 
-    // Pool on: calls spaced so the refiller keeps up (the wait is untimed),
-    // then back to back.
+    // Pool on: paced as above, each call also waiting until the refiller
+    // has refilled both modules' pools, then back to back.
     let (registry, warm) = host(wasm_support::limits(), cache);
     let (bank_w, hostile_w) = (handle(&warm, "bank"), handle(&warm, "hostile"));
     let target = wasm_support::limits().warm_instances * 2;
-    let paced = |f: &mut dyn FnMut()| {
-        let mut times: Vec<Duration> = (0..iterations)
-            .map(|_| {
-                wait_for_pool(&registry, target);
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .collect();
-        percentiles(&mut times)
-    };
-    // Warm both modules' pools up first.
-    warm.call_scalar(&ctx, RoutineRef::new(&bank_w, "interest"), &one)
-        .unwrap();
-    warm.call_procedure(&ctx, RoutineRef::new(&hostile_w, "ok"), &[])
-        .unwrap();
+    let full = || registry.ready_instances() >= target;
+    // A module's pool fills after its first call: call both once.
+    scalar(&warm, &bank_w);
+    procedure(&warm, &hostile_w);
     Table::row(
-        "fresh instance from the warm pool + call `interest`",
-        paced(&mut || {
-            black_box(
-                warm.call_scalar(&ctx, RoutineRef::new(&bank_w, "interest"), &one)
-                    .unwrap(),
-            );
-        }),
+        "pool on, paced: fresh instance + call `interest`",
+        paced(iterations, &full, &mut || scalar(&warm, &bank_w)),
         Some(native_interest),
     );
     Table::row(
-        "fresh instance from the warm pool + call `ok`",
-        paced(&mut || {
-            black_box(
-                warm.call_procedure(&ctx, RoutineRef::new(&hostile_w, "ok"), &[])
-                    .unwrap(),
-            );
-        }),
+        "pool on, paced: fresh instance + call `ok` (no-op)",
+        paced(iterations, &full, &mut || procedure(&warm, &hostile_w)),
         Some(native_ok),
     );
     Table::row(
-        "pool on, calls back to back (pool drains) + call `interest`",
-        measure(iterations, || {
-            black_box(
-                warm.call_scalar(&ctx, RoutineRef::new(&bank_w, "interest"), &one)
-                    .unwrap(),
-            );
-        }),
+        "pool on, back to back (pool drains) + call `interest`",
+        measure(iterations, || scalar(&warm, &bank_w)),
         Some(native_interest),
     );
 

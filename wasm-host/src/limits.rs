@@ -51,7 +51,8 @@ pub struct Limits {
     /// Fresh instances each module keeps instantiated ahead of its calls
     /// (`pool.rs`); all modules together keep at most a quarter of
     /// `concurrent_instances`. 0 makes every call instantiate for itself.
-    /// Engine-wide.
+    /// On by default: paced alike, calls from the pool have the lower p50
+    /// and p99 (why: `pool.rs`; figures in the README). Engine-wide.
     pub warm_instances: u32,
 }
 
