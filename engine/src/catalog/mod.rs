@@ -236,25 +236,40 @@ impl Catalog {
     /// Statistics records, after the tables they describe; a record whose
     /// table is gone (it cannot be: DROP removes both) is ignored.
     fn load_stats(&mut self, txn: &mut dyn KvTxn) -> CatalogResult<()> {
-        let mut lower = Bound::Included(vec![CATALOG, STATS]);
-        let upper = Bound::Excluded(vec![CATALOG, STATS + 1]);
-        loop {
-            let chunk = txn.scan_chunk(lower.clone(), upper.clone(), false, 256)?;
-            let Some((last, _)) = chunk.last() else {
-                return Ok(());
-            };
-            lower = Bound::Excluded(last.clone());
-            for (key, value) in &chunk {
-                let id = key
-                    .get(2..6)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map(u32::from_be_bytes)
-                    .ok_or(CatalogError::Corrupt("statistics key"))?;
-                if let Some(t) = self.tables_by_id.get(&id) {
-                    let s = stats::decode(value, t)?;
-                    self.stats.insert(id, Arc::new(s));
-                }
+        for_each_by_id(txn, STATS, "statistics key", |id, value| {
+            if let Some(t) = self.tables_by_id.get(&id) {
+                let s = stats::decode(value, t)?;
+                self.stats.insert(id, Arc::new(s));
             }
+            Ok(())
+        })
+    }
+}
+
+/// Calls `f` with the object id and value of every catalog record of
+/// `kind` keyed `CATALOG kind <id: u32 big-endian>`, in key order, a chunk
+/// at a time; `what` names the key in the corruption error.
+fn for_each_by_id(
+    txn: &mut dyn KvTxn,
+    kind: u8,
+    what: &'static str,
+    mut f: impl FnMut(u32, &[u8]) -> CatalogResult<()>,
+) -> CatalogResult<()> {
+    let mut lower = Bound::Included(vec![CATALOG, kind]);
+    let upper = Bound::Excluded(vec![CATALOG, kind + 1]);
+    loop {
+        let chunk = txn.scan_chunk(lower.clone(), upper.clone(), false, 256)?;
+        let Some((last, _)) = chunk.last() else {
+            return Ok(());
+        };
+        lower = Bound::Excluded(last.clone());
+        for (key, value) in &chunk {
+            let id = key
+                .get(2..6)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes)
+                .ok_or(CatalogError::Corrupt(what))?;
+            f(id, value)?;
         }
     }
 }

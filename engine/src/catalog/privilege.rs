@@ -17,12 +17,11 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::ops::Bound;
 
-use super::error::{CatalogError, CatalogResult};
+use super::error::CatalogResult;
 use super::kv::KvTxn;
 use super::role::BOOTSTRAP_SUPERUSER;
-use super::{CATALOG, Catalog, CatalogWriter, RoleDef, codec, record_key};
+use super::{Catalog, CatalogWriter, RoleDef, codec, record_key};
 
 pub(super) const ACL: u8 = 0x08;
 
@@ -197,23 +196,10 @@ impl Acl {
 
 /// Reads every table and view record of owners and grants.
 pub(super) fn load(txn: &mut dyn KvTxn, acls: &mut HashMap<u32, Acl>) -> CatalogResult<()> {
-    let mut lower = Bound::Included(vec![CATALOG, ACL]);
-    let upper = Bound::Excluded(vec![CATALOG, ACL + 1]);
-    loop {
-        let chunk = txn.scan_chunk(lower.clone(), upper.clone(), false, 256)?;
-        let Some((last, _)) = chunk.last() else {
-            return Ok(());
-        };
-        lower = Bound::Excluded(last.clone());
-        for (key, value) in &chunk {
-            let id = key
-                .get(2..6)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map(u32::from_be_bytes)
-                .ok_or(CatalogError::Corrupt("privileges key"))?;
-            acls.insert(id, codec::decode_acl(value)?);
-        }
-    }
+    super::for_each_by_id(txn, ACL, "privileges key", |id, value| {
+        acls.insert(id, codec::decode_acl(value)?);
+        Ok(())
+    })
 }
 
 impl Catalog {
