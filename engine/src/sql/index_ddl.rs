@@ -8,7 +8,8 @@
 //! An index is recorded in its table's catalog record, so creating one and
 //! filling it with entries for the existing rows is one transactional
 //! change: a unique index that finds a duplicate fails with 23505 and
-//! leaves nothing behind.
+//! leaves nothing behind. Only the table's owner (or a superuser) creates
+//! or drops its indexes (42501).
 
 use sqlparser::ast;
 
@@ -18,6 +19,7 @@ use super::dml::{access_plan, insert_index_entries};
 use super::error::{SqlError, SqlResult};
 use super::exec::{ExecCtx, build_keyed};
 use super::planner::fingerprint;
+use super::privilege::{acts_as_owner, check_owner, not_owner};
 use super::session::StatementResult;
 use crate::SqlState;
 use crate::catalog::{CatalogWriter, IndexDef, IndexExpr, TableDef, index_prefix};
@@ -34,6 +36,9 @@ pub(crate) fn create_index(
         .table(&table_name)
         .cloned()
         .ok_or(SqlError::UndefinedTable(table_name.clone()))?;
+    // An index costs every writer of the table, so only its owner adds
+    // one, as in PostgreSQL.
+    check_owner(cx.catalog, cx.user, table.id, &table_name)?;
     if ci.predicate.is_some() {
         return Err(SqlError::unsupported("partial indexes are not supported"));
     }
@@ -154,6 +159,9 @@ pub(crate) fn drop_index(
                 message: format!("index \"{name}\" does not exist"),
             });
         };
+        if !acts_as_owner(cx.catalog, cx.user, cx.catalog.owner(table.id)) {
+            return Err(not_owner("index", &name));
+        }
         if index.constraint {
             return Err(SqlError::Semantic {
                 state: SqlState::DEPENDENT_OBJECTS_STILL_EXIST,

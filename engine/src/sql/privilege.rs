@@ -508,6 +508,26 @@ mod tests {
     }
 
     #[test]
+    fn only_a_tables_owner_indexes_it() {
+        let db = db();
+        db.session().execute("GRANT ALL ON t TO alice").unwrap();
+        let mut alice = db.session_as("alice");
+        assert_eq!(
+            error(&mut alice, "CREATE INDEX t_v ON t (v)"),
+            "42501 must be owner of table t"
+        );
+        db.session().execute("CREATE INDEX t_v ON t (v)").unwrap();
+        assert_eq!(
+            error(&mut alice, "DROP INDEX t_v"),
+            "42501 must be owner of index t_v"
+        );
+        alice.execute("CREATE TABLE mine (x int)").unwrap();
+        alice
+            .execute("CREATE INDEX mine_x ON mine (x); DROP INDEX mine_x")
+            .unwrap();
+    }
+
+    #[test]
     fn a_view_reads_with_its_owners_privileges() {
         let db = db();
         let mut owner = db.session();
