@@ -19,7 +19,7 @@ use super::dml::{access_plan, insert_index_entries};
 use super::error::{SqlError, SqlResult};
 use super::exec::{ExecCtx, build_keyed};
 use super::planner::fingerprint;
-use super::privilege::{acts_as_owner, check_owner, not_owner};
+use super::privilege::{check_owner, not_owner, owns};
 use super::session::StatementResult;
 use crate::SqlState;
 use crate::catalog::{CatalogWriter, IndexDef, IndexExpr, TableDef, index_prefix};
@@ -159,7 +159,7 @@ pub(crate) fn drop_index(
                 message: format!("index \"{name}\" does not exist"),
             });
         };
-        if !acts_as_owner(cx.catalog, cx.user, cx.catalog.owner(table.id)) {
+        if !owns(cx.catalog, cx.user, table.id) {
             return Err(not_owner("index", &name));
         }
         if index.constraint {

@@ -57,6 +57,11 @@ pub(crate) fn acts_as_owner(catalog: &Catalog, user: &str, owner: &str) -> bool 
     user == owner || catalog.role(user).is_some_and(|r| r.superuser)
 }
 
+/// Whether `user` owns table or view `id` (or is a superuser).
+pub(crate) fn owns(catalog: &Catalog, user: &str, id: u32) -> bool {
+    acts_as_owner(catalog, user, catalog.owner(id))
+}
+
 /// Fails unless `user` holds `wanted` on table `id` (named `name`).
 pub(crate) fn check_table(
     catalog: &Catalog,
@@ -82,7 +87,7 @@ fn relation_noun(catalog: &Catalog, name: &str) -> &'static str {
 
 /// Fails unless `user` owns table or view `id` (or is a superuser).
 pub(crate) fn check_owner(catalog: &Catalog, user: &str, id: u32, name: &str) -> SqlResult<()> {
-    if acts_as_owner(catalog, user, catalog.owner(id)) {
+    if owns(catalog, user, id) {
         Ok(())
     } else {
         Err(not_owner(relation_noun(catalog, name), name))
@@ -246,7 +251,7 @@ fn change(
                 };
                 // A grantor without grant options is refused outright
                 // (PostgreSQL warns instead when it holds some privilege).
-                if !acts_as_owner(cx.catalog, cx.user, cx.catalog.owner(id)) {
+                if !owns(cx.catalog, cx.user, id) {
                     return Err(denied(relation_noun(cx.catalog, &name), &name));
                 }
                 let mut acl = cx.catalog.acl(id);
@@ -394,7 +399,7 @@ pub(crate) fn check_trigger_ddl(ddl: &TriggerDdl, cx: &ExecCtx<'_>) -> SqlResult
         // The trigger machinery reports the missing relation.
         return Ok(());
     };
-    if creating && !acts_as_owner(cx.catalog, cx.user, cx.catalog.owner(id)) {
+    if creating && !owns(cx.catalog, cx.user, id) {
         return Err(denied(relation_noun(cx.catalog, &name), &name));
     }
     check_owner(cx.catalog, cx.user, id, &name)
