@@ -466,6 +466,46 @@ fn concurrent_inserts_of_one_key_admit_one() {
     );
 }
 
+#[test]
+fn a_fresh_insert_takes_no_lock_but_refuses_any_stored_version() {
+    let (_sim, _store, mvcc) = fresh();
+    commit_puts(&mvcc, &[("live", "1")]);
+    let mut t = mvcc.begin(RC);
+    t.begin_statement();
+    t.insert_fresh(b"row-7", b"mine").unwrap();
+    assert_eq!(mvcc.locks_held(), 0, "a fresh key is never shared");
+    assert_eq!(get(&mut t, "row-7"), Some("mine".into()));
+    // The transaction's own later writes of the row need no lock either.
+    t.put(b"row-7", b"changed").unwrap();
+    assert_eq!(mvcc.locks_held(), 0);
+    // A stored version, or its own write, makes the caller draw again.
+    for stored in [&b"live"[..], b"row-7"] {
+        assert!(matches!(
+            t.insert_fresh(stored, b"x"),
+            Err(TxnError::KeyExists)
+        ));
+    }
+    t.commit().unwrap();
+
+    // Committed, the row is an ordinary one: others see, lock and change it.
+    let mut other = mvcc.begin(RC);
+    other.begin_statement();
+    assert_eq!(get(&mut other, "row-7"), Some("changed".into()));
+    other.put(b"row-7", b"theirs").unwrap();
+    assert_eq!(mvcc.locks_held(), 1);
+    other.commit().unwrap();
+    assert_eq!(mvcc.locks_held(), 0);
+
+    let mut ro = mvcc.begin(TxnOptions {
+        read_only: true,
+        ..RC
+    });
+    assert!(matches!(
+        ro.insert_fresh(b"row-8", b"x"),
+        Err(TxnError::ReadOnly)
+    ));
+}
+
 fn balance(t: &mut Transaction, account: u64) -> Result<i64, TxnError> {
     let v = t.get(format!("acct/{account:03}").as_bytes())?.unwrap();
     Ok(i64::from_be_bytes(v.try_into().unwrap()))

@@ -53,6 +53,13 @@ pub trait KvTxn: Send {
     /// Writes `key` unless a live value is there (also one committed after
     /// this snapshot): `Ok(false)` then, and nothing is written.
     fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<bool>;
+    /// As [`KvTxn::insert`] for a key no other transaction can know before
+    /// this one commits (a freshly drawn hidden row id), which a store may
+    /// then write without locking it. `Ok(false)` if any version of the key
+    /// is stored: the caller draws another.
+    fn insert_fresh(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
+        self.insert(key, value)
+    }
     /// Deletes `key`; whether there was a value.
     fn delete(&mut self, key: &[u8]) -> Result<bool>;
     /// Marks a savepoint.

@@ -85,6 +85,14 @@ impl KvTxn for MvccTxn {
         }
     }
 
+    fn insert_fresh(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
+        match self.0.insert_fresh(key, value) {
+            Ok(()) => Ok(true),
+            Err(TxnError::KeyExists) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn delete(&mut self, key: &[u8]) -> Result<bool> {
         Ok(self.0.delete(key)?)
     }

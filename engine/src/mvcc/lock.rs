@@ -115,8 +115,12 @@ impl LockManager {
     pub fn release<'k>(&self, txn: u64, keys: impl IntoIterator<Item = &'k Vec<u8>>) {
         let mut graph = self.graph.lock();
         for key in keys {
-            if graph.holders.get(key) == Some(&txn) {
-                graph.holders.remove(key);
+            // One probe per key: a held key is always this transaction's,
+            // so the put-back never runs in practice.
+            if let Some((key, holder)) = graph.holders.remove_entry(key.as_slice())
+                && holder != txn
+            {
+                graph.holders.insert(key, holder);
             }
         }
         graph.waiting.remove(&txn);

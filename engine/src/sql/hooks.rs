@@ -98,6 +98,10 @@ impl KvTxn for SharedTxn {
         self.with(|t| t.insert(key, value))
     }
 
+    fn insert_fresh(&mut self, key: &[u8], value: &[u8]) -> crate::Result<bool> {
+        self.with(|t| t.insert_fresh(key, value))
+    }
+
     fn delete(&mut self, key: &[u8]) -> crate::Result<bool> {
         self.with(|t| t.delete(key))
     }

@@ -246,7 +246,7 @@ pub(crate) fn insert_row(
         None => loop {
             let mut k = table_prefix(table.id);
             encode_key(&[Value::Int8(next_row_id())], &[], &mut k);
-            if cx.txn.insert(&k, &value)? {
+            if cx.txn.insert_fresh(&k, &value)? {
                 break k;
             }
         },
