@@ -205,7 +205,7 @@ impl RoutineInvoker for WasmInvoker {
         args: &[Row],
     ) -> Result<Vec<Value>, ExtensionError> {
         let kind = RoutineKind::Scalar;
-        let params = param_types(&self.module(routine, kind)?, routine.name);
+        let params = param_types(&*self.module(routine, kind)?, routine.name);
         self.invoke(ctx, routine, kind, |store, instance, exports| {
             columnar::call_scalar(store, instance, exports, routine.name, &params, args)
         })

@@ -105,6 +105,12 @@ impl Module {
         &self.routines
     }
 
+    /// Whether its scalar functions are called through `scalar-columnar`
+    /// (one typed list per argument) rather than `scalar` (a list of rows).
+    pub fn calls_columns(&self) -> bool {
+        self.exports.scalar_columnar.is_some()
+    }
+
     /// The routine of that kind and name, if the module has it.
     pub fn routine(&self, kind: RoutineKind, name: &str) -> Option<&RoutineDescription> {
         self.routines
