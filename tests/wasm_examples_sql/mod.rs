@@ -510,7 +510,7 @@ fn from_sql_the_columnar_and_the_row_path_agree_across_batches_and_nulls() {
     run(
         &mut s,
         "CREATE TABLE t (id int, x bigint);
-         INSERT INTO t SELECT g, CASE WHEN g % 5 = 0 THEN NULL ELSE g * 1000003 - 2000000 END
+         INSERT INTO t SELECT g, CASE WHEN g % 5 = 0 THEN NULL ELSE g::bigint * 1000003 - 2000000 END
            FROM generate_series(1, 3000) AS g;",
     )
     .unwrap();
