@@ -621,7 +621,11 @@ fn the_columnar_path_answers_as_the_row_path_does() {
     let call = |handle: &str, xs: &[Value]| {
         let rows: Vec<Row> = xs.iter().map(|x| vec![x.clone()]).collect();
         t.invoker
-            .call_scalar(&pure_ctx(), RoutineRef::new(handle, "twice_plus_one"), &rows)
+            .call_scalar(
+                &pure_ctx(),
+                RoutineRef::new(handle, "twice_plus_one"),
+                &rows,
+            )
             .map_err(|e| e.code.to_string())
     };
     let mixed: Vec<Value> = (0..3000_i64)

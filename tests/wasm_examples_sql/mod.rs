@@ -514,7 +514,8 @@ fn from_sql_the_columnar_and_the_row_path_agree_across_batches_and_nulls() {
            FROM generate_series(1, 3000) AS g;",
     )
     .unwrap();
-    let both = "SELECT id, arith.twice_plus_one(x), arith_rows.twice_plus_one(x) FROM t ORDER BY id";
+    let both =
+        "SELECT id, arith.twice_plus_one(x), arith_rows.twice_plus_one(x) FROM t ORDER BY id";
     let got = rows(&mut s, both);
     assert_eq!(got.len(), 3000);
     for row in &got {
@@ -524,6 +525,9 @@ fn from_sql_the_columnar_and_the_row_path_agree_across_batches_and_nulls() {
     assert_eq!(got[0][1], Value::Int8((1_000_003 - 2_000_000) * 2 + 1));
     run(&mut s, "INSERT INTO t VALUES (3001, 4611686018427387904)").unwrap();
     for f in ["arith.twice_plus_one", "arith_rows.twice_plus_one"] {
-        assert_eq!(sqlstate(&mut s, &format!("SELECT sum({f}(x)) FROM t")), "22003");
+        assert_eq!(
+            sqlstate(&mut s, &format!("SELECT sum({f}(x)) FROM t")),
+            "22003"
+        );
     }
 }

@@ -36,9 +36,8 @@ pub(crate) fn call_scalar(
         let batch = rows_to_wit(args);
         let guest = export(&exports.scalar, kind)?.load(&mut *store, instance)?;
         return Ok(match guest.call_call_scalar(&mut *store, name, &batch)? {
-            Ok(values) => {
-                convert::values_from_wit(values).and_then(|v| one_per_row(v, args.len(), "function"))
-            }
+            Ok(values) => convert::values_from_wit(values)
+                .and_then(|v| one_per_row(v, args.len(), "function")),
             Err(e) => Err(error_from_wit(e)),
         });
     };
@@ -53,10 +52,12 @@ pub(crate) fn call_scalar(
         )));
     };
     let guest = columnar.load(&mut *store, instance)?;
-    Ok(match guest.call_call_columns(&mut *store, name, rows, &columns)? {
-        Ok(column) => from_column(column, args.len()),
-        Err(e) => Err(error_from_wit(e)),
-    })
+    Ok(
+        match guest.call_call_columns(&mut *store, name, rows, &columns)? {
+            Ok(column) => from_column(column, args.len()),
+            Err(e) => Err(error_from_wit(e)),
+        },
+    )
 }
 
 /// The declared parameter types of scalar function `name` (none when the
@@ -178,7 +179,10 @@ fn from_column(column: ValueColumn, rows: usize) -> Result<Vec<Value>, Extension
         if nulls.len() != rows {
             return Err(ExtensionError::new(
                 ErrorCode::EXTERNAL_ROUTINE_INVOCATION,
-                format!("function returned {} NULL flags for {rows} rows", nulls.len()),
+                format!(
+                    "function returned {} NULL flags for {rows} rows",
+                    nulls.len()
+                ),
             ));
         }
         for (v, null) in values.iter_mut().zip(nulls) {
@@ -211,7 +215,10 @@ mod tests {
 
     #[test]
     fn other_types_and_stray_values_cross_as_values() {
-        let rows = vec![vec![Value::Int4(7), Value::Date(3)], vec![Value::Null, Value::Null]];
+        let rows = vec![
+            vec![Value::Int4(7), Value::Date(3)],
+            vec![Value::Null, Value::Null],
+        ];
         let cols = to_columns(&[DataType::Int8, DataType::Date], &rows).unwrap();
         for col in &cols {
             assert!(col.nulls.is_empty());
@@ -231,7 +238,10 @@ mod tests {
             nulls: vec![false, true],
             data: ColumnData::Int8(vec![3, 0]),
         };
-        assert_eq!(from_column(col, 2).unwrap(), vec![Value::Int8(3), Value::Null]);
+        assert_eq!(
+            from_column(col, 2).unwrap(),
+            vec![Value::Int8(3), Value::Null]
+        );
         let short = ValueColumn {
             nulls: Vec::new(),
             data: ColumnData::Int8(vec![3]),

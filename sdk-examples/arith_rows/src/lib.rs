@@ -50,7 +50,10 @@ impl scalar::Guest for ArithRows {
                     .and_then(|y| y.checked_add(1))
                     .map(Value::Int8)
                     .ok_or_else(|| error("22003", "bigint out of range".to_owned())),
-                other => Err(error("42804", format!("expected one bigint, got {other:?}"))),
+                other => Err(error(
+                    "42804",
+                    format!("expected one bigint, got {other:?}"),
+                )),
             })
             .collect()
     }

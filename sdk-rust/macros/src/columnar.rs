@@ -15,7 +15,10 @@ const TYPED: [&str; 4] = ["i64", "i32", "f64", "bool"];
 /// `i64`, `i32`, `f64` or `bool`, written as the bare name.
 fn is_typed(ty: &Type) -> bool {
     let Type::Path(p) = ty else { return false };
-    p.qself.is_none() && p.path.get_ident().is_some_and(|i| TYPED.iter().any(|t| i == t))
+    p.qself.is_none()
+        && p.path
+            .get_ident()
+            .is_some_and(|i| TYPED.iter().any(|t| i == t))
 }
 
 /// A typed result: one of [`TYPED`], or `Result<one, _>`.
@@ -106,11 +109,20 @@ mod tests {
         for t in ["i64", "i32", "f64", "bool"] {
             assert!(is_typed(&ty(t)), "{t}");
         }
-        for t in ["String", "Option<i64>", "i16", "f32", "std::primitive::i64", "&i64"] {
+        for t in [
+            "String",
+            "Option<i64>",
+            "i16",
+            "f32",
+            "std::primitive::i64",
+            "&i64",
+        ] {
             assert!(!is_typed(&ty(t)), "{t}");
         }
         assert!(is_typed_result(&ty("Result<i64, SqlError>")));
-        assert!(is_typed_result(&ty("core::result::Result<bool, rustydb::SqlError>")));
+        assert!(is_typed_result(&ty(
+            "core::result::Result<bool, rustydb::SqlError>"
+        )));
         assert!(!is_typed_result(&ty("Result<String, SqlError>")));
         assert!(!is_typed_result(&ty("Option<f64>")));
     }
