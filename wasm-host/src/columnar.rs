@@ -65,7 +65,7 @@ pub(crate) fn call_scalar(
 pub(crate) fn param_types(module: &Module, name: &str) -> Vec<DataType> {
     module
         .routine(RoutineKind::Scalar, name)
-        .map(|r| r.params.iter().map(|c| c.data_type.clone()).collect())
+        .map(|r| r.params.iter().map(|c| c.data_type).collect())
         .unwrap_or_default()
 }
 
