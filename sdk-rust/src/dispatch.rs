@@ -11,8 +11,9 @@ pub use crate::bindings::exports::rustydb::extension::trigger::{TriggerData, Tri
 pub use crate::bindings::exports::rustydb::extension::{
     aggregate::Guest as AggregateGuest, describe::Guest as DescribeGuest,
     model::Guest as ModelGuest, procedure::Guest as ProcedureGuest, scalar::Guest as ScalarGuest,
-    scalar_columnar::Guest as ColumnarGuest, scalar_columnar::ValueColumn,
-    table_function::Guest as TableGuest, trigger::Guest as TriggerGuest,
+    scalar_columnar::ColumnData, scalar_columnar::Guest as ColumnarGuest,
+    scalar_columnar::ValueColumn, table_function::Guest as TableGuest,
+    trigger::Guest as TriggerGuest,
 };
 pub use crate::bindings::rustydb::extension::types::{
     RoutineDescription as Description, Volatility as Vol,
