@@ -16,11 +16,7 @@ use rustydb::{SqlError, Trigger, Value, execute};
 /// Appends one line to `audit_log` for the row (or statement) that fired.
 #[rustydb::trigger]
 pub fn audit_row(tg: Trigger) -> Result<(), SqlError> {
-    let tbl = tg
-        .args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| tg.table_name.clone());
+    let tbl = tg.args.first().cloned().unwrap_or_else(|| tg.table_name.clone());
     let text = |row: &Option<Vec<Value>>| match row {
         Some(r) => Value::Text(record_text(r)),
         None => Value::Null,

@@ -33,7 +33,13 @@ impl Model {
     }
 
     /// The prediction for one row; NULL features are missing values.
-    fn score(&self, f0: Option<f64>, f1: Option<f64>, f2: Option<f64>, f3: Option<f64>) -> f64 {
+    fn score(
+        &self,
+        f0: Option<f64>,
+        f1: Option<f64>,
+        f2: Option<f64>,
+        f3: Option<f64>,
+    ) -> f64 {
         self.predict(&[f0, f1, f2, f3])
     }
 }

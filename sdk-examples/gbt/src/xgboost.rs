@@ -108,16 +108,9 @@ fn base_score(s: &str) -> Result<f32, SqlError> {
 
 fn link_of(objective: &str) -> Result<Link, SqlError> {
     Ok(match objective {
-        "reg:squarederror"
-        | "reg:linear"
-        | "reg:squaredlogerror"
-        | "reg:pseudohubererror"
-        | "reg:absoluteerror"
-        | "reg:quantileerror"
-        | "binary:logitraw"
-        | "rank:pairwise"
-        | "rank:ndcg"
-        | "rank:map" => Link::Identity,
+        "reg:squarederror" | "reg:linear" | "reg:squaredlogerror" | "reg:pseudohubererror"
+        | "reg:absoluteerror" | "reg:quantileerror" | "binary:logitraw" | "rank:pairwise"
+        | "rank:ndcg" | "rank:map" => Link::Identity,
         "binary:logistic" | "reg:logistic" => Link::Logistic,
         "count:poisson" | "reg:gamma" | "reg:tweedie" => Link::Exp,
         other => return Err(invalid(format!("objective \"{other}\" is not supported"))),
@@ -246,9 +239,7 @@ impl Model {
         let param = &learner.learner_model_param;
         if count(&param.num_class, "num_class")? > 1 || count(&param.num_target, "num_target")? > 1
         {
-            return Err(invalid(
-                "multi-class and multi-target models are not supported",
-            ));
+            return Err(invalid("multi-class and multi-target models are not supported"));
         }
         let objective = learner.objective.name.as_str();
         let link = link_of(objective)?;

@@ -28,10 +28,8 @@ pub fn guard_row(tg: Trigger) -> Result<TriggerAction, SqlError> {
             _ => false,
         };
         if negative {
-            return Err(
-                SqlError::raise(format!("{amount_col} must not be negative"))
-                    .with_detail(format!("{} rejected a row of {}", tg.name, tg.table_name)),
-            );
+            return Err(SqlError::raise(format!("{amount_col} must not be negative"))
+                .with_detail(format!("{} rejected a row of {}", tg.name, tg.table_name)));
         }
     }
     let Some(text_col) = tg.args.get(1) else {
@@ -45,9 +43,7 @@ pub fn guard_row(tg: Trigger) -> Result<TriggerAction, SqlError> {
             } else if clean == *s {
                 Ok(TriggerAction::Keep)
             } else {
-                Ok(TriggerAction::Modify(
-                    tg.new_with(text_col, Value::Text(clean))?,
-                ))
+                Ok(TriggerAction::Modify(tg.new_with(text_col, Value::Text(clean))?))
             }
         }
         _ => Ok(TriggerAction::Keep),

@@ -94,9 +94,7 @@ static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 #[rustydb::procedure]
 pub fn remember(note: String) -> Rows {
     let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
-    let mut notes = NOTES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut notes = NOTES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     notes.push(note);
     Rows {
         columns: vec![

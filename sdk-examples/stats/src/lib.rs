@@ -18,10 +18,7 @@ pub struct Median {
 impl BytesState for Median {
     fn from_bytes(bytes: Vec<u8>) -> Result<Median, SqlError> {
         if !bytes.len().is_multiple_of(8) {
-            return Err(SqlError::new(
-                "22P03",
-                "median state is not a list of doubles",
-            ));
+            return Err(SqlError::new("22P03", "median state is not a list of doubles"));
         }
         Ok(Median { raw: bytes })
     }

@@ -11,11 +11,7 @@ pub fn levenshtein(a: String, b: String) -> Result<i32, SqlError> {
     let b: Vec<char> = b.chars().collect();
     // One row of the dynamic-programming table at a time, over the
     // shorter string: O(min(m, n)) memory.
-    let (long, short) = if a.len() >= b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
+    let (long, short) = if a.len() >= b.len() { (&a, &b) } else { (&b, &a) };
     let mut row: Vec<usize> = (0..=short.len()).collect();
     for (i, lc) in long.iter().enumerate() {
         let mut diagonal = row[0];
