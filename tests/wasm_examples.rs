@@ -603,3 +603,57 @@ fn chars_is_a_derived_row_per_character() {
         [row("a", 1, 97), row("é", 2, 0xE9), row("🦀", 3, 0x1F980)]
     );
 }
+
+// ---------------------------------------------------------------- row and columnar paths
+
+/// `arith` (the SDK: `call-columns`, a typed loop) and `arith_rows` (plain
+/// `scalar-functions` world: `call-scalar`) compute the same function; the
+/// host must give the same answers through either path, NULLs and errors
+/// included.
+#[test]
+fn the_columnar_path_answers_as_the_row_path_does() {
+    let t = open(limits());
+    let (columnar, _) = load(&t, "arith");
+    let (row_only, _) = load(&t, "arith_rows");
+    let registry = t.invoker.registry();
+    assert!(registry.get(&columnar).unwrap().calls_columns());
+    assert!(!registry.get(&row_only).unwrap().calls_columns());
+    let call = |handle: &str, xs: &[Value]| {
+        let rows: Vec<Row> = xs.iter().map(|x| vec![x.clone()]).collect();
+        t.invoker
+            .call_scalar(
+                &pure_ctx(),
+                RoutineRef::new(handle, "twice_plus_one"),
+                &rows,
+            )
+            .map_err(|e| e.code.to_string())
+    };
+    let mixed: Vec<Value> = (0..3000_i64)
+        .map(|i| {
+            if i % 7 == 3 {
+                Value::Null
+            } else {
+                Value::Int8((i - 1500) * 1_000_003)
+            }
+        })
+        .collect();
+    let batches: [&[Value]; 5] = [
+        &mixed,
+        &[],
+        &[Value::Null, Value::Null],
+        &[Value::Int8(1), Value::Null, Value::Int8(i64::MAX / 2 + 1)],
+        &[Value::Null, Value::Int8(i64::MIN / 2 - 1)],
+    ];
+    for batch in batches {
+        assert_eq!(call(&columnar, batch), call(&row_only, batch), "{batch:?}");
+    }
+    let want: Vec<Value> = mixed
+        .iter()
+        .map(|x| match x {
+            Value::Int8(x) => Value::Int8(x * 2 + 1),
+            _ => Value::Null,
+        })
+        .collect();
+    assert_eq!(call(&columnar, &mixed), Ok(want));
+    assert_eq!(call(&columnar, batches[3]), Err("22003".into()));
+}

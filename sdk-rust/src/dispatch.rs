@@ -11,7 +11,9 @@ pub use crate::bindings::exports::rustydb::extension::trigger::{TriggerData, Tri
 pub use crate::bindings::exports::rustydb::extension::{
     aggregate::Guest as AggregateGuest, describe::Guest as DescribeGuest,
     model::Guest as ModelGuest, procedure::Guest as ProcedureGuest, scalar::Guest as ScalarGuest,
-    table_function::Guest as TableGuest, trigger::Guest as TriggerGuest,
+    scalar_columnar::ColumnData, scalar_columnar::Guest as ColumnarGuest,
+    scalar_columnar::ValueColumn, table_function::Guest as TableGuest,
+    trigger::Guest as TriggerGuest,
 };
 pub use crate::bindings::rustydb::extension::types::{
     RoutineDescription as Description, Volatility as Vol,
@@ -24,8 +26,8 @@ pub type TableResult = Result<Vec<Vec<Value>>, SqlError>;
 pub enum Call {
     /// A procedure: one argument row in, a result set out.
     Procedure(fn(Vec<Value>) -> Result<Rows, SqlError>),
-    /// A scalar function: its per-row body, batched by [`call_scalar`].
-    Scalar(fn(Vec<Value>) -> Result<Value, SqlError>),
+    /// A scalar function.
+    Scalar(ScalarEntry),
     /// A trigger function.
     Trigger(fn(crate::Trigger) -> Result<crate::TriggerAction, SqlError>),
     /// An aggregate: its four entry points over byte states.
@@ -35,6 +37,15 @@ pub enum Call {
     /// A model: loading its parameters, and scoring a batch with the loaded
     /// model (type-erased so the routine table stays one `const` slice).
     Model(crate::model::ModelEntry),
+}
+
+/// How a scalar function is entered.
+pub struct ScalarEntry {
+    /// Its per-row body, batched by [`call_scalar`] and, for columns
+    /// without a typed loop, by [`call_columns`](crate::columnar::call_columns).
+    pub row: fn(Vec<Value>) -> Result<Value, SqlError>,
+    /// Its typed loop over columns, for the signatures that have one.
+    pub columns: Option<crate::columnar::ColumnsFn>,
 }
 
 /// One routine of a module, as its attribute declares it.
@@ -160,9 +171,10 @@ pub fn call_scalar(
     let Some(routine) = routines.iter().find(|r| r.name == name) else {
         return Err(no_such("function", name));
     };
-    let Call::Scalar(f) = routine.call else {
+    let Call::Scalar(entry) = &routine.call else {
         return Err(no_such("function", name));
     };
+    let f = entry.row;
     batch
         .into_iter()
         .map(|row| {

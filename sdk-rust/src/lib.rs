@@ -30,9 +30,11 @@
 //! The macros derive everything else from the signatures: the module's
 //! `describe` export (names, argument and result types, volatility,
 //! strictness — what `CREATE MODULE` registers), argument conversion, and
-//! for functions the batch entry point the host calls with many rows at
-//! once. A routine fails with `Err(SqlError)` and a SQLSTATE of its choice;
-//! a panic is a trap, which the host reports as 38000.
+//! for functions the batch entry points the host calls with many rows at
+//! once (as rows of values, and as typed columns: a function of `i64`,
+//! `i32`, `f64` and `bool` alone runs in a typed loop over the columns). A
+//! routine fails with `Err(SqlError)` and a SQLSTATE of its choice; a panic
+//! is a trap, which the host reports as 38000.
 //!
 //! A trigger function takes the firing's [`Trigger`] (`TG_*`, `OLD`, `NEW`,
 //! arguments) and returns a [`TriggerAction`] (or `()`, meaning keep):
@@ -93,7 +95,7 @@
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "rustydb:extension/extension",
+        world: "rustydb:extension/extension-columnar",
         pub_export_macro: true,
         export_macro_name: "__export_extension",
         default_bindings_module: "::rustydb::__private::bindings",
@@ -101,6 +103,7 @@ pub mod bindings {
 }
 
 mod aggregate;
+mod columnar;
 mod dispatch;
 mod model;
 mod sql;
@@ -124,6 +127,9 @@ pub mod __private {
     pub use crate::bindings;
     pub use crate::bindings::__export_extension;
     pub use crate::dispatch::*;
+    pub mod columnar {
+        pub use crate::columnar::*;
+    }
     pub mod aggregate {
         pub use crate::aggregate::*;
     }

@@ -502,3 +502,32 @@ fn an_error_inside_a_function_aborts_the_statement_with_its_sqlstate() {
         [vec![Value::Numeric(8.into())]]
     );
 }
+
+#[test]
+fn from_sql_the_columnar_and_the_row_path_agree_across_batches_and_nulls() {
+    let t = open(limits());
+    let mut s = session(&t, &["arith", "arith_rows"]);
+    run(
+        &mut s,
+        "CREATE TABLE t (id int, x bigint);
+         INSERT INTO t SELECT g, CASE WHEN g % 5 = 0 THEN NULL ELSE g::bigint * 1000003 - 2000000 END
+           FROM generate_series(1, 3000) AS g;",
+    )
+    .unwrap();
+    let both =
+        "SELECT id, arith.twice_plus_one(x), arith_rows.twice_plus_one(x) FROM t ORDER BY id";
+    let got = rows(&mut s, both);
+    assert_eq!(got.len(), 3000);
+    for row in &got {
+        assert_eq!(row[1], row[2], "{row:?}");
+    }
+    assert_eq!(got[4][1], Value::Null, "STRICT: NULL in, NULL out");
+    assert_eq!(got[0][1], Value::Int8((1_000_003 - 2_000_000) * 2 + 1));
+    run(&mut s, "INSERT INTO t VALUES (3001, 4611686018427387904)").unwrap();
+    for f in ["arith.twice_plus_one", "arith_rows.twice_plus_one"] {
+        assert_eq!(
+            sqlstate(&mut s, &format!("SELECT sum({f}(x)) FROM t")),
+            "22003"
+        );
+    }
+}

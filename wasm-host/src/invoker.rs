@@ -19,6 +19,7 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::call::{self, GuestResult, export, kind_name, one_per_row, rows_to_wit};
+use crate::columnar::{self, param_types};
 use crate::convert::{self, error_from_wit};
 use crate::host_api::CallState;
 use crate::registry::{Exports, Module, ModuleRegistry};
@@ -204,16 +205,9 @@ impl RoutineInvoker for WasmInvoker {
         args: &[Row],
     ) -> Result<Vec<Value>, ExtensionError> {
         let kind = RoutineKind::Scalar;
-        let batch = rows_to_wit(args);
+        let params = param_types(&*self.module(routine, kind)?, routine.name);
         self.invoke(ctx, routine, kind, |store, instance, exports| {
-            let guest = export(&exports.scalar, kind)?.load(&mut *store, instance)?;
-            Ok(
-                match guest.call_call_scalar(&mut *store, routine.name, &batch)? {
-                    Ok(values) => convert::values_from_wit(values)
-                        .and_then(|v| one_per_row(v, args.len(), "function")),
-                    Err(e) => Err(error_from_wit(e)),
-                },
-            )
+            columnar::call_scalar(store, instance, exports, routine.name, &params, args)
         })
     }
 

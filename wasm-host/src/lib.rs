@@ -21,6 +21,7 @@
 
 mod bindings;
 mod call;
+mod columnar;
 mod convert;
 mod error;
 mod host_api;

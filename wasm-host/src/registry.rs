@@ -34,7 +34,9 @@ use rustydb_engine::extension::{CallLimits, RoutineDescription, RoutineKind};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre};
 
-use crate::bindings::{aggregate, describe, model, procedure, scalar, table_function, trigger};
+use crate::bindings::{
+    aggregate, describe, model, procedure, scalar, scalar_columnar, table_function, trigger,
+};
 use crate::call;
 use crate::convert;
 use crate::error::DeployError;
@@ -51,6 +53,8 @@ pub(crate) struct Exports {
     pub(crate) describe: describe::GuestIndices,
     pub(crate) procedure: Option<procedure::GuestIndices>,
     pub(crate) scalar: Option<scalar::GuestIndices>,
+    /// Scalar functions over columns; used instead of `scalar` when present.
+    pub(crate) scalar_columnar: Option<scalar_columnar::GuestIndices>,
     pub(crate) aggregate: Option<aggregate::GuestIndices>,
     pub(crate) table: Option<table_function::GuestIndices>,
     pub(crate) trigger: Option<trigger::GuestIndices>,
@@ -99,6 +103,12 @@ impl Module {
     /// The routines the module described at deploy.
     pub fn routines(&self) -> &[RoutineDescription] {
         &self.routines
+    }
+
+    /// Whether its scalar functions are called through `scalar-columnar`
+    /// (one typed list per argument) rather than `scalar` (a list of rows).
+    pub fn calls_columns(&self) -> bool {
+        self.exports.scalar_columnar.is_some()
     }
 
     /// The routine of that kind and name, if the module has it.
@@ -395,6 +405,10 @@ impl Exports {
                 .then(|| scalar::GuestIndices::new(pre))
                 .transpose()
                 .map_err(err)?,
+            scalar_columnar: exported("scalar-columnar")
+                .then(|| scalar_columnar::GuestIndices::new(pre))
+                .transpose()
+                .map_err(err)?,
             aggregate: exported("aggregate")
                 .then(|| aggregate::GuestIndices::new(pre))
                 .transpose()
@@ -417,7 +431,7 @@ impl Exports {
     fn has(&self, kind: RoutineKind) -> bool {
         match kind {
             RoutineKind::Procedure => self.procedure.is_some(),
-            RoutineKind::Scalar => self.scalar.is_some(),
+            RoutineKind::Scalar => self.scalar.is_some() || self.scalar_columnar.is_some(),
             RoutineKind::Aggregate => self.aggregate.is_some(),
             RoutineKind::Table => self.table.is_some(),
             RoutineKind::Trigger => self.trigger.is_some(),

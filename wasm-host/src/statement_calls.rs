@@ -25,6 +25,7 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::call::{GuestResult, export, kind_name, metered, one_per_row, rows_to_wit};
+use crate::columnar::{self, param_types};
 use crate::convert::{self, error_from_wit};
 use crate::error::call_failure;
 use crate::host_api::CallState;
@@ -181,15 +182,9 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 
 impl StatementCalls for QueryCalls {
     fn scalar(&mut self, name: &str, args: &[Row]) -> Result<Vec<Value>, ExtensionError> {
-        let kind = RoutineKind::Scalar;
-        let batch = rows_to_wit(args);
-        self.call(kind, name, |store, instance, exports| {
-            let guest = export(&exports.scalar, kind)?.load(&mut *store, instance)?;
-            Ok(match guest.call_call_scalar(&mut *store, name, &batch)? {
-                Ok(values) => convert::values_from_wit(values)
-                    .and_then(|v| one_per_row(v, args.len(), "function")),
-                Err(e) => Err(error_from_wit(e)),
-            })
+        let params = param_types(&self.module, name);
+        self.call(RoutineKind::Scalar, name, |store, instance, exports| {
+            columnar::call_scalar(store, instance, exports, name, &params, args)
         })
     }
 

@@ -48,6 +48,15 @@ pub fn expand(input: TokenStream2) -> syn::Result<TokenStream2> {
                     #p::call_scalar(__ROUTINES, &name, args)
                 }
             }
+            impl #p::ColumnarGuest for __RustydbModule {
+                fn call_columns(
+                    name: #s,
+                    rows: u32,
+                    args: #vec<#p::ValueColumn>,
+                ) -> #r<#p::ValueColumn, #e> {
+                    #p::columnar::call_columns(__ROUTINES, &name, rows, args)
+                }
+            }
             impl #p::AggregateGuest for __RustydbModule {
                 fn init(name: #s) -> #r<#vec<u8>, #e> {
                     #p::aggregate::init(__ROUTINES, &name)

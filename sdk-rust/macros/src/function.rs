@@ -4,6 +4,7 @@ use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::quote;
 use syn::{Ident, ItemFn, ReturnType};
 
+use crate::columnar;
 use crate::options::{self, Accepts};
 use crate::sig::{bind_args, params, routine_const, typed_args};
 
@@ -25,12 +26,13 @@ pub fn expand(kind: Kind, attr: TokenStream2, item: TokenStream2) -> syn::Result
     let sql_name = name.to_string();
     let p = quote!(::rustydb::__private);
 
-    let (result_ty, convert, returns, call) = match kind {
+    let (result_ty, convert, returns, call, scalar_ret) = match kind {
         Kind::Procedure => (
             quote!(::rustydb::Rows),
             quote!(#p::ProcedureReturn::into_rows),
             quote!(&[]),
             quote!(#p::Call::Procedure),
+            None,
         ),
         Kind::Function => {
             let ReturnType::Type(_, ret) = &func.sig.output else {
@@ -44,6 +46,7 @@ pub fn expand(kind: Kind, attr: TokenStream2, item: TokenStream2) -> syn::Result
                 quote!(#p::ScalarReturn::into_result),
                 quote!(&[("", #p::return_type::<#ret>())]),
                 quote!(#p::Call::Scalar),
+                Some(ret.as_ref().clone()),
             )
         }
     };
@@ -55,6 +58,13 @@ pub fn expand(kind: Kind, attr: TokenStream2, item: TokenStream2) -> syn::Result
     let params = params(&arg_names, &arg_types);
     let volatility = &options.volatility;
     let strict = options.strict;
+    let call = match &scalar_ret {
+        Some(ret) => {
+            let columns = columnar::entry(name, &arg_types, ret, strict);
+            quote!(#call(#p::ScalarEntry { row: #entry, columns: #columns }))
+        }
+        None => quote!(#call(#entry)),
+    };
 
     Ok(quote! {
         #func
@@ -74,7 +84,7 @@ pub fn expand(kind: Kind, attr: TokenStream2, item: TokenStream2) -> syn::Result
                 returns: #returns,
                 volatility: #p::Vol::#volatility,
                 strict: #strict,
-                call: #call(#entry),
+                call: #call,
             }
         };
     })

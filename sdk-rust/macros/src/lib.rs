@@ -14,6 +14,7 @@
 use proc_macro::TokenStream;
 
 mod aggregate;
+mod columnar;
 mod export;
 mod function;
 mod model;
@@ -41,7 +42,9 @@ pub fn procedure(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// A scalar function. Options: `immutable`, `stable` or `volatile` (the
 /// default, as in PostgreSQL), and `strict` (NULL in any argument gives NULL
 /// without calling the function). The host calls it in batches of rows;
-/// the batch loop is generated.
+/// the batch loops are generated, for a function of `i64`, `i32`, `f64`
+/// and `bool` alone (result too, or a `Result` of one) a typed loop over
+/// the batch's columns.
 #[proc_macro_attribute]
 pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
     finish(function::expand(Kind::Function, attr.into(), item.into()))
