@@ -380,7 +380,13 @@ impl Pool {
     pub(crate) fn stop(&self) {
         drop(self.requests.lock().take());
         if let Some(thread) = self.refiller.lock().take() {
-            let _ = thread.join();
+            // The refiller may be the one stopping the pool: a used store it
+            // drops can hold the last reference to the runtime (through its
+            // caller's session). Joining itself would panic; it ends on its
+            // own once the request channel above is closed.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
         }
         self.clear_all();
     }
