@@ -268,6 +268,9 @@ impl Binder<'_> {
                 subquery,
                 negated,
             } => {
+                if let E::Tuple(items) = expr.as_ref() {
+                    return self.row_in_subquery(items, subquery, *negated);
+                }
                 let x = self.bind_expr(expr)?;
                 let plan = self.subquery(subquery)?;
                 let cols = plan.columns();
@@ -329,6 +332,22 @@ impl Binder<'_> {
                     args.push(self.bind_expr(w)?);
                 }
                 self.call(name, args)?
+            }
+            E::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                let mut args = vec![
+                    self.bind_expr(expr)?,
+                    self.bind_expr(overlay_what)?,
+                    self.bind_expr(overlay_from)?,
+                ];
+                if let Some(f) = overlay_for {
+                    args.push(self.bind_expr(f)?);
+                }
+                self.call("overlay", args)?
             }
             E::Position { expr, r#in } => {
                 let sub = self.bind_expr(expr)?;

@@ -95,6 +95,14 @@ pub enum SubqueryKind {
         /// `NOT IN`
         negated: bool,
     },
+    /// `(x, y, …) [NOT] IN (SELECT a, b, …)`: one left expression per
+    /// column of the subquery.
+    RowIn {
+        /// The left row.
+        exprs: Vec<Expr>,
+        /// `NOT IN`
+        negated: bool,
+    },
     /// `x op ANY (SELECT ...)` / `x op ALL (SELECT ...)`
     Quantified {
         /// The left side.
@@ -272,6 +280,9 @@ impl Expr {
                 SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
                 _,
             ) => expr.columns(out),
+            Expr::Subquery(_, SubqueryKind::RowIn { exprs, .. }, _) => {
+                exprs.iter().for_each(|e| e.columns(out))
+            }
             Expr::Subquery(..) => {}
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => {
                 a.columns(out);
@@ -359,6 +370,7 @@ impl Expr {
                 SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
                 _,
             ) => vec![expr],
+            Expr::Subquery(_, SubqueryKind::RowIn { exprs, .. }, _) => exprs.iter().collect(),
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
             Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
             Expr::Cast(e, _) => vec![e],
@@ -416,6 +428,7 @@ impl Expr {
                 SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
                 _,
             ) => vec![expr],
+            Expr::Subquery(_, SubqueryKind::RowIn { exprs, .. }, _) => exprs.iter_mut().collect(),
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
             Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
             Expr::Cast(e, _) => vec![e],
