@@ -44,6 +44,7 @@ mod row;
 mod value;
 
 pub(crate) use calendar::*;
+pub(crate) use datetime::{day_of_ymd, ymd_of};
 pub use datatype::DataType;
 pub use error::TypeError;
 pub use interval::Interval;

@@ -113,13 +113,31 @@ impl Binder<'_> {
             }
             ast::FunctionArguments::List(list) => {
                 let mut args = Vec::new();
+                let mut named = Vec::new();
                 let mut star = false;
                 for a in &list.args {
                     match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))
+                            if named.is_empty() =>
+                        {
                             args.push(e.clone())
                         }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        ast::FunctionArg::Named {
+                            name: arg_name,
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        } => named.push((arg_name.value.to_lowercase(), e.clone())),
+                        ast::FunctionArg::ExprNamed {
+                            name: ast::Expr::Identifier(arg_name),
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        } => named.push((arg_name.value.to_lowercase(), e.clone())),
+                        ast::FunctionArg::Unnamed(_) => {
+                            return Err(SqlError::Syntax(
+                                "positional argument cannot follow named argument".into(),
+                            ));
+                        }
                         other => {
                             return Err(SqlError::unsupported(format!(
                                 "function argument {other}"
@@ -141,7 +159,7 @@ impl Binder<'_> {
                     list.duplicate_treatment,
                     Some(ast::DuplicateTreatment::Distinct)
                 );
-                (args, distinct, star)
+                (with_defaults(&name, args, named)?, distinct, star)
             }
         };
         let routine_name = RoutineName::of(&f.name).ok();
@@ -407,4 +425,70 @@ pub(crate) fn has_aggregate(e: &ast::Expr, b: &Binder<'_>) -> bool {
     };
     let _ = e.visit(&mut finder);
     finder.found
+}
+
+/// The parameters of the built-ins that have names and defaults, as
+/// PostgreSQL declares them.
+fn builtin_params(name: &str) -> Option<&'static [(&'static str, &'static str)]> {
+    match name {
+        "make_interval" => Some(&[
+            ("years", "0"),
+            ("months", "0"),
+            ("weeks", "0"),
+            ("days", "0"),
+            ("hours", "0"),
+            ("mins", "0"),
+            ("secs", "0.0"),
+        ]),
+        _ => None,
+    }
+}
+
+/// The arguments of a call of `name` in declaration order: positional
+/// ones first, then those passed by name, the rest the defaults.
+fn with_defaults(
+    name: &str,
+    positional: Vec<ast::Expr>,
+    named: Vec<(String, ast::Expr)>,
+) -> SqlResult<Vec<ast::Expr>> {
+    let Some(params) = builtin_params(name) else {
+        if named.is_empty() {
+            return Ok(positional);
+        }
+        return Err(SqlError::UndefinedFunction(format!(
+            "function {name} has no parameters named {}",
+            named
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if positional.len() > params.len() {
+        return Ok(positional);
+    }
+    let mut slots: Vec<Option<ast::Expr>> = positional.into_iter().map(Some).collect();
+    slots.resize(params.len(), None);
+    for (arg_name, e) in named {
+        let slot = params
+            .iter()
+            .position(|(p, _)| *p == arg_name)
+            .and_then(|i| slots.get_mut(i))
+            .filter(|s| s.is_none())
+            .ok_or_else(|| {
+                SqlError::UndefinedFunction(format!(
+                    "function {name} has no free parameter named {arg_name}"
+                ))
+            })?;
+        *slot = Some(e);
+    }
+    Ok(slots
+        .into_iter()
+        .zip(params)
+        .map(|(s, (_, default))| {
+            s.unwrap_or_else(|| {
+                ast::Expr::Value(ast::Value::Number((*default).to_owned(), false).into())
+            })
+        })
+        .collect())
 }

@@ -6,8 +6,11 @@ mod arith;
 mod datetime;
 mod eval;
 mod fold;
+mod format_picture;
+mod formatting;
 mod functions;
 mod math;
+mod number_picture;
 pub(crate) mod pg_describe;
 mod pg_functions;
 mod strings;
@@ -30,6 +33,7 @@ pub(crate) fn add_values(left: Value, right: Value) -> crate::sql::error::SqlRes
     arith::arith(BinOp::Add, left, right)
 }
 pub use datetime::DtFunc;
+pub use formatting::FmtFunc;
 pub(crate) use datetime::{at_time_zone, temporal_result};
 pub(crate) use eval::no_host;
 pub use eval::{eval, eval_predicate};
