@@ -58,6 +58,15 @@ impl Binder<'_> {
                 expr, data_type: t, ..
             } => {
                 let ty = data_type(t)?;
+                if let (E::Value(v), DataType::Float4 | DataType::Float8) = (expr.as_ref(), ty)
+                    && let ast::Value::Number(n, _) = &v.value
+                {
+                    // PostgreSQL turns a numeric into a float through its
+                    // text, so reading the literal's text as the float is
+                    // the same value, and works past numeric's 28 digits
+                    // (`1e100::float8`).
+                    return Ok(Expr::Literal(parse(n, &ty)?, ty));
+                }
                 let inner = self.bind_expr(expr)?;
                 match inner {
                     // `'a'::text` is text, no longer an untyped literal that
@@ -642,6 +651,8 @@ fn negate_literal(v: Value) -> SqlResult<Value> {
             Ok(small) if d.scale() == 0 => Value::Int8(small),
             _ => Value::Numeric(-d),
         },
+        Value::Float4(f) => Value::Float4(-f),
+        Value::Float8(f) => Value::Float8(-f),
         other => other,
     })
 }
