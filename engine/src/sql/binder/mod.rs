@@ -27,6 +27,7 @@ use super::plan::{AggCall, Column};
 
 pub(crate) use bind_from::bind_from;
 pub(crate) use bind_func::has_aggregate;
+pub(crate) use bind_recursive::bind_cte;
 pub(crate) use bind_select::{bind_query, output_name};
 
 /// The state of binding one statement.
