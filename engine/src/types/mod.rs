@@ -44,8 +44,8 @@ mod row;
 mod value;
 
 pub(crate) use calendar::*;
-pub(crate) use datetime::{day_of_ymd, ymd_of};
 pub use datatype::DataType;
+pub(crate) use datetime::{day_of_ymd, ymd_of};
 pub use error::TypeError;
 pub use interval::Interval;
 pub use keycode::{KeyColumn, compare_keys, decode_key, encode_key};

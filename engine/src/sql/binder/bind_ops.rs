@@ -109,8 +109,14 @@ impl Binder<'_> {
         let plan = self.subquery(subquery)?;
         let cols = plan.columns();
         if cols.len() != items.len() {
-            let which = if cols.len() > items.len() { "many" } else { "few" };
-            return Err(SqlError::Syntax(format!("subquery has too {which} columns")));
+            let which = if cols.len() > items.len() {
+                "many"
+            } else {
+                "few"
+            };
+            return Err(SqlError::Syntax(format!(
+                "subquery has too {which} columns"
+            )));
         }
         let mut exprs = Vec::with_capacity(items.len());
         for (item, col) in items.iter().zip(&cols) {

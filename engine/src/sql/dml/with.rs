@@ -29,9 +29,11 @@ fn writing(body: &ast::SetExpr) -> Option<&ast::Statement> {
 /// Whether `q` writes rows: its body or one of its CTEs does.
 pub(crate) fn writes(q: &ast::Query) -> bool {
     writing(&q.body).is_some()
-        || q.with
-            .as_ref()
-            .is_some_and(|w| w.cte_tables.iter().any(|c| writing(&c.query.body).is_some()))
+        || q.with.as_ref().is_some_and(|w| {
+            w.cte_tables
+                .iter()
+                .any(|c| writing(&c.query.body).is_some())
+        })
 }
 
 fn binder<'a>(cx: &ExecCtx<'a>, ctes: &[(String, Plan)]) -> Binder<'a> {

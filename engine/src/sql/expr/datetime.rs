@@ -346,10 +346,7 @@ pub(crate) fn call(f: DtFunc, args: &[Value], now: i64) -> SqlResult<Value> {
 }
 
 /// The interval of `make_interval`'s fields, `None` past its range.
-fn make_interval(
-    [years, months, weeks, days, hours, mins]: [i64; 6],
-    secs: f64,
-) -> Option<Value> {
+fn make_interval([years, months, weeks, days, hours, mins]: [i64; 6], secs: f64) -> Option<Value> {
     let months = i32::try_from(years.checked_mul(12)?.checked_add(months)?).ok()?;
     let days = i32::try_from(weeks.checked_mul(7)?.checked_add(days)?).ok()?;
     let whole = hours

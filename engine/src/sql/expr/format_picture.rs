@@ -436,10 +436,7 @@ pub(crate) fn timestamp_to_char(ts: i64, picture: &str) -> Option<String> {
                 let w = (i64::from(f.day) - 1) / 7 + 1;
                 (w.to_string(), Some(w))
             }
-            Pat::YearComma => (
-                format!("{},{:03}", year / 1000, year % 1000),
-                Some(year),
-            ),
+            Pat::YearComma => (format!("{},{:03}", year / 1000, year % 1000), Some(year)),
             Pat::Year(4) => (number(year, 4), Some(year)),
             Pat::Year(n) => {
                 let last = year % 10i64.pow(u32::from(n));
@@ -636,7 +633,10 @@ fn read_pattern<'a>(
         (rest[..len].parse::<i64>().ok(), len)
     };
     let Some(value) = value else {
-        let shown: String = rest.chars().take(width(pat).min(rest.len().max(1))).collect();
+        let shown: String = rest
+            .chars()
+            .take(width(pat).min(rest.len().max(1)))
+            .collect();
         return Err(invalid_value(&shown, text));
     };
     match pat {
@@ -765,7 +765,10 @@ mod tests {
             timestamp_to_char(t, "Day|DY|mon|Q|\"Q\"").as_deref(),
             Some("Tuesday  |TUE|mar|1|Q")
         );
-        assert_eq!(timestamp_to_char(t, "HH12 a.m.").as_deref(), Some("08 a.m."));
+        assert_eq!(
+            timestamp_to_char(t, "HH12 a.m.").as_deref(),
+            Some("08 a.m.")
+        );
         assert_eq!(timestamp_to_char(i64::MAX, "YYYY"), None);
     }
 
@@ -779,7 +782,10 @@ mod tests {
             parse_timestamp("2024/03/05", "YYYY-MM-DD").unwrap(),
             ts("2024-03-05")
         );
-        assert_eq!(parse_timestamp("20240305", "YYYYMMDD").unwrap(), ts("2024-03-05"));
+        assert_eq!(
+            parse_timestamp("20240305", "YYYYMMDD").unwrap(),
+            ts("2024-03-05")
+        );
     }
 
     #[test]

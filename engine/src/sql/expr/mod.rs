@@ -33,10 +33,10 @@ pub(crate) fn add_values(left: Value, right: Value) -> crate::sql::error::SqlRes
     arith::arith(BinOp::Add, left, right)
 }
 pub use datetime::DtFunc;
-pub use formatting::FmtFunc;
 pub(crate) use datetime::{at_time_zone, temporal_result};
 pub(crate) use eval::no_host;
 pub use eval::{eval, eval_predicate};
+pub use formatting::FmtFunc;
 pub use functions::{Func, resolve_function};
 pub(crate) use math::numeric_sqrt;
 pub use math::{BitOp, MathFunc, Trig};

@@ -107,7 +107,10 @@ fn digits_of(v: &Value, scale: usize) -> SqlResult<Option<(String, String, bool)
         Value::Numeric(d) => {
             let dp = u32::try_from(scale.min(28)).unwrap_or(28);
             let r = d.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
-            (format!("{:.*}", scale, r.abs()), d.is_sign_negative() && !r.is_zero())
+            (
+                format!("{:.*}", scale, r.abs()),
+                d.is_sign_negative() && !r.is_zero(),
+            )
         }
         Value::Float4(f) => {
             if !f.is_finite() {
@@ -348,7 +351,10 @@ mod tests {
 
     #[test]
     fn digits_pad_and_sign() {
-        assert_eq!(fmt(Value::Numeric(Decimal::new(12345, 1)), "9999.99"), " 1234.50");
+        assert_eq!(
+            fmt(Value::Numeric(Decimal::new(12345, 1)), "9999.99"),
+            " 1234.50"
+        );
         assert_eq!(fmt(Value::Int4(42), "000"), " 042");
         assert_eq!(fmt(Value::Int4(-5), "999"), "  -5");
         assert_eq!(fmt(Value::Int4(-5), "000"), "-005");
@@ -361,8 +367,14 @@ mod tests {
 
     #[test]
     fn to_number_reads_digits_and_skips_separators() {
-        assert_eq!(to_number("12,345", "99,999").unwrap(), Decimal::new(12345, 0));
-        assert_eq!(to_number("-12.50", "99.99").unwrap(), Decimal::new(-1250, 2));
+        assert_eq!(
+            to_number("12,345", "99,999").unwrap(),
+            Decimal::new(12345, 0)
+        );
+        assert_eq!(
+            to_number("-12.50", "99.99").unwrap(),
+            Decimal::new(-1250, 2)
+        );
         assert!(to_number("abc", "999").is_err());
     }
 }
