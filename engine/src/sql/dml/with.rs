@@ -82,6 +82,56 @@ pub(crate) fn execute(
     Ok(StatementResult::Rows { columns, rows, tag })
 }
 
+/// The result columns of `q` (for which [`writes`] holds), bound with
+/// `b` and run nowhere: what describing a prepared statement needs.
+pub(crate) fn describe(q: &ast::Query, b: &mut Binder<'_>) -> SqlResult<Vec<ColumnDesc>> {
+    let mark = b.ctes.len();
+    let result = describe_in(q, b);
+    b.ctes.truncate(mark);
+    result
+}
+
+fn describe_in(q: &ast::Query, b: &mut Binder<'_>) -> SqlResult<Vec<ColumnDesc>> {
+    let returning = |b: &mut Binder<'_>, stmt| {
+        Ok::<_, crate::sql::error::SqlError>(
+            bind(b, stmt)?
+                .map(|d| d.returning_columns())
+                .unwrap_or_default(),
+        )
+    };
+    if let Some(with) = &q.with {
+        for cte in &with.cte_tables {
+            let name = ident(&cte.alias.name);
+            let plan = match writing(&cte.query.body) {
+                Some(stmt) => {
+                    let columns = returning(b, stmt)?;
+                    let result = StatementResult::Rows {
+                        columns,
+                        rows: Vec::new(),
+                        tag: String::new(),
+                    };
+                    returned(result, &name, &cte.alias.columns)
+                }
+                None => bind_cte(b, cte, with.recursive)?,
+            };
+            b.ctes.push((name, plan));
+        }
+    }
+    if let Some(stmt) = writing(&q.body) {
+        return returning(b, stmt);
+    }
+    let mut body = q.clone();
+    body.with = None;
+    Ok(bind_query(b, &body)?
+        .columns()
+        .into_iter()
+        .map(|c| ColumnDesc {
+            name: c.name,
+            ty: c.ty,
+        })
+        .collect())
+}
+
 /// Binds and runs one writing statement with the CTEs before it in scope.
 fn write(
     stmt: &ast::Statement,

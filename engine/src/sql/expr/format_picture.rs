@@ -10,7 +10,7 @@
 
 use crate::SqlState;
 use crate::sql::error::{SqlError, SqlResult};
-use crate::types::{TypeError, day_of_ymd, make_timestamp, ymd_of};
+use crate::types::{TIMESTAMP_END, TIMESTAMP_MIN, TypeError, day_of_ymd, make_timestamp, ymd_of};
 
 const USECS_PER_DAY: i64 = 86_400_000_000;
 
@@ -735,6 +735,7 @@ fn assemble(p: &Parsed, input: &str) -> SqlResult<i64> {
     };
     day_start
         .checked_add(time)
+        .filter(|t| (TIMESTAMP_MIN..TIMESTAMP_END).contains(t))
         .ok_or_else(|| out_of_range(input))
 }
 
