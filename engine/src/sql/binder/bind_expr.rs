@@ -595,10 +595,11 @@ impl Binder<'_> {
 
     pub(super) fn subquery(&mut self, q: &ast::Query) -> SqlResult<crate::sql::plan::Plan> {
         let saved = self.agg.take();
+        self.outer_aggs.push(saved);
         self.scopes.push(Vec::new());
         let plan = super::bind_query(self, q);
         self.scopes.pop();
-        self.agg = saved;
+        self.agg = self.outer_aggs.pop().flatten();
         plan
     }
 }
