@@ -162,7 +162,13 @@ pub(crate) fn number_to_char(v: &Value, picture: &str) -> SqlResult<String> {
         .iter()
         .position(|n| *n == NumNode::Sign(SignPat::Both))
         .filter(|s| first_digit.is_none_or(|d| *s < d));
-    let explicit_sign = nodes.iter().any(|n| matches!(n, NumNode::Sign(_)));
+    // PL prints its `+` beside the number's own sign position.
+    let explicit_sign = nodes.iter().any(|n| {
+        matches!(
+            n,
+            NumNode::Sign(SignPat::Both | SignPat::Minus | SignPat::Sg)
+        )
+    });
     let anchored_sign = if anchored_s.is_some() {
         Some(if negative { '-' } else { '+' })
     } else if explicit_sign {
@@ -363,6 +369,8 @@ mod tests {
         assert_eq!(fmt(Value::Float8(-3.5), "FM999.99"), "-3.5");
         assert_eq!(fmt(Value::Int4(7), "S99"), " +7");
         assert_eq!(fmt(Value::Int4(7), "99MI"), " 7 ");
+        assert_eq!(fmt(Value::Int4(485), "PL999"), "+ 485");
+        assert_eq!(fmt(Value::Int4(-485), "PL999"), " -485");
     }
 
     #[test]

@@ -275,8 +275,12 @@ fn assemble(p: &Parsed, input: &str) -> SqlResult<i64> {
             .and_then(|d| d.checked_mul(USECS_PER_DAY))
             .ok_or_else(|| out_of_range(input))?
     } else {
-        let year = p.year.unwrap_or(1);
-        let year = if p.bc { 1 - year } else { year };
+        // Without a year field the year is 0, 1 BC, as in PostgreSQL.
+        let year = match p.year {
+            None => 0,
+            Some(y) if p.bc => 1 - y,
+            Some(y) => y,
+        };
         // make_timestamp reads negative years as BC.
         let pg_year = if year <= 0 { year - 1 } else { year };
         match (p.doy, p.month, p.day) {
