@@ -532,6 +532,11 @@ fn render_bare(e: &Expr, cols: &[Column]) -> String {
             r(expr),
             if *negated { "NOT " } else { "" }
         ),
+        Expr::Subquery(_, SubqueryKind::RowIn { exprs, negated }, _) => format!(
+            "(ROW({}) {}IN (SubPlan))",
+            exprs.iter().map(r).collect::<Vec<_>>().join(", "),
+            if *negated { "NOT " } else { "" }
+        ),
         Expr::Subquery(_, SubqueryKind::Scalar, _) => "(SubPlan)".into(),
         Expr::Subquery(_, SubqueryKind::Quantified { expr, op, all }, _) => format!(
             "({} {} {}(SubPlan))",

@@ -666,6 +666,11 @@ pub(crate) fn execute(
                     super::dml::execute(stmt, cx, fire)
                 }));
             }
+            A::Query(q) if super::dml::with::writes(q) => {
+                return Some(with_firing(session, params, param_types, |cx, fire| {
+                    super::dml::with::execute(q, cx, fire)
+                }));
+            }
             A::Truncate { .. } => {
                 return Some(with_firing(session, params, param_types, |cx, fire| {
                     super::ddl::execute_truncate(stmt, cx, fire)

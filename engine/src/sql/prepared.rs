@@ -80,6 +80,9 @@ impl Session {
             let mut binder = Binder::new(&catalog, declared);
             let mut columns = match &statement {
                 Statement::Standard(s) => match s.as_ref() {
+                    ast::Statement::Query(q) if super::dml::with::writes(q) => {
+                        super::dml::with::describe(q, &mut binder)?
+                    }
                     ast::Statement::Query(q) => bind_query(&mut binder, q)?
                         .columns()
                         .into_iter()

@@ -45,6 +45,7 @@ mod value;
 
 pub(crate) use calendar::*;
 pub use datatype::DataType;
+pub(crate) use datetime::{TIMESTAMP_END, TIMESTAMP_MIN, day_of_ymd, ymd_of};
 pub use error::TypeError;
 pub use interval::Interval;
 pub use keycode::{KeyColumn, compare_keys, decode_key, encode_key};

@@ -58,6 +58,15 @@ impl Binder<'_> {
                 expr, data_type: t, ..
             } => {
                 let ty = data_type(t)?;
+                if let (E::Value(v), DataType::Float4 | DataType::Float8) = (expr.as_ref(), ty)
+                    && let ast::Value::Number(n, _) = &v.value
+                {
+                    // PostgreSQL turns a numeric into a float through its
+                    // text, so reading the literal's text as the float is
+                    // the same value, and works past numeric's 28 digits
+                    // (`1e100::float8`).
+                    return Ok(Expr::Literal(parse(n, &ty)?, ty));
+                }
                 let inner = self.bind_expr(expr)?;
                 match inner {
                     // `'a'::text` is text, no longer an untyped literal that
@@ -268,6 +277,9 @@ impl Binder<'_> {
                 subquery,
                 negated,
             } => {
+                if let E::Tuple(items) = expr.as_ref() {
+                    return self.row_in_subquery(items, subquery, *negated);
+                }
                 let x = self.bind_expr(expr)?;
                 let plan = self.subquery(subquery)?;
                 let cols = plan.columns();
@@ -329,6 +341,22 @@ impl Binder<'_> {
                     args.push(self.bind_expr(w)?);
                 }
                 self.call(name, args)?
+            }
+            E::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                let mut args = vec![
+                    self.bind_expr(expr)?,
+                    self.bind_expr(overlay_what)?,
+                    self.bind_expr(overlay_from)?,
+                ];
+                if let Some(f) = overlay_for {
+                    args.push(self.bind_expr(f)?);
+                }
+                self.call("overlay", args)?
             }
             E::Position { expr, r#in } => {
                 let sub = self.bind_expr(expr)?;
@@ -567,10 +595,11 @@ impl Binder<'_> {
 
     pub(super) fn subquery(&mut self, q: &ast::Query) -> SqlResult<crate::sql::plan::Plan> {
         let saved = self.agg.take();
+        self.outer_aggs.push(saved);
         self.scopes.push(Vec::new());
         let plan = super::bind_query(self, q);
         self.scopes.pop();
-        self.agg = saved;
+        self.agg = self.outer_aggs.pop().flatten();
         plan
     }
 }
@@ -623,6 +652,8 @@ fn negate_literal(v: Value) -> SqlResult<Value> {
             Ok(small) if d.scale() == 0 => Value::Int8(small),
             _ => Value::Numeric(-d),
         },
+        Value::Float4(f) => Value::Float4(-f),
+        Value::Float8(f) => Value::Float8(-f),
         other => other,
     })
 }

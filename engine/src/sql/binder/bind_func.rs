@@ -113,13 +113,31 @@ impl Binder<'_> {
             }
             ast::FunctionArguments::List(list) => {
                 let mut args = Vec::new();
+                let mut named = Vec::new();
                 let mut star = false;
                 for a in &list.args {
                     match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))
+                            if named.is_empty() =>
+                        {
                             args.push(e.clone())
                         }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        ast::FunctionArg::Named {
+                            name: arg_name,
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        } => named.push((arg_name.value.to_lowercase(), e.clone())),
+                        ast::FunctionArg::ExprNamed {
+                            name: ast::Expr::Identifier(arg_name),
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        } => named.push((arg_name.value.to_lowercase(), e.clone())),
+                        ast::FunctionArg::Unnamed(_) => {
+                            return Err(SqlError::Syntax(
+                                "positional argument cannot follow named argument".into(),
+                            ));
+                        }
                         other => {
                             return Err(SqlError::unsupported(format!(
                                 "function argument {other}"
@@ -141,7 +159,7 @@ impl Binder<'_> {
                     list.duplicate_treatment,
                     Some(ast::DuplicateTreatment::Distinct)
                 );
-                (args, distinct, star)
+                (with_defaults(&name, args, named)?, distinct, star)
             }
         };
         let routine_name = RoutineName::of(&f.name).ok();
@@ -228,6 +246,10 @@ impl Binder<'_> {
         filter: Option<&ast::Expr>,
         order_by: &[ast::OrderByExpr],
     ) -> SqlResult<Expr> {
+        if self.agg.is_none() && self.belongs_outside(args) {
+            return self
+                .outer_aggregate_call(func, routine, name, args, distinct, filter, order_by);
+        }
         let Some(mut ctx) = self.agg.take() else {
             return Err(SqlError::Grouping(format!(
                 "aggregate functions are not allowed here: {name}"
@@ -345,6 +367,87 @@ impl Binder<'_> {
     }
 }
 
+impl Binder<'_> {
+    /// Whether an aggregate over `args`, met in a query that is not
+    /// aggregating, is the enclosing query's: its arguments read that
+    /// query's columns and none of this one's, and that query aggregates.
+    fn belongs_outside(&self, args: &[ast::Expr]) -> bool {
+        matches!(self.outer_aggs.last(), Some(Some(_))) && self.args_level(args) == Some(1)
+    }
+
+    /// How many query levels out the nearest column the arguments read
+    /// is (`None`: they read no column).
+    pub(super) fn args_level(&self, args: &[ast::Expr]) -> Option<usize> {
+        use sqlparser::ast::{Visit, Visitor};
+        struct Names(Vec<(Option<String>, String)>);
+        impl Visitor for Names {
+            type Break = ();
+            fn pre_visit_expr(&mut self, x: &ast::Expr) -> std::ops::ControlFlow<()> {
+                match x {
+                    ast::Expr::Identifier(c) => self.0.push((None, super::ident(c))),
+                    ast::Expr::CompoundIdentifier(parts) => {
+                        if let [.., t, c] = parts.as_slice() {
+                            self.0.push((Some(super::ident(t)), super::ident(c)));
+                        }
+                    }
+                    _ => {}
+                }
+                std::ops::ControlFlow::Continue(())
+            }
+        }
+        let mut names = Names(Vec::new());
+        for a in args {
+            let _ = a.visit(&mut names);
+        }
+        names
+            .0
+            .iter()
+            .filter_map(|(table, name)| {
+                self.scopes.iter().rev().position(|scope| {
+                    scope.iter().any(|c| {
+                        c.name == *name
+                            && table
+                                .as_ref()
+                                .is_none_or(|t| c.table.as_deref() == Some(t.as_str()))
+                    })
+                })
+            })
+            .min()
+    }
+
+    /// An aggregate that [`Self::belongs_outside`]: bound into the
+    /// enclosing query's aggregate, and read here as that query's row.
+    #[allow(clippy::too_many_arguments)]
+    fn outer_aggregate_call(
+        &mut self,
+        func: AggFunc,
+        routine: Option<std::sync::Arc<crate::catalog::routine::RoutineDef>>,
+        name: &str,
+        args: &[ast::Expr],
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+        order_by: &[ast::OrderByExpr],
+    ) -> SqlResult<Expr> {
+        let outer = self.outer_aggs.last_mut().and_then(Option::take);
+        let scope = self.scopes.pop();
+        self.agg = outer;
+        let result = self.aggregate_call(func, routine, name, args, distinct, filter, order_by);
+        let outer = self.agg.take();
+        if let Some(slot) = self.outer_aggs.last_mut() {
+            *slot = outer;
+        }
+        self.scopes.extend(scope);
+        Ok(match result? {
+            Expr::Column(index, ty) => Expr::Outer {
+                depth: 1,
+                index,
+                ty,
+            },
+            other => other,
+        })
+    }
+}
+
 fn agg_func(name: &str, star: bool) -> Option<AggFunc> {
     Some(match name {
         "count" if star => AggFunc::CountStar,
@@ -364,28 +467,42 @@ fn agg_func(name: &str, star: bool) -> Option<AggFunc> {
     })
 }
 
-/// Whether the expression calls an aggregate (outside any subquery: an
-/// aggregate in a subquery belongs to the subquery's own query).
+/// Whether the expression calls an aggregate of its own query: outside
+/// any subquery (an aggregate in a subquery belongs to the subquery's own
+/// query) unless it reads only this query's columns from a FROM-less
+/// subquery just inside; and not one that reads only the enclosing
+/// query's columns (see [`Binder::belongs_outside`]).
 pub(crate) fn has_aggregate(e: &ast::Expr, b: &Binder<'_>) -> bool {
     use sqlparser::ast::{Visit, Visitor};
     struct Finder<'b, 'a> {
-        depth: usize,
+        /// Per subquery entered: whether it has no FROM.
+        from_less: Vec<bool>,
         found: bool,
         binder: &'b Binder<'a>,
     }
+    impl Finder<'_, '_> {
+        fn ours(&self, f: &ast::Function) -> bool {
+            let args = plain_args(f);
+            match self.from_less.as_slice() {
+                [] => self.binder.agg.is_some() || !self.binder.belongs_outside(&args),
+                [true] => self.binder.args_level(&args) == Some(0),
+                _ => false,
+            }
+        }
+    }
     impl Visitor for Finder<'_, '_> {
         type Break = ();
-        fn pre_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
-            self.depth += 1;
+        fn pre_visit_query(&mut self, q: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.from_less
+                .push(matches!(q.body.as_ref(), ast::SetExpr::Select(s) if s.from.is_empty()));
             std::ops::ControlFlow::Continue(())
         }
         fn post_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
-            self.depth -= 1;
+            self.from_less.pop();
             std::ops::ControlFlow::Continue(())
         }
         fn pre_visit_expr(&mut self, x: &ast::Expr) -> std::ops::ControlFlow<()> {
-            if self.depth == 0
-                && let ast::Expr::Function(f) = x
+            if let ast::Expr::Function(f) = x
                 && let Ok(name) = object_name(&f.name)
                 && f.over.is_none()
                 && (agg_func(&name, false).is_some()
@@ -393,6 +510,7 @@ pub(crate) fn has_aggregate(e: &ast::Expr, b: &Binder<'_>) -> bool {
                         .ok()
                         .and_then(|n| self.binder.find_routine(&n))
                         .is_some_and(|r| r.kind == crate::extension::RoutineKind::Aggregate))
+                && self.ours(f)
             {
                 self.found = true;
                 return std::ops::ControlFlow::Break(());
@@ -401,10 +519,91 @@ pub(crate) fn has_aggregate(e: &ast::Expr, b: &Binder<'_>) -> bool {
         }
     }
     let mut finder = Finder {
-        depth: 0,
+        from_less: Vec::new(),
         found: false,
         binder: b,
     };
     let _ = e.visit(&mut finder);
     finder.found
+}
+
+/// The argument expressions of a call, without `*` or names.
+fn plain_args(f: &ast::Function) -> Vec<ast::Expr> {
+    match &f.args {
+        ast::FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The parameters of the built-ins that have names and defaults, as
+/// PostgreSQL declares them.
+fn builtin_params(name: &str) -> Option<&'static [(&'static str, &'static str)]> {
+    match name {
+        "make_interval" => Some(&[
+            ("years", "0"),
+            ("months", "0"),
+            ("weeks", "0"),
+            ("days", "0"),
+            ("hours", "0"),
+            ("mins", "0"),
+            ("secs", "0.0"),
+        ]),
+        _ => None,
+    }
+}
+
+/// The arguments of a call of `name` in declaration order: positional
+/// ones first, then those passed by name, the rest the defaults.
+fn with_defaults(
+    name: &str,
+    positional: Vec<ast::Expr>,
+    named: Vec<(String, ast::Expr)>,
+) -> SqlResult<Vec<ast::Expr>> {
+    let Some(params) = builtin_params(name) else {
+        if named.is_empty() {
+            return Ok(positional);
+        }
+        return Err(SqlError::UndefinedFunction(format!(
+            "function {name} has no parameters named {}",
+            named
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if positional.len() > params.len() {
+        return Ok(positional);
+    }
+    let mut slots: Vec<Option<ast::Expr>> = positional.into_iter().map(Some).collect();
+    slots.resize(params.len(), None);
+    for (arg_name, e) in named {
+        let slot = params
+            .iter()
+            .position(|(p, _)| *p == arg_name)
+            .and_then(|i| slots.get_mut(i))
+            .filter(|s| s.is_none())
+            .ok_or_else(|| {
+                SqlError::UndefinedFunction(format!(
+                    "function {name} has no free parameter named {arg_name}"
+                ))
+            })?;
+        *slot = Some(e);
+    }
+    Ok(slots
+        .into_iter()
+        .zip(params)
+        .map(|(s, (_, default))| {
+            s.unwrap_or_else(|| {
+                ast::Expr::Value(ast::Value::Number((*default).to_owned(), false).into())
+            })
+        })
+        .collect())
 }

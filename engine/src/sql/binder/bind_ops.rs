@@ -98,6 +98,39 @@ impl Binder<'_> {
         self.call(name, vec![e])
     }
 
+    /// `(x, y, …) [NOT] IN (SELECT a, b, …)`: each left expression
+    /// compared with its column, so the subquery has as many columns.
+    pub(super) fn row_in_subquery(
+        &mut self,
+        items: &[ast::Expr],
+        subquery: &ast::Query,
+        negated: bool,
+    ) -> SqlResult<Expr> {
+        let plan = self.subquery(subquery)?;
+        let cols = plan.columns();
+        if cols.len() != items.len() {
+            let which = if cols.len() > items.len() {
+                "many"
+            } else {
+                "few"
+            };
+            return Err(SqlError::Syntax(format!(
+                "subquery has too {which} columns"
+            )));
+        }
+        let mut exprs = Vec::with_capacity(items.len());
+        for (item, col) in items.iter().zip(&cols) {
+            let x = self.bind_expr(item)?;
+            let probe = Expr::Literal(Value::Null, col.ty);
+            exprs.push(self.unify(x, probe, "=")?.0);
+        }
+        Ok(Expr::Subquery(
+            Arc::new(plan),
+            SubqueryKind::RowIn { exprs, negated },
+            DataType::Bool,
+        ))
+    }
+
     /// `x op ANY (SELECT ...)`, `x op ALL (SELECT ...)`.
     pub(super) fn quantified(
         &mut self,

@@ -16,7 +16,7 @@ use crate::sql::plan::{Plan, WorkTable};
 
 /// Binds one CTE of a WITH list; under RECURSIVE, one that references
 /// itself becomes a recursive union.
-pub(super) fn bind_cte(b: &mut Binder<'_>, cte: &ast::Cte, recursive: bool) -> SqlResult<Plan> {
+pub(crate) fn bind_cte(b: &mut Binder<'_>, cte: &ast::Cte, recursive: bool) -> SqlResult<Plan> {
     let name = ident(&cte.alias.name);
     if recursive && mentions(&*cte.query, &name) {
         return bind_recursive(b, cte, &name);

@@ -123,11 +123,26 @@ pub(super) fn bind_set_expr(b: &mut Binder<'_>, body: &ast::SetExpr) -> SqlResul
             let mut r_exprs = Vec::new();
             let mut columns = Vec::new();
             for (i, (a, c)) in lc.iter().zip(&rc).enumerate() {
-                let (ty, pair) =
-                    b.common_type(vec![Expr::Column(i, a.ty), Expr::Column(i, c.ty)], &name)?;
-                let mut pair = pair.into_iter();
-                l_exprs.push(pair.next().unwrap_or(Expr::Column(i, ty)));
-                r_exprs.push(pair.next().unwrap_or(Expr::Column(i, ty)));
+                // A branch's bare NULL or string literal is still of
+                // unknown type and takes the other branch's, as in
+                // PostgreSQL (`SELECT NULL UNION SELECT 1`).
+                let (l_unknown, r_unknown) = (unknown_output(&l, i), unknown_output(&r, i));
+                let probe = |u: &Option<Expr>, ty| u.clone().unwrap_or(Expr::Column(i, ty));
+                let (ty, _) = b.common_type(
+                    vec![probe(&l_unknown, a.ty), probe(&r_unknown, c.ty)],
+                    &name,
+                )?;
+                for (unknown, from, out) in [
+                    (&l_unknown, a.ty, &mut l_exprs),
+                    (&r_unknown, c.ty, &mut r_exprs),
+                ] {
+                    let column = Expr::Column(i, from);
+                    out.push(if unknown.is_some() && ty != from {
+                        Expr::Cast(Box::new(column), ty)
+                    } else {
+                        b.coerce(column, ty)?
+                    });
+                }
                 columns.push(Column {
                     name: a.name.clone(),
                     table: None,
@@ -151,6 +166,18 @@ pub(super) fn bind_set_expr(b: &mut Binder<'_>, body: &ast::SetExpr) -> SqlResul
             })
         }
         other => Err(SqlError::unsupported(format!("{other} is not supported"))),
+    }
+}
+
+/// The `i`th output of `plan` when it is a literal of unknown type (a
+/// NULL or a string) in a select list.
+fn unknown_output(plan: &Plan, i: usize) -> Option<Expr> {
+    match plan {
+        Plan::Project { exprs, .. } => exprs
+            .get(i)
+            .filter(|e| matches!(e, Expr::Literal(..)) && super::bind_coerce::is_unknown(e))
+            .cloned(),
+        _ => None,
     }
 }
 

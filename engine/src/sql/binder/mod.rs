@@ -27,6 +27,7 @@ use super::plan::{AggCall, Column};
 
 pub(crate) use bind_from::bind_from;
 pub(crate) use bind_func::has_aggregate;
+pub(crate) use bind_recursive::bind_cte;
 pub(crate) use bind_select::{bind_query, output_name};
 
 /// The state of binding one statement.
@@ -40,6 +41,10 @@ pub struct Binder<'a> {
     /// Set while binding the select list, HAVING and ORDER BY of an
     /// aggregating query.
     pub(crate) agg: Option<AggContext>,
+    /// The aggregate contexts of the enclosing queries, innermost last
+    /// (`None` for one that does not aggregate): an aggregate whose
+    /// arguments read only the query just outside belongs to that query.
+    pub(crate) outer_aggs: Vec<Option<AggContext>>,
     /// Common table expressions in scope, innermost last.
     pub(crate) ctes: Vec<(String, super::plan::Plan)>,
     /// Rows of the system views the statement names (`sql::routine::views`).
@@ -75,6 +80,7 @@ impl<'a> Binder<'a> {
             params: param_types.to_vec(),
             scopes: vec![Vec::new()],
             agg: None,
+            outer_aggs: Vec::new(),
             ctes: Vec::new(),
             system_views: None,
             search_path: vec!["public".to_owned()],

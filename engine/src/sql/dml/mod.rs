@@ -12,6 +12,7 @@ pub(crate) mod target;
 mod tests;
 pub(crate) mod update;
 pub(crate) mod view;
+pub(crate) mod with;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

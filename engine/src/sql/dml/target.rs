@@ -39,7 +39,7 @@ pub(crate) fn table_scope(table: &TableDef, alias: &str) -> Vec<Column> {
 
 /// Parses an expression stored as SQL text in the catalog.
 pub(crate) fn parse_expr(text: &str) -> SqlResult<ast::Expr> {
-    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let dialect = crate::sql::parser::RustyDialect::default();
     sqlparser::parser::Parser::new(&dialect)
         .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())

@@ -156,3 +156,27 @@ fn a_cached_dml_statement_is_bound_again_after_ddl() {
         ]
     );
 }
+
+#[test]
+fn a_writing_cte_is_described_without_running_and_runs_once_per_execution() {
+    let mut s = session();
+    s.execute("CREATE TABLE q (id int, done bool)").unwrap();
+    s.execute("INSERT INTO q VALUES (1, false), (2, false), (3, true)")
+        .unwrap();
+    let take = s
+        .prepare(
+            "WITH taken AS (DELETE FROM q WHERE id <= $1 RETURNING id) \
+             SELECT count(*), max(id) FROM taken",
+        )
+        .unwrap();
+    assert_eq!(take.param_types, [DataType::Int4]);
+    assert_eq!(take.columns.len(), 2);
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM q"), [[Value::Int8(3)]]);
+    let StatementResult::Rows { rows: taken, .. } =
+        s.execute_prepared(&take, &[Value::Int4(2)]).unwrap()
+    else {
+        panic!("the WITH query returns rows");
+    };
+    assert_eq!(taken, [[Value::Int8(2), Value::Int4(2)]]);
+    assert_eq!(rows(&mut s, "SELECT id FROM q"), [[Value::Int4(3)]]);
+}

@@ -21,6 +21,8 @@ pub(crate) enum InitPlan {
     Rows(Arc<[Value]>),
     /// `x IN (…)`: its values, hashed.
     Set(Arc<InSet>),
+    /// `(x, y) IN (…)`: its rows.
+    Table(Arc<[Vec<Value>]>),
 }
 
 /// The values of an `IN` subquery, for probing with SQL's three-valued
@@ -76,6 +78,8 @@ pub(crate) enum InitPlanKind {
     Rows,
     /// IN
     Set,
+    /// Row-valued IN
+    Table,
 }
 
 /// The entries of one execution, by subquery plan.

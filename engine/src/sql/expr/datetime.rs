@@ -41,6 +41,8 @@ pub enum DtFunc {
     MakeTimestamp,
     /// `to_timestamp(seconds since 1970)`
     ToTimestamp,
+    /// `make_interval(years, months, weeks, days, hours, mins, secs)`
+    MakeInterval,
     /// `localtimestamp`
     LocalTimestamp,
     /// `x AT TIME ZONE zone` (`timezone(zone, x)`)
@@ -199,6 +201,11 @@ pub(crate) fn resolve(
             T::TimestampTz,
             vec![Some(T::Float8)],
         ),
+        ("make_interval", args) if args.len() == 7 && args.iter().all(is_number) => {
+            let mut casts = vec![Some(T::Int4); 6];
+            casts.push(Some(T::Float8));
+            (f(DtFunc::MakeInterval), T::Interval, casts)
+        }
         ("localtimestamp", []) => (f(DtFunc::LocalTimestamp), T::Timestamp, vec![]),
         _ => return None,
     })
@@ -308,6 +315,13 @@ pub(crate) fn call(f: DtFunc, args: &[Value], now: i64) -> SqlResult<Value> {
                 })?;
             Ok(Value::Timestamp(ts))
         }
+        DtFunc::MakeInterval => {
+            let secs = match args.get(6) {
+                Some(Value::Float8(s)) => *s,
+                _ => 0.0,
+            };
+            make_interval([0, 1, 2, 3, 4, 5].map(int), secs).ok_or_else(interval_range)
+        }
         DtFunc::ToTimestamp => {
             let secs = match args.first() {
                 Some(Value::Float8(s)) => *s,
@@ -329,6 +343,21 @@ pub(crate) fn call(f: DtFunc, args: &[Value], now: i64) -> SqlResult<Value> {
             Ok(Value::TimestampTz(micros.round() as i64))
         }
     }
+}
+
+/// The interval of `make_interval`'s fields, `None` past its range.
+fn make_interval([years, months, weeks, days, hours, mins]: [i64; 6], secs: f64) -> Option<Value> {
+    let months = i32::try_from(years.checked_mul(12)?.checked_add(months)?).ok()?;
+    let days = i32::try_from(weeks.checked_mul(7)?.checked_add(days)?).ok()?;
+    let whole = hours
+        .checked_mul(3_600_000_000)?
+        .checked_add(mins.checked_mul(60_000_000)?)?;
+    let micros = (secs * 1e6).round();
+    if !micros.is_finite() || micros.abs() >= 9.2e18 {
+        return None;
+    }
+    let micros = whole.checked_add(micros as i64)?;
+    Some(Value::Interval(Interval::new(months, days, micros)))
 }
 
 fn field_overflow(input: String) -> SqlError {

@@ -84,6 +84,8 @@ pub enum Func {
     Str(super::strings::StrFunc),
     /// A date/time function ([`super::datetime`]).
     Dt(super::datetime::DtFunc),
+    /// A formatting function ([`super::formatting`]).
+    Fmt(super::formatting::FmtFunc),
 }
 
 impl Func {
@@ -217,6 +219,7 @@ pub fn resolve_function(
             return super::math::resolve(name, args)
                 .or_else(|| super::strings::resolve(name, args))
                 .or_else(|| super::datetime::resolve(name, args))
+                .or_else(|| super::formatting::resolve(name, args))
                 .or_else(|| super::pg_functions::resolve(name, args))
                 .ok_or_else(|| undefined(name, args));
         }
@@ -315,6 +318,7 @@ pub(super) fn call_strict(func: Func, args: &[Value], now: i64) -> SqlResult<Val
     Ok(match func {
         Func::Math(f) => super::math::call(f, args)?,
         Func::Dt(f) => super::datetime::call(f, args, now)?,
+        Func::Fmt(f) => super::formatting::call(f, args)?,
         Func::Str(f) => super::strings::call(f, args)?,
         Func::Length => Value::Int4(s(0).chars().count() as i32),
         Func::Lower => Value::Text(s(0).to_lowercase()),

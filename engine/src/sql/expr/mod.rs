@@ -6,8 +6,11 @@ mod arith;
 mod datetime;
 mod eval;
 mod fold;
+mod format_picture;
+mod formatting;
 mod functions;
 mod math;
+mod number_picture;
 pub(crate) mod pg_describe;
 mod pg_functions;
 mod strings;
@@ -33,6 +36,7 @@ pub use datetime::DtFunc;
 pub(crate) use datetime::{at_time_zone, temporal_result};
 pub(crate) use eval::no_host;
 pub use eval::{eval, eval_predicate};
+pub use formatting::FmtFunc;
 pub use functions::{Func, resolve_function};
 pub(crate) use math::numeric_sqrt;
 pub use math::{BitOp, MathFunc, Trig};
@@ -92,6 +96,14 @@ pub enum SubqueryKind {
     In {
         /// The left side.
         expr: Box<Expr>,
+        /// `NOT IN`
+        negated: bool,
+    },
+    /// `(x, y, …) [NOT] IN (SELECT a, b, …)`: one left expression per
+    /// column of the subquery.
+    RowIn {
+        /// The left row.
+        exprs: Vec<Expr>,
         /// `NOT IN`
         negated: bool,
     },
@@ -272,6 +284,9 @@ impl Expr {
                 SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
                 _,
             ) => expr.columns(out),
+            Expr::Subquery(_, SubqueryKind::RowIn { exprs, .. }, _) => {
+                exprs.iter().for_each(|e| e.columns(out))
+            }
             Expr::Subquery(..) => {}
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => {
                 a.columns(out);
@@ -359,6 +374,7 @@ impl Expr {
                 SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
                 _,
             ) => vec![expr],
+            Expr::Subquery(_, SubqueryKind::RowIn { exprs, .. }, _) => exprs.iter().collect(),
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
             Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
             Expr::Cast(e, _) => vec![e],
@@ -416,6 +432,7 @@ impl Expr {
                 SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. },
                 _,
             ) => vec![expr],
+            Expr::Subquery(_, SubqueryKind::RowIn { exprs, .. }, _) => exprs.iter_mut().collect(),
             Expr::Binary(_, a, b, _) | Expr::IsDistinct(a, b, _) => vec![a, b],
             Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::IsBool(e, ..) => vec![e],
             Expr::Cast(e, _) => vec![e],

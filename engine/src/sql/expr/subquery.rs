@@ -24,6 +24,7 @@ pub(super) fn eval_subquery(
         SubqueryKind::Scalar => InitPlanKind::Scalar,
         SubqueryKind::Array => InitPlanKind::Array,
         SubqueryKind::In { .. } => InitPlanKind::Set,
+        SubqueryKind::RowIn { .. } => InitPlanKind::Table,
         SubqueryKind::Quantified { .. } => InitPlanKind::Rows,
     };
     let entry = match cx.init_plans.get(plan, slot) {
@@ -49,6 +50,10 @@ pub(super) fn eval_subquery(
             let v = eval(expr, row, cx)?;
             Ok(quantified(&v, *op, *all, rows.iter()))
         }
+        (InitPlan::Table(rows), SubqueryKind::RowIn { exprs, negated }) => {
+            let probe = eval_row(exprs, row, cx)?;
+            Ok(row_in(&probe, rows.iter(), *negated))
+        }
         _ => per_row(plan, kind, row, cx),
     }
 }
@@ -59,6 +64,7 @@ fn init_plan(kind: &SubqueryKind, rows: Vec<Row>) -> SqlResult<InitPlan> {
     Ok(match kind {
         SubqueryKind::In { .. } => InitPlan::Set(Arc::new(InSet::new(rows.into_iter().map(first)))),
         SubqueryKind::Quantified { .. } => InitPlan::Rows(rows.into_iter().map(first).collect()),
+        SubqueryKind::RowIn { .. } => InitPlan::Table(rows.into()),
         _ => InitPlan::Value(value(kind, rows)?),
     })
 }
@@ -109,7 +115,49 @@ fn per_row(
                 rows.iter().filter_map(|r| r.first()),
             ))
         }
+        SubqueryKind::RowIn { exprs, negated } => {
+            let probe = eval_row(exprs, row, cx)?;
+            Ok(row_in(&probe, rows.iter(), *negated))
+        }
         _ => value(kind, rows),
+    }
+}
+
+fn eval_row(exprs: &[super::Expr], row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Row> {
+    exprs.iter().map(|e| eval(e, row, cx)).collect()
+}
+
+/// `probe [NOT] IN (rows)` for a row-valued probe, as PostgreSQL compares
+/// rows: a row matches when every column is equal, fails to when one
+/// column differs, and is unknown otherwise; IN is true on a match, NULL
+/// when no row matched but one was unknown, and false on an empty set.
+fn row_in<'a>(probe: &[Value], rows: impl Iterator<Item = &'a Row>, negated: bool) -> Value {
+    let mut saw_null = false;
+    for r in rows {
+        let mut unknown = false;
+        let mut differs = false;
+        for (p, v) in probe.iter().zip(r) {
+            match super::arith::compare(BinOp::Eq, p, v) {
+                Some(true) => {}
+                Some(false) => {
+                    differs = true;
+                    break;
+                }
+                None => unknown = true,
+            }
+        }
+        if differs {
+            continue;
+        }
+        if !unknown {
+            return Value::Bool(!negated);
+        }
+        saw_null = true;
+    }
+    if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(negated)
     }
 }
 

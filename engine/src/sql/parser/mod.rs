@@ -13,16 +13,17 @@
 //! [`Statement`] even where the engine cannot yet run it, and the error for
 //! that (0A000) comes at execution.
 
+mod dialect;
 mod extensions;
 mod functions;
 mod trigger;
 
+pub use dialect::RustyDialect;
 pub use extensions::{CreateProcedure, ModuleSource, ResourceOption, RoutineParam};
 pub use functions::{CreateFunction, FunctionKind, FunctionReturns, VolatilityClause};
 pub use trigger::{CreateTrigger, TriggerDdl, TriggerScope};
 
 use sqlparser::ast;
-use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
@@ -96,7 +97,7 @@ pub enum Statement {
 
 /// Parses a string of zero or more `;`-separated statements.
 pub fn parse_sql(sql: &str) -> SqlResult<Vec<Statement>> {
-    let dialect = PostgreSqlDialect {};
+    let dialect = RustyDialect::default();
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(sql)
