@@ -368,6 +368,39 @@ fn copy_on_conflict_and_wasm_procedures_fire_triggers() {
 }
 
 #[test]
+fn writing_ctes_fire_the_triggers_of_the_tables_they_change() {
+    let t = open(limits());
+    let mut s = bank(&t.db);
+    audited(&mut s);
+    run(
+        &mut s,
+        "CREATE TRIGGER accounts_audit AFTER INSERT OR UPDATE OR DELETE ON accounts \
+         FOR EACH ROW EXECUTE FUNCTION audit.audit_row()",
+    )
+    .unwrap();
+    run(
+        &mut s,
+        "WITH gone AS (DELETE FROM accounts WHERE id = 2 RETURNING id, balance) \
+         INSERT INTO accounts SELECT id + 10, balance FROM gone",
+    )
+    .unwrap();
+    run(
+        &mut s,
+        "WITH paid AS (UPDATE accounts SET balance = 0 WHERE id = 1 RETURNING id) \
+         SELECT count(*) FROM paid",
+    )
+    .unwrap();
+    assert_eq!(
+        log(&mut s),
+        vec![
+            line("accounts", "DELETE", "(2,50)", "-"),
+            line("accounts", "INSERT", "-", "(12,50)"),
+            line("accounts", "UPDATE", "(1,100)", "(1,0)"),
+        ]
+    );
+}
+
+#[test]
 fn statement_triggers_read_transition_tables() {
     let t = open(limits());
     let mut s = t.db.session();
