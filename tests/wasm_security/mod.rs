@@ -243,3 +243,56 @@ fn rustydb_routines_shows_owner_security_and_grants() {
         ["bank rustydb"]
     );
 }
+
+#[test]
+fn pg_catalog_shows_routines_owners_and_grants() {
+    let t = open(limits());
+    let mut owner = bank(&t.db);
+    bank_and_alice(&mut owner);
+    owner
+        .execute(
+            "REVOKE EXECUTE ON PROCEDURE pay FROM PUBLIC; GRANT EXECUTE ON PROCEDURE pay TO alice; \
+             GRANT SELECT, UPDATE ON accounts TO alice",
+        )
+        .unwrap();
+    // pg_proc joins to pg_namespace (a module's schema is there) and
+    // pg_roles, as psql's \df and drivers' metadata queries do.
+    assert_eq!(
+        text(rows(
+            &mut owner,
+            "SELECT n.nspname, p.proname, p.prokind, r.rolname, p.prosecdef, p.pronargs, p.proacl \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             JOIN pg_roles r ON r.oid = p.proowner ORDER BY 1, 2"
+        )),
+        [
+            "bank interest f rustydb f 2 {rustydb=X/rustydb,=X/rustydb}",
+            "bank statement p rustydb f 1 {rustydb=X/rustydb,=X/rustydb}",
+            "bank transfer p rustydb f 3 {rustydb=X/rustydb,=X/rustydb}",
+            "public pay p rustydb t 3 {rustydb=X/rustydb,alice=X/rustydb}",
+            "public pay_as_caller p rustydb f 3 {rustydb=X/rustydb,=X/rustydb}",
+        ]
+    );
+    // A table alice creates is hers; relacl is NULL until a grant is made.
+    let mut alice = t.db.session_as("alice");
+    alice.execute("CREATE TABLE notes (x int)").unwrap();
+    assert_eq!(
+        text(rows(
+            &mut owner,
+            "SELECT c.relname, r.rolname, c.relacl FROM pg_class c \
+             JOIN pg_roles r ON r.oid = c.relowner \
+             WHERE c.relname IN ('accounts', 'accounts_pkey', 'notes') ORDER BY 1"
+        )),
+        [
+            "accounts rustydb {rustydb=arwdD/rustydb,alice=rw/rustydb}",
+            "accounts_pkey rustydb NULL",
+            "notes alice NULL",
+        ]
+    );
+    assert_eq!(
+        text(rows(
+            &mut owner,
+            "SELECT tablename, tableowner FROM pg_tables ORDER BY 1"
+        )),
+        ["accounts rustydb", "notes alice"]
+    );
+}

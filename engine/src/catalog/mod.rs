@@ -189,6 +189,16 @@ impl Catalog {
         self.modules.get(name)
     }
 
+    /// Every module, in no particular order.
+    pub fn modules(&self) -> impl Iterator<Item = &Arc<routine::ModuleDef>> {
+        self.modules.values()
+    }
+
+    /// Every routine, in no particular order.
+    pub fn routines(&self) -> impl Iterator<Item = &Arc<routine::RoutineDef>> {
+        self.routines.values()
+    }
+
     /// The routine `schema.name` (a module's described routines live in
     /// the schema named after the module).
     pub fn routine(&self, schema: &str, name: &str) -> Option<&Arc<routine::RoutineDef>> {

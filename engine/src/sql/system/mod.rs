@@ -15,6 +15,7 @@
 //! engine's `bigint` for `oid` and `text` for `name` and `"char"`.
 
 mod describe;
+mod owners;
 mod relations;
 mod stats;
 

@@ -7,6 +7,7 @@ use crate::types::{DataType as T, Value};
 
 use super::super::error::SqlResult;
 use super::super::expr::{ROLE_OID, UTF8_ENCODING};
+use super::owners;
 use super::{
     INFORMATION_SCHEMA_OID, PG_CATALOG_OID, PK_OID_BASE, PUBLIC_OID, Relation, TYPES, oid, text,
     type_name,
@@ -95,6 +96,9 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                 (INFORMATION_SCHEMA_OID, "information_schema"),
             ] {
                 r.push(vec![oid(o), text(n), oid(ROLE_OID), Value::Null])?;
+            }
+            for (o, n, owner) in owners::module_schemas(catalog) {
+                r.push(vec![oid(o), text(n), oid(owner), Value::Null])?;
             }
             r
         }
@@ -297,7 +301,7 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                 r.push(vec![
                     text("public"),
                     text(t.name.clone()),
-                    text("rustydb"),
+                    text(catalog.owner(t.id)),
                     Value::Bool(!indexes(t).is_empty()),
                 ])?;
             }
@@ -314,23 +318,15 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                 r.push(vec![
                     text("public"),
                     text(v.name.clone()),
-                    text("rustydb"),
+                    text(catalog.owner(v.id)),
                     text(v.query.clone()),
                 ])?;
             }
             r
         }
-        // Routines and comments are not kept yet: these are empty, with
-        // PostgreSQL's columns so that queries over them bind.
-        "pg_proc" => Relation::new(&[
-            ("oid", T::Int8),
-            ("proname", T::Text),
-            ("pronamespace", T::Int8),
-            ("proowner", T::Int8),
-            ("prokind", T::Text),
-            ("prorettype", T::Int8),
-            ("pronargs", T::Int2),
-        ]),
+        "pg_proc" => owners::pg_proc(catalog)?,
+        // Comments are not kept yet: this is empty, with PostgreSQL's
+        // columns so that queries over it bind.
         "pg_description" => Relation::new(&[
             ("objoid", T::Int8),
             ("classoid", T::Int8),
@@ -377,13 +373,15 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
                     kind: &str,
                     natts: usize,
                     checks: usize,
-                    has_index: bool| {
+                    has_index: bool,
+                    owner: i64,
+                    acl: Value| {
         r.push(vec![
             oid(o),
             text(name),
             oid(ns),
             oid(0),
-            oid(ROLE_OID),
+            oid(owner),
             oid(am),
             text(kind),
             text("p"),
@@ -400,13 +398,14 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
             oid(0),
             Value::Float4(-1.0),
             Value::Null,
-            Value::Null,
+            acl,
             oid(0),
             Value::Null,
         ])
     };
     for t in sorted_tables(catalog) {
         let idx = indexes(t);
+        let table_owner = owners::role_oid(catalog, catalog.owner(t.id));
         push(
             i64::from(t.id),
             &t.name,
@@ -416,7 +415,10 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
             t.columns.len(),
             t.checks.len(),
             !idx.is_empty(),
+            table_owner,
+            owners::relacl(catalog, t.id),
         )?;
+        // An index belongs to its table's owner and has no grants.
         for i in idx {
             push(
                 i.oid,
@@ -427,6 +429,8 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
                 i.columns.len(),
                 0,
                 false,
+                table_owner,
+                Value::Null,
             )?;
         }
     }
@@ -440,16 +444,41 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
             v.columns.len(),
             0,
             false,
+            owners::role_oid(catalog, catalog.owner(v.id)),
+            owners::relacl(catalog, v.id),
         )?;
     }
+    // Sequences have no recorded owner or grants yet.
     for s in catalog.sequences() {
-        push(i64::from(s.id), &s.name, PUBLIC_OID, 0, "S", 3, 0, false)?;
+        push(
+            i64::from(s.id),
+            &s.name,
+            PUBLIC_OID,
+            0,
+            "S",
+            3,
+            0,
+            false,
+            ROLE_OID,
+            Value::Null,
+        )?;
     }
     let system = PG_CATALOG_RELATIONS.iter().chain(&super::describe::NAMES);
     for (n, name) in system.enumerate() {
         // System relations get small fixed oids below the user range.
         let o = 1000 + i64::try_from(n).unwrap_or(0);
-        push(o, name, PG_CATALOG_OID, HEAP_AM, "v", 0, 0, false)?;
+        push(
+            o,
+            name,
+            PG_CATALOG_OID,
+            HEAP_AM,
+            "v",
+            0,
+            0,
+            false,
+            ROLE_OID,
+            Value::Null,
+        )?;
     }
     // PostgreSQL enforces foreign keys with triggers on both tables, and
     // psql looks for a table's foreign keys only when relhastriggers is set.
