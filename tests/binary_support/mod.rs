@@ -60,21 +60,46 @@ impl KillOnDrop {
 }
 
 /// A `rustydb serve` on a free loopback port, ready for connections.
+///
+/// The server binds port 0 and the test reads the port it got from its
+/// "serving … on ADDR" line. Picking a free port here and passing it on
+/// raced with every other test's connections: the kernel may hand the port,
+/// once released, to another socket before the server binds it.
 pub fn serve(dir: &std::path::Path) -> (KillOnDrop, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = KillOnDrop::spawn(
-        Command::new(env!("CARGO_BIN_EXE_rustydb")).args([
-            "serve",
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ]),
-        port,
+    use std::io::{BufRead, BufReader};
+
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_rustydb"))
+            .args([
+                "serve",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
     );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("rustydb serve exited before it listened")
+            .unwrap();
+        eprintln!("{line}");
+        if let Some(addr) = line
+            .strip_prefix("rustydb: serving ")
+            .and_then(|rest| rest.rsplit(" on ").next())
+        {
+            break addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+        }
+    };
+    // The rest of the server's log goes where it went before: to stderr.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            eprintln!("{line}");
+        }
+    });
     (child, port)
 }
