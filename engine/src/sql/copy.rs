@@ -403,14 +403,7 @@ fn run_query(
     binder.user = Some(cx.user);
     let plan = bind_query(&mut binder, q)?;
     let rows = collect(&plan, cx)?;
-    let columns = plan
-        .columns()
-        .into_iter()
-        .map(|c| ColumnDesc {
-            name: c.name,
-            ty: c.ty,
-        })
-        .collect();
+    let columns = ColumnDesc::of_plan(&plan);
     Ok((columns, rows))
 }
 

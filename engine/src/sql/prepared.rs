@@ -83,14 +83,7 @@ impl Session {
                     ast::Statement::Query(q) if super::dml::with::writes(q) => {
                         super::dml::with::describe(q, &mut binder)?
                     }
-                    ast::Statement::Query(q) => bind_query(&mut binder, q)?
-                        .columns()
-                        .into_iter()
-                        .map(|c| ColumnDesc {
-                            name: c.name,
-                            ty: c.ty,
-                        })
-                        .collect(),
+                    ast::Statement::Query(q) => ColumnDesc::of_plan(&bind_query(&mut binder, q)?),
                     // DML binds too: its `$n` get their types from the
                     // columns they meet, and RETURNING gives it columns.
                     other => super::dml::bind(&mut binder, other)?

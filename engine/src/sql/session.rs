@@ -31,6 +31,19 @@ pub struct ColumnDesc {
     pub ty: DataType,
 }
 
+impl ColumnDesc {
+    /// The result columns of a query plan.
+    pub(crate) fn of_plan(plan: &super::plan::Plan) -> Vec<ColumnDesc> {
+        plan.columns()
+            .into_iter()
+            .map(|c| ColumnDesc {
+                name: c.name,
+                ty: c.ty,
+            })
+            .collect()
+    }
+}
+
 /// What a statement returns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatementResult {

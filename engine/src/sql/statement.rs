@@ -125,14 +125,7 @@ pub(crate) fn execute(
                 binder.ctes = transition_tables;
                 let plan = bind_query(&mut binder, q)?;
                 let rows = collect(&plan, &mut cx)?;
-                let columns = plan
-                    .columns()
-                    .into_iter()
-                    .map(|c| ColumnDesc {
-                        name: c.name,
-                        ty: c.ty,
-                    })
-                    .collect();
+                let columns = ColumnDesc::of_plan(&plan);
                 let tag = format!("SELECT {}", rows.len());
                 Ok(StatementResult::Rows { columns, rows, tag })
             }

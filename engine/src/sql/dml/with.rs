@@ -70,14 +70,7 @@ pub(crate) fn execute(
     body.with = None;
     let plan = bind_query(&mut binder(cx, &ctes), &body)?;
     let rows = collect(&plan, cx)?;
-    let columns = plan
-        .columns()
-        .into_iter()
-        .map(|c| ColumnDesc {
-            name: c.name,
-            ty: c.ty,
-        })
-        .collect();
+    let columns = ColumnDesc::of_plan(&plan);
     let tag = format!("SELECT {}", rows.len());
     Ok(StatementResult::Rows { columns, rows, tag })
 }
@@ -122,14 +115,7 @@ fn describe_in(q: &ast::Query, b: &mut Binder<'_>) -> SqlResult<Vec<ColumnDesc>>
     }
     let mut body = q.clone();
     body.with = None;
-    Ok(bind_query(b, &body)?
-        .columns()
-        .into_iter()
-        .map(|c| ColumnDesc {
-            name: c.name,
-            ty: c.ty,
-        })
-        .collect())
+    Ok(ColumnDesc::of_plan(&bind_query(b, &body)?))
 }
 
 /// Binds and runs one writing statement with the CTEs before it in scope.
