@@ -30,6 +30,10 @@ use crate::types::Value;
 pub(crate) struct Slot {
     call: Arc<RoutineCall>,
     args: Vec<Expr>,
+    /// The last batch's argument rows, kept so that the next batch reuses
+    /// their allocations: one per row per batch was a tenth of a scan's
+    /// time in `SELECT sum(f(x))`.
+    scratch: Vec<Row>,
 }
 
 /// Lifts the batchable Wasm calls out of `exprs`, whose input rows have
@@ -57,6 +61,7 @@ fn lift_one(e: &mut Expr, width: usize, slots: &mut Vec<Slot>) {
         slots.push(Slot {
             call: Arc::clone(call),
             args: std::mem::take(args),
+            scratch: Vec::new(),
         });
         *e = Expr::Column(width + slots.len() - 1, ty);
     }
@@ -104,7 +109,7 @@ impl WasmExtend {
                 self.width
             )));
         }
-        for slot in &self.slots {
+        for slot in &mut self.slots {
             compute(slot, &mut rows, cx)?;
         }
         self.ready.extend(rows);
@@ -113,7 +118,7 @@ impl WasmExtend {
 }
 
 /// Appends `slot`'s value to every row of the batch.
-fn compute(slot: &Slot, rows: &mut [Row], cx: &mut ExecCtx<'_>) -> SqlResult<()> {
+fn compute(slot: &mut Slot, rows: &mut [Row], cx: &mut ExecCtx<'_>) -> SqlResult<()> {
     let routines = cx.routines.ok_or_else(crate::sql::expr::no_host)?;
     if rows.is_empty() {
         return Ok(());
@@ -142,16 +147,15 @@ fn compute(slot: &Slot, rows: &mut [Row], cx: &mut ExecCtx<'_>) -> SqlResult<()>
         }
         return Ok(());
     }
-    let mut args = Vec::with_capacity(rows.len());
-    for r in rows.iter() {
-        args.push(
-            slot.args
-                .iter()
-                .map(|a| eval(a, r, cx))
-                .collect::<SqlResult<Row>>()?,
-        );
+    slot.scratch.resize_with(rows.len(), Vec::new);
+    for (r, args) in rows.iter().zip(&mut slot.scratch) {
+        args.clear();
+        for a in &slot.args {
+            args.push(eval(a, r, cx)?);
+        }
     }
-    let values = routines.scalar(cx.txn, cx.catalog, &slot.call.def, slot.call.ty, &args)?;
+    let args = &slot.scratch[..rows.len()];
+    let values = routines.scalar(cx.txn, cx.catalog, &slot.call.def, slot.call.ty, args)?;
     for (r, v) in rows.iter_mut().zip(values) {
         r.push(v);
     }
