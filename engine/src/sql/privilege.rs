@@ -1,5 +1,6 @@
-//! Privileges: `GRANT` / `REVOKE` on tables, views and routines, and the
-//! checks statements make before they read, write or call.
+//! Privileges: `GRANT` / `REVOKE` on tables, views, sequences and
+//! routines, and the checks statements make before they read, write or
+//! call (sequences' own are in `sequence_privilege.rs`).
 //!
 //! PostgreSQL's rules: the owner of an object and a superuser may do
 //! anything with it; anyone else needs the privilege granted to them or to
@@ -32,7 +33,7 @@ fn semantic(state: SqlState, message: String) -> SqlError {
 }
 
 /// 0LP01 invalid_grant_operation
-fn invalid_grant_operation() -> SqlState {
+pub(super) fn invalid_grant_operation() -> SqlState {
     SqlState::from_code("0LP01").unwrap_or(SqlState::SYNTAX_ERROR)
 }
 
@@ -223,7 +224,7 @@ fn grantee_names(grantees: &[ast::Grantee], catalog: &Catalog) -> SqlResult<Vec<
         .collect()
 }
 
-fn apply(acl: &mut Acl, grantees: &[Option<String>], p: Privileges, grant: bool) {
+pub(super) fn apply(acl: &mut Acl, grantees: &[Option<String>], p: Privileges, grant: bool) {
     for g in grantees {
         if grant {
             acl.grant(g.as_deref(), p);
@@ -281,8 +282,12 @@ fn change(
             records::put_routine(cx.txn, &r)?;
             Ok(())
         }
+        Some(ast::GrantObjects::Sequences(names)) => {
+            let p = super::sequence_privilege::wanted(privileges)?;
+            super::sequence_privilege::change(names, p, &grantees, grant, cx)
+        }
         _ => Err(SqlError::unsupported(
-            "GRANT and REVOKE on objects other than tables, views, procedures and functions",
+            "GRANT and REVOKE on objects other than tables, views, sequences, procedures and functions",
         )),
     }
 }

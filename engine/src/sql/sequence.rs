@@ -1,5 +1,5 @@
 //! Sequences: CREATE / DROP SEQUENCE, `serial` columns, and `nextval`,
-//! `currval`, `setval`.
+//! `currval`, `setval`. Who may call which is `sequence_privilege.rs`.
 //!
 //! A sequence's definition is a catalog record (transactional like any
 //! DDL); its position is not. As in PostgreSQL, a value handed out is
@@ -24,10 +24,11 @@ use sqlparser::ast;
 use super::binder::{data_type, object_name};
 use super::error::{SqlError, SqlResult};
 use super::exec::ExecCtx;
+use super::privilege::{not_owner, owns};
 use super::session::StatementResult;
 use crate::SqlState;
 use crate::catalog::{
-    Catalog, CatalogWriter, Isolation, KvStore, SequenceDef, TableDef, TxnConfig,
+    Acl, Catalog, CatalogWriter, Isolation, KvStore, SequenceDef, TableDef, TxnConfig,
     sequence_value_key,
 };
 use crate::types::DataType;
@@ -326,6 +327,7 @@ pub(crate) fn create_sequence(
     let mut w = CatalogWriter::new(cx.txn);
     let def = sequence_def(w.allocate_id()?, name, ty, options, None)?;
     w.put_sequence(&def)?;
+    w.put_acl(def.id, &Acl::table_of(cx.user))?;
     Ok(StatementResult::Command("CREATE SEQUENCE".into()))
 }
 
@@ -338,7 +340,12 @@ pub(crate) fn drop_sequence(
     for n in names {
         let name = object_name(n)?;
         match cx.catalog.sequence(&name) {
-            Some(s) => CatalogWriter::new(cx.txn).drop_sequence(s)?,
+            Some(s) => {
+                if !owns(cx.catalog, cx.user, s.id) {
+                    return Err(not_owner("sequence", &name));
+                }
+                CatalogWriter::new(cx.txn).drop_sequence(s)?;
+            }
             None if if_exists => {}
             None => {
                 return Err(SqlError::Semantic {
@@ -379,6 +386,8 @@ pub(crate) fn create_serial(
     let mut w = CatalogWriter::new(cx.txn);
     let def = sequence_def(w.allocate_id()?, name.clone(), ty, &[], Some(table.id))?;
     w.put_sequence(&def)?;
+    // The table being created is the current user's; so is its sequence.
+    w.put_acl(def.id, &Acl::table_of(cx.user))?;
     Ok(format!("nextval('{name}')"))
 }
 

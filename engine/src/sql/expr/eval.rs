@@ -4,6 +4,7 @@ use super::arith::{arith, compare, negate};
 use super::{BinOp, Expr, Func, functions};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::ExecCtx;
+use crate::sql::sequence_privilege::{SequenceUse, check_use};
 use crate::types::{DataType, TypeError, Value};
 
 /// Arguments a strict function call evaluates into a stack array.
@@ -156,6 +157,12 @@ fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Valu
                     ));
                 }
             };
+            let what = match f {
+                Func::Nextval => SequenceUse::Advance,
+                Func::Currval => SequenceUse::Read,
+                _ => SequenceUse::Set,
+            };
+            check_use(cx.catalog, cx.user, id, what)?;
             match f {
                 Func::Nextval => Value::Int8(cx.nextval(id)?),
                 Func::Currval => Value::Int8(cx.sequences.currval(id)?),
