@@ -162,6 +162,9 @@ impl Acl {
 
     /// Adds `privileges` to what `grantee` holds.
     pub fn grant(&mut self, grantee: Option<&str>, privileges: Privileges) {
+        if privileges.is_empty() {
+            return;
+        }
         match self
             .grants
             .iter_mut()

@@ -170,6 +170,8 @@ fn wanted(privileges: &ast::Privileges, routine: bool) -> SqlResult<Privileges> 
             (ast::Action::Update { columns: None }, false) => Privileges::UPDATE,
             (ast::Action::Delete, false) => Privileges::DELETE,
             (ast::Action::Truncate, false) => Privileges::TRUNCATE,
+            // For a sequence named as a table; a table refuses it.
+            (ast::Action::Usage, false) => Privileges::USAGE,
             (ast::Action::Execute { .. }, true) => Privileges::EXECUTE,
             (
                 ast::Action::Select { columns: Some(_) }
@@ -245,11 +247,35 @@ fn change(
     match objects {
         Some(ast::GrantObjects::Tables(names) | ast::GrantObjects::Views(names)) => {
             let p = wanted(privileges, false)?;
+            let all = matches!(privileges, ast::Privileges::All { .. });
             for n in names {
                 let name = object_name(n)?;
+                // `ON [TABLE] s` reaches a sequence too, as in PostgreSQL,
+                // with what a sequence lacks left out (PostgreSQL warns).
+                if cx.catalog.sequence(&name).is_some() {
+                    let p = if all {
+                        Privileges::ALL_SEQUENCE
+                    } else {
+                        p.and(Privileges::ALL_SEQUENCE)
+                    };
+                    super::sequence_privilege::change(
+                        std::slice::from_ref(n),
+                        p,
+                        &grantees,
+                        grant,
+                        cx,
+                    )?;
+                    continue;
+                }
                 let Some(id) = relation_id(cx.catalog, &name) else {
                     return Err(SqlError::UndefinedTable(name));
                 };
+                if p.contains(Privileges::USAGE) {
+                    return Err(semantic(
+                        invalid_grant_operation(),
+                        "invalid privilege type USAGE for table".into(),
+                    ));
+                }
                 // A grantor without grant options is refused outright
                 // (PostgreSQL warns instead when it holds some privilege).
                 if !owns(cx.catalog, cx.user, id) {

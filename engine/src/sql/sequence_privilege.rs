@@ -245,6 +245,27 @@ mod tests {
     }
 
     #[test]
+    fn a_grant_on_a_table_name_reaches_a_sequence() {
+        let db = db();
+        let mut owner = db.session();
+        let mut alice = db.session_as("alice");
+        owner.execute("GRANT USAGE ON s TO alice").unwrap();
+        assert_eq!(query(&mut alice, "SELECT nextval('s')"), ["1"]);
+        // What a sequence lacks (INSERT) is left out; UPDATE is granted.
+        owner
+            .execute("GRANT INSERT, UPDATE ON TABLE s TO alice")
+            .unwrap();
+        assert_eq!(query(&mut alice, "SELECT setval('s', 9)"), ["9"]);
+        owner.execute("REVOKE ALL ON TABLE s FROM alice").unwrap();
+        assert_eq!(error(&mut alice, "SELECT nextval('s')"), DENIED);
+        owner.execute("CREATE TABLE t (x int)").unwrap();
+        assert_eq!(
+            error(&mut owner, "GRANT USAGE ON t TO alice"),
+            "0LP01 invalid privilege type USAGE for table"
+        );
+    }
+
+    #[test]
     fn grants_on_sequences_are_checked() {
         let db = db();
         let mut owner = db.session();
