@@ -2,7 +2,8 @@
 //! sequence functions make.
 //!
 //! As in PostgreSQL 15: a sequence has USAGE, SELECT and UPDATE. `nextval`
-//! needs USAGE or UPDATE, `currval` USAGE or SELECT, `setval` UPDATE. The
+//! needs USAGE or UPDATE, `currval` and `lastval` USAGE or SELECT,
+//! `setval` UPDATE. The
 //! checks run when the function is evaluated, as the current user, so an
 //! INSERT that takes a serial column's DEFAULT needs USAGE on its sequence
 //! and one that gives the column a value does not.
@@ -22,7 +23,7 @@ use super::privilege::{denied, owns};
 pub(crate) enum SequenceUse {
     /// `nextval`
     Advance,
-    /// `currval`
+    /// `currval`, `lastval`
     Read,
     /// `setval`
     Set,
@@ -171,12 +172,14 @@ mod tests {
         owner.execute("GRANT USAGE ON SEQUENCE s TO alice").unwrap();
         assert_eq!(query(&mut alice, "SELECT nextval('s')"), ["1"]);
         assert_eq!(query(&mut alice, "SELECT currval('s')"), ["1"]);
+        assert_eq!(query(&mut alice, "SELECT lastval()"), ["1"]);
         assert_eq!(error(&mut alice, "SELECT setval('s', 5)"), DENIED);
 
         owner
             .execute("REVOKE USAGE ON SEQUENCE s FROM alice; GRANT SELECT ON SEQUENCE s TO alice")
             .unwrap();
         assert_eq!(query(&mut alice, "SELECT currval('s')"), ["1"]);
+        assert_eq!(query(&mut alice, "SELECT lastval()"), ["1"]);
         assert_eq!(error(&mut alice, "SELECT nextval('s')"), DENIED);
         assert_eq!(error(&mut alice, "SELECT setval('s', 5)"), DENIED);
 
@@ -186,11 +189,13 @@ mod tests {
         assert_eq!(query(&mut alice, "SELECT setval('s', 5)"), ["5"]);
         assert_eq!(query(&mut alice, "SELECT nextval('s')"), ["6"]);
         assert_eq!(error(&mut alice, "SELECT currval('s')"), DENIED);
+        assert_eq!(error(&mut alice, "SELECT lastval()"), DENIED);
 
         owner.execute("REVOKE ALL ON SEQUENCE s FROM alice").unwrap();
         for sql in [
             "SELECT nextval('s')",
             "SELECT currval('s')",
+            "SELECT lastval()",
             "SELECT setval('s', 5)",
         ] {
             assert_eq!(error(&mut alice, sql), DENIED, "{sql}");

@@ -146,6 +146,18 @@ fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Valu
             }
             eval(otherwise, row, cx)?
         }
+        Expr::Func(Func::Lastval, _, _) => {
+            let id = cx
+                .sequences
+                .last_used()
+                .filter(|id| cx.catalog.sequences().any(|s| s.id == *id))
+                .ok_or_else(|| SqlError::Data {
+                    state: crate::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    message: "lastval is not yet defined in this session".into(),
+                })?;
+            check_use(cx.catalog, cx.user, id, SequenceUse::Read)?;
+            Value::Int8(cx.sequences.currval(id)?)
+        }
         Expr::Func(f @ (Func::Nextval | Func::Currval | Func::Setval), args, _) => {
             let id = match args.first() {
                 Some(Expr::Literal(Value::Int8(id), _)) => {
