@@ -490,7 +490,10 @@ mod tests {
             .unwrap();
         assert_eq!(error(&mut s, "SELECT lastval()"), undefined);
         assert_eq!(nextval(&mut s), 1);
-        assert_eq!(query(&mut s, "SELECT nextval('other'), lastval()"), ["50 50"]);
+        assert_eq!(
+            query(&mut s, "SELECT nextval('other'), lastval()"),
+            ["50 50"]
+        );
         // setval moves currval, not which sequence lastval follows.
         query(&mut s, "SELECT setval('s', 9)");
         assert_eq!(query(&mut s, "SELECT lastval()"), ["50"]);

@@ -47,11 +47,7 @@ pub(crate) fn check_use(
     id: u32,
     what: SequenceUse,
 ) -> SqlResult<()> {
-    if what
-        .allowed_by()
-        .iter()
-        .any(|p| catalog.may(user, id, *p))
-    {
+    if what.allowed_by().iter().any(|p| catalog.may(user, id, *p)) {
         return Ok(());
     }
     let name = catalog
@@ -191,7 +187,9 @@ mod tests {
         assert_eq!(error(&mut alice, "SELECT currval('s')"), DENIED);
         assert_eq!(error(&mut alice, "SELECT lastval()"), DENIED);
 
-        owner.execute("REVOKE ALL ON SEQUENCE s FROM alice").unwrap();
+        owner
+            .execute("REVOKE ALL ON SEQUENCE s FROM alice")
+            .unwrap();
         for sql in [
             "SELECT nextval('s')",
             "SELECT currval('s')",
