@@ -170,6 +170,8 @@ mod tests {
         assert_eq!(query(&mut alice, "SELECT currval('s')"), ["1"]);
         assert_eq!(query(&mut alice, "SELECT lastval()"), ["1"]);
         assert_eq!(error(&mut alice, "SELECT setval('s', 5)"), DENIED);
+        // setval is strict: given NULL it is not called, so not refused.
+        assert_eq!(query(&mut alice, "SELECT setval('s', NULL)"), ["NULL"]);
 
         owner
             .execute("REVOKE USAGE ON SEQUENCE s FROM alice; GRANT SELECT ON SEQUENCE s TO alice")

@@ -169,15 +169,15 @@ fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Valu
                     ));
                 }
             };
-            let what = match f {
-                Func::Nextval => SequenceUse::Advance,
-                Func::Currval => SequenceUse::Read,
-                _ => SequenceUse::Set,
-            };
-            check_use(cx.catalog, cx.user, id, what)?;
             match f {
-                Func::Nextval => Value::Int8(cx.nextval(id)?),
-                Func::Currval => Value::Int8(cx.sequences.currval(id)?),
+                Func::Nextval => {
+                    check_use(cx.catalog, cx.user, id, SequenceUse::Advance)?;
+                    Value::Int8(cx.nextval(id)?)
+                }
+                Func::Currval => {
+                    check_use(cx.catalog, cx.user, id, SequenceUse::Read)?;
+                    Value::Int8(cx.sequences.currval(id)?)
+                }
                 _ => {
                     let value = match args.get(1).map(|a| eval(a, row, cx)).transpose()? {
                         Some(Value::Int8(v)) => v,
@@ -189,6 +189,9 @@ fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Valu
                         Some(Value::Bool(b)) => b,
                         Some(_) => return Ok(Value::Null),
                     };
+                    // After the NULL checks: a strict function given NULL
+                    // is not called, so PostgreSQL checks nothing then.
+                    check_use(cx.catalog, cx.user, id, SequenceUse::Set)?;
                     Value::Int8(cx.sequences.setval(id, value, is_called)?)
                 }
             }
