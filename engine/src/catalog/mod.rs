@@ -420,6 +420,7 @@ impl<'a> CatalogWriter<'a> {
     pub fn drop_sequence(&mut self, sequence: &SequenceDef) -> CatalogResult<()> {
         self.touch()?;
         self.txn.delete(&record_key(SEQUENCE, sequence.id))?;
+        self.txn.delete(&record_key(privilege::ACL, sequence.id))?;
         self.txn.delete(&sequence_value_key(sequence.id))?;
         Ok(())
     }

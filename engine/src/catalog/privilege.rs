@@ -1,17 +1,17 @@
-//! Owners and privileges of tables, views and routines.
+//! Owners and privileges of tables, views, sequences and routines.
 //!
 //! As in PostgreSQL, an object's owner (the role that created it) and a
 //! superuser may do anything with it; any other role needs a grant, to
-//! itself or to PUBLIC. A table or view starts with no grants; a routine
-//! starts with EXECUTE granted to PUBLIC.
+//! itself or to PUBLIC. A table, view or sequence starts with no grants;
+//! a routine starts with EXECUTE granted to PUBLIC.
 //!
 //! Key layout, beside the records of `catalog/mod.rs`:
 //!
 //! ```text
-//! 00 08 <table or view id u32>   owner and grants
+//! 00 08 <table, view or sequence id u32>   owner and grants
 //! ```
 //!
-//! A table or view without a record (one created before owners were
+//! A table, view or sequence without a record (one created before owners were
 //! recorded) belongs to the bootstrap superuser. A routine's owner and
 //! grants are part of its own record (`routine.rs`).
 
@@ -42,8 +42,12 @@ impl Privileges {
     pub const TRUNCATE: Privileges = Privileges(16);
     /// `EXECUTE` (routines)
     pub const EXECUTE: Privileges = Privileges(32);
+    /// `USAGE` (sequences: `nextval` and `currval`)
+    pub const USAGE: Privileges = Privileges(64);
     /// Every privilege a table or view has (`ALL` on a table).
     pub const ALL_TABLE: Privileges = Privileges(31);
+    /// Every privilege a sequence has: USAGE, SELECT and UPDATE.
+    pub const ALL_SEQUENCE: Privileges = Privileges(64 | 4 | 1);
     /// None.
     pub const NONE: Privileges = Privileges(0);
 
@@ -69,7 +73,13 @@ impl Privileges {
         self.0 == 0
     }
 
-    /// PostgreSQL's one-letter codes, in its order (`arwdDX`).
+    /// The privileges in both sets.
+    #[must_use]
+    pub fn and(self, other: Privileges) -> Privileges {
+        Privileges(self.0 & other.0)
+    }
+
+    /// PostgreSQL's one-letter codes, in its order (`arwdDXU`).
     pub fn letters(self) -> String {
         [
             (Privileges::INSERT, 'a'),
@@ -78,6 +88,7 @@ impl Privileges {
             (Privileges::DELETE, 'd'),
             (Privileges::TRUNCATE, 'D'),
             (Privileges::EXECUTE, 'X'),
+            (Privileges::USAGE, 'U'),
         ]
         .iter()
         .filter(|(p, _)| self.contains(*p))
@@ -113,7 +124,7 @@ pub struct Acl {
 }
 
 impl Acl {
-    /// A new table or view of `owner`: nobody else may use it.
+    /// A new table, view or sequence of `owner`: nobody else may use it.
     pub fn table_of(owner: &str) -> Acl {
         Acl {
             owner: owner.to_owned(),
@@ -151,6 +162,9 @@ impl Acl {
 
     /// Adds `privileges` to what `grantee` holds.
     pub fn grant(&mut self, grantee: Option<&str>, privileges: Privileges) {
+        if privileges.is_empty() {
+            return;
+        }
         match self
             .grants
             .iter_mut()
@@ -194,7 +208,7 @@ impl Acl {
     }
 }
 
-/// Reads every table and view record of owners and grants.
+/// Reads every table, view and sequence record of owners and grants.
 pub(super) fn load(txn: &mut dyn KvTxn, acls: &mut HashMap<u32, Acl>) -> CatalogResult<()> {
     super::for_each_by_id(txn, ACL, "privileges key", |id, value| {
         acls.insert(id, codec::decode_acl(value)?);
@@ -203,7 +217,7 @@ pub(super) fn load(txn: &mut dyn KvTxn, acls: &mut HashMap<u32, Acl>) -> Catalog
 }
 
 impl Catalog {
-    /// The owner and grants of table or view `id`.
+    /// The owner and grants of table, view or sequence `id`.
     pub fn acl(&self, id: u32) -> Acl {
         self.acls
             .get(&id)
@@ -211,14 +225,14 @@ impl Catalog {
             .unwrap_or_else(|| Acl::table_of(BOOTSTRAP_SUPERUSER))
     }
 
-    /// The owner of table or view `id`.
+    /// The owner of table, view or sequence `id`.
     pub fn owner(&self, id: u32) -> &str {
         self.acls
             .get(&id)
             .map_or(BOOTSTRAP_SUPERUSER, |a| a.owner.as_str())
     }
 
-    /// Whether role `user` holds `wanted` on table or view `id`.
+    /// Whether role `user` holds `wanted` on table, view or sequence `id`.
     pub fn may(&self, user: &str, id: u32, wanted: Privileges) -> bool {
         let role = self.role(user);
         match self.acls.get(&id) {
@@ -229,7 +243,8 @@ impl Catalog {
 }
 
 impl CatalogWriter<'_> {
-    /// Creates or replaces the owner and grants of table or view `id`.
+    /// Creates or replaces the owner and grants of table, view or
+    /// sequence `id`.
     pub fn put_acl(&mut self, id: u32, acl: &Acl) -> CatalogResult<()> {
         self.touch()?;
         self.txn

@@ -40,6 +40,7 @@ mod privilege;
 mod role;
 mod routine;
 mod sequence;
+mod sequence_privilege;
 mod session;
 mod settings;
 mod statement;

@@ -1,5 +1,6 @@
-//! Privileges: `GRANT` / `REVOKE` on tables, views and routines, and the
-//! checks statements make before they read, write or call.
+//! Privileges: `GRANT` / `REVOKE` on tables, views, sequences and
+//! routines, and the checks statements make before they read, write or
+//! call (sequences' own are in `sequence_privilege.rs`).
 //!
 //! PostgreSQL's rules: the owner of an object and a superuser may do
 //! anything with it; anyone else needs the privilege granted to them or to
@@ -32,7 +33,7 @@ fn semantic(state: SqlState, message: String) -> SqlError {
 }
 
 /// 0LP01 invalid_grant_operation
-fn invalid_grant_operation() -> SqlState {
+pub(super) fn invalid_grant_operation() -> SqlState {
     SqlState::from_code("0LP01").unwrap_or(SqlState::SYNTAX_ERROR)
 }
 
@@ -169,6 +170,8 @@ fn wanted(privileges: &ast::Privileges, routine: bool) -> SqlResult<Privileges> 
             (ast::Action::Update { columns: None }, false) => Privileges::UPDATE,
             (ast::Action::Delete, false) => Privileges::DELETE,
             (ast::Action::Truncate, false) => Privileges::TRUNCATE,
+            // For a sequence named as a table; a table refuses it.
+            (ast::Action::Usage, false) => Privileges::USAGE,
             (ast::Action::Execute { .. }, true) => Privileges::EXECUTE,
             (
                 ast::Action::Select { columns: Some(_) }
@@ -223,7 +226,7 @@ fn grantee_names(grantees: &[ast::Grantee], catalog: &Catalog) -> SqlResult<Vec<
         .collect()
 }
 
-fn apply(acl: &mut Acl, grantees: &[Option<String>], p: Privileges, grant: bool) {
+pub(super) fn apply(acl: &mut Acl, grantees: &[Option<String>], p: Privileges, grant: bool) {
     for g in grantees {
         if grant {
             acl.grant(g.as_deref(), p);
@@ -244,11 +247,35 @@ fn change(
     match objects {
         Some(ast::GrantObjects::Tables(names) | ast::GrantObjects::Views(names)) => {
             let p = wanted(privileges, false)?;
+            let all = matches!(privileges, ast::Privileges::All { .. });
             for n in names {
                 let name = object_name(n)?;
+                // `ON [TABLE] s` reaches a sequence too, as in PostgreSQL,
+                // with what a sequence lacks left out (PostgreSQL warns).
+                if cx.catalog.sequence(&name).is_some() {
+                    let p = if all {
+                        Privileges::ALL_SEQUENCE
+                    } else {
+                        p.and(Privileges::ALL_SEQUENCE)
+                    };
+                    super::sequence_privilege::change(
+                        std::slice::from_ref(n),
+                        p,
+                        &grantees,
+                        grant,
+                        cx,
+                    )?;
+                    continue;
+                }
                 let Some(id) = relation_id(cx.catalog, &name) else {
                     return Err(SqlError::UndefinedTable(name));
                 };
+                if p.contains(Privileges::USAGE) {
+                    return Err(semantic(
+                        invalid_grant_operation(),
+                        "invalid privilege type USAGE for table".into(),
+                    ));
+                }
                 // A grantor without grant options is refused outright
                 // (PostgreSQL warns instead when it holds some privilege).
                 if !owns(cx.catalog, cx.user, id) {
@@ -281,8 +308,12 @@ fn change(
             records::put_routine(cx.txn, &r)?;
             Ok(())
         }
+        Some(ast::GrantObjects::Sequences(names)) => {
+            let p = super::sequence_privilege::wanted(privileges)?;
+            super::sequence_privilege::change(names, p, &grantees, grant, cx)
+        }
         _ => Err(SqlError::unsupported(
-            "GRANT and REVOKE on objects other than tables, views, procedures and functions",
+            "GRANT and REVOKE on objects other than tables, views, sequences, procedures and functions",
         )),
     }
 }

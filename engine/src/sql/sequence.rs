@@ -1,5 +1,5 @@
 //! Sequences: CREATE / DROP SEQUENCE, `serial` columns, and `nextval`,
-//! `currval`, `setval`.
+//! `currval`, `setval`. Who may call which is `sequence_privilege.rs`.
 //!
 //! A sequence's definition is a catalog record (transactional like any
 //! DDL); its position is not. As in PostgreSQL, a value handed out is
@@ -24,10 +24,11 @@ use sqlparser::ast;
 use super::binder::{data_type, object_name};
 use super::error::{SqlError, SqlResult};
 use super::exec::ExecCtx;
+use super::privilege::{not_owner, owns};
 use super::session::StatementResult;
 use crate::SqlState;
 use crate::catalog::{
-    Catalog, CatalogWriter, Isolation, KvStore, SequenceDef, TableDef, TxnConfig,
+    Acl, Catalog, CatalogWriter, Isolation, KvStore, SequenceDef, TableDef, TxnConfig,
     sequence_value_key,
 };
 use crate::types::DataType;
@@ -38,6 +39,9 @@ pub trait SequenceOps {
     fn nextval(&self, sequence: u32) -> SqlResult<i64>;
     /// The value `nextval` last returned in this session.
     fn currval(&self, sequence: u32) -> SqlResult<i64>;
+    /// The sequence `nextval` last advanced in this session (`lastval`
+    /// is its `currval`).
+    fn last_used(&self) -> Option<u32>;
     /// Sets the position: the next `nextval` returns `value` (not called)
     /// or the value after it (called).
     fn setval(&self, sequence: u32, value: i64, is_called: bool) -> SqlResult<i64>;
@@ -52,6 +56,9 @@ impl<F: Fn(u32) -> SqlResult<i64>> SequenceOps for F {
     fn currval(&self, _: u32) -> SqlResult<i64> {
         Err(SqlError::unsupported("currval is not available here"))
     }
+    fn last_used(&self) -> Option<u32> {
+        None
+    }
     fn setval(&self, _: u32, _: i64, _: bool) -> SqlResult<i64> {
         Err(SqlError::unsupported("setval is not available here"))
     }
@@ -62,9 +69,19 @@ pub(crate) struct SessionSequences {
     pub(crate) kv: Arc<dyn KvStore>,
     pub(crate) catalog: Arc<Catalog>,
     /// The session's `currval` of each sequence it used.
-    pub(crate) current: Arc<Mutex<HashMap<u32, i64>>>,
+    pub(crate) current: Arc<Mutex<SessionValues>>,
     /// The database's reserved values.
     pub(crate) blocks: Arc<SequenceBlocks>,
+}
+
+/// What one session took from sequences.
+#[derive(Default)]
+pub(crate) struct SessionValues {
+    /// The value `nextval` (or `setval` with `is_called`) last gave each
+    /// sequence.
+    current: HashMap<u32, i64>,
+    /// The sequence `nextval` last advanced.
+    last: Option<u32>,
 }
 
 /// How many values one durable write of a position reserves.
@@ -202,12 +219,14 @@ impl SequenceOps for SessionSequences {
         };
         blocks.insert(sequence, reserved);
         drop(blocks);
-        self.current.lock().insert(sequence, reserved.last);
+        let mut values = self.current.lock();
+        values.current.insert(sequence, reserved.last);
+        values.last = Some(sequence);
         Ok(reserved.last)
     }
 
     fn currval(&self, sequence: u32) -> SqlResult<i64> {
-        match self.current.lock().get(&sequence) {
+        match self.current.lock().current.get(&sequence) {
             Some(v) => Ok(*v),
             None => Err(SqlError::Data {
                 state: SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -217,6 +236,10 @@ impl SequenceOps for SessionSequences {
                 ),
             }),
         }
+    }
+
+    fn last_used(&self) -> Option<u32> {
+        self.current.lock().last
     }
 
     fn setval(&self, sequence: u32, value: i64, is_called: bool) -> SqlResult<i64> {
@@ -236,7 +259,7 @@ impl SequenceOps for SessionSequences {
         blocks.remove(&sequence);
         drop(blocks);
         if is_called {
-            self.current.lock().insert(sequence, value);
+            self.current.lock().current.insert(sequence, value);
         }
         Ok(value)
     }
@@ -326,6 +349,7 @@ pub(crate) fn create_sequence(
     let mut w = CatalogWriter::new(cx.txn);
     let def = sequence_def(w.allocate_id()?, name, ty, options, None)?;
     w.put_sequence(&def)?;
+    w.put_acl(def.id, &Acl::table_of(cx.user))?;
     Ok(StatementResult::Command("CREATE SEQUENCE".into()))
 }
 
@@ -338,7 +362,12 @@ pub(crate) fn drop_sequence(
     for n in names {
         let name = object_name(n)?;
         match cx.catalog.sequence(&name) {
-            Some(s) => CatalogWriter::new(cx.txn).drop_sequence(s)?,
+            Some(s) => {
+                if !owns(cx.catalog, cx.user, s.id) {
+                    return Err(not_owner("sequence", &name));
+                }
+                CatalogWriter::new(cx.txn).drop_sequence(s)?;
+            }
             None if if_exists => {}
             None => {
                 return Err(SqlError::Semantic {
@@ -379,6 +408,8 @@ pub(crate) fn create_serial(
     let mut w = CatalogWriter::new(cx.txn);
     let def = sequence_def(w.allocate_id()?, name.clone(), ty, &[], Some(table.id))?;
     w.put_sequence(&def)?;
+    // The table being created is the current user's; so is its sequence.
+    w.put_acl(def.id, &Acl::table_of(cx.user))?;
     Ok(format!("nextval('{name}')"))
 }
 
@@ -402,7 +433,7 @@ mod tests {
 
     use crate::catalog::memkv::MemKv;
     use crate::sql::Database;
-    use crate::sql::tests::query;
+    use crate::sql::tests::{error, query};
 
     fn nextval(s: &mut crate::sql::Session) -> i64 {
         let v = query(s, "SELECT nextval('s')");
@@ -448,6 +479,27 @@ mod tests {
         assert_eq!([nextval(&mut a), nextval(&mut b)], [101, 102]);
         query(&mut b, "SELECT setval('s', 7, false)");
         assert_eq!(nextval(&mut a), 7);
+    }
+
+    #[test]
+    fn lastval_is_the_sessions_last_nextval_of_any_sequence() {
+        let db = Database::with_store(Arc::new(MemKv::default()));
+        let mut s = db.session();
+        let undefined = "55000 lastval is not yet defined in this session";
+        s.execute("CREATE SEQUENCE s; CREATE SEQUENCE other START 50")
+            .unwrap();
+        assert_eq!(error(&mut s, "SELECT lastval()"), undefined);
+        assert_eq!(nextval(&mut s), 1);
+        assert_eq!(
+            query(&mut s, "SELECT nextval('other'), lastval()"),
+            ["50 50"]
+        );
+        // setval moves currval, not which sequence lastval follows.
+        query(&mut s, "SELECT setval('s', 9)");
+        assert_eq!(query(&mut s, "SELECT lastval()"), ["50"]);
+        assert_eq!(error(&mut db.session(), "SELECT lastval()"), undefined);
+        s.execute("DROP SEQUENCE other").unwrap();
+        assert_eq!(error(&mut s, "SELECT lastval()"), undefined);
     }
 
     #[test]

@@ -218,9 +218,9 @@ pub struct Session {
     pub(crate) block_queried: bool,
     /// Whether the open transaction is READ ONLY.
     pub(crate) block_read_only: bool,
-    /// `currval` of each sequence this session took a value from; not
-    /// transactional, as in PostgreSQL.
-    pub(crate) sequence_values: Arc<parking_lot::Mutex<HashMap<u32, i64>>>,
+    /// `currval` of each sequence this session took a value from, and
+    /// `lastval`'s sequence; not transactional, as in PostgreSQL.
+    pub(crate) sequence_values: Arc<parking_lot::Mutex<super::sequence::SessionValues>>,
     /// The database's reserved sequence values.
     pub(crate) sequence_blocks: Arc<super::sequence::SequenceBlocks>,
     /// The routine host (see [`Database::with_invoker`]).

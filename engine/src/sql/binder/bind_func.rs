@@ -35,6 +35,9 @@ impl Binder<'_> {
                 }
                 return Err(SqlError::Internal("nullif arity".into()));
             }
+            "lastval" if args.is_empty() => {
+                return Ok(Expr::Func(Func::Lastval, args, DataType::Int8));
+            }
             "nextval" | "currval" | "setval"
                 if (name == "setval" && (2..=3).contains(&args.len())) || args.len() == 1 =>
             {

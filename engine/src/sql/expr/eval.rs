@@ -4,6 +4,7 @@ use super::arith::{arith, compare, negate};
 use super::{BinOp, Expr, Func, functions};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::ExecCtx;
+use crate::sql::sequence_privilege::{SequenceUse, check_use};
 use crate::types::{DataType, TypeError, Value};
 
 /// Arguments a strict function call evaluates into a stack array.
@@ -145,6 +146,18 @@ fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Valu
             }
             eval(otherwise, row, cx)?
         }
+        Expr::Func(Func::Lastval, _, _) => {
+            let id = cx
+                .sequences
+                .last_used()
+                .filter(|id| cx.catalog.sequences().any(|s| s.id == *id))
+                .ok_or_else(|| SqlError::Data {
+                    state: crate::SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    message: "lastval is not yet defined in this session".into(),
+                })?;
+            check_use(cx.catalog, cx.user, id, SequenceUse::Read)?;
+            Value::Int8(cx.sequences.currval(id)?)
+        }
         Expr::Func(f @ (Func::Nextval | Func::Currval | Func::Setval), args, _) => {
             let id = match args.first() {
                 Some(Expr::Literal(Value::Int8(id), _)) => {
@@ -157,8 +170,14 @@ fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Valu
                 }
             };
             match f {
-                Func::Nextval => Value::Int8(cx.nextval(id)?),
-                Func::Currval => Value::Int8(cx.sequences.currval(id)?),
+                Func::Nextval => {
+                    check_use(cx.catalog, cx.user, id, SequenceUse::Advance)?;
+                    Value::Int8(cx.nextval(id)?)
+                }
+                Func::Currval => {
+                    check_use(cx.catalog, cx.user, id, SequenceUse::Read)?;
+                    Value::Int8(cx.sequences.currval(id)?)
+                }
                 _ => {
                     let value = match args.get(1).map(|a| eval(a, row, cx)).transpose()? {
                         Some(Value::Int8(v)) => v,
@@ -170,6 +189,9 @@ fn eval_node(expr: &Expr, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Valu
                         Some(Value::Bool(b)) => b,
                         Some(_) => return Ok(Value::Null),
                     };
+                    // After the NULL checks: a strict function given NULL
+                    // is not called, so PostgreSQL checks nothing then.
+                    check_use(cx.catalog, cx.user, id, SequenceUse::Set)?;
                     Value::Int8(cx.sequences.setval(id, value, is_called)?)
                 }
             }

@@ -75,6 +75,8 @@ pub enum Func {
     /// `setval('seq', value [, is_called])`: the first argument is bound
     /// to the sequence id.
     Setval,
+    /// `lastval()`: the session's last `nextval`, of whichever sequence.
+    Lastval,
     /// A PostgreSQL catalog, session or regex function
     /// ([`super::pg_functions`]).
     Pg(super::pg_functions::PgFunc),
@@ -96,6 +98,7 @@ impl Func {
             Func::Nextval
                 | Func::Currval
                 | Func::Setval
+                | Func::Lastval
                 | Func::Now
                 | Func::CurrentDate
                 | Func::Math(super::math::MathFunc::Random)
@@ -298,6 +301,7 @@ pub(super) fn is_strict(func: Func) -> bool {
             | Func::Nextval
             | Func::Currval
             | Func::Setval
+            | Func::Lastval
     ) && !matches!(func, Func::Str(f) if !f.is_strict())
 }
 
@@ -491,7 +495,8 @@ pub(super) fn call_strict(func: Func, args: &[Value], now: i64) -> SqlResult<Val
         | Func::Pg(_)
         | Func::Nextval
         | Func::Currval
-        | Func::Setval => return Err(SqlError::Internal(format!("{func:?} evaluated here"))),
+        | Func::Setval
+        | Func::Lastval => return Err(SqlError::Internal(format!("{func:?} evaluated here"))),
     })
 }
 
