@@ -274,17 +274,20 @@ fn pg_catalog_shows_routines_owners_and_grants() {
     );
     // A table alice creates is hers; relacl is NULL until a grant is made.
     let mut alice = t.db.session_as("alice");
-    alice.execute("CREATE TABLE notes (x int)").unwrap();
+    alice
+        .execute("CREATE TABLE notes (x int); CREATE SEQUENCE ids; GRANT USAGE ON SEQUENCE ids TO PUBLIC")
+        .unwrap();
     assert_eq!(
         text(rows(
             &mut owner,
             "SELECT c.relname, r.rolname, c.relacl FROM pg_class c \
              JOIN pg_roles r ON r.oid = c.relowner \
-             WHERE c.relname IN ('accounts', 'accounts_pkey', 'notes') ORDER BY 1"
+             WHERE c.relname IN ('accounts', 'accounts_pkey', 'ids', 'notes') ORDER BY 1"
         )),
         [
             "accounts rustydb {rustydb=arwdD/rustydb,alice=rw/rustydb}",
             "accounts_pkey rustydb NULL",
+            "ids alice {alice=rwU/alice,=U/alice}",
             "notes alice NULL",
         ]
     );

@@ -43,14 +43,15 @@ pub(super) fn role_oid(catalog: &Catalog, name: &str) -> i64 {
     catalog.role(name).map_or(ROLE_OID, |r| i64::from(r.oid))
 }
 
-/// `relacl` of table or view `id`: NULL while no grant was ever made (the
-/// owner's defaults), else PostgreSQL's `aclitem[]` text.
-pub(super) fn relacl(catalog: &Catalog, id: u32) -> Value {
+/// `relacl` of table, view or sequence `id`, whose owner holds `all`:
+/// NULL while no grant was ever made (the owner's defaults), else
+/// PostgreSQL's `aclitem[]` text.
+pub(super) fn relacl(catalog: &Catalog, id: u32, all: Privileges) -> Value {
     let acl = catalog.acl(id);
     if acl.grants.is_empty() {
         Value::Null
     } else {
-        text(acl.text(Privileges::ALL_TABLE))
+        text(acl.text(all))
     }
 }
 

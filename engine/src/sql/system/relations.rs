@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, TableDef};
+use crate::catalog::{Catalog, Privileges, TableDef};
 use crate::types::{DataType as T, Value};
 
 use super::super::error::SqlResult;
@@ -416,7 +416,7 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
             t.checks.len(),
             !idx.is_empty(),
             table_owner,
-            owners::relacl(catalog, t.id),
+            owners::relacl(catalog, t.id, Privileges::ALL_TABLE),
         )?;
         // An index belongs to its table's owner and has no grants.
         for i in idx {
@@ -445,10 +445,9 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
             0,
             false,
             owners::role_oid(catalog, catalog.owner(v.id)),
-            owners::relacl(catalog, v.id),
+            owners::relacl(catalog, v.id, Privileges::ALL_TABLE),
         )?;
     }
-    // Sequences have no recorded owner or grants yet.
     for s in catalog.sequences() {
         push(
             i64::from(s.id),
@@ -459,8 +458,8 @@ fn pg_class(catalog: &Catalog) -> SqlResult<Relation> {
             3,
             0,
             false,
-            ROLE_OID,
-            Value::Null,
+            owners::role_oid(catalog, catalog.owner(s.id)),
+            owners::relacl(catalog, s.id, Privileges::ALL_SEQUENCE),
         )?;
     }
     let system = PG_CATALOG_RELATIONS.iter().chain(&super::describe::NAMES);
