@@ -211,8 +211,8 @@ impl Transaction {
     /// ids after the clock went back; any version there is `KeyExists`, and
     /// the caller draws again.
     ///
-    /// Locking it was a third of a trigger's INSERT into a table without a
-    /// primary key (an audit log), and its release a tenth of the commit.
+    /// Locking it was a fifth of a trigger's INSERT into a table without a
+    /// primary key (an audit log), and its release an eighth of the commit.
     ///
     /// # Errors
     /// `KeyExists`; `ReadOnly`; a storage error for a key too long.

@@ -79,7 +79,7 @@ pub(super) fn splice(
     let existed = a != b;
     // Every cell before `i` moves with the content; check them all before
     // any byte changes. (No list of them is kept: this runs once per put,
-    // and collecting the slots was a fifth of a commit's time.)
+    // and collecting the slots was a sixth of a commit's time.)
     if a < content_start {
         return Err(corrupt(page, "cells are not packed in slot order"));
     }
