@@ -9,7 +9,7 @@
 //! arguments, so it should not happen) sends that column as `values`
 //! rather than failing, and the guest decides.
 
-use rustydb_engine::extension::{ErrorCode, ExtensionError, RoutineKind, Row};
+use rustydb_engine::extension::{ColumnDescription, ErrorCode, ExtensionError, RoutineKind, Row};
 use rustydb_engine::types::{DataType, Value};
 use wasmtime::Store;
 use wasmtime::component::Instance;
@@ -21,14 +21,14 @@ use crate::host_api::CallState;
 use crate::registry::{Exports, Module};
 
 /// Calls scalar function `name` over `args` (one row per call, one value
-/// per parameter of type `params`), through `call-columns` when the module
+/// per parameter of `params`), through `call-columns` when the module
 /// exports it and `call-scalar` otherwise.
 pub(crate) fn call_scalar(
     store: &mut Store<CallState>,
     instance: &Instance,
     exports: &Exports,
     name: &str,
-    params: &[DataType],
+    params: &[ColumnDescription],
     args: &[Row],
 ) -> GuestResult<Vec<Value>> {
     let kind = RoutineKind::Scalar;
@@ -60,17 +60,19 @@ pub(crate) fn call_scalar(
     )
 }
 
-/// The declared parameter types of scalar function `name` (none when the
+/// The declared parameters of scalar function `name` (none when the
 /// module has no such function, which the call then reports).
-pub(crate) fn param_types(module: &Module, name: &str) -> Vec<DataType> {
+pub(crate) fn params<'m>(module: &'m Module, name: &str) -> &'m [ColumnDescription] {
     module
         .routine(RoutineKind::Scalar, name)
-        .map(|r| r.params.iter().map(|c| c.data_type).collect())
-        .unwrap_or_default()
+        .map_or(&[], |r| r.params.as_slice())
 }
 
 /// One column per parameter, each as long as `rows`.
-fn to_columns(params: &[DataType], rows: &[Row]) -> Result<Vec<ValueColumn>, ExtensionError> {
+fn to_columns(
+    params: &[ColumnDescription],
+    rows: &[Row],
+) -> Result<Vec<ValueColumn>, ExtensionError> {
     if let Some(row) = rows.iter().find(|r| r.len() != params.len()) {
         return Err(ExtensionError::new(
             ErrorCode::EXTERNAL_ROUTINE_INVOCATION,
@@ -84,7 +86,7 @@ fn to_columns(params: &[DataType], rows: &[Row]) -> Result<Vec<ValueColumn>, Ext
     Ok(params
         .iter()
         .enumerate()
-        .map(|(i, t)| to_column(t, rows.iter().map(|r| &r[i]), rows.len()))
+        .map(|(i, p)| to_column(&p.data_type, rows.iter().map(|r| &r[i]), rows.len()))
         .collect())
 }
 
@@ -198,13 +200,20 @@ fn from_column(column: ValueColumn, rows: usize) -> Result<Vec<Value>, Extension
 mod tests {
     use super::*;
 
+    fn described(types: &[DataType]) -> Vec<ColumnDescription> {
+        types
+            .iter()
+            .map(|t| ColumnDescription::new("", *t))
+            .collect()
+    }
+
     #[test]
     fn declared_types_with_their_values_become_typed_lists_with_null_flags() {
         let rows = vec![
             vec![Value::Int8(1), Value::Text("a".into()), Value::Float8(0.5)],
             vec![Value::Null, Value::Text("b".into()), Value::Float8(1.5)],
         ];
-        let params = [DataType::Int8, DataType::Varchar(Some(3)), DataType::Float8];
+        let params = described(&[DataType::Int8, DataType::Varchar(Some(3)), DataType::Float8]);
         let cols = to_columns(&params, &rows).unwrap();
         assert_eq!(cols[0].nulls, vec![false, true]);
         assert!(matches!(&cols[0].data, ColumnData::Int8(v) if v == &[1, 0]));
@@ -219,7 +228,7 @@ mod tests {
             vec![Value::Int4(7), Value::Date(3)],
             vec![Value::Null, Value::Null],
         ];
-        let cols = to_columns(&[DataType::Int8, DataType::Date], &rows).unwrap();
+        let cols = to_columns(&described(&[DataType::Int8, DataType::Date]), &rows).unwrap();
         for col in &cols {
             assert!(col.nulls.is_empty());
             assert!(matches!(&col.data, ColumnData::Values(v) if v.len() == 2));
@@ -228,7 +237,7 @@ mod tests {
 
     #[test]
     fn a_row_of_the_wrong_arity_is_39000() {
-        let err = to_columns(&[DataType::Int8], &[vec![]]).unwrap_err();
+        let err = to_columns(&described(&[DataType::Int8]), &[vec![]]).unwrap_err();
         assert_eq!(err.code, ErrorCode::EXTERNAL_ROUTINE_INVOCATION);
     }
 

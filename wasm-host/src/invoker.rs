@@ -19,7 +19,7 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::call::{self, GuestResult, export, kind_name, one_per_row, rows_to_wit};
-use crate::columnar::{self, param_types};
+use crate::columnar;
 use crate::convert::{self, error_from_wit};
 use crate::host_api::CallState;
 use crate::registry::{Exports, Module, ModuleRegistry};
@@ -92,9 +92,21 @@ impl WasmInvoker {
         body: impl FnOnce(&mut Store<CallState>, &Instance, &Exports) -> GuestResult<R>,
     ) -> Result<R, ExtensionError> {
         let module = self.module(routine, kind)?;
+        self.run(ctx, routine, &module, body)
+    }
+
+    /// Runs `body` on a fresh instance of `module`, the one `routine` was
+    /// looked up in.
+    fn run<R>(
+        &self,
+        ctx: &CallContext,
+        routine: RoutineRef<'_>,
+        module: &Module,
+        body: impl FnOnce(&mut Store<CallState>, &Instance, &Exports) -> GuestResult<R>,
+    ) -> Result<R, ExtensionError> {
         let outcome = call::run(
             &self.registry.runtime,
-            &module,
+            module,
             Some(Arc::clone(&ctx.sql)),
             &ctx.limits,
             Arc::clone(&ctx.cancel),
@@ -204,10 +216,12 @@ impl RoutineInvoker for WasmInvoker {
         routine: RoutineRef<'_>,
         args: &[Row],
     ) -> Result<Vec<Value>, ExtensionError> {
-        let kind = RoutineKind::Scalar;
-        let params = param_types(&*self.module(routine, kind)?, routine.name);
-        self.invoke(ctx, routine, kind, |store, instance, exports| {
-            columnar::call_scalar(store, instance, exports, routine.name, &params, args)
+        // The parameters and the call come from one lookup, so a module
+        // replaced meanwhile cannot pair its exports with old parameters.
+        let module = self.module(routine, RoutineKind::Scalar)?;
+        let params = columnar::params(&module, routine.name);
+        self.run(ctx, routine, &module, |store, instance, exports| {
+            columnar::call_scalar(store, instance, exports, routine.name, params, args)
         })
     }
 

@@ -25,7 +25,7 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::call::{GuestResult, export, kind_name, metered, one_per_row, rows_to_wit};
-use crate::columnar::{self, param_types};
+use crate::columnar;
 use crate::convert::{self, error_from_wit};
 use crate::error::call_failure;
 use crate::host_api::CallState;
@@ -182,9 +182,10 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 
 impl StatementCalls for QueryCalls {
     fn scalar(&mut self, name: &str, args: &[Row]) -> Result<Vec<Value>, ExtensionError> {
-        let params = param_types(&self.module, name);
+        let module = Arc::clone(&self.module);
+        let params = columnar::params(&module, name);
         self.call(RoutineKind::Scalar, name, |store, instance, exports| {
-            columnar::call_scalar(store, instance, exports, name, &params, args)
+            columnar::call_scalar(store, instance, exports, name, params, args)
         })
     }
 
