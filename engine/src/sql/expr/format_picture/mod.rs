@@ -458,7 +458,8 @@ mod tests {
     use super::*;
     use crate::types::{DataType, Value, parse};
 
-    fn ts(s: &str) -> i64 {
+    /// The microseconds of timestamp text `s` (the reading tests use it too).
+    pub(super) fn ts(s: &str) -> i64 {
         match parse(s, &DataType::Timestamp) {
             Ok(Value::Timestamp(t)) => t,
             other => panic!("{s}: {other:?}"),

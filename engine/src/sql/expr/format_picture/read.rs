@@ -302,15 +302,8 @@ fn assemble(p: &Parsed, input: &str) -> SqlResult<i64> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::ts;
     use super::*;
-    use crate::types::{DataType, Value, parse};
-
-    fn ts(s: &str) -> i64 {
-        match parse(s, &DataType::Timestamp) {
-            Ok(Value::Timestamp(t)) => t,
-            other => panic!("{s}: {other:?}"),
-        }
-    }
 
     #[test]
     fn reading_skips_separators_and_names() {
