@@ -147,6 +147,16 @@ impl Shared {
     /// The newest version of `key` committed at or before `snapshot`
     /// (`Lsn::MAX` for the newest of all).
     pub fn version_at(&self, key: &[u8], snapshot: Lsn) -> Result<Option<Version>, TxnError> {
+        // Most probes want the newest version (every insert's existence
+        // check), or find it old enough: one point probe, not a scan.
+        let Some((stored, value)) = self.store.first_with_prefix(self.tree, &key::escape(key))?
+        else {
+            return Ok(None);
+        };
+        let (_, lsn) = key::split(&stored)?;
+        if lsn <= snapshot {
+            return Ok(Some((lsn, key::decode_value(&value)?.map(<[u8]>::to_vec))));
+        }
         let mut scan = self.versions(key);
         while let Some((stored, value)) = scan.next_entry()? {
             let (_, lsn) = key::split(stored)?;
