@@ -53,6 +53,9 @@ pub(crate) struct Shared {
     next_txn: AtomicU64,
     /// One vacuum at a time: two would only repeat each other's work.
     pub vacuum_running: Mutex<()>,
+    /// Held by a SERIALIZABLE transaction from its validation to the end
+    /// of its commit (`serializable.rs`).
+    pub serializable_commit: Mutex<()>,
 }
 
 /// A committed version: its LSN and its row (`None` for a tombstone).
@@ -91,6 +94,7 @@ impl Mvcc {
             snapshots: Snapshots::default(),
             next_txn: AtomicU64::new(1),
             vacuum_running: Mutex::new(()),
+            serializable_commit: Mutex::new(()),
         });
         let vacuumer = Vacuumer::start(&shared, opts.vacuum_interval)?;
         Ok(Mvcc {
