@@ -285,7 +285,11 @@ fn a_shared_lock_waits_for_a_writer_then_sees_its_commit() {
     };
     thread::sleep(Duration::from_millis(30));
     writer.commit().unwrap();
-    assert_eq!(reader.join().unwrap(), None, "READ COMMITTED sees the delete");
+    assert_eq!(
+        reader.join().unwrap(),
+        None,
+        "READ COMMITTED sees the delete"
+    );
 }
 
 #[test]

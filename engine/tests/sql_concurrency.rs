@@ -199,7 +199,10 @@ fn deleting_a_parent_waits_for_a_new_child_and_fails_once_it_commits() {
     assert_eq!(deleted, Err("23503".to_owned()));
     let mut check = db.session();
     assert_eq!(
-        ints(&mut check, "SELECT c.id FROM child c JOIN parent p ON p.id = c.parent_id"),
+        ints(
+            &mut check,
+            "SELECT c.id FROM child c JOIN parent p ON p.id = c.parent_id"
+        ),
         Ok(vec![vec![10]]),
         "no orphan"
     );
@@ -256,7 +259,10 @@ fn children_of_one_parent_do_not_wait_for_each_other() {
         }
         thread::sleep(Duration::from_millis(50));
     }
-    assert!(second.is_finished(), "the second child waited for the first");
+    assert!(
+        second.is_finished(),
+        "the second child waited for the first"
+    );
     assert_eq!(second.join().unwrap(), Ok(()));
     first.execute("COMMIT").unwrap();
     assert_eq!(

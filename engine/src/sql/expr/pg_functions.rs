@@ -112,10 +112,7 @@ pub(crate) fn resolve(
         ("session_user", 0) => text(PgFunc::SessionUser, vec![]),
         ("current_schema", 0) => text(PgFunc::CurrentSchema, vec![]),
         ("current_setting", 1) => text(PgFunc::CurrentSetting, vec![Some(T::Text)]),
-        ("current_setting", 2) => text(
-            PgFunc::CurrentSetting,
-            vec![Some(T::Text), Some(T::Bool)],
-        ),
+        ("current_setting", 2) => text(PgFunc::CurrentSetting, vec![Some(T::Text), Some(T::Bool)]),
         ("version", 0) => text(PgFunc::Version, vec![]),
         ("pg_get_function_result" | "pg_get_function_arguments", 1) => {
             text(PgFunc::FunctionInfo, vec![Some(T::Int8)])
