@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(reads.ranges.len(), 2, "the second is inside the first");
         reads.read_key(b"b");
         reads.read_key(b"z");
-        assert_eq!(reads.points, vec![b"z".to_vec()], "b and z are scanned");
+        assert!(reads.points.is_empty(), "b and z are inside scanned ranges");
     }
 
     #[test]
