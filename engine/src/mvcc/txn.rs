@@ -288,15 +288,7 @@ impl Transaction {
                 .acquire_mode(self.id, key, LockMode::Shared, limits)?;
             self.held.insert(key.to_vec(), Held::Shared);
         }
-        if self.opts.isolation == IsolationLevel::ReadCommitted {
-            return self.latest_committed(key);
-        }
-        if !self.writes.contains_key(key)
-            && let Some((lsn, _)) = self.shared.version_at(key, Lsn::MAX)?
-        {
-            self.check_not_updated_since_snapshot(lsn)?;
-        }
-        self.get(key)
+        self.get_current(key)
     }
 
     /// What a constraint check must see of `key`, as

@@ -15,7 +15,7 @@
 use sqlparser::ast;
 
 use crate::SqlState;
-use crate::catalog::{CatalogWriter, TableDef, index_prefix, table_prefix};
+use crate::catalog::{CatalogWriter, TableDef};
 use crate::types::{DataType, encode_row};
 
 use super::super::binder::{Binder, data_type};
@@ -25,6 +25,7 @@ use super::super::error::{SqlError, SqlResult};
 use super::super::exec::ExecCtx;
 use super::super::expr::eval;
 use super::all_rows;
+use super::alter::store_again;
 use super::foreign_key::comparable;
 use super::view::view_reading_column;
 
@@ -161,9 +162,8 @@ fn change_type(
     for (_, row) in &rows {
         dml::check_row(&table, row, &checks, cx)?;
     }
-    let mut w = CatalogWriter::new(cx.txn);
     if !keyed {
-        w.put_table(&table)?;
+        CatalogWriter::new(cx.txn).put_table(&table)?;
         let mut bytes = Vec::new();
         for (key, row) in &rows {
             bytes.clear();
@@ -172,20 +172,7 @@ fn change_type(
         }
         return Ok(table);
     }
-    w.delete_prefix(&table_prefix(table.id))?;
-    for index in &table.indexes {
-        w.delete_prefix(&index_prefix(index.id))?;
-    }
-    w.put_table(&table)?;
-    for (n, (_, row)) in rows.iter().enumerate() {
-        if n % 1024 == 0 {
-            cx.check_cancel()?;
-        }
-        if dml::insert_row(&table, row, cx)?.is_none() {
-            let pk = table.primary_key.as_ref().map(|k| k.name.clone());
-            return Err(SqlError::UniqueViolation(pk.unwrap_or_default()));
-        }
-    }
+    store_again(&table, &rows, cx)?;
     Ok(table)
 }
 
