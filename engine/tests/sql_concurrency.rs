@@ -310,3 +310,29 @@ fn a_repeatable_read_delete_of_a_parent_fails_with_40001_on_a_new_child() {
         Err("40001".to_owned())
     );
 }
+
+/// READ COMMITTED, as in PostgreSQL: an UPDATE that waited for another
+/// transaction's lock on its row applies itself to the row that
+/// transaction committed, so two concurrent increments both count.
+#[test]
+fn a_read_committed_update_that_waited_applies_to_the_committed_row() {
+    let (_dir, db) = open();
+    db.session()
+        .execute(
+            "CREATE TABLE counter (id int PRIMARY KEY, n int); INSERT INTO counter VALUES (1, 0)",
+        )
+        .unwrap();
+    let mut first = db.session();
+    first.execute("BEGIN").unwrap();
+    first
+        .execute("UPDATE counter SET n = n + 1 WHERE id = 1")
+        .unwrap();
+    let second = blocked_until(&db, "UPDATE counter SET n = n + 1 WHERE id = 1", || {
+        first.execute("COMMIT").unwrap();
+    });
+    assert_eq!(second, Ok(()));
+    assert_eq!(
+        ints(&mut db.session(), "SELECT n FROM counter"),
+        Ok(vec![vec![2]])
+    );
+}

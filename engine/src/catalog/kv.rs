@@ -34,6 +34,41 @@ pub struct TxnConfig {
     pub read_only: bool,
 }
 
+/// The lock `SELECT … FOR UPDATE` or `FOR SHARE` (and a write) takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockStrength {
+    /// Exclusive: what UPDATE and DELETE take; `FOR [NO KEY] UPDATE`.
+    Update,
+    /// Shared: other sharers go on, writers wait; `FOR [KEY] SHARE`.
+    Share,
+}
+
+/// What a row lock does when another transaction holds the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    /// Waits until the holder ends (or a deadlock, timeout or cancel).
+    Block,
+    /// Fails at once (55P03).
+    NoWait,
+    /// Leaves the row out (`SKIP LOCKED`).
+    SkipLocked,
+}
+
+/// What a row lock found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowLock {
+    /// The row is as the statement's snapshot has it.
+    Unchanged,
+    /// READ COMMITTED only: a transaction that committed after the
+    /// statement's snapshot changed the row; this is its version (`None`:
+    /// it deleted the row), which the statement goes on with if the row
+    /// still meets its WHERE. Above READ COMMITTED the lock fails with
+    /// 40001 instead.
+    Changed(Option<Vec<u8>>),
+    /// Another transaction holds the row and the lock was `SKIP LOCKED`.
+    Skipped,
+}
+
 /// One transaction of the store below.
 pub trait KvTxn: Send {
     /// READ COMMITTED: takes a new snapshot for the next statement.
@@ -75,6 +110,11 @@ pub trait KvTxn: Send {
         let _ = nowait;
         self.get_current(key)
     }
+    /// Locks the row at `key` that the statement found in its snapshot,
+    /// before it changes the row or returns it locked (UPDATE, DELETE,
+    /// `SELECT … FOR UPDATE | FOR SHARE`), and says what happened to the
+    /// row meanwhile: see [`RowLock`].
+    fn lock_row(&mut self, key: &[u8], strength: LockStrength, wait: LockWait) -> Result<RowLock>;
     /// Writes `key`, locking it.
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()>;
     /// Writes `key` unless a live value is there (also one committed after

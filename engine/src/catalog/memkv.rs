@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 
 use parking_lot::Mutex;
 
-use super::kv::{KvStore, KvTxn, TxnConfig};
+use super::kv::{KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConfig};
 use crate::Result;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -82,6 +82,12 @@ impl KvTxn for MemTxn {
         } else {
             take(&mut range.into_iter())
         })
+    }
+
+    fn lock_row(&mut self, _: &[u8], _: LockStrength, _: LockWait) -> Result<RowLock> {
+        // Without row locks a writer never waits, so nothing can change a
+        // row between a statement's snapshot and its write.
+        Ok(RowLock::Unchanged)
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {

@@ -52,7 +52,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 
 pub use error::{CatalogError, CatalogResult};
-pub use kv::{Isolation, KvStore, KvTxn, TxnConfig};
+pub use kv::{Isolation, KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConfig};
 pub use mvcckv::MvccKv;
 pub use privilege::{Acl, Grant, Privileges};
 pub use role::{BOOTSTRAP_SUPERUSER, BOOTSTRAP_SUPERUSER_OID, RoleDef};

@@ -10,9 +10,9 @@ use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::kv::{Isolation, KvStore, KvTxn, TxnConfig};
+use super::kv::{Isolation, KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConfig};
 use crate::Result;
-use crate::mvcc::{IsolationLevel, Mvcc, Transaction, TxnError, TxnOptions};
+use crate::mvcc::{IsolationLevel, LockMode, Mvcc, RowVersion, Transaction, TxnError, TxnOptions};
 use crate::storage::Direction;
 
 /// A [`KvStore`] over one [`Mvcc`].
@@ -94,6 +94,19 @@ impl KvTxn for MvccTxn {
 
     fn lock_shared(&mut self, key: &[u8], nowait: bool) -> Result<Option<Vec<u8>>> {
         Ok(self.0.lock_shared(key, nowait)?)
+    }
+
+    fn lock_row(&mut self, key: &[u8], strength: LockStrength, wait: LockWait) -> Result<RowLock> {
+        let mode = match strength {
+            LockStrength::Update => LockMode::Exclusive,
+            LockStrength::Share => LockMode::Shared,
+        };
+        match self.0.lock_row(key, mode, wait != LockWait::Block) {
+            Ok(RowVersion::Unchanged) => Ok(RowLock::Unchanged),
+            Ok(RowVersion::Changed(row)) => Ok(RowLock::Changed(row)),
+            Err(TxnError::LockNotAvailable) if wait == LockWait::SkipLocked => Ok(RowLock::Skipped),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {

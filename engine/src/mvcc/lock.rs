@@ -47,8 +47,10 @@ pub(crate) struct WaitLimits<'a> {
 
 /// How a lock is held or asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LockMode {
+pub enum LockMode {
+    /// Held by any number of transactions at once; writers wait.
     Shared,
+    /// One holder; every other locker waits.
     Exclusive,
 }
 

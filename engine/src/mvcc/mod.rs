@@ -62,6 +62,7 @@ mod vacuum;
 
 pub use db::{MVCC_TREE, Mvcc, MvccOptions};
 pub use error::TxnError;
+pub use lock::LockMode;
 pub use scan::TxnScan;
-pub use txn::{IsolationLevel, Transaction, TxnOptions};
+pub use txn::{IsolationLevel, RowVersion, Transaction, TxnOptions};
 pub use vacuum::VacuumStats;

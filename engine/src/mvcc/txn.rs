@@ -45,6 +45,16 @@ pub struct TxnOptions {
     pub lock_timeout: Option<Duration>,
 }
 
+/// What [`Transaction::lock_row`] found of the row it locked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowVersion {
+    /// Nobody changed the row since the statement's snapshot.
+    Unchanged,
+    /// Under READ COMMITTED, the version a transaction committed since the
+    /// snapshot (`None`: it deleted the row).
+    Changed(Option<Vec<u8>>),
+}
+
 /// A key and its write-set entry before a write (`None`: it had none).
 type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 
@@ -195,7 +205,7 @@ impl Transaction {
     /// # Errors
     /// `KeyExists`; otherwise as [`Transaction::put`].
     pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<(), TxnError> {
-        self.take_lock(key)?;
+        self.take_lock(key, false)?;
         match self.writes.get(key) {
             Some(Some(_)) => return Err(TxnError::KeyExists),
             // Deleted by this transaction, which locked and checked it then.
@@ -289,6 +299,44 @@ impl Transaction {
             self.held.insert(key.to_vec(), Held::Shared);
         }
         self.get_current(key)
+    }
+
+    /// Locks a row a statement found in its snapshot before the statement
+    /// changes it or returns it locked (UPDATE, DELETE, `SELECT … FOR
+    /// UPDATE | FOR SHARE`), and says whether a transaction that committed
+    /// after the snapshot changed it meanwhile. Under READ COMMITTED the
+    /// statement then goes on with that newer version, as PostgreSQL does;
+    /// at REPEATABLE READ and above a newer version fails instead
+    /// (first-updater-wins). With `nowait`, a lock another transaction
+    /// holds fails at once.
+    ///
+    /// # Errors
+    /// `LockNotAvailable` (with `nowait`); `SerializationFailure`;
+    /// otherwise as [`Transaction::put`].
+    pub fn lock_row(
+        &mut self,
+        key: &[u8],
+        mode: LockMode,
+        nowait: bool,
+    ) -> Result<RowVersion, TxnError> {
+        if self.writes.contains_key(key) {
+            // This transaction wrote the row, so it holds it exclusively
+            // and its own version is the newest.
+            return Ok(RowVersion::Unchanged);
+        }
+        match mode {
+            LockMode::Exclusive => self.lock_exclusive(key, nowait)?,
+            LockMode::Shared => {
+                self.lock_shared(key, nowait)?;
+            }
+        }
+        if self.opts.isolation != IsolationLevel::ReadCommitted {
+            return Ok(RowVersion::Unchanged);
+        }
+        Ok(match self.shared.version_at(key, Lsn::MAX)? {
+            Some((lsn, row)) if lsn > self.snapshot => RowVersion::Changed(row),
+            _ => RowVersion::Unchanged,
+        })
     }
 
     /// What a constraint check must see of `key`, as
@@ -498,7 +546,13 @@ impl Transaction {
     /// a key too long to store, waits for the lock, and applies
     /// first-updater-wins under REPEATABLE READ.
     fn lock_for_update(&mut self, key: &[u8]) -> Result<(), TxnError> {
-        self.take_lock(key)?;
+        self.lock_exclusive(key, false)
+    }
+
+    /// [`Transaction::lock_for_update`], failing at once with `nowait`
+    /// instead of waiting for another holder.
+    fn lock_exclusive(&mut self, key: &[u8], nowait: bool) -> Result<(), TxnError> {
+        self.take_lock(key, nowait)?;
         let checked = matches!(
             self.held.get(key),
             Some(Held::Checked | Held::Fresh | Held::Unshared)
@@ -532,12 +586,12 @@ impl Transaction {
         Ok(())
     }
 
-    fn take_lock(&mut self, key: &[u8]) -> Result<(), TxnError> {
+    fn take_lock(&mut self, key: &[u8], nowait: bool) -> Result<(), TxnError> {
         self.check_writable(key)?;
         if self.held.get(key).is_some_and(|h| *h != Held::Shared) {
             return Ok(());
         }
-        let limits = self.wait_limits(false);
+        let limits = self.wait_limits(nowait);
         self.shared.locks.acquire(self.id, key, limits)?;
         self.held.insert(key.to_vec(), Held::Locked);
         Ok(())

@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use sqlparser::ast;
 
 use crate::catalog::routine::{self as records, RoutineDef};
-use crate::catalog::{Catalog, KvTxn, TableDef};
+use crate::catalog::{Catalog, KvTxn, LockStrength, LockWait, RowLock, TableDef};
 use crate::extension::{
     CallContext, CallLimits, DmlEvent, DmlHooks, ErrorCode, ExtensionError, HookContext, HostSql,
     Notice, Row, RowCondition, StatementHooks, TriggerCalls, TriggerData, TriggerOperation,
@@ -105,6 +105,15 @@ impl KvTxn for SharedTxn {
 
     fn lock_shared(&mut self, key: &[u8], nowait: bool) -> crate::Result<Option<Vec<u8>>> {
         self.with(|t| t.lock_shared(key, nowait))
+    }
+
+    fn lock_row(
+        &mut self,
+        key: &[u8],
+        strength: LockStrength,
+        wait: LockWait,
+    ) -> crate::Result<RowLock> {
+        self.with(|t| t.lock_row(key, strength, wait))
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> crate::Result<()> {

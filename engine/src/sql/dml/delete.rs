@@ -6,13 +6,15 @@ use std::sync::Arc;
 use sqlparser::ast;
 
 use super::delete_row;
+use super::recheck::lock_target;
 use super::returning::{Returning, result};
-use super::target::{alias_of, bind_target_rows, table_named};
+use super::target::{TargetRows, alias_of, bind_target_rows, table_named};
 use crate::catalog::TableDef;
 use crate::extension::TriggerOperation;
 use crate::sql::binder::Binder;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::{ExecCtx, collect};
+use crate::sql::expr::Expr;
 use crate::sql::hooks::Firing;
 use crate::sql::plan::Plan;
 use crate::sql::session::StatementResult;
@@ -23,6 +25,8 @@ use crate::types::Value;
 pub(crate) struct BoundDelete {
     pub(crate) table: Arc<TableDef>,
     pub(crate) rows: Plan,
+    /// WHERE over a found row, for READ COMMITTED's second look.
+    recheck: Option<Expr>,
     returning: Option<Returning>,
 }
 
@@ -49,7 +53,10 @@ pub(crate) fn bind_delete(b: &mut Binder<'_>, del: &ast::Delete) -> SqlResult<Bo
     let table = table_named(b.catalog, name)?;
     let alias = alias_of(alias.as_ref(), &table);
     let using = del.using.as_deref().unwrap_or(&[]);
-    let rows = bind_target_rows(b, &table, &alias, using, del.selection.as_ref())?;
+    let TargetRows {
+        plan: rows,
+        recheck,
+    } = bind_target_rows(b, &table, &alias, using, del.selection.as_ref())?;
     let scope = rows.columns();
     let returning = del
         .returning
@@ -59,6 +66,7 @@ pub(crate) fn bind_delete(b: &mut Binder<'_>, del: &ast::Delete) -> SqlResult<Bo
     Ok(BoundDelete {
         table,
         rows,
+        recheck,
         returning,
     })
 }
@@ -73,6 +81,7 @@ pub(crate) fn run_delete(
     let BoundDelete {
         table,
         rows,
+        recheck,
         mut returning,
     } = d;
     let width = table.columns.len();
@@ -88,6 +97,9 @@ pub(crate) fn run_delete(
         if !done.insert(key.clone()) {
             continue;
         }
+        let Some(row) = lock_target(&table, key, row, recheck.as_ref(), cx)? else {
+            continue;
+        };
         let old = &row[..width];
         if !fire.before_delete(cx, old)? {
             continue;
@@ -96,7 +108,7 @@ pub(crate) fn run_delete(
         count += 1;
         fire.after_row(cx, TriggerOperation::Delete, Some(old), None)?;
         if let Some(r) = returning.as_mut() {
-            r.push(row, cx)?;
+            r.push(&row, cx)?;
         }
     }
     fire.after_statement(cx)?;

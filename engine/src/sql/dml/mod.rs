@@ -6,6 +6,7 @@ pub(crate) mod delete;
 pub(crate) mod foreign_key;
 pub(crate) mod index_expr;
 pub(crate) mod insert;
+mod recheck;
 pub(crate) mod returning;
 pub(crate) mod target;
 #[cfg(test)]

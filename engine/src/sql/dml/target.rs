@@ -92,19 +92,29 @@ pub(crate) fn alias_of(alias: Option<&ast::TableAlias>, table: &TableDef) -> Str
     alias.map_or_else(|| table.name.clone(), |a| ident(&a.name))
 }
 
-/// The rows UPDATE or DELETE change: the target table read with its row
-/// keys (a `ctid` column after its own), joined with the FROM / USING
-/// items, filtered by WHERE, planned like a query so a `WHERE pk = $1`
-/// is one point read. Output: target columns ‖ ctid ‖ other items'
-/// columns; `b` is left with that row as its scope (for SET and
-/// RETURNING).
+/// The rows UPDATE or DELETE change, and how to look at one again.
+#[derive(Clone)]
+pub(crate) struct TargetRows {
+    /// The target table read with its row keys (a `ctid` column after its
+    /// own), joined with the FROM / USING items, filtered by WHERE,
+    /// planned like a query so a `WHERE pk = $1` is one point read.
+    /// Output: target columns ‖ ctid ‖ other items' columns.
+    pub(crate) plan: Plan,
+    /// WHERE over that row, for a target row a concurrent transaction
+    /// changed while the statement waited for its lock (see
+    /// [`super::recheck`]).
+    pub(crate) recheck: Option<Expr>,
+}
+
+/// Binds the rows UPDATE or DELETE change (see [`TargetRows`]); `b` is
+/// left with their row as its scope (for SET and RETURNING).
 pub(crate) fn bind_target_rows(
     b: &mut Binder<'_>,
     table: &Arc<TableDef>,
     alias: &str,
     from: &[ast::TableWithJoins],
     selection: Option<&ast::Expr>,
-) -> SqlResult<Plan> {
+) -> SqlResult<TargetRows> {
     let scan = Plan::Scan {
         table: table.clone(),
         alias: alias.to_owned(),
@@ -135,18 +145,20 @@ pub(crate) fn bind_target_rows(
         }
         plan = Plan::inner_join(plan, other, None, vec![]);
     }
-    filtered(b, plan, selection)
+    let (plan, recheck) = filtered(b, plan, selection)?;
+    Ok(TargetRows { plan, recheck })
 }
 
 /// `plan` under WHERE `selection`, optimized: the rows a DML statement
-/// changes. `b` is left with `plan`'s row as its scope (for SET and
-/// RETURNING).
+/// changes, and the bound WHERE. `b` is left with `plan`'s row as its
+/// scope (for SET and RETURNING).
 pub(super) fn filtered(
     b: &mut Binder<'_>,
     mut plan: Plan,
     selection: Option<&ast::Expr>,
-) -> SqlResult<Plan> {
+) -> SqlResult<(Plan, Option<Expr>)> {
     b.scopes = vec![plan.columns()];
+    let mut recheck = None;
     if let Some(w) = selection {
         let pred = b.bind_expr(w)?;
         if pred.ty() != DataType::Bool {
@@ -155,7 +167,8 @@ pub(super) fn filtered(
                 pred.ty().name()
             )));
         }
+        recheck = Some(pred.clone());
         plan = push_filter(plan, pred);
     }
-    Ok(optimize(plan, b.catalog))
+    Ok((optimize(plan, b.catalog), recheck))
 }

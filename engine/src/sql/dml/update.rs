@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use sqlparser::ast;
 
+use super::recheck::lock_target;
 use super::returning::{Returning, result};
-use super::target::{alias_of, bind_checks, bind_target_rows, table_named};
+use super::target::{TargetRows, alias_of, bind_checks, bind_target_rows, table_named};
 use super::{check_row, update_row};
 use crate::catalog::TableDef;
 use crate::extension::TriggerOperation;
@@ -24,6 +25,8 @@ use crate::types::Value;
 pub(crate) struct BoundUpdate {
     pub(crate) table: Arc<TableDef>,
     pub(crate) rows: Plan,
+    /// WHERE over a found row, for READ COMMITTED's second look.
+    recheck: Option<Expr>,
     sets: Vec<(usize, Expr)>,
     returning: Option<Returning>,
 }
@@ -55,7 +58,10 @@ pub(crate) fn bind_update(
         None => &[][..],
         Some(ast::UpdateTableFromKind::AfterSet(f) | ast::UpdateTableFromKind::BeforeSet(f)) => f,
     };
-    let rows = bind_target_rows(b, &table, &alias, from, selection)?;
+    let TargetRows {
+        plan: rows,
+        recheck,
+    } = bind_target_rows(b, &table, &alias, from, selection)?;
     let sets = bind_assignments(b, &table, assignments)?;
     let scope = rows.columns();
     let returning = returning
@@ -64,6 +70,7 @@ pub(crate) fn bind_update(
     Ok(BoundUpdate {
         table,
         rows,
+        recheck,
         sets,
         returning,
     })
@@ -179,6 +186,7 @@ pub(crate) fn run_update(
     let BoundUpdate {
         table,
         rows,
+        recheck,
         sets,
         mut returning,
     } = u;
@@ -197,8 +205,11 @@ pub(crate) fn run_update(
         if !done.insert(key.clone()) {
             continue;
         }
+        let Some(row) = lock_target(&table, key, row, recheck.as_ref(), cx)? else {
+            continue;
+        };
         let old = &row[..width];
-        let new = apply_sets(&table, old, row, &sets, cx)?;
+        let new = apply_sets(&table, old, &row, &sets, cx)?;
         let Some(new) = fire.before_row(cx, TriggerOperation::Update, Some(old), new)? else {
             continue;
         };

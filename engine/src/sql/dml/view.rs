@@ -205,7 +205,9 @@ fn view_rows(
     }];
     items.extend(from.iter().cloned());
     let plan = bind_from(b, &items)?;
-    filtered(b, plan, selection)
+    // INSTEAD OF triggers change what they like: there is no row of the
+    // view to lock or look at again.
+    Ok(filtered(b, plan, selection)?.0)
 }
 
 /// PostgreSQL's error for a write no INSTEAD OF trigger takes.
