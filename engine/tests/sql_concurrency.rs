@@ -336,3 +336,136 @@ fn a_read_committed_update_that_waited_applies_to_the_committed_row() {
         Ok(vec![vec![2]])
     );
 }
+
+fn jobs(db: &Database) {
+    db.session()
+        .execute(
+            "CREATE TABLE jobs (id int PRIMARY KEY, prio int); \
+             INSERT INTO jobs VALUES (1, 10), (2, 20)",
+        )
+        .unwrap();
+}
+
+/// Runs `sql` on a new session on another thread as [`blocked_until`]
+/// does, returning the rows it finally read.
+fn read_blocked_until(
+    db: &Database,
+    sql: &str,
+    release: impl FnOnce(),
+) -> Result<Vec<Vec<i64>>, String> {
+    let handle = {
+        let db = db.clone();
+        let sql = sql.to_owned();
+        thread::spawn(move || ints(&mut db.session(), &sql))
+    };
+    thread::sleep(Duration::from_millis(200));
+    assert!(!handle.is_finished(), "{sql} did not wait");
+    release();
+    handle.join().unwrap()
+}
+
+/// READ COMMITTED: a `FOR UPDATE` that waited for a writer returns the
+/// row as the writer committed it, computed again, and checks the WHERE
+/// on it again: a row that no longer qualifies is not returned.
+#[test]
+fn select_for_update_waits_for_a_writer_and_returns_what_it_committed() {
+    let (_dir, db) = open();
+    jobs(&db);
+    let mut writer = db.session();
+    writer.execute("BEGIN").unwrap();
+    writer
+        .execute("UPDATE jobs SET prio = prio + 1 WHERE id = 1")
+        .unwrap();
+    writer
+        .execute("UPDATE jobs SET prio = 5 WHERE id = 2")
+        .unwrap();
+    let got = read_blocked_until(
+        &db,
+        "SELECT id, prio * 2 FROM jobs WHERE prio >= 10 ORDER BY id FOR UPDATE",
+        || {
+            writer.execute("COMMIT").unwrap();
+        },
+    );
+    assert_eq!(got, Ok(vec![vec![1, 22]]));
+}
+
+/// A deleted row is gone once its deleter commits.
+#[test]
+fn select_for_update_skips_a_row_deleted_while_it_waited() {
+    let (_dir, db) = open();
+    jobs(&db);
+    let mut writer = db.session();
+    writer.execute("BEGIN").unwrap();
+    writer.execute("DELETE FROM jobs WHERE id = 1").unwrap();
+    let got = read_blocked_until(&db, "SELECT id FROM jobs ORDER BY id FOR SHARE", || {
+        writer.execute("COMMIT").unwrap();
+    });
+    assert_eq!(got, Ok(vec![vec![2]]));
+}
+
+/// REPEATABLE READ cannot return a row newer than its snapshot: 40001.
+#[test]
+fn a_repeatable_read_select_for_update_fails_on_a_concurrent_update() {
+    let (_dir, db) = open();
+    jobs(&db);
+    let mut writer = db.session();
+    writer.execute("BEGIN").unwrap();
+    writer
+        .execute("UPDATE jobs SET prio = 0 WHERE id = 1")
+        .unwrap();
+    let handle = {
+        let db = db.clone();
+        thread::spawn(move || {
+            let mut s = db.session();
+            s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
+            ints(&mut s, "SELECT id FROM jobs WHERE id = 1 FOR UPDATE")
+        })
+    };
+    thread::sleep(Duration::from_millis(200));
+    assert!(!handle.is_finished(), "FOR UPDATE did not wait");
+    writer.execute("COMMIT").unwrap();
+    assert_eq!(handle.join().unwrap(), Err("40001".to_owned()));
+}
+
+/// A shared lock holds writers off until its transaction ends, and
+/// the rows it returned are the ones the writer then changes.
+#[test]
+fn a_writer_waits_for_select_for_share() {
+    let (_dir, db) = open();
+    jobs(&db);
+    let mut reader = db.session();
+    reader.execute("BEGIN").unwrap();
+    assert_eq!(
+        ints(&mut reader, "SELECT prio FROM jobs WHERE id = 2 FOR SHARE"),
+        Ok(vec![vec![20]])
+    );
+    let updated = blocked_until(&db, "UPDATE jobs SET prio = prio + 1 WHERE id = 2", || {
+        reader.execute("COMMIT").unwrap();
+    });
+    assert_eq!(updated, Ok(()));
+    assert_eq!(
+        ints(&mut db.session(), "SELECT prio FROM jobs WHERE id = 2"),
+        Ok(vec![vec![21]])
+    );
+}
+
+/// READ COMMITTED checks the WHERE again on the committed row: a row the
+/// other transaction moved out of the condition is left alone.
+#[test]
+fn a_read_committed_update_that_waited_skips_a_row_that_no_longer_qualifies() {
+    let (_dir, db) = open();
+    jobs(&db);
+    let mut writer = db.session();
+    writer.execute("BEGIN").unwrap();
+    writer
+        .execute("UPDATE jobs SET prio = 0 WHERE id = 1")
+        .unwrap();
+    let deleted = blocked_until(&db, "DELETE FROM jobs WHERE prio >= 10", || {
+        writer.execute("COMMIT").unwrap();
+    });
+    assert_eq!(deleted, Ok(()));
+    assert_eq!(
+        ints(&mut db.session(), "SELECT id, prio FROM jobs"),
+        Ok(vec![vec![1, 0]])
+    );
+}

@@ -332,6 +332,7 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
             return;
         }
         Plan::Limit { input, .. } => ("Limit".into(), vec![input.as_ref()]),
+        Plan::LockRows { input, .. } => ("LockRows".into(), vec![input.as_ref()]),
         Plan::Distinct { input } => ("HashAggregate".into(), vec![input.as_ref()]),
         Plan::DistinctOn { input, .. } => ("Unique".into(), vec![input.as_ref()]),
         Plan::SetOp {

@@ -217,6 +217,25 @@ pub enum Plan {
         /// Its columns, then `ctid` (bytea).
         columns: Vec<Column>,
     },
+    /// `SELECT … FOR UPDATE | FOR SHARE`: locks the rows each input row
+    /// was made of before passing it on. An input row is the query's
+    /// output columns (and hidden sort keys), then from `from` on the whole
+    /// FROM row they were computed from. Under READ COMMITTED a row a
+    /// concurrent transaction changed while this one waited is read again:
+    /// it is dropped if deleted or if it no longer meets the WHERE, and the
+    /// output columns are computed again over it, as in PostgreSQL.
+    LockRows {
+        /// Input.
+        input: Box<Plan>,
+        /// The tables whose rows are locked.
+        targets: Vec<LockTarget>,
+        /// Where the FROM row starts in an input row.
+        from: usize,
+        /// The WHERE over the FROM row.
+        recheck: Option<Expr>,
+        /// The input's first `from` columns, over the FROM row.
+        outputs: Vec<Expr>,
+    },
     /// Rows of the input that satisfy the predicate.
     Filter {
         /// Input.
@@ -328,6 +347,25 @@ pub enum Plan {
     },
 }
 
+/// One table a `SELECT … FOR UPDATE | FOR SHARE` locks the rows of, as
+/// [`Plan::LockRows`] finds it in the FROM row.
+#[derive(Debug, Clone)]
+pub struct LockTarget {
+    /// The table.
+    pub table: Arc<TableDef>,
+    /// The name it is referred to by (EXPLAIN).
+    pub alias: String,
+    /// Its first column in the FROM row.
+    pub start: usize,
+    /// Its row's storage key (the `?ctid` column after its own) in the
+    /// FROM row.
+    pub key: usize,
+    /// Exclusive or shared.
+    pub strength: crate::catalog::LockStrength,
+    /// What to do when another transaction holds a row.
+    pub wait: crate::catalog::LockWait,
+}
+
 /// The B+tree an index scan walks.
 #[derive(Debug, Clone)]
 pub enum IndexChoice {
@@ -397,6 +435,7 @@ impl Plan {
             | Plan::IndexJoin { columns, .. }
             | Plan::Aggregate { columns, .. } => columns.clone(),
             Plan::Filter { input, .. }
+            | Plan::LockRows { input, .. }
             | Plan::Sort { input, .. }
             | Plan::TopN { input, .. }
             | Plan::Limit { input, .. }
@@ -507,6 +546,12 @@ impl Plan {
                     || exprs(&mut std::iter::once(limit).chain(offset))
                     || input.reads_outer(level)
             }
+            Plan::LockRows {
+                input,
+                recheck,
+                outputs,
+                ..
+            } => exprs(&mut recheck.iter().chain(outputs)) || input.reads_outer(level),
             Plan::KeyedScan { input, .. }
             | Plan::Distinct { input }
             | Plan::DistinctOn { input, .. } => input.reads_outer(level),

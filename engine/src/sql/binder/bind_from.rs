@@ -3,6 +3,7 @@
 
 use sqlparser::ast;
 
+use super::bind_locking::{check_outer_join, is_lock_key};
 use super::bind_select::bind_query;
 use super::{Binder, ident, object_name};
 use crate::catalog::Privileges;
@@ -147,6 +148,11 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
                 return rename(plan, alias_name.as_deref().unwrap_or(&name), alias_cols);
             }
             if let Some(view) = b.catalog.view(&name) {
+                super::bind_locking::refuse_inside(
+                    b,
+                    alias_name.as_deref().unwrap_or(&name),
+                    "a view",
+                )?;
                 if let Some(user) = b.user {
                     check_table(b.catalog, user, view.id, &name, Privileges::SELECT)?;
                 }
@@ -200,18 +206,21 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
                     ty: c.ty,
                 })
                 .collect();
-            Ok(Plan::Scan {
+            let scan = Plan::Scan {
                 table: table.clone(),
-                alias: qualifier,
+                alias: qualifier.clone(),
                 filter: None,
                 columns,
-            })
+            };
+            super::bind_locking::keyed_if_locked(b, scan, &qualifier, table)
         }
         ast::TableFactor::Derived {
             subquery,
             alias,
             lateral: false,
         } => {
+            let name = alias.as_ref().map(|a| ident(&a.name)).unwrap_or_default();
+            super::bind_locking::refuse_inside(b, &name, "a subquery")?;
             b.scopes.push(Vec::new());
             let plan = bind_query(b, subquery);
             b.scopes.pop();
@@ -252,6 +261,7 @@ fn bind_join(
     };
     let lc = left.columns();
     let rc = right.columns();
+    check_outer_join(kind, &lc, &rc, b.row_locks.as_ref())?;
     let mut columns = lc.clone();
     columns.extend(rc.iter().cloned());
     let using: Vec<String> = match constraint {
@@ -260,7 +270,7 @@ fn bind_join(
         }
         Some(ast::JoinConstraint::Natural) => lc
             .iter()
-            .filter(|c| rc.iter().any(|r| r.name == c.name))
+            .filter(|c| !is_lock_key(c) && rc.iter().any(|r| r.name == c.name))
             .map(|c| c.name.clone())
             .collect(),
         _ => vec![],

@@ -5,6 +5,7 @@ use sqlparser::ast;
 
 use super::bind_from::bind_from;
 use super::bind_func::has_aggregate;
+use super::bind_locking::{Locking, RowLocks, carry_from_row, is_lock_key, locking};
 use super::{AggContext, Binder, bind_constant_expr, ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::Expr;
@@ -14,6 +15,9 @@ use crate::types::DataType;
 
 /// Binds a query to a plan.
 pub(crate) fn bind_query(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
+    // A query nested in a locking SELECT (a subquery, a view's) locks
+    // only by its own clauses.
+    let outer_locks = b.row_locks.take();
     let cte_mark = b.ctes.len();
     if let Some(with) = &q.with {
         for cte in &with.cte_tables {
@@ -23,6 +27,7 @@ pub(crate) fn bind_query(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> 
     }
     let result = bind_query_body(b, q);
     b.ctes.truncate(cte_mark);
+    b.row_locks = outer_locks;
     result.map(|p| optimize(p, b.catalog))
 }
 
@@ -35,6 +40,13 @@ fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
         Some(_) => return Err(SqlError::unsupported("ORDER BY ALL is not supported")),
         None => &[],
     };
+    if !q.locks.is_empty() {
+        let locks = RowLocks::new(&q.locks)?;
+        if !matches!(q.body.as_ref(), ast::SetExpr::Select(_)) {
+            return Err(locks.not_allowed("UNION/INTERSECT/EXCEPT"));
+        }
+        b.row_locks = Some(locks);
+    }
     let mut plan = match q.body.as_ref() {
         ast::SetExpr::Select(select) => bind_select(b, select, order_by)?,
         body => {
@@ -256,6 +268,7 @@ fn bind_select(
     order_by: &[ast::OrderByExpr],
 ) -> SqlResult<Plan> {
     let mut plan = bind_from(b, &s.from)?;
+    let row_locks = b.row_locks.take();
     let from_cols = plan.columns();
     let saved_scope = std::mem::replace(
         b.scopes
@@ -264,6 +277,7 @@ fn bind_select(
         from_cols.clone(),
     );
     let result = (|| -> SqlResult<Plan> {
+        let mut where_pred = None;
         if let Some(w) = &s.selection {
             if has_aggregate(w, b) {
                 return Err(SqlError::Grouping(
@@ -285,6 +299,9 @@ fn bind_select(
                     pred.ty().name()
                 )));
             }
+            if row_locks.is_some() {
+                where_pred = Some(pred.clone());
+            }
             plan = push_filter(plan, pred);
         }
         let group_exprs: Vec<ast::Expr> = match &s.group_by {
@@ -301,6 +318,24 @@ fn bind_select(
                 _ => false,
             })
             || order_by.iter().any(|o| has_aggregate(&o.expr, b));
+        let locking = match row_locks {
+            None => None,
+            Some(locks) => {
+                if !group_exprs.is_empty() {
+                    return Err(locks.not_allowed("GROUP BY clause"));
+                }
+                if s.having.is_some() {
+                    return Err(locks.not_allowed("HAVING clause"));
+                }
+                if aggregating {
+                    return Err(locks.not_allowed("aggregate functions"));
+                }
+                if s.distinct.is_some() {
+                    return Err(locks.not_allowed("DISTINCT clause"));
+                }
+                Some(locking(locks, &from_cols, where_pred)?)
+            }
+        };
         // The select list, expanded, with output names.
         let mut items: Vec<(Option<ast::Expr>, Option<Expr>, String)> = Vec::new();
         for p in &s.projection {
@@ -312,7 +347,9 @@ fn bind_select(
                         ));
                     }
                     for (i, c) in from_cols.iter().enumerate() {
-                        items.push((None, Some(Expr::Column(i, c.ty)), c.name.clone()));
+                        if !is_lock_key(c) {
+                            items.push((None, Some(Expr::Column(i, c.ty)), c.name.clone()));
+                        }
                     }
                 }
                 ast::SelectItem::QualifiedWildcard(kind, _) => {
@@ -322,7 +359,7 @@ fn bind_select(
                     };
                     let mut any = false;
                     for (i, c) in from_cols.iter().enumerate() {
-                        if c.table.as_deref() == Some(t.as_str()) {
+                        if c.table.as_deref() == Some(t.as_str()) && !is_lock_key(c) {
                             any = true;
                             items.push((None, Some(Expr::Column(i, c.ty)), c.name.clone()));
                         }
@@ -415,7 +452,7 @@ fn bind_select(
                     )
                 })
                 .collect();
-            return finish(b, plan, select, s, order_by, order);
+            return finish(b, plan, select, s, order_by, order, None);
         }
         let mut select = Vec::new();
         for (ast_e, bound, name) in items {
@@ -438,7 +475,7 @@ fn bind_select(
                 order.push(None);
             }
         }
-        finish(b, plan, select, s, order_by, order)
+        finish(b, plan, select, s, order_by, order, locking)
     })();
     if let Some(scope) = b.scopes.last_mut() {
         *scope = saved_scope;
@@ -562,6 +599,7 @@ fn finish(
     s: &ast::Select,
     order_by: &[ast::OrderByExpr],
     order: Vec<Option<Expr>>,
+    locking: Option<Locking>,
 ) -> SqlResult<Plan> {
     let visible = select.len();
     let mut exprs: Vec<Expr> = select.iter().map(|(e, _)| e.clone()).collect();
@@ -617,6 +655,7 @@ fn finish(
             }
         }
     }
+    let lock_rows = locking.map(|l| carry_from_row(l, &mut exprs, &mut columns));
     let mut plan = Plan::Project {
         input: Box::new(input),
         exprs,
@@ -638,6 +677,9 @@ fn finish(
             input: Box::new(plan),
             keys: on,
         };
+    }
+    if let Some(lock_rows) = lock_rows {
+        plan = lock_rows(plan);
     }
     if columns.len() > visible {
         plan = Plan::Project {

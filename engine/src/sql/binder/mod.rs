@@ -10,6 +10,7 @@ mod bind_datetime;
 mod bind_expr;
 mod bind_from;
 mod bind_func;
+mod bind_locking;
 mod bind_ops;
 mod bind_recursive;
 mod bind_routine;
@@ -57,6 +58,9 @@ pub struct Binder<'a> {
     /// view); `None` binds without checks, for plans that only describe
     /// or that the engine makes for itself.
     pub(crate) user: Option<&'a str>,
+    /// The `FOR UPDATE | FOR SHARE` clauses of the SELECT whose FROM
+    /// clause is being bound (`bind_locking.rs`).
+    pub(crate) row_locks: Option<bind_locking::RowLocks>,
 }
 
 /// How expressions bind above a GROUP BY: group keys and aggregates
@@ -86,6 +90,7 @@ impl<'a> Binder<'a> {
             system_views: None,
             search_path: vec!["public".to_owned()],
             user: None,
+            row_locks: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod index_nested_loop_join;
 mod index_scan;
 mod init_plan;
 mod limit;
+mod lock_rows;
 mod nested_loop_join;
 mod project;
 mod recursive;
@@ -241,6 +242,19 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             Ok(scan) => Box::new(WithKeys(scan)),
             Err(e) => Box::new(values::Failed(Some(e))),
         },
+        Plan::LockRows {
+            input,
+            targets,
+            from,
+            recheck,
+            outputs,
+        } => Box::new(lock_rows::LockRows::new(
+            build(input),
+            targets,
+            *from,
+            recheck.clone(),
+            outputs.clone(),
+        )),
         Plan::Filter { input, predicate } if predicate.has_routine() => Box::new(
             wasm_batch::WasmFilter::new(build(input), predicate.clone(), input.columns().len()),
         ),

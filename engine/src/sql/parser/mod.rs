@@ -24,8 +24,9 @@ pub use functions::{CreateFunction, FunctionKind, FunctionReturns, VolatilityCla
 pub use trigger::{CreateTrigger, TriggerDdl, TriggerScope};
 
 use sqlparser::ast;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::error::{SqlError, SqlResult};
 
@@ -98,10 +99,12 @@ pub enum Statement {
 /// Parses a string of zero or more `;`-separated statements.
 pub fn parse_sql(sql: &str) -> SqlResult<Vec<Statement>> {
     let dialect = RustyDialect::default();
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| syntax_error(e.into()))?;
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
-        .try_with_sql(sql)
-        .map_err(syntax_error)?;
+        .with_tokens_with_locations(lock_strengths(tokens));
     let mut statements = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
@@ -119,6 +122,42 @@ pub fn parse_sql(sql: &str) -> SqlResult<Vec<Statement>> {
         }
     }
     Ok(statements)
+}
+
+/// PostgreSQL's weaker row locks, `FOR NO KEY UPDATE` and `FOR KEY SHARE`,
+/// which sqlparser does not know, read as `FOR UPDATE` and `FOR SHARE`:
+/// locks at least as strong, so a statement may wait where PostgreSQL's
+/// would not (a foreign key check's `KEY SHARE` beside a `NO KEY UPDATE`),
+/// but never goes on where PostgreSQL's would wait.
+fn lock_strengths(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let is = |i: usize, k: Keyword| matches!(&tokens[i].token, Token::Word(w) if w.keyword == k);
+    let words: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    let mut dropped = vec![false; tokens.len()];
+    for (n, &at) in words.iter().enumerate() {
+        if !is(at, Keyword::FOR) {
+            continue;
+        }
+        let next = |k: usize| words.get(n + k).copied();
+        match (next(1), next(2), next(3)) {
+            (Some(no), Some(key), Some(update))
+                if is(no, Keyword::NO) && is(key, Keyword::KEY) && is(update, Keyword::UPDATE) =>
+            {
+                dropped[no] = true;
+                dropped[key] = true;
+            }
+            (Some(key), Some(share), _) if is(key, Keyword::KEY) && is(share, Keyword::SHARE) => {
+                dropped[key] = true;
+            }
+            _ => {}
+        }
+    }
+    tokens
+        .into_iter()
+        .zip(dropped)
+        .filter_map(|(t, d)| (!d).then_some(t))
+        .collect()
 }
 
 fn at_or_near(token: &str) -> String {

@@ -117,6 +117,19 @@ pub(crate) fn optimize(plan: Plan, cat: &Catalog) -> Plan {
         Plan::Distinct { input } => Plan::Distinct {
             input: Box::new(optimize(*input, cat)),
         },
+        Plan::LockRows {
+            input,
+            targets,
+            from,
+            recheck,
+            outputs,
+        } => Plan::LockRows {
+            input: Box::new(optimize(*input, cat)),
+            targets,
+            from,
+            recheck,
+            outputs,
+        },
         Plan::DistinctOn { input, keys } => Plan::DistinctOn {
             input: Box::new(optimize(*input, cat)),
             keys,
