@@ -469,3 +469,56 @@ fn a_read_committed_update_that_waited_skips_a_row_that_no_longer_qualifies() {
         Ok(vec![vec![1, 0]])
     );
 }
+
+fn error_of(session: &mut Session, sql: &str) -> (String, String) {
+    match session.execute(sql) {
+        Ok(_) => panic!("{sql} succeeded"),
+        Err(e) => (e.sqlstate().code().to_owned(), e.to_string()),
+    }
+}
+
+/// `statement_timeout` cancels a statement that runs too long (57014, as
+/// PostgreSQL words it); the session goes on, and a statement within the
+/// limit is untouched.
+#[test]
+fn statement_timeout_cancels_a_long_statement() {
+    let (_dir, db) = open();
+    let mut s = db.session();
+    s.execute("SET statement_timeout = '100ms'").unwrap();
+    let start = std::time::Instant::now();
+    let (state, message) = error_of(
+        &mut s,
+        "SELECT count(*) FROM generate_series(1, 10000000000) AS g",
+    );
+    assert_eq!(state, "57014");
+    assert_eq!(message, "canceling statement due to statement timeout");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert_eq!(ints(&mut s, "SELECT 1"), Ok(vec![vec![1]]));
+    s.execute("SET statement_timeout = 0").unwrap();
+    assert_eq!(
+        ints(&mut s, "SELECT count(*) FROM generate_series(1, 1000) AS g"),
+        Ok(vec![vec![1000]])
+    );
+}
+
+/// `lock_timeout` bounds each lock wait (55P03, "canceling statement due
+/// to lock timeout"); `SET` inside the transaction applies to its next
+/// statement.
+#[test]
+fn lock_timeout_ends_a_lock_wait() {
+    let (_dir, db) = open();
+    jobs(&db);
+    let mut holder = db.session();
+    holder.execute("BEGIN").unwrap();
+    holder
+        .execute("SELECT id FROM jobs WHERE id = 1 FOR UPDATE")
+        .unwrap();
+    let mut waiter = db.session();
+    waiter.execute("BEGIN").unwrap();
+    waiter.execute("SET lock_timeout = '50ms'").unwrap();
+    let (state, message) = error_of(&mut waiter, "UPDATE jobs SET prio = 0 WHERE id = 1");
+    assert_eq!(state, "55P03");
+    assert_eq!(message, "canceling statement due to lock timeout");
+    waiter.execute("ROLLBACK").unwrap();
+    holder.execute("COMMIT").unwrap();
+}

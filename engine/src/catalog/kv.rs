@@ -8,6 +8,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use crate::Result;
 
@@ -137,6 +138,9 @@ pub trait KvTxn: Send {
     fn release(&mut self, name: &str) -> Result<()>;
     /// The flag that cancels the transaction's waits.
     fn set_cancel(&mut self, flag: Arc<AtomicBool>);
+    /// How long each lock wait from now on may last (`lock_timeout`;
+    /// `None`: no limit) before failing with 55P03.
+    fn set_lock_timeout(&mut self, timeout: Option<Duration>);
     /// Makes the writes durable and visible.
     fn commit(self: Box<Self>) -> Result<()>;
     /// Throws the writes away.

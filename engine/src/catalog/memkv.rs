@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -143,6 +144,10 @@ impl KvTxn for MemTxn {
             };
         }
         Ok(())
+    }
+
+    fn set_lock_timeout(&mut self, _: Option<Duration>) {
+        // No locks, no waits.
     }
 
     fn rollback(self: Box<Self>) {}

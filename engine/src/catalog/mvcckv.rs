@@ -9,6 +9,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use super::kv::{Isolation, KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConfig};
 use crate::Result;
@@ -147,6 +148,10 @@ impl KvTxn for MvccTxn {
 
     fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
         self.0.set_cancel(flag);
+    }
+
+    fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.0.set_lock_timeout(timeout);
     }
 
     fn commit(self: Box<Self>) -> Result<()> {

@@ -155,6 +155,11 @@ impl Transaction {
         self.cancel = Some(flag);
     }
 
+    /// How long each lock wait from now on may last (`lock_timeout`).
+    pub fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.opts.lock_timeout = timeout;
+    }
+
     /// The value of `key` as this transaction sees it: its own write if
     /// any, else the newest version in its snapshot.
     ///

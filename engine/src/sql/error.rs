@@ -101,6 +101,9 @@ pub enum SqlError {
     /// 57014
     #[error("canceling statement due to user request")]
     Canceled,
+    /// 57014, by `statement_timeout`.
+    #[error("canceling statement due to statement timeout")]
+    StatementTimeout,
     /// A value error from the type layer, with its own SQLSTATE.
     #[error(transparent)]
     Type(#[from] TypeError),
@@ -157,7 +160,7 @@ impl SqlError {
             SqlError::CardinalityViolation => SqlState::CARDINALITY_VIOLATION,
             SqlError::InFailedTransaction => SqlState::IN_FAILED_SQL_TRANSACTION,
             SqlError::NoSuchSavepoint(_) => SqlState::INVALID_SAVEPOINT_SPECIFICATION,
-            SqlError::Canceled => SqlState::QUERY_CANCELED,
+            SqlError::Canceled | SqlError::StatementTimeout => SqlState::QUERY_CANCELED,
             SqlError::Type(e) => e.sqlstate(),
             SqlError::Lower(e) => e.sqlstate(),
             SqlError::Catalog(e) => e.sqlstate(),

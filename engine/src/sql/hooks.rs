@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use sqlparser::ast;
@@ -149,6 +150,12 @@ impl KvTxn for SharedTxn {
     fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
         if let Some(t) = self.0.lock().as_mut() {
             t.set_cancel(flag);
+        }
+    }
+
+    fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        if let Some(t) = self.0.lock().as_mut() {
+            t.set_lock_timeout(timeout);
         }
     }
 

@@ -45,6 +45,7 @@ mod session;
 mod settings;
 mod statement;
 mod system;
+mod timeout;
 
 pub use copy::{CopyFileFormat, CopyInTarget, CopyOptions};
 pub use error::{SqlError, SqlResult};

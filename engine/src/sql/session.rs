@@ -281,11 +281,32 @@ impl Session {
         params: &[Value],
         param_types: &[Option<DataType>],
     ) -> SqlResult<StatementResult> {
-        // Guest SQL shares its caller's flag: a cancel of the CALL must
-        // reach it, so only a client's statement starts uncancelled.
-        if self.call_depth == 0 {
-            self.cancel.store(false, Ordering::Relaxed);
+        // Guest SQL shares its caller's flag and deadline: a cancel of the
+        // CALL must reach it, so only a client's statement starts
+        // uncancelled, with its own `statement_timeout`.
+        if self.call_depth > 0 {
+            return self.run_statement(s, params, param_types);
         }
+        self.cancel.store(false, Ordering::Relaxed);
+        let timeout = super::settings::duration(self, "statement_timeout")
+            .and_then(|limit| super::timeout::Armed::arm(limit, self.cancel.clone()));
+        match self.run_statement(s, params, param_types) {
+            Err(e)
+                if e.sqlstate() == crate::SqlState::QUERY_CANCELED
+                    && timeout.as_ref().is_some_and(super::timeout::Armed::fired) =>
+            {
+                Err(SqlError::StatementTimeout)
+            }
+            result => result,
+        }
+    }
+
+    fn run_statement(
+        &mut self,
+        s: &Statement,
+        params: &[Value],
+        param_types: &[Option<DataType>],
+    ) -> SqlResult<StatementResult> {
         if let Some(r) = self.transaction_control(s)? {
             return Ok(r);
         }
@@ -335,6 +356,10 @@ impl Session {
             self.begin_txn(self.isolation);
         } else if let Some(t) = self.txn.as_mut() {
             t.begin_statement();
+        }
+        let lock_timeout = super::settings::duration(self, "lock_timeout");
+        if let Some(t) = self.txn.as_mut() {
+            t.set_lock_timeout(lock_timeout);
         }
         self.block_queried = true;
         let result = match self.txn.as_mut() {

@@ -1,10 +1,12 @@
 //! SET and SHOW of run-time parameters.
 //!
 //! Parameters are remembered per session so SHOW reads back what SET
-//! wrote; only the transaction isolation changes behaviour so far (time
-//! zone and date style are accepted and shown, not yet applied to output).
+//! wrote. The transaction isolation, `search_path`, `statement_timeout`
+//! and `lock_timeout` change behaviour (time zone and date style are
+//! accepted and shown, not yet applied to output).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use sqlparser::ast;
 
@@ -29,6 +31,27 @@ const PARAMETERS: &[(&str, &str)] = &[
     ("application_name", ""),
     ("default_transaction_isolation", "read committed"),
 ];
+
+/// A time setting (`statement_timeout`, `lock_timeout`) as a duration:
+/// `None` when 0, unset or unreadable. PostgreSQL's forms: a number of
+/// milliseconds, or a number with `us`, `ms`, `s`, `min`, `h`.
+pub(crate) fn duration(session: &Session, name: &str) -> Option<Duration> {
+    let text = session.settings.get(name)?.trim().to_owned();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let ms = match unit.trim() {
+        "" | "ms" => n,
+        "us" => n / 1000.0,
+        "s" => n * 1000.0,
+        "min" => n * 60_000.0,
+        "h" => n * 3_600_000.0,
+        _ => return None,
+    };
+    (ms > 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
+}
 
 fn known(name: &str) -> SqlResult<&'static str> {
     PARAMETERS

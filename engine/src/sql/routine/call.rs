@@ -219,24 +219,9 @@ pub(crate) fn ensure_loaded(
 }
 
 /// `statement_timeout` as the call's time limit (`None` when 0, unset or
-/// unreadable: the host's own limit applies). PostgreSQL's forms: a number
-/// of milliseconds, or a number with `us`, `ms`, `s`, `min`, `h`.
+/// unreadable: the host's own limit applies).
 pub(crate) fn statement_timeout(session: &Session) -> Option<Duration> {
-    let text = session.settings.get("statement_timeout")?.trim().to_owned();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let ms = match unit.trim() {
-        "" | "ms" => n,
-        "us" => n / 1000.0,
-        "s" => n * 1000.0,
-        "min" => n * 60_000.0,
-        "h" => n * 3_600_000.0,
-        _ => return None,
-    };
-    (ms > 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
+    crate::sql::settings::duration(session, "statement_timeout")
 }
 
 /// The parameter types and result columns of a prepared module or routine
