@@ -522,3 +522,76 @@ fn lock_timeout_ends_a_lock_wait() {
     waiter.execute("ROLLBACK").unwrap();
     holder.execute("COMMIT").unwrap();
 }
+
+/// An upsert whose key another transaction is inserting waits for it,
+/// then (READ COMMITTED) updates the row it committed, as PostgreSQL's
+/// ON CONFLICT does, instead of failing with 23505; DO NOTHING then
+/// leaves it.
+#[test]
+fn an_upsert_waits_for_a_concurrent_insert_and_updates_its_row() {
+    let (_dir, db) = open();
+    db.session()
+        .execute("CREATE TABLE hits (page int PRIMARY KEY, n int)")
+        .unwrap();
+    let mut first = db.session();
+    first.execute("BEGIN").unwrap();
+    first.execute("INSERT INTO hits VALUES (7, 1)").unwrap();
+    let upsert = blocked_until(
+        &db,
+        "INSERT INTO hits VALUES (7, 1) ON CONFLICT (page) DO UPDATE SET n = hits.n + 1",
+        || {
+            first.execute("COMMIT").unwrap();
+        },
+    );
+    assert_eq!(upsert, Ok(()));
+    let mut check = db.session();
+    assert_eq!(
+        ints(&mut check, "SELECT page, n FROM hits"),
+        Ok(vec![vec![7, 2]])
+    );
+
+    let mut second = db.session();
+    second.execute("BEGIN").unwrap();
+    second.execute("INSERT INTO hits VALUES (8, 1)").unwrap();
+    let nothing = blocked_until(&db, "INSERT INTO hits VALUES (8, 5) ON CONFLICT DO NOTHING", || {
+        second.execute("COMMIT").unwrap();
+    });
+    assert_eq!(nothing, Ok(()));
+    assert_eq!(
+        ints(&mut check, "SELECT n FROM hits WHERE page = 8"),
+        Ok(vec![vec![1]])
+    );
+}
+
+/// Concurrent increments through an upsert never lose one.
+#[test]
+fn concurrent_upserts_count_every_increment() {
+    const THREADS: i64 = 4;
+    const EACH: i64 = 25;
+    let (_dir, db) = open();
+    db.session()
+        .execute("CREATE TABLE hits (page int PRIMARY KEY, n int)")
+        .unwrap();
+    let workers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let db = db.clone();
+            thread::spawn(move || {
+                let mut s = db.session();
+                for _ in 0..EACH {
+                    run(
+                        &mut s,
+                        "INSERT INTO hits VALUES (1, 1) ON CONFLICT (page) DO UPDATE SET n = hits.n + 1",
+                    )
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(
+        ints(&mut db.session(), "SELECT n FROM hits"),
+        Ok(vec![vec![THREADS * EACH]])
+    );
+}

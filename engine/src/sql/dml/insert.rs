@@ -19,7 +19,7 @@ use super::target::{checks_of, defaults_of, parse_expr, table_named, table_scope
 use super::update::{apply_sets, bind_assignments};
 use super::{check_row, index_key, insert_row, row_key, update_row};
 use crate::SqlState;
-use crate::catalog::{IndexDef, TableDef};
+use crate::catalog::{IndexDef, LockStrength, LockWait, RowLock, TableDef};
 use crate::extension::TriggerOperation;
 use crate::sql::binder::{Binder, bind_query, ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
@@ -320,13 +320,24 @@ fn arbiters(table: &TableDef, oc: &ast::OnConflict) -> SqlResult<Vec<Arbiter>> {
     }
 }
 
-/// The live row (key, values) that `row` collides with on an arbiter.
+/// The live row (key, values) that `row` collides with on an arbiter: in
+/// the statement's snapshot, or with `current` as a constraint check sees
+/// it (under READ COMMITTED also a row committed since the snapshot; above
+/// it such a row fails with 40001).
 fn find_conflict(
     table: &TableDef,
     arbiters: &[Arbiter],
     row: &[Value],
+    current: bool,
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<Option<(Vec<u8>, Row)>> {
+    let get = |key: &[u8], cx: &mut ExecCtx<'_>| {
+        if current {
+            cx.txn.get_current(key)
+        } else {
+            cx.txn.get(key)
+        }
+    };
     for a in arbiters {
         let key = match a {
             Arbiter::Primary => match row_key(table, row) {
@@ -341,13 +352,13 @@ fn find_conflict(
                 if !enforced {
                     continue;
                 }
-                match cx.txn.get(&ikey)? {
+                match get(&ikey, cx)? {
                     Some(row_key) => row_key,
                     None => continue,
                 }
             }
         };
-        if let Some(bytes) = cx.txn.get(&key)? {
+        if let Some(bytes) = get(&key, cx)? {
             let existing = decode_row(&bytes, &table.types())?;
             return Ok(Some((key, existing)));
         }
@@ -407,56 +418,83 @@ pub(crate) fn run_insert(
         let Some(row) = fire.before_row(cx, TriggerOperation::Insert, None, row)? else {
             continue;
         };
-        if let Some(conflict) = conflict
-            && let Some((key, existing)) = find_conflict(table, arbiters, &row, cx)?
-        {
-            let Conflict::Update { sets, filter } = conflict else {
-                continue;
-            };
-            if updated.contains(&key) || inserted.contains(&key) {
-                return Err(SqlError::Data {
-                    state: SqlState::CARDINALITY_VIOLATION,
-                    message: "ON CONFLICT DO UPDATE command cannot affect row a second time".into(),
-                });
-            }
-            let mut both = existing.clone();
-            both.extend(row.iter().cloned());
-            if let Some(f) = filter
-                && !eval_predicate(f, &both, cx)?
+        // A row the snapshot does not show may collide with one a
+        // concurrent transaction committed (the insert waited for it):
+        // then the arbiters are asked again of what is committed now, as
+        // PostgreSQL's ON CONFLICT does.
+        let mut current = false;
+        'arbitrate: loop {
+            if let Some(conflict) = conflict
+                && let Some((key, existing)) = find_conflict(table, arbiters, &row, current, cx)?
             {
-                continue;
+                let Conflict::Update { sets, filter } = conflict else {
+                    break 'arbitrate;
+                };
+                // DO UPDATE changes the newest version of the row (READ
+                // COMMITTED) once it holds the row's lock.
+                let existing = match cx
+                    .txn
+                    .lock_row(&key, LockStrength::Update, LockWait::Block)?
+                {
+                    RowLock::Unchanged | RowLock::Skipped => existing,
+                    RowLock::Changed(Some(bytes)) => decode_row(&bytes, &table.types())?,
+                    RowLock::Changed(None) => {
+                        current = true;
+                        continue 'arbitrate;
+                    }
+                };
+                if updated.contains(&key) || inserted.contains(&key) {
+                    return Err(SqlError::Data {
+                        state: SqlState::CARDINALITY_VIOLATION,
+                        message: "ON CONFLICT DO UPDATE command cannot affect row a second time"
+                            .into(),
+                    });
+                }
+                let mut both = existing.clone();
+                both.extend(row.iter().cloned());
+                if let Some(f) = filter
+                    && !eval_predicate(f, &both, cx)?
+                {
+                    break 'arbitrate;
+                }
+                let new = apply_sets(table, &existing, &both, sets, cx)?;
+                let Some(new) =
+                    fire.before_row(cx, TriggerOperation::Update, Some(&existing), new)?
+                else {
+                    break 'arbitrate;
+                };
+                check_row(table, &new, checks, cx)?;
+                update_row(table, &key, &existing, &new, cx)?;
+                updated.insert(row_key(table, &new).unwrap_or(key));
+                fire.after_row(cx, TriggerOperation::Update, Some(&existing), Some(&new))?;
+                if let Some(r) = returning.as_mut() {
+                    r.push(&new, cx)?;
+                }
+                count += 1;
+                break 'arbitrate;
             }
-            let new = apply_sets(table, &existing, &both, sets, cx)?;
-            let Some(new) = fire.before_row(cx, TriggerOperation::Update, Some(&existing), new)?
-            else {
-                continue;
+            check_row(table, &row, checks, cx)?;
+            let Some(key) = insert_row(table, &row, cx)? else {
+                if conflict.is_some() && !current {
+                    current = true;
+                    continue 'arbitrate;
+                }
+                let name = table
+                    .primary_key
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.name.clone());
+                return Err(SqlError::UniqueViolation(name));
             };
-            check_row(table, &new, checks, cx)?;
-            update_row(table, &key, &existing, &new, cx)?;
-            updated.insert(row_key(table, &new).unwrap_or(key));
-            fire.after_row(cx, TriggerOperation::Update, Some(&existing), Some(&new))?;
+            if conflict.is_some() {
+                inserted.insert(key);
+            }
+            fire.after_row(cx, TriggerOperation::Insert, None, Some(&row))?;
             if let Some(r) = returning.as_mut() {
-                r.push(&new, cx)?;
+                r.push(&row, cx)?;
             }
             count += 1;
-            continue;
+            break 'arbitrate;
         }
-        check_row(table, &row, checks, cx)?;
-        let Some(key) = insert_row(table, &row, cx)? else {
-            let name = table
-                .primary_key
-                .as_ref()
-                .map_or_else(String::new, |p| p.name.clone());
-            return Err(SqlError::UniqueViolation(name));
-        };
-        if conflict.is_some() {
-            inserted.insert(key);
-        }
-        fire.after_row(cx, TriggerOperation::Insert, None, Some(&row))?;
-        if let Some(r) = returning.as_mut() {
-            r.push(&row, cx)?;
-        }
-        count += 1;
     }
     fire.after_statement(cx)?;
     Ok(result(returning, format!("INSERT 0 {count}")))
