@@ -32,6 +32,12 @@ impl SqlState {
     pub const INTERVAL_FIELD_OVERFLOW: SqlState = SqlState("22015");
     /// 2201B invalid_regular_expression
     pub const INVALID_REGULAR_EXPRESSION: SqlState = SqlState("2201B");
+    /// 22013 invalid_preceding_or_following_size
+    pub const INVALID_PRECEDING_OR_FOLLOWING_SIZE: SqlState = SqlState("22013");
+    /// 22014 invalid_argument_for_ntile_function
+    pub const INVALID_ARGUMENT_FOR_NTILE: SqlState = SqlState("22014");
+    /// 22016 invalid_argument_for_nth_value_function
+    pub const INVALID_ARGUMENT_FOR_NTH_VALUE: SqlState = SqlState("22016");
     /// 22023 invalid_parameter_value
     pub const INVALID_PARAMETER_VALUE: SqlState = SqlState("22023");
     /// 22012 division_by_zero
@@ -72,6 +78,8 @@ impl SqlState {
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: SqlState = SqlState("55000");
     /// 42883 undefined_function
     pub const UNDEFINED_FUNCTION: SqlState = SqlState("42883");
+    /// 42P20 windowing_error
+    pub const WINDOWING_ERROR: SqlState = SqlState("42P20");
     /// 42803 grouping_error
     pub const GROUPING_ERROR: SqlState = SqlState("42803");
     /// 42P10 invalid_column_reference

@@ -553,9 +553,13 @@ fn an_upsert_waits_for_a_concurrent_insert_and_updates_its_row() {
     let mut second = db.session();
     second.execute("BEGIN").unwrap();
     second.execute("INSERT INTO hits VALUES (8, 1)").unwrap();
-    let nothing = blocked_until(&db, "INSERT INTO hits VALUES (8, 5) ON CONFLICT DO NOTHING", || {
-        second.execute("COMMIT").unwrap();
-    });
+    let nothing = blocked_until(
+        &db,
+        "INSERT INTO hits VALUES (8, 5) ON CONFLICT DO NOTHING",
+        || {
+            second.execute("COMMIT").unwrap();
+        },
+    );
     assert_eq!(nothing, Ok(()));
     assert_eq!(
         ints(&mut check, "SELECT n FROM hits WHERE page = 8"),

@@ -333,6 +333,7 @@ fn node(plan: &Plan, depth: usize, out: &mut Vec<String>, extra: &[String]) {
         }
         Plan::Limit { input, .. } => ("Limit".into(), vec![input.as_ref()]),
         Plan::LockRows { input, .. } => ("LockRows".into(), vec![input.as_ref()]),
+        Plan::Window { input, .. } => ("WindowAgg".into(), vec![input.as_ref()]),
         Plan::Distinct { input } => ("HashAggregate".into(), vec![input.as_ref()]),
         Plan::DistinctOn { input, .. } => ("Unique".into(), vec![input.as_ref()]),
         Plan::SetOp {

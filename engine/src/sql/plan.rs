@@ -87,6 +87,81 @@ pub struct AggCall {
     pub routine: Option<Arc<super::expr::RoutineCall>>,
 }
 
+/// A window function ([`Plan::Window`]).
+#[derive(Debug, Clone)]
+pub enum WindowFunc {
+    /// `row_number()`
+    RowNumber,
+    /// `rank()`
+    Rank,
+    /// `dense_rank()`
+    DenseRank,
+    /// `percent_rank()`
+    PercentRank,
+    /// `cume_dist()`
+    CumeDist,
+    /// `ntile(buckets)`
+    Ntile,
+    /// `lag(value [, offset [, default]])`
+    Lag,
+    /// `lead(value [, offset [, default]])`
+    Lead,
+    /// `first_value(value)` of the frame
+    FirstValue,
+    /// `last_value(value)` of the frame
+    LastValue,
+    /// `nth_value(value, n)` of the frame
+    NthValue,
+    /// An aggregate over the frame.
+    Aggregate(Box<AggCall>),
+}
+
+/// Where a window frame starts or ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameBound {
+    /// The partition's first row.
+    UnboundedPreceding,
+    /// `n PRECEDING` (ROWS only).
+    Preceding(u64),
+    /// The current row (ROWS), or its first / last peer (RANGE).
+    CurrentRow,
+    /// `n FOLLOWING` (ROWS only).
+    Following(u64),
+    /// The partition's last row.
+    UnboundedFollowing,
+}
+
+/// A window frame: the rows around the current one that frame functions
+/// and aggregates see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    /// ROWS counts rows; RANGE (the default) treats peers (rows equal in
+    /// the window's ORDER BY) as one.
+    pub rows: bool,
+    /// Start.
+    pub start: FrameBound,
+    /// End.
+    pub end: FrameBound,
+}
+
+/// One window function call: its arguments, evaluated over the input row,
+/// and its window.
+#[derive(Debug, Clone)]
+pub struct WindowCall {
+    /// The function.
+    pub func: WindowFunc,
+    /// Its arguments (an aggregate's are in its [`AggCall`]).
+    pub args: Vec<Expr>,
+    /// PARTITION BY
+    pub partition_by: Vec<Expr>,
+    /// The window's ORDER BY.
+    pub order_by: Vec<SortKey>,
+    /// The frame.
+    pub frame: Frame,
+    /// Result type.
+    pub ty: DataType,
+}
+
 /// One sort key.
 #[derive(Debug, Clone)]
 pub struct SortKey {
@@ -235,6 +310,16 @@ pub enum Plan {
         recheck: Option<Expr>,
         /// The input's first `from` columns, over the FROM row.
         outputs: Vec<Expr>,
+    },
+    /// Window functions: each input row with one column per call after
+    /// its own, computed over the row's partition (PostgreSQL's WindowAgg).
+    Window {
+        /// Input.
+        input: Box<Plan>,
+        /// The calls.
+        calls: Vec<WindowCall>,
+        /// The input's columns, then one per call.
+        columns: Vec<Column>,
     },
     /// Rows of the input that satisfy the predicate.
     Filter {
@@ -433,6 +518,7 @@ impl Plan {
             | Plan::Project { columns, .. }
             | Plan::Join { columns, .. }
             | Plan::IndexJoin { columns, .. }
+            | Plan::Window { columns, .. }
             | Plan::Aggregate { columns, .. } => columns.clone(),
             Plan::Filter { input, .. }
             | Plan::LockRows { input, .. }
@@ -552,6 +638,16 @@ impl Plan {
                 outputs,
                 ..
             } => exprs(&mut recheck.iter().chain(outputs)) || input.reads_outer(level),
+            Plan::Window { input, calls, .. } => {
+                calls.iter().any(|c| {
+                    let agg = match &c.func {
+                        WindowFunc::Aggregate(a) => exprs(&mut a.args.iter().chain(&a.filter)),
+                        _ => false,
+                    };
+                    agg || exprs(&mut c.args.iter().chain(&c.partition_by))
+                        || sort_keys(&c.order_by)
+                }) || input.reads_outer(level)
+            }
             Plan::KeyedScan { input, .. }
             | Plan::Distinct { input }
             | Plan::DistinctOn { input, .. } => input.reads_outer(level),

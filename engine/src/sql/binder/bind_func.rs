@@ -182,10 +182,20 @@ impl Binder<'_> {
                 "function {schema}.{n} does not exist"
             )));
         }
+        if let Some(over) = &f.over {
+            let aggregate = routine.filter(|r| r.kind == crate::extension::RoutineKind::Aggregate);
+            return self.window_call(
+                &name,
+                star,
+                aggregate,
+                &args,
+                distinct,
+                f.filter.as_deref(),
+                order_by,
+                over,
+            );
+        }
         if let Some(def) = routine {
-            if f.over.is_some() {
-                return Err(SqlError::unsupported("window functions are not supported"));
-            }
             if def.kind == crate::extension::RoutineKind::Aggregate {
                 let call = Some(def);
                 return self.aggregate_call(
@@ -228,9 +238,6 @@ impl Binder<'_> {
                 message: format!("ORDER BY specified, but {name} is not an aggregate function"),
             });
         }
-        if f.over.is_some() {
-            return Err(SqlError::unsupported("window functions are not supported"));
-        }
         let mut bound = Vec::with_capacity(args.len());
         for a in &args {
             bound.push(self.bind_expr(a)?);
@@ -264,100 +271,7 @@ impl Binder<'_> {
                 .ok_or_else(|| SqlError::Internal("no scope".into()))?,
             ctx.input.clone(),
         );
-        let result = (|| -> SqlResult<AggCall> {
-            let mut bound = Vec::with_capacity(args.len());
-            for a in args {
-                bound.push(self.bind_expr(a)?);
-            }
-            if let Some(b) = bound.first_mut()
-                && is_unknown(b)
-            {
-                *b = self.coerce(std::mem::replace(b, Expr::bool(false)), DataType::Text)?;
-            }
-            let filter = filter
-                .map(|f| {
-                    let f = self.bind_expr(f)?;
-                    self.bool_operand(f, "FILTER")
-                })
-                .transpose()?;
-            let mut order = Vec::with_capacity(order_by.len());
-            for o in order_by {
-                let key = self.bind_expr(&o.expr)?;
-                order.push(super::bind_select::sort_key(key, &o.options));
-            }
-            if let Some(def) = routine {
-                let bound = self.routine_args(&def, bound)?;
-                let ty = def
-                    .returns
-                    .first()
-                    .map(|c| c.data_type)
-                    .ok_or_else(|| SqlError::Internal(format!("{} has no result", def.name)))?;
-                return Ok(AggCall {
-                    func,
-                    args: bound,
-                    distinct,
-                    filter,
-                    order,
-                    ty,
-                    routine: Some(std::sync::Arc::new(crate::sql::expr::RoutineCall {
-                        def,
-                        ty,
-                    })),
-                });
-            }
-            let arg_ty = bound.first().map(|a| base_type(a.ty()));
-            let arity_ok = match func {
-                AggFunc::CountStar => bound.is_empty(),
-                AggFunc::StringAgg => bound.len() == 2,
-                _ => bound.len() == 1,
-            };
-            let ty = match (func, arg_ty) {
-                _ if !arity_ok => None,
-                (AggFunc::CountStar | AggFunc::Count, _) => Some(DataType::Int8),
-                (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => Some(DataType::Int8),
-                (AggFunc::Sum, Some(DataType::Int8)) => Some(NUMERIC),
-                (AggFunc::Sum, Some(t)) if is_number(&t) => Some(t),
-                (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => Some(DataType::Interval),
-                (AggFunc::Avg, Some(DataType::Float4 | DataType::Float8)) => Some(DataType::Float8),
-                (AggFunc::Avg, Some(t)) if is_number(&t) => Some(NUMERIC),
-                (AggFunc::Min | AggFunc::Max, Some(t)) => Some(t),
-                (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => Some(DataType::Bool),
-                (AggFunc::StringAgg, Some(t)) if t.is_string() => Some(DataType::Text),
-                (AggFunc::Wasm, _) => None,
-                (
-                    AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop,
-                    Some(DataType::Float4 | DataType::Float8),
-                ) => Some(DataType::Float8),
-                (
-                    AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop,
-                    Some(t),
-                ) if is_number(&t) => Some(NUMERIC),
-                _ => None,
-            };
-            let Some(ty) = ty else {
-                let list: Vec<&str> = bound.iter().map(|a| a.ty().name()).collect();
-                return Err(SqlError::UndefinedFunction(format!(
-                    "function {name}({}) does not exist",
-                    list.join(", ")
-                )));
-            };
-            if func == AggFunc::StringAgg {
-                let sep = bound
-                    .pop()
-                    .unwrap_or(Expr::Literal(Value::Null, DataType::Text));
-                let sep = self.coerce(sep, DataType::Text)?;
-                bound.push(sep);
-            }
-            Ok(AggCall {
-                func,
-                args: bound,
-                distinct,
-                filter,
-                order,
-                ty,
-                routine: None,
-            })
-        })();
+        let result = self.agg_call(func, routine, name, args, distinct, filter, order_by);
         if let Some(scope) = self.scopes.last_mut() {
             *scope = inner;
         }
@@ -367,6 +281,113 @@ impl Binder<'_> {
         ctx.aggs.push(call);
         self.agg = Some(ctx);
         Ok(Expr::Column(index, ty))
+    }
+
+    /// Binds an aggregate call's arguments, FILTER and ORDER BY in the
+    /// current scope and types it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn agg_call(
+        &mut self,
+        func: AggFunc,
+        routine: Option<std::sync::Arc<crate::catalog::routine::RoutineDef>>,
+        name: &str,
+        args: &[ast::Expr],
+        distinct: bool,
+        filter: Option<&ast::Expr>,
+        order_by: &[ast::OrderByExpr],
+    ) -> SqlResult<AggCall> {
+        let mut bound = Vec::with_capacity(args.len());
+        for a in args {
+            bound.push(self.bind_expr(a)?);
+        }
+        if let Some(b) = bound.first_mut()
+            && is_unknown(b)
+        {
+            *b = self.coerce(std::mem::replace(b, Expr::bool(false)), DataType::Text)?;
+        }
+        let filter = filter
+            .map(|f| {
+                let f = self.bind_expr(f)?;
+                self.bool_operand(f, "FILTER")
+            })
+            .transpose()?;
+        let mut order = Vec::with_capacity(order_by.len());
+        for o in order_by {
+            let key = self.bind_expr(&o.expr)?;
+            order.push(super::bind_select::sort_key(key, &o.options));
+        }
+        if let Some(def) = routine {
+            let bound = self.routine_args(&def, bound)?;
+            let ty = def
+                .returns
+                .first()
+                .map(|c| c.data_type)
+                .ok_or_else(|| SqlError::Internal(format!("{} has no result", def.name)))?;
+            return Ok(AggCall {
+                func,
+                args: bound,
+                distinct,
+                filter,
+                order,
+                ty,
+                routine: Some(std::sync::Arc::new(crate::sql::expr::RoutineCall {
+                    def,
+                    ty,
+                })),
+            });
+        }
+        let arg_ty = bound.first().map(|a| base_type(a.ty()));
+        let arity_ok = match func {
+            AggFunc::CountStar => bound.is_empty(),
+            AggFunc::StringAgg => bound.len() == 2,
+            _ => bound.len() == 1,
+        };
+        let ty = match (func, arg_ty) {
+            _ if !arity_ok => None,
+            (AggFunc::CountStar | AggFunc::Count, _) => Some(DataType::Int8),
+            (AggFunc::Sum, Some(DataType::Int2 | DataType::Int4)) => Some(DataType::Int8),
+            (AggFunc::Sum, Some(DataType::Int8)) => Some(NUMERIC),
+            (AggFunc::Sum, Some(t)) if is_number(&t) => Some(t),
+            (AggFunc::Sum | AggFunc::Avg, Some(DataType::Interval)) => Some(DataType::Interval),
+            (AggFunc::Avg, Some(DataType::Float4 | DataType::Float8)) => Some(DataType::Float8),
+            (AggFunc::Avg, Some(t)) if is_number(&t) => Some(NUMERIC),
+            (AggFunc::Min | AggFunc::Max, Some(t)) => Some(t),
+            (AggFunc::BoolAnd | AggFunc::BoolOr, Some(DataType::Bool)) => Some(DataType::Bool),
+            (AggFunc::StringAgg, Some(t)) if t.is_string() => Some(DataType::Text),
+            (AggFunc::Wasm, _) => None,
+            (
+                AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop,
+                Some(DataType::Float4 | DataType::Float8),
+            ) => Some(DataType::Float8),
+            (
+                AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop,
+                Some(t),
+            ) if is_number(&t) => Some(NUMERIC),
+            _ => None,
+        };
+        let Some(ty) = ty else {
+            let list: Vec<&str> = bound.iter().map(|a| a.ty().name()).collect();
+            return Err(SqlError::UndefinedFunction(format!(
+                "function {name}({}) does not exist",
+                list.join(", ")
+            )));
+        };
+        if func == AggFunc::StringAgg {
+            let sep = bound
+                .pop()
+                .unwrap_or(Expr::Literal(Value::Null, DataType::Text));
+            let sep = self.coerce(sep, DataType::Text)?;
+            bound.push(sep);
+        }
+        Ok(AggCall {
+            func,
+            args: bound,
+            distinct,
+            filter,
+            order,
+            ty,
+            routine: None,
+        })
     }
 }
 
@@ -451,7 +472,7 @@ impl Binder<'_> {
     }
 }
 
-fn agg_func(name: &str, star: bool) -> Option<AggFunc> {
+pub(super) fn agg_func(name: &str, star: bool) -> Option<AggFunc> {
     Some(match name {
         "count" if star => AggFunc::CountStar,
         "count" => AggFunc::Count,

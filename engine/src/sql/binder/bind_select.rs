@@ -6,6 +6,7 @@ use sqlparser::ast;
 use super::bind_from::bind_from;
 use super::bind_func::has_aggregate;
 use super::bind_locking::{Locking, RowLocks, carry_from_row, is_lock_key, locking};
+use super::bind_window::{WindowContext, place_windows};
 use super::{AggContext, Binder, bind_constant_expr, ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::Expr;
@@ -267,8 +268,17 @@ fn bind_select(
     s: &ast::Select,
     order_by: &[ast::OrderByExpr],
 ) -> SqlResult<Plan> {
-    let mut plan = bind_from(b, &s.from)?;
+    // The select list of a query around this one is not this one's.
+    let outer_windows = b.windows.take();
+    let plan = bind_from(b, &s.from);
     let row_locks = b.row_locks.take();
+    let mut plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => {
+            b.windows = outer_windows;
+            return Err(e);
+        }
+    };
     let from_cols = plan.columns();
     let saved_scope = std::mem::replace(
         b.scopes
@@ -400,13 +410,17 @@ fn bind_select(
                 input: from_cols.clone(),
             });
             let bound = (|| -> SqlResult<_> {
+                b.windows = Some(WindowContext::new(&s.named_window));
                 let mut exprs = Vec::new();
                 for (ast_e, _, _) in &items {
                     if let Some(e) = ast_e {
                         exprs.push(b.bind_expr(e)?);
                     }
                 }
+                // HAVING filters groups before windows are computed.
+                let windows = b.windows.take();
                 let having = s.having.as_ref().map(|h| b.bind_expr(h)).transpose()?;
+                b.windows = windows;
                 let mut order = Vec::new();
                 for o in order_by.iter().map(|o| &o.expr).chain(distinct_on(s)) {
                     if output_ref_name(o, &items).is_none() {
@@ -415,10 +429,10 @@ fn bind_select(
                         order.push(None);
                     }
                 }
-                Ok((exprs, having, order))
+                Ok((exprs, having, order, b.windows.take()))
             })();
             let ctx = b.agg.take();
-            let (exprs, having, order) = bound?;
+            let (mut exprs, having, mut order, windows) = bound?;
             let ctx = ctx.ok_or_else(|| SqlError::Internal("aggregate context lost".into()))?;
             let types = ctx.output_types();
             let columns = types
@@ -442,6 +456,9 @@ fn bind_select(
                     predicate: h,
                 };
             }
+            if let Some(w) = windows {
+                plan = place_windows(w, plan, exprs.iter_mut().chain(order.iter_mut().flatten()));
+            }
             let mut exprs = exprs.into_iter();
             let select: Vec<(Expr, String)> = items
                 .into_iter()
@@ -455,6 +472,7 @@ fn bind_select(
             return finish(b, plan, select, s, order_by, order, None);
         }
         let mut select = Vec::new();
+        b.windows = Some(WindowContext::new(&s.named_window));
         for (ast_e, bound, name) in items {
             let e = match (bound, ast_e) {
                 (Some(e), _) => e,
@@ -475,11 +493,22 @@ fn bind_select(
                 order.push(None);
             }
         }
+        if let Some(w) = b.windows.take() {
+            plan = place_windows(
+                w,
+                plan,
+                select
+                    .iter_mut()
+                    .map(|(e, _)| e)
+                    .chain(order.iter_mut().flatten()),
+            );
+        }
         finish(b, plan, select, s, order_by, order, locking)
     })();
     if let Some(scope) = b.scopes.last_mut() {
         *scope = saved_scope;
     }
+    b.windows = outer_windows;
     result
 }
 

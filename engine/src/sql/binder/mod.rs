@@ -16,6 +16,7 @@ mod bind_recursive;
 mod bind_routine;
 mod bind_select;
 mod bind_table_func;
+mod bind_window;
 
 use sqlparser::ast;
 
@@ -61,6 +62,9 @@ pub struct Binder<'a> {
     /// The `FOR UPDATE | FOR SHARE` clauses of the SELECT whose FROM
     /// clause is being bound (`bind_locking.rs`).
     pub(crate) row_locks: Option<bind_locking::RowLocks>,
+    /// The window calls of the select list or ORDER BY being bound
+    /// (`bind_window.rs`); `None` where window functions are not allowed.
+    pub(crate) windows: Option<bind_window::WindowContext>,
 }
 
 /// How expressions bind above a GROUP BY: group keys and aggregates
@@ -91,6 +95,7 @@ impl<'a> Binder<'a> {
             search_path: vec!["public".to_owned()],
             user: None,
             row_locks: None,
+            windows: None,
         }
     }
 

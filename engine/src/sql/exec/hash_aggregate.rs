@@ -111,8 +111,9 @@ impl Operator for HashAggregate {
     }
 }
 
-/// One aggregate's running state for one group.
-struct Acc {
+/// One aggregate's running state for one group (or one window frame).
+#[derive(Clone)]
+pub(super) struct Acc {
     count: i64,
     value: Value,
     /// The sum of the integer arguments of `sum` and `avg`.
@@ -129,7 +130,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn new(agg: &AggCall) -> Acc {
+    pub(super) fn new(agg: &AggCall) -> Acc {
         Acc {
             count: 0,
             value: Value::Null,
@@ -143,7 +144,12 @@ impl Acc {
     }
 
     /// Adds one row's arguments; `args` may be left emptied.
-    fn add(&mut self, agg: &AggCall, args: &mut Vec<Value>, cx: &mut ExecCtx<'_>) -> SqlResult<()> {
+    pub(super) fn add(
+        &mut self,
+        agg: &AggCall,
+        args: &mut Vec<Value>,
+        cx: &mut ExecCtx<'_>,
+    ) -> SqlResult<()> {
         if let (Some(wasm), Some(call)) = (&mut self.wasm, &agg.routine) {
             if let Some(seen) = &mut self.seen
                 && !seen.insert(args.clone())
@@ -232,7 +238,7 @@ impl Acc {
         Ok(())
     }
 
-    fn finish(mut self, agg: &AggCall, cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
+    pub(super) fn finish(mut self, agg: &AggCall, cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
         if let Some(mut pending) = self.pending.take() {
             pending.sort_by(|a, b| super::sort::compare(&a.0, &b.0, &agg.order));
             for (_, mut args) in pending {

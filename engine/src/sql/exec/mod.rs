@@ -26,6 +26,7 @@ mod top_n;
 mod values;
 mod wasm_aggregate;
 mod wasm_batch;
+mod window;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -242,6 +243,9 @@ pub fn build(plan: &Plan) -> Box<dyn Operator> {
             Ok(scan) => Box::new(WithKeys(scan)),
             Err(e) => Box::new(values::Failed(Some(e))),
         },
+        Plan::Window { input, calls, .. } => {
+            Box::new(window::Window::new(build(input), calls.clone()))
+        }
         Plan::LockRows {
             input,
             targets,

@@ -21,7 +21,7 @@ use crate::sql::routine::query_calls::BATCH_ROWS;
 use crate::types::Value;
 
 /// One group's running state of one Wasm aggregate.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct WasmAcc {
     /// `None` until the first batch (or the finish of an empty group)
     /// asks the guest for its initial state.

@@ -117,6 +117,15 @@ pub(crate) fn optimize(plan: Plan, cat: &Catalog) -> Plan {
         Plan::Distinct { input } => Plan::Distinct {
             input: Box::new(optimize(*input, cat)),
         },
+        Plan::Window {
+            input,
+            calls,
+            columns,
+        } => Plan::Window {
+            input: Box::new(optimize(*input, cat)),
+            calls,
+            columns,
+        },
         Plan::LockRows {
             input,
             targets,
