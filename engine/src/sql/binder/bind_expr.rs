@@ -136,11 +136,14 @@ impl Binder<'_> {
                     other => self.function_unary(other, inner)?,
                 }
             }
-            E::BinaryOp { left, op, right } => {
-                let l = self.bind_expr(left)?;
-                let r = self.bind_expr(right)?;
-                self.binary(op, l, r)?
-            }
+            E::BinaryOp { left, op, right } => match (left.as_ref(), right.as_ref()) {
+                (E::Tuple(l), E::Tuple(r)) => self.row_comparison(l, op, r)?,
+                _ => {
+                    let l = self.bind_expr(left)?;
+                    let r = self.bind_expr(right)?;
+                    self.binary(op, l, r)?
+                }
+            },
             E::IsNull(x) => Expr::IsNull(Box::new(self.bind_expr(x)?), false),
             E::IsUnknown(x) => {
                 let x = self.bind_expr(x)?;
@@ -442,7 +445,7 @@ impl Binder<'_> {
         Err(SqlError::no_column(name))
     }
 
-    fn binary(&mut self, op: &BinaryOperator, l: Expr, r: Expr) -> SqlResult<Expr> {
+    pub(super) fn binary(&mut self, op: &BinaryOperator, l: Expr, r: Expr) -> SqlResult<Expr> {
         use BinaryOperator as B;
         let cmp = |op| Some(op);
         let comparison = match op {

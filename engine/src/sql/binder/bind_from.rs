@@ -60,7 +60,20 @@ pub(crate) fn bind_from(b: &mut Binder<'_>, from: &[ast::TableWithJoins]) -> Sql
             plan = Some(item);
             continue;
         }
-        let mut item = bind_table_factor(b, &twj.relation)?;
+        let mut item = match (&twj.relation, plan.take()) {
+            (
+                ast::TableFactor::Derived {
+                    lateral: true,
+                    subquery,
+                    alias,
+                },
+                Some(left),
+            ) => bind_lateral(b, left, subquery, alias.as_ref(), JoinKind::Inner, None)?,
+            (relation, left) => {
+                plan = left;
+                bind_table_factor(b, relation)?
+            }
+        };
         for j in &twj.joins {
             item = bind_join_item(b, item, j)?;
         }
@@ -119,8 +132,82 @@ fn bind_join_item(b: &mut Binder<'_>, left: Plan, j: &ast::Join) -> SqlResult<Pl
             predicate: pred,
         });
     }
+    if let ast::TableFactor::Derived {
+        lateral: true,
+        subquery,
+        alias,
+    } = &j.relation
+    {
+        let (kind, on) = match &j.join_operator {
+            ast::JoinOperator::CrossJoin(_) => (JoinKind::Inner, None),
+            ast::JoinOperator::Join(ast::JoinConstraint::On(e))
+            | ast::JoinOperator::Inner(ast::JoinConstraint::On(e)) => (JoinKind::Inner, Some(e)),
+            ast::JoinOperator::Left(ast::JoinConstraint::On(e))
+            | ast::JoinOperator::LeftOuter(ast::JoinConstraint::On(e)) => (JoinKind::Left, Some(e)),
+            _ => {
+                return Err(SqlError::unsupported(
+                    "only CROSS, INNER and LEFT joins with ON with a LATERAL subquery are supported",
+                ));
+            }
+        };
+        return bind_lateral(b, left, subquery, alias.as_ref(), kind, on);
+    }
     let right = bind_table_factor(b, &j.relation)?;
     bind_join(b, left, right, &j.join_operator)
+}
+
+/// `left, LATERAL (subquery)` or `left [LEFT] JOIN LATERAL (subquery) ON
+/// …`: the subquery runs once per left row and reads that row's columns
+/// as its outer row, the way a correlated subquery reads its query's
+/// (a nested loop with the left row pushed, as an index join's probe is).
+fn bind_lateral(
+    b: &mut Binder<'_>,
+    left: Plan,
+    subquery: &ast::Query,
+    alias: Option<&ast::TableAlias>,
+    kind: JoinKind,
+    on: Option<&ast::Expr>,
+) -> SqlResult<Plan> {
+    if let Some(a) = alias {
+        super::bind_locking::refuse_inside(b, &ident(&a.name), "a subquery")?;
+    }
+    // The left row takes this query's place in the scopes (the query's own
+    // row is not made yet), so the subquery's outer references count
+    // depths as they are at run time: 1 is the left row.
+    let saved = std::mem::replace(
+        b.scopes
+            .last_mut()
+            .ok_or_else(|| SqlError::Internal("no scope".into()))?,
+        left.columns(),
+    );
+    b.scopes.push(Vec::new());
+    let inner = bind_query(b, subquery);
+    b.scopes.pop();
+    if let Some(scope) = b.scopes.last_mut() {
+        *scope = saved;
+    }
+    let mut inner = inner?;
+    if let Some(a) = alias {
+        inner = rename(inner, &ident(&a.name), &a.columns)?;
+    }
+    let mut columns = left.columns();
+    columns.extend(inner.columns());
+    let on = match on {
+        Some(e) => {
+            b.scopes.push(columns.clone());
+            let bound = b.bind_expr(e).and_then(|p| b.bool_operand(p, "JOIN/ON"));
+            b.scopes.pop();
+            Some(bound?)
+        }
+        None => None,
+    };
+    Ok(Plan::IndexJoin {
+        kind,
+        outer: Box::new(left),
+        inner: Box::new(inner),
+        on,
+        columns,
+    })
 }
 
 fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan> {
@@ -214,10 +301,9 @@ fn bind_table_factor(b: &mut Binder<'_>, f: &ast::TableFactor) -> SqlResult<Plan
             };
             super::bind_locking::keyed_if_locked(b, scan, &qualifier, table)
         }
+        // LATERAL as the first FROM item has nothing before it to read.
         ast::TableFactor::Derived {
-            subquery,
-            alias,
-            lateral: false,
+            subquery, alias, ..
         } => {
             let name = alias.as_ref().map(|a| ident(&a.name)).unwrap_or_default();
             super::bind_locking::refuse_inside(b, &name, "a subquery")?;

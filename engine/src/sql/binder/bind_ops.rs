@@ -1,6 +1,7 @@
 //! PostgreSQL's operators that are functions underneath (`^`, the bitwise
-//! operators, `|/`, `@`), `IS [NOT] UNKNOWN`, `pg_typeof`, and the
-//! function-call spelling of casts (`int4(x)`, `text(x)`).
+//! operators, `|/`, `@`), row comparisons (`(a, b) < (c, d)`), `IS [NOT]
+//! UNKNOWN`, `pg_typeof`, and the function-call spelling of casts
+//! (`int4(x)`, `text(x)`).
 
 use std::sync::Arc;
 
@@ -13,6 +14,59 @@ use crate::sql::expr::{BinOp, Expr, SubqueryKind};
 use crate::types::{DataType, Value};
 
 impl Binder<'_> {
+    /// `(a, b) op (c, d)`: `=` when all pairs are equal, `<>` when any
+    /// differs, and the orderings compare pair by pair, the first unequal
+    /// pair deciding — written out in the pairs' own comparisons, which
+    /// gives PostgreSQL's NULL rules (`(1, NULL) < (2, NULL)` is true,
+    /// `(1, NULL) = (1, NULL)` null).
+    pub(super) fn row_comparison(
+        &mut self,
+        l: &[ast::Expr],
+        op: &BinaryOperator,
+        r: &[ast::Expr],
+    ) -> SqlResult<Expr> {
+        use BinaryOperator as B;
+        if l.len() != r.len() {
+            return Err(SqlError::Syntax(
+                "unequal number of entries in row expressions".into(),
+            ));
+        }
+        let strict = match op {
+            B::Eq | B::NotEq => None,
+            B::Lt | B::LtEq => Some(B::Lt),
+            B::Gt | B::GtEq => Some(B::Gt),
+            other => {
+                return Err(SqlError::unsupported(format!(
+                    "operator {other} is not supported for row expressions"
+                )));
+            }
+        };
+        let mut pairs = l.iter().zip(r).rev();
+        let Some((last_l, last_r)) = pairs.next() else {
+            return Err(SqlError::Syntax("row expressions must not be empty".into()));
+        };
+        let (a, b) = (self.bind_expr(last_l)?, self.bind_expr(last_r)?);
+        let mut out = self.binary(op, a, b)?;
+        for (x, y) in pairs {
+            let (a, b) = (self.bind_expr(x)?, self.bind_expr(y)?);
+            out = match &strict {
+                None => {
+                    let pair = self.binary(op, a, b)?;
+                    let join = if *op == B::Eq { B::And } else { B::Or };
+                    self.binary(&join, pair, out)?
+                }
+                Some(strict) => {
+                    let before = self.binary(strict, a, b)?;
+                    let (a, b) = (self.bind_expr(x)?, self.bind_expr(y)?);
+                    let tie = self.binary(&B::Eq, a, b)?;
+                    let rest = self.binary(&B::And, tie, out)?;
+                    self.binary(&B::Or, before, rest)?
+                }
+            };
+        }
+        Ok(out)
+    }
+
     /// Binds a binary operator the arithmetic and comparison rules do not
     /// cover.
     pub(super) fn function_operator(

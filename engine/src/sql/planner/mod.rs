@@ -180,9 +180,23 @@ pub(crate) fn optimize(plan: Plan, cat: &Catalog) -> Plan {
             work,
             columns,
         },
+        // The inner plan was optimized where it was made (an index probe,
+        // or a LATERAL subquery bound as a query of its own).
+        Plan::IndexJoin {
+            kind,
+            outer,
+            inner,
+            on,
+            columns,
+        } => Plan::IndexJoin {
+            kind,
+            outer: Box::new(optimize(*outer, cat)),
+            inner,
+            on,
+            columns,
+        },
         leaf @ (Plan::Values { .. }
         | Plan::IndexScan { .. }
-        | Plan::IndexJoin { .. }
         | Plan::Series { .. }
         | Plan::WorkTableScan { .. }) => leaf,
     }
