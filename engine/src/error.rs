@@ -164,6 +164,8 @@ impl SqlState {
     pub const SERIALIZATION_FAILURE: SqlState = SqlState("40001");
     /// 40P01 deadlock_detected
     pub const DEADLOCK_DETECTED: SqlState = SqlState("40P01");
+    /// 55P02 cant_change_runtime_param
+    pub const CANT_CHANGE_RUNTIME_PARAM: SqlState = SqlState("55P02");
     /// 55P03 lock_not_available
     pub const LOCK_NOT_AVAILABLE: SqlState = SqlState("55P03");
     /// F0000 config_file_error

@@ -329,6 +329,9 @@ impl Session {
                 sqlparser::ast::Statement::ShowVariable { variable } => {
                     return self.or_fail_block(|s| super::settings::show(s, variable));
                 }
+                sqlparser::ast::Statement::Discard { object_type } => {
+                    return self.or_fail_block(|s| super::settings::discard(s, *object_type));
+                }
                 _ => {}
             }
         }

@@ -53,9 +53,21 @@ pub(crate) fn duration(session: &Session, name: &str) -> Option<Duration> {
     (ms > 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
 }
 
+/// What the server reports about itself, which SHOW reads and SET may not
+/// change (the values the wire server announces at startup).
+const REPORTED: &[(&str, &str)] = &[
+    ("server_version", "15.0"),
+    ("server_version_num", "150000"),
+    ("server_encoding", "UTF8"),
+    ("standard_conforming_strings", "on"),
+    ("integer_datetimes", "on"),
+    ("max_identifier_length", "63"),
+];
+
 fn known(name: &str) -> SqlResult<&'static str> {
     PARAMETERS
         .iter()
+        .chain(REPORTED)
         .find(|(n, _)| *n == name)
         .map(|(_, default)| *default)
         .ok_or_else(|| SqlError::Semantic {
@@ -104,6 +116,12 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
                 name
             };
             known(&name)?;
+            if REPORTED.iter().any(|(n, _)| *n == name) {
+                return Err(SqlError::Semantic {
+                    state: SqlState::CANT_CHANGE_RUNTIME_PARAM,
+                    message: format!("parameter \"{name}\" cannot be changed"),
+                });
+            }
             let value = value_text(values);
             if value.eq_ignore_ascii_case("default") {
                 session.settings.remove(&name);
@@ -248,6 +266,35 @@ impl StatementSettings {
             Err(e) => Err(e),
         }
     }
+}
+
+/// `DISCARD ALL | PLANS | SEQUENCES | TEMP`, as a connection pooler
+/// resets a session before handing it to the next client: ALL forgets the
+/// prepared statements, resets every parameter and the sequences'
+/// `currval` / `lastval`. Plans need no discarding (a prepared statement
+/// binds again after any DDL) and there are no temporary tables.
+pub(crate) fn discard(
+    session: &mut Session,
+    what: ast::DiscardObject,
+) -> SqlResult<StatementResult> {
+    if what == ast::DiscardObject::ALL && session.txn.is_some() {
+        return Err(SqlError::TransactionState {
+            state: SqlState::ACTIVE_SQL_TRANSACTION,
+            message: "DISCARD ALL cannot run inside a transaction block".into(),
+        });
+    }
+    if matches!(
+        what,
+        ast::DiscardObject::ALL | ast::DiscardObject::SEQUENCES
+    ) {
+        session.sequence_values = Default::default();
+    }
+    if what == ast::DiscardObject::ALL {
+        session.prepared.clear();
+        session.settings.clear();
+        session.isolation = Isolation::default();
+    }
+    Ok(StatementResult::Command(format!("DISCARD {what}")))
 }
 
 /// `SHOW name`.

@@ -216,6 +216,10 @@ pub(crate) fn execute(
 }
 
 fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {
+    if ct.temporary {
+        // A table that outlived its session would not be temporary.
+        return Err(SqlError::unsupported("temporary tables are not supported"));
+    }
     let name = object_name(&ct.name)?;
     if cx.catalog.relation_exists(&name) {
         if ct.if_not_exists {
