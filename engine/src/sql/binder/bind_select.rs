@@ -33,6 +33,9 @@ pub(crate) fn bind_query(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> 
 }
 
 fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
+    if let Some(expanded) = super::bind_grouping_sets::expand(q)? {
+        return bind_query_body(b, &expanded);
+    }
     let order_by: &[ast::OrderByExpr] = match &q.order_by {
         Some(ast::OrderBy {
             kind: ast::OrderByKind::Expressions(e),
