@@ -36,6 +36,19 @@ fn bind_query_body(b: &mut Binder<'_>, q: &ast::Query) -> SqlResult<Plan> {
     if let Some(expanded) = super::bind_grouping_sets::expand(q)? {
         return bind_query_body(b, &expanded);
     }
+    if let ast::SetExpr::Select(s) = q.body.as_ref() {
+        let grouped = !matches!(&s.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+        let aggregating = grouped
+            || s.having.is_some()
+            || s.projection.iter().any(|p| match p {
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => has_aggregate(e, b),
+                _ => false,
+            });
+        if let Some(expanded) = super::bind_srf::expand(q, aggregating)? {
+            return bind_query_body(b, &expanded);
+        }
+    }
     let order_by: &[ast::OrderByExpr] = match &q.order_by {
         Some(ast::OrderBy {
             kind: ast::OrderByKind::Expressions(e),

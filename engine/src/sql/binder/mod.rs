@@ -16,6 +16,7 @@ mod bind_ops;
 mod bind_recursive;
 mod bind_routine;
 mod bind_select;
+mod bind_srf;
 mod bind_table_func;
 mod bind_window;
 
