@@ -171,19 +171,29 @@ fn parent_and_child(db: &Database) {
         .unwrap();
 }
 
-/// Runs `sql` on a new session on another thread, checks that it is still
-/// waiting after a while, then lets `release` end the blocking
-/// transaction and returns what `sql` ended with.
-fn blocked_until(db: &Database, sql: &str, release: impl FnOnce()) -> Result<(), String> {
+/// Runs `sql` with `exec` on a new session on another thread, checks that
+/// it is still waiting after a while, then lets `release` end the
+/// blocking transaction and returns what `sql` ended with.
+fn waits_until<T: Send + 'static>(
+    db: &Database,
+    sql: &str,
+    exec: fn(&mut Session, &str) -> Result<T, String>,
+    release: impl FnOnce(),
+) -> Result<T, String> {
     let handle = {
         let db = db.clone();
         let sql = sql.to_owned();
-        thread::spawn(move || run(&mut db.session(), &sql))
+        thread::spawn(move || exec(&mut db.session(), &sql))
     };
     thread::sleep(Duration::from_millis(200));
     assert!(!handle.is_finished(), "{sql} did not wait");
     release();
     handle.join().unwrap()
+}
+
+/// [`waits_until`] for a statement whose result is only success or not.
+fn blocked_until(db: &Database, sql: &str, release: impl FnOnce()) -> Result<(), String> {
+    waits_until(db, sql, run, release)
 }
 
 #[test]
@@ -346,24 +356,6 @@ fn jobs(db: &Database) {
         .unwrap();
 }
 
-/// Runs `sql` on a new session on another thread as [`blocked_until`]
-/// does, returning the rows it finally read.
-fn read_blocked_until(
-    db: &Database,
-    sql: &str,
-    release: impl FnOnce(),
-) -> Result<Vec<Vec<i64>>, String> {
-    let handle = {
-        let db = db.clone();
-        let sql = sql.to_owned();
-        thread::spawn(move || ints(&mut db.session(), &sql))
-    };
-    thread::sleep(Duration::from_millis(200));
-    assert!(!handle.is_finished(), "{sql} did not wait");
-    release();
-    handle.join().unwrap()
-}
-
 /// READ COMMITTED: a `FOR UPDATE` that waited for a writer returns the
 /// row as the writer committed it, computed again, and checks the WHERE
 /// on it again: a row that no longer qualifies is not returned.
@@ -379,9 +371,10 @@ fn select_for_update_waits_for_a_writer_and_returns_what_it_committed() {
     writer
         .execute("UPDATE jobs SET prio = 5 WHERE id = 2")
         .unwrap();
-    let got = read_blocked_until(
+    let got = waits_until(
         &db,
         "SELECT id, prio * 2 FROM jobs WHERE prio >= 10 ORDER BY id FOR UPDATE",
+        ints,
         || {
             writer.execute("COMMIT").unwrap();
         },
@@ -397,9 +390,14 @@ fn select_for_update_skips_a_row_deleted_while_it_waited() {
     let mut writer = db.session();
     writer.execute("BEGIN").unwrap();
     writer.execute("DELETE FROM jobs WHERE id = 1").unwrap();
-    let got = read_blocked_until(&db, "SELECT id FROM jobs ORDER BY id FOR SHARE", || {
-        writer.execute("COMMIT").unwrap();
-    });
+    let got = waits_until(
+        &db,
+        "SELECT id FROM jobs ORDER BY id FOR SHARE",
+        ints,
+        || {
+            writer.execute("COMMIT").unwrap();
+        },
+    );
     assert_eq!(got, Ok(vec![vec![2]]));
 }
 
