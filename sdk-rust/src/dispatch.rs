@@ -7,13 +7,14 @@ use crate::bindings::rustydb::extension::types::{
 use crate::value::{FromValue, IntoValue, Rows, SqlError, SqlType, Value};
 
 pub use crate::bindings::exports::rustydb::extension::trigger::{TriggerData, TriggerResult};
+pub use crate::bindings::exports::rustydb::extension::trigger_rows::RowEvent;
 /// The Guest traits and WIT types the `export!` expansion implements.
 pub use crate::bindings::exports::rustydb::extension::{
     aggregate::Guest as AggregateGuest, describe::Guest as DescribeGuest,
     model::Guest as ModelGuest, procedure::Guest as ProcedureGuest, scalar::Guest as ScalarGuest,
     scalar_columnar::ColumnData, scalar_columnar::Guest as ColumnarGuest,
     scalar_columnar::ValueColumn, table_function::Guest as TableGuest,
-    trigger::Guest as TriggerGuest,
+    trigger::Guest as TriggerGuest, trigger_rows::Guest as TriggerRowsGuest,
 };
 pub use crate::bindings::rustydb::extension::types::{
     RoutineDescription as Description, Volatility as Vol,
@@ -286,4 +287,29 @@ impl<T: ScalarReturn> ScalarReturn for Result<T, SqlError> {
     fn into_result(self) -> Result<Value, SqlError> {
         self.and_then(ScalarReturn::into_result)
     }
+}
+
+/// `trigger-rows.call-trigger-rows`: the body once per event, in order,
+/// each with its own `Trigger` as `call-trigger` would build it, so a
+/// trigger function cannot tell a batch from single calls. The first error
+/// ends the batch.
+pub fn call_trigger_rows(
+    routines: &[&Routine],
+    name: &str,
+    data: TriggerData,
+    events: Vec<RowEvent>,
+) -> Result<(), SqlError> {
+    let Some(Call::Trigger(f)) = routines.iter().find(|r| r.name == name).map(|r| &r.call) else {
+        return Err(no_such("trigger function", name));
+    };
+    let base = crate::Trigger::from(data);
+    for event in events {
+        f(crate::Trigger {
+            op: event.operation,
+            old: event.old,
+            new: event.new,
+            ..base.clone()
+        })?;
+    }
+    Ok(())
 }

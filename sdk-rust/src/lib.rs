@@ -37,7 +37,10 @@
 //! is a trap, which the host reports as 38000.
 //!
 //! A trigger function takes the firing's [`Trigger`] (`TG_*`, `OLD`, `NEW`,
-//! arguments) and returns a [`TriggerAction`] (or `()`, meaning keep):
+//! arguments) and returns a [`TriggerAction`] (or `()`, meaning keep). The
+//! host may deliver a statement's AFTER ROW events in batches
+//! (`trigger-rows`); the function is still called once per row with that
+//! row's `Trigger`:
 //!
 //! ```ignore
 //! #[rustydb::trigger]

@@ -4,6 +4,7 @@
 use rustydb::engine::sql::Session;
 use rustydb::engine::types::Value;
 
+mod batches;
 mod functions;
 mod views;
 

@@ -12,7 +12,9 @@
 //!    they are the write, chained like BEFORE ROW triggers.
 //! 3. At the end: the queued AFTER ROW events in order, then AFTER
 //!    STATEMENT triggers, which read the transition tables by the names
-//!    their `REFERENCING` clause gave.
+//!    their `REFERENCING` clause gave. Consecutive events of one trigger
+//!    go to its function as one batch (one guest call for up to
+//!    `BATCH_ROWS` rows), still one function run per row, in order.
 //!
 //! An error anywhere is returned to the engine, which fails the statement
 //! and rolls back everything it did, trigger work included.
@@ -22,8 +24,8 @@ use std::sync::Arc;
 use rustydb_engine::catalog::TableDef;
 use rustydb_engine::catalog::routine::{self, RoutineDef};
 use rustydb_engine::extension::{
-    ColumnDescription, DmlEvent, ExtensionError, HookContext, Row, RowCondition, StatementHooks,
-    TriggerData, TriggerLevel, TriggerOperation, TriggerOutcome, TriggerTiming,
+    ColumnDescription, DmlEvent, ExtensionError, HookContext, Row, RowCondition, RowEvent,
+    StatementHooks, TriggerData, TriggerLevel, TriggerOperation, TriggerOutcome, TriggerTiming,
 };
 use rustydb_engine::types::Value;
 
@@ -90,6 +92,33 @@ fn fires_for(trigger: &Trigger, table: &TableDef, op: TriggerOperation, updated:
             || d.update_columns
                 .iter()
                 .any(|c| table.column_index(c).is_some_and(|i| updated.contains(&i))))
+}
+
+/// How many queued AFTER ROW events of one trigger go to its function in
+/// one call: enough that entering the guest costs little per row, few
+/// enough that a batch's rows are a small copy.
+const BATCH_ROWS: usize = 256;
+
+fn event(q: Queued) -> RowEvent {
+    RowEvent {
+        operation: q.op,
+        old: q.old,
+        new: q.new,
+    }
+}
+
+/// The trigger function `trigger` executes.
+fn function_of(cx: &mut dyn HookContext, trigger: &Trigger) -> Result<RoutineDef, TriggerError> {
+    let d = &trigger.def;
+    routine::routine(cx.txn(), &d.function_schema, &d.function_name)?
+        .filter(|r| r.kind == rustydb_engine::extension::RoutineKind::Trigger)
+        .ok_or_else(|| {
+            TriggerError::UndefinedFunction(if d.function_schema == "public" {
+                d.function_name.clone()
+            } else {
+                format!("{}.{}", d.function_schema, d.function_name)
+            })
+        })
 }
 
 impl TableFiring {
@@ -233,15 +262,7 @@ impl TableFiring {
         let d = &armed.trigger.def;
         let function = match armed.function.take() {
             Some(f) => f,
-            None => routine::routine(cx.txn(), &d.function_schema, &d.function_name)?
-                .filter(|r| r.kind == rustydb_engine::extension::RoutineKind::Trigger)
-                .ok_or_else(|| {
-                    TriggerError::UndefinedFunction(if d.function_schema == "public" {
-                        d.function_name.clone()
-                    } else {
-                        format!("{}.{}", d.function_schema, d.function_name)
-                    })
-                })?,
+            None => function_of(cx, &armed.trigger)?,
         };
         let mut transition = Vec::new();
         if let Some(t) = transitions {
@@ -259,6 +280,29 @@ impl TableFiring {
         armed.function = Some(function);
         armed.data.old = None;
         armed.data.new = None;
+        Ok(result?)
+    }
+
+    /// Calls AFTER ROW trigger `i`'s function once per event, in one batch
+    /// where the host can.
+    fn call_rows(
+        &mut self,
+        cx: &mut dyn HookContext,
+        i: usize,
+        events: Vec<RowEvent>,
+    ) -> Result<(), TriggerError> {
+        if cx.depth() >= MAX_TRIGGER_DEPTH {
+            return Err(TriggerError::DepthExceeded {
+                limit: MAX_TRIGGER_DEPTH,
+            });
+        }
+        let armed = &mut self.armed[i];
+        let function = match armed.function.take() {
+            Some(f) => f,
+            None => function_of(cx, &armed.trigger)?,
+        };
+        let result = cx.call_trigger_rows(&function, &armed.data, events);
+        armed.function = Some(function);
         Ok(result?)
     }
 
@@ -375,8 +419,24 @@ impl StatementHooks for TableFiring {
     }
 
     fn after_statement(&mut self, cx: &mut dyn HookContext) -> Result<(), ExtensionError> {
-        for q in std::mem::take(&mut self.queue) {
-            self.call_owned(cx, q.trigger, q.op, q.old, q.new)?;
+        let mut queue = std::mem::take(&mut self.queue).into_iter().peekable();
+        while let Some(q) = queue.next() {
+            let d = &self.armed[q.trigger].trigger.def;
+            // A trigger reading transition tables gets them call by call.
+            if d.old_table.is_some() || d.new_table.is_some() {
+                self.call_owned(cx, q.trigger, q.op, q.old, q.new)?;
+                continue;
+            }
+            // Consecutive events of one trigger go in one batch; events of
+            // several triggers interleave row by row and stay in that order.
+            let trigger = q.trigger;
+            let mut events = vec![event(q)];
+            while events.len() < BATCH_ROWS
+                && let Some(next) = queue.next_if(|n| n.trigger == trigger)
+            {
+                events.push(event(next));
+            }
+            self.call_rows(cx, trigger, events)?;
         }
         Ok(self.statement_triggers(cx, TriggerTiming::After)?)
     }

@@ -18,5 +18,6 @@ wasmtime::component::bindgen!({
 
 pub(crate) use exports::rustydb::extension::{
     aggregate, describe, model, procedure, scalar, scalar_columnar, table_function, trigger,
+    trigger_rows,
 };
 pub(crate) use rustydb::extension::{host, types};

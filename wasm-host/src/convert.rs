@@ -6,11 +6,12 @@
 
 use rustydb_engine::extension::{
     ColumnDescription, ErrorCode, ExtensionError, ResultSet, RoutineDescription, RoutineKind,
-    TriggerData, TriggerLevel, TriggerOperation, TriggerOutcome, TriggerTiming, Volatility,
+    RowEvent, TriggerData, TriggerLevel, TriggerOperation, TriggerOutcome, TriggerTiming,
+    Volatility,
 };
 use rustydb_engine::types::{DataType, Interval, Value};
 
-use crate::bindings::{trigger as wt, types as wit};
+use crate::bindings::{trigger as wt, trigger_rows as wr, types as wit};
 
 pub(crate) fn value_to_wit(v: &Value) -> wit::Value {
     match v {
@@ -248,6 +249,15 @@ pub(crate) fn trigger_data_to_wit(d: &TriggerData) -> wt::TriggerData {
         old: d.old.as_deref().map(row_to_wit),
         new: d.new.as_deref().map(row_to_wit),
         args: d.args.clone(),
+    }
+}
+
+/// A queued AFTER ROW event in WIT form.
+pub(crate) fn row_event_to_wit(e: &RowEvent) -> wr::RowEvent {
+    wr::RowEvent {
+        operation: operation_to_wit(e.operation),
+        old: e.old.as_deref().map(row_to_wit),
+        new: e.new.as_deref().map(row_to_wit),
     }
 }
 

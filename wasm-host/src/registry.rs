@@ -36,6 +36,7 @@ use wasmtime::component::{Component, InstancePre};
 
 use crate::bindings::{
     aggregate, describe, model, procedure, scalar, scalar_columnar, table_function, trigger,
+    trigger_rows,
 };
 use crate::call;
 use crate::convert;
@@ -58,6 +59,8 @@ pub(crate) struct Exports {
     pub(crate) aggregate: Option<aggregate::GuestIndices>,
     pub(crate) table: Option<table_function::GuestIndices>,
     pub(crate) trigger: Option<trigger::GuestIndices>,
+    /// A statement's queued AFTER ROW events in batches, beside `trigger`.
+    pub(crate) trigger_rows: Option<trigger_rows::GuestIndices>,
     pub(crate) model: Option<model::GuestIndices>,
 }
 
@@ -419,6 +422,10 @@ impl Exports {
                 .map_err(err)?,
             trigger: exported("trigger")
                 .then(|| trigger::GuestIndices::new(pre))
+                .transpose()
+                .map_err(err)?,
+            trigger_rows: exported("trigger-rows")
+                .then(|| trigger_rows::GuestIndices::new(pre))
                 .transpose()
                 .map_err(err)?,
             model: exported("model")

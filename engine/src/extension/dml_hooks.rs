@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use super::error::ExtensionError;
 use super::host_sql::Row;
-use super::invoker::{TriggerData, TriggerOperation, TriggerOutcome};
+use super::invoker::{RowEvent, TriggerData, TriggerOperation, TriggerOutcome};
 use crate::catalog::routine::RoutineDef;
 use crate::catalog::{Catalog, KvTxn, TableDef};
 use crate::sql::parser::TriggerDdl;
@@ -100,6 +100,28 @@ pub trait HookContext {
         data: &TriggerData,
         transition: &[(String, Arc<Vec<Row>>)],
     ) -> Result<TriggerOutcome, ExtensionError>;
+
+    /// Runs AFTER ROW trigger function `function` once per event, in
+    /// order, each time with `data` completed by the event (and no
+    /// transition tables), as that many [`HookContext::call_trigger`] calls
+    /// would; the first error stops them. What the calls return is ignored,
+    /// as it is for every AFTER trigger.
+    ///
+    /// # Errors
+    /// The first call's error; it aborts the statement.
+    fn call_trigger_rows(
+        &mut self,
+        function: &RoutineDef,
+        data: &TriggerData,
+        events: Vec<RowEvent>,
+    ) -> Result<(), ExtensionError> {
+        let mut one = data.clone();
+        for event in events {
+            one.set_event(event);
+            self.call_trigger(function, &one, &[])?;
+        }
+        Ok(())
+    }
 }
 
 /// The hooks of one statement on one table.
@@ -215,4 +237,24 @@ pub trait TriggerCalls: Send {
     /// # Errors
     /// As [`RoutineInvoker::call_trigger`](super::RoutineInvoker::call_trigger).
     fn call(&mut self, name: &str, data: &TriggerData) -> Result<TriggerOutcome, ExtensionError>;
+
+    /// Runs AFTER ROW trigger function `name` once per event, as
+    /// [`HookContext::call_trigger_rows`] describes; a host that can hand
+    /// the guest all of them at once does, saving a call per row.
+    ///
+    /// # Errors
+    /// As [`TriggerCalls::call`], for the first event that fails.
+    fn call_rows(
+        &mut self,
+        name: &str,
+        data: &TriggerData,
+        events: Vec<RowEvent>,
+    ) -> Result<(), ExtensionError> {
+        let mut one = data.clone();
+        for event in events {
+            one.set_event(event);
+            self.call(name, &one)?;
+        }
+        Ok(())
+    }
 }

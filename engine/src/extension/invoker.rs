@@ -127,6 +127,27 @@ pub struct TriggerData {
     pub args: Vec<String>,
 }
 
+/// One AFTER ROW event a statement queued: what a call of its trigger
+/// function puts into [`TriggerData`]'s `operation`, `old` and `new`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowEvent {
+    /// `TG_OP`
+    pub operation: TriggerOperation,
+    /// `OLD`
+    pub old: Option<Row>,
+    /// `NEW`
+    pub new: Option<Row>,
+}
+
+impl TriggerData {
+    /// This data completed by `event`'s operation and rows.
+    pub fn set_event(&mut self, event: RowEvent) {
+        self.operation = event.operation;
+        self.old = event.old;
+        self.new = event.new;
+    }
+}
+
 /// What a trigger function decided for its row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TriggerOutcome {

@@ -40,7 +40,7 @@ pub use dml_hooks::{DmlEvent, DmlHooks, HookContext, RowCondition, StatementHook
 pub use error::{ErrorCode, ExtensionError};
 pub use host_sql::{HostSql, Notice, NoticeLevel, ResultSet, Row, RowCursor};
 pub use invoker::{
-    CallContext, CallLimits, RoutineInvoker, RoutineRef, TriggerData, TriggerLevel,
+    CallContext, CallLimits, RoutineInvoker, RoutineRef, RowEvent, TriggerData, TriggerLevel,
     TriggerOperation, TriggerOutcome, TriggerTiming,
 };
 pub use modules::{LoadedModule, RoutineUsage};

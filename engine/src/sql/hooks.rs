@@ -28,8 +28,8 @@ use crate::catalog::routine::{self as records, RoutineDef};
 use crate::catalog::{Catalog, KvTxn, LockStrength, LockWait, RowLock, TableDef};
 use crate::extension::{
     CallContext, CallLimits, DmlEvent, DmlHooks, ErrorCode, ExtensionError, HookContext, HostSql,
-    Notice, Row, RowCondition, StatementHooks, TriggerCalls, TriggerData, TriggerOperation,
-    TriggerOutcome,
+    Notice, Row, RowCondition, RowEvent, StatementHooks, TriggerCalls, TriggerData,
+    TriggerOperation, TriggerOutcome,
 };
 use crate::types::{DataType, Value};
 
@@ -552,6 +552,33 @@ impl HookContext for Cx<'_, '_, '_, '_> {
             host.set_transition_tables(Vec::new());
         }
         result
+    }
+
+    fn call_trigger_rows(
+        &mut self,
+        function: &RoutineDef,
+        data: &TriggerData,
+        events: Vec<RowEvent>,
+    ) -> Result<(), ExtensionError> {
+        let mut events = events.into_iter();
+        loop {
+            // Once the module's sandbox for this statement is open, it
+            // takes the remaining events in one go; the first call opens it.
+            if let Some(handle) = self.env.handles.get(&function.module)
+                && let Some(Some(calls)) = self.env.calls.get_mut(handle)
+            {
+                if let Some(host) = &self.env.host {
+                    host.run_as(function.runs_as(&self.env.session.user));
+                }
+                return calls.call_rows(&function.export, data, events.collect());
+            }
+            let Some(event) = events.next() else {
+                return Ok(());
+            };
+            let mut one = data.clone();
+            one.set_event(event);
+            self.call_trigger(function, &one, &[])?;
+        }
     }
 }
 

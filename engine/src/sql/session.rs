@@ -366,6 +366,11 @@ impl Session {
         }
         self.block_queried = true;
         let result = match self.txn.as_mut() {
+            // A statement in a transaction of its own needs no savepoint:
+            // failing, it rolls the whole transaction back. Without one the
+            // transaction keeps no undo record per write (a million-row
+            // INSERT, or a trigger's writes, would keep one each).
+            Some(_) if implicit => f(self),
             Some(t) => {
                 t.savepoint("\u{0}statement");
                 let r = f(self);

@@ -34,36 +34,50 @@ pub fn audit_row(tg: Trigger) -> Result<(), SqlError> {
 }
 
 /// A row as PostgreSQL's record output writes it: `(1,abc,)`, NULL empty.
+/// Written into one string, as a trigger runs once per row.
 fn record_text(row: &[Value]) -> String {
-    let fields: Vec<String> = row.iter().map(field_text).collect();
-    format!("({})", fields.join(","))
+    let mut out = String::with_capacity(2 + 8 * row.len());
+    out.push('(');
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        field_text(v, &mut out);
+    }
+    out.push(')');
+    out
 }
 
-fn field_text(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::Boolean(b) => if *b { "t" } else { "f" }.to_owned(),
-        Value::Int2(n) => n.to_string(),
-        Value::Int4(n) => n.to_string(),
-        Value::Int8(n) => n.to_string(),
-        Value::Float4(x) => x.to_string(),
-        Value::Float8(x) => x.to_string(),
-        Value::Numeric(s) | Value::Json(s) => s.clone(),
+fn field_text(v: &Value, out: &mut String) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = match v {
+        Value::Null => Ok(()),
+        Value::Boolean(b) => write!(out, "{}", if *b { "t" } else { "f" }),
+        Value::Int2(n) => write!(out, "{n}"),
+        Value::Int4(n) => write!(out, "{n}"),
+        Value::Int8(n) => write!(out, "{n}"),
+        Value::Float4(x) => write!(out, "{x}"),
+        Value::Float8(x) => write!(out, "{x}"),
+        Value::Numeric(s) | Value::Json(s) => write!(out, "{s}"),
         Value::Text(s) => {
             if s.is_empty() || s.contains([',', '(', ')', '"', ' ', '\\']) {
-                format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\"\""))
+                write!(out, "\"{}\"", s.replace('\\', "\\\\").replace('"', "\"\""))
             } else {
-                s.clone()
+                write!(out, "{s}")
             }
         }
         Value::Bytea(b) => {
-            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            format!("\"\\\\x{hex}\"")
+            out.push_str("\"\\\\x");
+            for x in b {
+                let _ = write!(out, "{x:02x}");
+            }
+            write!(out, "\"")
         }
-        Value::Date(d) => format!("date:{d}"),
-        Value::Timestamp(t) | Value::Timestamptz(t) => format!("ts:{t}"),
-        Value::Interval(i) => format!("{}m{}d{}us", i.months, i.days, i.micros),
-    }
+        Value::Date(d) => write!(out, "date:{d}"),
+        Value::Timestamp(t) | Value::Timestamptz(t) => write!(out, "ts:{t}"),
+        Value::Interval(i) => write!(out, "{}m{}d{}us", i.months, i.days, i.micros),
+    };
 }
 
 rustydb::export!(audit_row);

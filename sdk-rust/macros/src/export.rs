@@ -81,6 +81,15 @@ pub fn expand(input: TokenStream2) -> syn::Result<TokenStream2> {
                     #p::call_trigger(__ROUTINES, &name, data)
                 }
             }
+            impl #p::TriggerRowsGuest for __RustydbModule {
+                fn call_trigger_rows(
+                    name: #s,
+                    data: #p::TriggerData,
+                    events: #vec<#p::RowEvent>,
+                ) -> #r<(), #e> {
+                    #p::call_trigger_rows(__ROUTINES, &name, data, events)
+                }
+            }
             impl #p::ModelGuest for __RustydbModule {
                 fn load(name: #s, params: #vec<u8>) -> #r<(), #e> {
                     #p::model::load(__ROUTINES, &name, params)

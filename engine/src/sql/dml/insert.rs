@@ -51,7 +51,9 @@ enum Conflict {
 pub(crate) struct BoundInsert {
     pub(crate) table: Arc<TableDef>,
     pub(crate) source: Plan,
-    targets: Vec<usize>,
+    /// For each column of the table, the position in a source row of the
+    /// value it is given (`None`: it takes its default).
+    sources: Vec<Option<usize>>,
     /// Each column's DEFAULT and the table's CHECKs, bound with the
     /// statement so a cached INSERT does not parse them again.
     defaults: Vec<Option<Expr>>,
@@ -116,12 +118,16 @@ pub(crate) fn bind_insert(b: &mut Binder<'_>, ins: &ast::Insert) -> SqlResult<Bo
         .as_deref()
         .map(|items| Returning::bind(b, items, &scope, &[]))
         .transpose()?;
+    let width = source.columns().len();
+    let sources = (0..table.columns.len())
+        .map(|i| targets.iter().position(|t| *t == i).filter(|p| *p < width))
+        .collect();
     Ok(BoundInsert {
         defaults: defaults_of(&table, b.catalog)?,
         checks: checks_of(&table, b.catalog)?,
         table,
         source,
-        targets,
+        sources,
         arbiters,
         conflict,
         returning,
@@ -366,6 +372,25 @@ fn find_conflict(
     Ok(None)
 }
 
+/// The rows an INSERT proposes. A VALUES list is evaluated where it lies:
+/// the executor's operator would copy every row's expressions first, which
+/// a trigger's one-row INSERT, run once per row, paid for each time.
+fn source_rows(source: &Plan, cx: &mut ExecCtx<'_>) -> SqlResult<Vec<Row>> {
+    let Plan::Values { rows, .. } = source else {
+        return collect(source, cx);
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for exprs in rows {
+        cx.check_cancel()?;
+        let mut row = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            row.push(eval(e, &[], cx)?);
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
 /// Runs a bound INSERT. The source is read in full first, so an
 /// `INSERT INTO t SELECT ... FROM t` does not see its own rows.
 ///
@@ -381,7 +406,7 @@ pub(crate) fn run_insert(
     let BoundInsert {
         table,
         source,
-        targets,
+        sources,
         defaults,
         checks,
         arbiters,
@@ -389,7 +414,6 @@ pub(crate) fn run_insert(
         returning,
     } = ins;
     let mut returning = returning.clone();
-    let width = source.columns().len();
     let (operations, assigned) = match conflict {
         Some(Conflict::Update { sets, .. }) => (
             vec![TriggerOperation::Insert, TriggerOperation::Update],
@@ -399,15 +423,18 @@ pub(crate) fn run_insert(
     };
     let mut fire = fire.open(cx, table, &operations, &assigned)?;
     fire.before_statement(cx)?;
-    let rows = collect(source, cx)?;
+    let rows = source_rows(source, cx)?;
     let mut count = 0u64;
     let mut updated: HashSet<Vec<u8>> = HashSet::new();
     let mut inserted: HashSet<Vec<u8>> = HashSet::new();
-    for src in rows {
+    for mut src in rows {
         let mut row = Vec::with_capacity(table.columns.len());
         for (i, c) in table.columns.iter().enumerate() {
-            let v = match targets.iter().position(|t| *t == i).filter(|p| *p < width) {
-                Some(p) => src.get(p).cloned().unwrap_or(Value::Null),
+            let v = match sources[i] {
+                // Each source value goes to one column, so it is moved.
+                Some(p) => src
+                    .get_mut(p)
+                    .map_or(Value::Null, |v| std::mem::replace(v, Value::Null)),
                 None => match &defaults[i] {
                     Some(d) => eval(d, &[], cx)?,
                     None => Value::Null,
