@@ -26,7 +26,7 @@ use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag}
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::{NoticeResponse, TransactionStatus};
-use rustydb_engine::types::{DataType, Value};
+use rustydb_engine::types::{DataType, Value, Zone, session_zone};
 
 use super::auth::ServerParameters;
 use super::backend::{Backend, BackendError, Column, Notice, Outcome, Session, TransactionState};
@@ -57,6 +57,9 @@ pub struct Ran<R> {
     pub value: R,
     /// Notices raised during the call.
     pub notices: Vec<Notice>,
+    /// The session time zone the call ran in: rows print in it, and they
+    /// are encoded on another thread (see [`with_session_zone`]).
+    pub zone: Arc<Zone>,
 }
 
 /// One client's state.
@@ -142,14 +145,18 @@ impl<B: Backend> Connection<B> {
             let value = call(&mut session);
             let notices = session.take_notices();
             let state = session.transaction_state();
-            Ok::<_, BackendError>((value, notices, state))
+            Ok::<_, BackendError>((value, notices, state, session_zone()))
         })
         .await;
-        let (value, notices, state) = joined
+        let (value, notices, state, zone) = joined
             .map_err(|_| to_pg_error(internal("the statement panicked")))?
             .map_err(to_pg_error)?;
         *lock(&self.state) = state;
-        Ok(Ran { value, notices })
+        Ok(Ran {
+            value,
+            notices,
+            zone,
+        })
     }
 }
 

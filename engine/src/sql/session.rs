@@ -286,6 +286,7 @@ impl Session {
         if self.call_depth == 0 {
             self.cancel.store(false, Ordering::Relaxed);
         }
+        crate::types::use_session_zone(self.settings.get("timezone").map(String::as_str));
         if let Some(r) = self.transaction_control(s)? {
             return Ok(r);
         }
