@@ -127,9 +127,9 @@ fn convert(v: &Value, to: &DataType) -> Result<Value, TypeError> {
             Ok(Value::TimestampTz(session_zone().to_utc(*t)?))
         }
         (Value::Timestamp(t), DataType::Date) => Ok(Value::Date(timestamp_to_date(*t)?)),
-        (Value::TimestampTz(t), DataType::Date) => Ok(Value::Date(timestamp_to_date(
-            session_zone().to_local(*t),
-        )?)),
+        (Value::TimestampTz(t), DataType::Date) => {
+            Ok(Value::Date(timestamp_to_date(session_zone().to_local(*t))?))
+        }
         (Value::Timestamp(t), DataType::Timestamp) => Ok(Value::Timestamp(*t)),
         (Value::TimestampTz(t), DataType::Timestamp) => {
             Ok(Value::Timestamp(session_zone().to_local(*t)))

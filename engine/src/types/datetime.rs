@@ -356,10 +356,11 @@ pub(crate) fn parse_timestamp(input: &str, with_tz: bool) -> Result<i64, TypeErr
             let out_of_range = TypeError::DatetimeOutOfRange {
                 type_name: "timestamp",
             };
-            let local = i64::try_from(i128::from(days) * i128::from(USECS_PER_DAY) + i128::from(micros))
-                .ok()
-                .filter(|t| (TIMESTAMP_MIN..TIMESTAMP_END).contains(t))
-                .ok_or(out_of_range.clone())?;
+            let local =
+                i64::try_from(i128::from(days) * i128::from(USECS_PER_DAY) + i128::from(micros))
+                    .ok()
+                    .filter(|t| (TIMESTAMP_MIN..TIMESTAMP_END).contains(t))
+                    .ok_or(out_of_range.clone())?;
             if !with_tz {
                 return Ok(local);
             }

@@ -191,15 +191,18 @@ impl Json {
         match self {
             Json::Array(items) => Json::Array(items.into_iter().map(Json::normalize).collect()),
             Json::Object(members) => {
-                let mut kept: Vec<(String, Json)> = Vec::with_capacity(members.len());
-                // Walking from the end keeps the last of each key.
-                for (key, value) in members.into_iter().rev() {
-                    if !kept.iter().any(|(k, _)| *k == key) {
-                        kept.push((key, value.normalize()));
-                    }
-                }
+                let mut kept = members;
+                // A stable sort keeps equal keys in input order, so the
+                // last of each run is the one written last, which wins.
                 kept.sort_by(|(a, _), (b, _)| key_order(a, b));
-                Json::Object(kept)
+                kept.reverse();
+                kept.dedup_by(|later, earlier| later.0 == earlier.0);
+                kept.reverse();
+                Json::Object(
+                    kept.into_iter()
+                        .map(|(key, value)| (key, value.normalize()))
+                        .collect(),
+                )
             }
             other => other,
         }
@@ -306,11 +309,7 @@ impl Json {
     pub(crate) fn field(&self, key: &str) -> Option<&Json> {
         match self {
             // The last one wins, for a json document not normalized.
-            Json::Object(members) => members
-                .iter()
-                .rev()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v),
+            Json::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -569,7 +568,6 @@ fn numeric_text_of(text: &str) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,7 +620,9 @@ mod tests {
         );
         assert_eq!(jsonb(r#" "\ud83d\ude00" "#), "\"\u{1f600}\"");
         assert_eq!(jsonb("{}"), "{}");
-        let pretty = Json::parse(r#"{"a": [1, {}], "b": []}"#).unwrap().to_pretty();
+        let pretty = Json::parse(r#"{"a": [1, {}], "b": []}"#)
+            .unwrap()
+            .to_pretty();
         assert_eq!(
             pretty,
             "{\n    \"a\": [\n        1,\n        {\n        }\n    ],\n    \"b\": [\n    ]\n}"

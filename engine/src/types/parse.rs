@@ -132,8 +132,6 @@ where
     Ok(value)
 }
 
-/// `numeric` input: sign, digits, point, exponent. The scale written is the
-/// scale kept (`1.50` stays `1.50`), down to the 28 digits `Decimal` has.
 /// `jsonb` input: the document's normalized text (see [`Json`]).
 pub(crate) fn parse_jsonb(text: &str) -> Result<String, TypeError> {
     match Json::parse(text) {
@@ -147,6 +145,8 @@ pub(crate) fn parse_jsonb(text: &str) -> Result<String, TypeError> {
     }
 }
 
+/// `numeric` input: sign, digits, point, exponent. The scale written is the
+/// scale kept (`1.50` stays `1.50`), down to the 28 digits `Decimal` has.
 pub(crate) fn parse_numeric(text: &str) -> Result<Decimal, TypeError> {
     let invalid = || TypeError::InvalidText {
         type_name: "numeric",

@@ -13,9 +13,9 @@ use super::functions::Func;
 use crate::SqlState;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::types::{
-    DataType, DateField, Interval, TypeError, Value, age, interval_add, interval_field,
-    interval_scale, justify_days, justify_hours, justify_interval, make_timestamp,
-    timestamp_add_interval, timestamp_diff, timestamp_field, timestamp_trunc, session_zone, Zone,
+    DataType, DateField, Interval, TypeError, Value, Zone, age, interval_add, interval_field,
+    interval_scale, justify_days, justify_hours, justify_interval, make_timestamp, session_zone,
+    timestamp_add_interval, timestamp_diff, timestamp_field, timestamp_trunc,
 };
 
 /// A date/time function.
@@ -155,7 +155,11 @@ fn timestamptz_add_interval(t: i64, iv: Interval, sign: i64) -> SqlResult<i64> {
         let calendar = Interval::new(iv.months, iv.days, 0);
         t = zone.to_utc(timestamp_add_interval(zone.to_local(t), calendar, sign)?)?;
     }
-    Ok(timestamp_add_interval(t, Interval::new(0, 0, iv.micros), sign)?)
+    Ok(timestamp_add_interval(
+        t,
+        Interval::new(0, 0, iv.micros),
+        sign,
+    )?)
 }
 
 /// Resolves the date/time function names.
@@ -284,14 +288,16 @@ pub(crate) fn call(f: DtFunc, args: &[Value], now: i64) -> SqlResult<Value> {
                 Value::TimestampTz(t) => {
                     let ty = "timestamp with time zone";
                     let field = field_of(unit, ty)?;
-                    Ok(Value::TimestampTz(trunc_timestamptz(*t, field).ok_or_else(|| unsupported_unit(unit, ty))??))
+                    Ok(Value::TimestampTz(
+                        trunc_timestamptz(*t, field)
+                            .ok_or_else(|| unsupported_unit(unit, ty))??,
+                    ))
                 }
                 _ => Ok(Value::Null),
             }
         }
         DtFunc::Age => match (&args[0], &args[1]) {
-            (Value::Timestamp(a), Value::Timestamp(b))
-            => Ok(Value::Interval(age(*a, *b)?)),
+            (Value::Timestamp(a), Value::Timestamp(b)) => Ok(Value::Interval(age(*a, *b)?)),
             (Value::TimestampTz(a), Value::TimestampTz(b)) => {
                 let zone = session_zone();
                 Ok(Value::Interval(age(zone.to_local(*a), zone.to_local(*b))?))

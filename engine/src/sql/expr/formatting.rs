@@ -76,11 +76,10 @@ pub(crate) fn call(f: FmtFunc, args: &[Value]) -> SqlResult<Value> {
             Some(Value::Timestamp(t)) => super::format_picture::timestamp_to_char(*t, text(1))
                 .map_or(Value::Null, Value::Text),
             // A timestamptz prints its wall-clock time in the session zone.
-            Some(Value::TimestampTz(t)) => super::format_picture::timestamp_to_char(
-                session_zone().to_local(*t),
-                text(1),
-            )
-            .map_or(Value::Null, Value::Text),
+            Some(Value::TimestampTz(t)) => {
+                super::format_picture::timestamp_to_char(session_zone().to_local(*t), text(1))
+                    .map_or(Value::Null, Value::Text)
+            }
             other => return Err(SqlError::Internal(format!("to_char of {other:?}"))),
         },
         FmtFunc::ToCharNumber => match args.first() {

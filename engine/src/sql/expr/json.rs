@@ -323,12 +323,8 @@ pub(crate) fn call(f: JsonFunc, args: &[Value]) -> SqlResult<Value> {
         }
         JsonFunc::Contains => Value::Bool(d.normalize().contains(&doc(&args[1])?.normalize())),
         JsonFunc::Exists => Value::Bool(d.has_key(text(1))),
-        JsonFunc::ExistsAny => {
-            Value::Bool(text_array(text(1))?.iter().any(|k| d.has_key(k)))
-        }
-        JsonFunc::ExistsAll => {
-            Value::Bool(text_array(text(1))?.iter().all(|k| d.has_key(k)))
-        }
+        JsonFunc::ExistsAny => Value::Bool(text_array(text(1))?.iter().any(|k| d.has_key(k))),
+        JsonFunc::ExistsAll => Value::Bool(text_array(text(1))?.iter().all(|k| d.has_key(k))),
         JsonFunc::Concat => json_value(d.concat(doc(&args[1])?)),
         JsonFunc::DeleteKey => json_value(match d {
             Json::Object(members) => {

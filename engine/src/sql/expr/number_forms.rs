@@ -129,7 +129,10 @@ mod tests {
             "             iv"
         );
         assert_eq!(roman(&Value::Float8(12.7), false, true).unwrap(), "XIII");
-        assert_eq!(roman(&Value::Int4(4000), false, true).unwrap(), "#".repeat(15));
+        assert_eq!(
+            roman(&Value::Int4(4000), false, true).unwrap(),
+            "#".repeat(15)
+        );
     }
 
     #[test]
@@ -140,9 +143,6 @@ mod tests {
         assert_eq!(scientific(&n(0, 0), 2).unwrap(), " 0.00e+00");
         assert_eq!(scientific(&n(9_996, 3), 2).unwrap(), " 10.00e+00");
         assert_eq!(scientific(&n(12_345, 1), 0).unwrap(), " 1e+03");
-        assert_eq!(
-            scientific(&Value::Float8(1.5e300), 1).unwrap(),
-            " 1.5e+300"
-        );
+        assert_eq!(scientific(&Value::Float8(1.5e300), 1).unwrap(), " 1.5e+300");
     }
 }

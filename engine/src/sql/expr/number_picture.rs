@@ -82,7 +82,10 @@ fn parse_picture(picture: &str) -> SqlResult<Picture> {
         } else if two("RN") {
             form = Some(Form::Roman(rest.starts_with("rn")));
             (None, 2)
-        } else if rest.get(..4).is_some_and(|e| e.eq_ignore_ascii_case("EEEE")) {
+        } else if rest
+            .get(..4)
+            .is_some_and(|e| e.eq_ignore_ascii_case("EEEE"))
+        {
             form = Some(Form::Scientific);
             (None, 4)
         } else if two("TH") {
@@ -219,7 +222,11 @@ pub(crate) fn number_to_char(v: &Value, picture: &str) -> SqlResult<String> {
     match form {
         Some(Form::Roman(lower)) => return super::number_forms::roman(v, lower, fill),
         Some(Form::Scientific) => {
-            if fill || nodes.iter().any(|n| !matches!(n, NumNode::Digit(_) | NumNode::Point)) {
+            if fill
+                || nodes
+                    .iter()
+                    .any(|n| !matches!(n, NumNode::Digit(_) | NumNode::Point))
+            {
                 return Err(SqlError::Syntax(
                     "\"EEEE\" is incompatible with other formats".into(),
                 ));

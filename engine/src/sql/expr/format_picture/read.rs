@@ -382,7 +382,10 @@ mod tests {
         assert_eq!(code(parse_timestamp("2024-xx-01", "YYYY-MM-DD")), "22007");
         assert_eq!(code(parse_timestamp("13:00 PM", "HH12:MI PM")), "22008");
         assert_eq!(code(parse_timestamp("2006-42", "YYYY-IW")), "22007");
-        assert_eq!(code(parse_timestamp("2006-42-4 10", "IYYY-IW-ID MM")), "22007");
+        assert_eq!(
+            code(parse_timestamp("2006-42-4 10", "IYYY-IW-ID MM")),
+            "22007"
+        );
     }
 
     #[test]
