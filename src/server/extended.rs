@@ -221,7 +221,10 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         self.shared.metrics.query();
-        let params = parameters::<B>(portal).map_err(to_pg_error)?;
+        // Text parameters (a timestamptz without an offset) read in the
+        // session's zone.
+        let params =
+            with_session_zone(self.zone(), || parameters::<B>(portal)).map_err(to_pg_error)?;
         let statement = Arc::clone(&portal.statement.statement);
         let ran = self
             .run(move |session| session.execute(&statement, &params))

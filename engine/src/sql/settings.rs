@@ -118,6 +118,10 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
             )));
         }
     }
+    // The statement installed the zone before it ran; a new one must hold
+    // from here, for the server's reading of the next statement's text
+    // parameters too.
+    crate::types::use_session_zone(session.settings.get("timezone").map(String::as_str));
     Ok(StatementResult::Command("SET".into()))
 }
 

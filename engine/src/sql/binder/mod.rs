@@ -10,6 +10,7 @@ mod bind_datetime;
 mod bind_expr;
 mod bind_from;
 mod bind_func;
+mod bind_json_from;
 mod bind_ops;
 mod bind_recursive;
 mod bind_routine;

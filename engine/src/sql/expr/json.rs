@@ -60,6 +60,16 @@ pub enum JsonFunc {
     ToJson,
     /// `jsonb_pretty`
     Pretty,
+    /// How many rows `jsonb_object_keys` (`json_object_keys` when `jsonb`
+    /// is false) returns: the object's keys, one per member of a json
+    /// object, duplicates included.
+    ObjectKeyCount {
+        /// Which of the two the error messages name.
+        jsonb: bool,
+    },
+    /// The object's `n`th key (from 1), the `n`th row of
+    /// `jsonb_object_keys`.
+    ObjectKeyAt,
 }
 
 impl JsonFunc {
@@ -374,6 +384,30 @@ pub(crate) fn call(f: JsonFunc, args: &[Value]) -> SqlResult<Value> {
             }
         },
         JsonFunc::Pretty => Value::Text(d.normalize().to_pretty()),
+        JsonFunc::ObjectKeyCount { jsonb } => match &d {
+            Json::Object(members) => Value::Int4(i32::try_from(members.len()).unwrap_or(i32::MAX)),
+            other => {
+                let prefix = if jsonb { "jsonb" } else { "json" };
+                let what = if matches!(other, Json::Array(_)) {
+                    "an array"
+                } else {
+                    "a scalar"
+                };
+                return Err(SqlError::data(
+                    SqlState::INVALID_PARAMETER_VALUE,
+                    format!("cannot call {prefix}_object_keys on {what}"),
+                ));
+            }
+        },
+        JsonFunc::ObjectKeyAt => {
+            let key = match &d {
+                Json::Object(members) => usize::try_from(int(1) - 1)
+                    .ok()
+                    .and_then(|i| members.get(i)),
+                _ => None,
+            };
+            key.map_or(Value::Null, |(k, _)| Value::Text(k.clone()))
+        }
         JsonFunc::BuildObject | JsonFunc::ToJson => {
             return Err(SqlError::Internal(format!("{f:?} computed above")));
         }
