@@ -275,7 +275,7 @@ fn to_json(v: &Value) -> SqlResult<Json> {
 
 /// `jsonb_build_object(k1, v1, k2, v2, ...)`.
 fn build_object(args: &[Value]) -> SqlResult<Value> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(SqlError::data(
             SqlState::INVALID_PARAMETER_VALUE,
             "argument list must have even number of elements",
