@@ -354,7 +354,7 @@ impl Json {
     pub(crate) fn contains(&self, other: &Json) -> bool {
         match (self, other) {
             (Json::Array(a), scalar) if !matches!(scalar, Json::Array(_) | Json::Object(_)) => {
-                a.contains(scalar)
+                a.iter().any(|item| item.same_scalar(scalar))
             }
             _ => self.contains_nested(other),
         }
@@ -369,8 +369,25 @@ impl Json {
             }),
             (Json::Array(a), Json::Array(b)) => b.iter().all(|bv| match bv {
                 Json::Array(_) | Json::Object(_) => a.iter().any(|av| av.contains_nested(bv)),
-                scalar => a.contains(scalar),
+                scalar => a.iter().any(|item| item.same_scalar(scalar)),
             }),
+            (a, b) => a.same_scalar(b),
+        }
+    }
+
+    /// Equality of two values as containment sees them: numbers by value
+    /// (`1.0` is `1`), as jsonb's numerics compare.
+    fn same_scalar(&self, other: &Json) -> bool {
+        match (self, other) {
+            (Json::Number(a), Json::Number(b)) => {
+                match (
+                    super::parse::parse_numeric(a),
+                    super::parse::parse_numeric(b),
+                ) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => a == b,
+                }
+            }
             (a, b) => a == b,
         }
     }
@@ -640,6 +657,8 @@ mod tests {
         assert!(!a.contains(&doc(r#"{"a": 2}"#)));
         assert!(!a.contains(&doc(r#"{"b": 1}"#)));
         assert!(doc("[1, 2]").contains(&doc("1")));
+        // Numbers compare by value, as numerics.
+        assert!(a.contains(&doc(r#"{"a": 1.0, "b": [2.00]}"#)));
         assert!(!doc("1").contains(&doc("[1]")));
     }
 }
