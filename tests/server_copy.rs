@@ -355,3 +355,40 @@ async fn pgbench_initialisation_statements() {
     client.batch_execute("truncate e").await.unwrap();
     assert_eq!(rows(&client, "select count(*) from e").await, vec!["0"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timestamptz_text_follows_each_sessions_time_zone() {
+    let server = start().await;
+    let new_york = connect(server.port).await;
+    let paris = connect(server.port).await;
+    new_york
+        .batch_execute("SET TIME ZONE 'America/New_York'; CREATE TABLE events (at timestamptz)")
+        .await
+        .unwrap();
+    paris
+        .batch_execute("SET timezone = 'Europe/Paris'")
+        .await
+        .unwrap();
+    let instant = "SELECT TIMESTAMPTZ '2024-07-01 12:00:00+00'";
+    // Rows are encoded, and COPY data read, off the statement's thread, and
+    // the blocking threads serve both sessions: each must see its own zone.
+    for _ in 0..3 {
+        assert_eq!(rows(&new_york, instant).await, ["2024-07-01 08:00:00-04"]);
+        assert_eq!(rows(&paris, instant).await, ["2024-07-01 14:00:00+02"]);
+    }
+    // A wall-clock time without an offset is New York's.
+    copy_in(&new_york, "COPY events FROM STDIN", "2024-01-15 09:00:00\n").await;
+    assert_eq!(
+        copy_out(&paris, "COPY events TO STDOUT").await,
+        "2024-01-15 15:00:00+01\n"
+    );
+    assert_eq!(
+        rows(&paris, "SELECT current_setting('TimeZone')").await,
+        ["Europe/Paris"]
+    );
+    let e = paris
+        .batch_execute("SET TIME ZONE 'Mars/Olympus'")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "22023");
+}

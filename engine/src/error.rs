@@ -46,6 +46,8 @@ impl SqlState {
     pub const INVALID_TEXT_REPRESENTATION: SqlState = SqlState("22P02");
     /// 22021 character_not_in_repertoire
     pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState("22021");
+    /// A JSON `\u0000` escape, which text cannot hold.
+    pub const UNTRANSLATABLE_CHARACTER: SqlState = SqlState("22P05");
     /// 22025 invalid_escape_sequence
     pub const INVALID_ESCAPE_SEQUENCE: SqlState = SqlState("22025");
     /// 42804 datatype_mismatch

@@ -26,7 +26,7 @@ use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag}
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::{NoticeResponse, TransactionStatus};
-use rustydb_engine::types::{DataType, Value};
+use rustydb_engine::types::{DataType, Value, Zone, session_zone, with_session_zone};
 
 use super::auth::ServerParameters;
 use super::backend::{Backend, BackendError, Column, Notice, Outcome, Session, TransactionState};
@@ -57,6 +57,9 @@ pub struct Ran<R> {
     pub value: R,
     /// Notices raised during the call.
     pub notices: Vec<Notice>,
+    /// The session time zone the call ran in: rows print in it, and they
+    /// are encoded on another thread (see [`with_session_zone`]).
+    pub zone: Arc<Zone>,
 }
 
 /// One client's state.
@@ -71,6 +74,10 @@ pub struct Connection<B: Backend> {
     state: Mutex<TransactionState>,
     pub(crate) copy: Mutex<Option<CopyIn>>,
     pub(crate) parser: Arc<super::extended::StatementParser<B>>,
+    /// The session's time zone as the last call left it: text the server
+    /// reads outside a statement (COPY data, bind parameters) is read in
+    /// it, as the statement's own literals are.
+    zone: Mutex<Arc<Zone>>,
 }
 
 impl<B: Backend> Connection<B> {
@@ -86,6 +93,7 @@ impl<B: Backend> Connection<B> {
             state: Mutex::new(TransactionState::Idle),
             copy: Mutex::new(None),
             parser: Arc::new(super::extended::StatementParser::new(weak.clone())),
+            zone: Mutex::new(Arc::new(Zone::utc())),
         })
     }
 
@@ -121,6 +129,11 @@ impl<B: Backend> Connection<B> {
         }
     }
 
+    /// The session's time zone as the last call left it.
+    pub(crate) fn zone(&self) -> Arc<Zone> {
+        Arc::clone(&lock(&self.zone))
+    }
+
     /// Runs `call` on the session on a blocking thread.
     pub(crate) async fn run<R, F>(&self, call: F) -> PgWireResult<Ran<R>>
     where
@@ -135,21 +148,31 @@ impl<B: Backend> Connection<B> {
         if let Some(flag) = self.cancel_flag.get() {
             flag.store(false, Ordering::SeqCst);
         }
+        let zone = self.zone();
         let joined = tokio::task::spawn_blocking(move || {
             let mut session = session
                 .lock()
                 .map_err(|_| internal("the session panicked earlier"))?;
-            let value = call(&mut session);
-            let notices = session.take_notices();
-            let state = session.transaction_state();
-            Ok::<_, BackendError>((value, notices, state))
+            // The blocking thread last served any session: until a
+            // statement installs this one's zone, work in the zone it had.
+            with_session_zone(zone, || {
+                let value = call(&mut session);
+                let notices = session.take_notices();
+                let state = session.transaction_state();
+                Ok::<_, BackendError>((value, notices, state, session_zone()))
+            })
         })
         .await;
-        let (value, notices, state) = joined
+        let (value, notices, state, zone) = joined
             .map_err(|_| to_pg_error(internal("the statement panicked")))?
             .map_err(to_pg_error)?;
         *lock(&self.state) = state;
-        Ok(Ran { value, notices })
+        *lock(&self.zone) = Arc::clone(&zone);
+        Ok(Ran {
+            value,
+            notices,
+            zone,
+        })
     }
 }
 

@@ -28,7 +28,7 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::{NoData, ParameterDescription};
 use pgwire::messages::extendedquery::{Describe, Execute};
-use rustydb_engine::types::{DataType, Value};
+use rustydb_engine::types::{DataType, Value, with_session_zone};
 
 use super::backend::{Backend, BackendError, PreparedStatement, Session};
 use super::connection::{
@@ -221,7 +221,10 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         self.shared.metrics.query();
-        let params = parameters::<B>(portal).map_err(to_pg_error)?;
+        // Text parameters (a timestamptz without an offset) read in the
+        // session's zone.
+        let params =
+            with_session_zone(self.zone(), || parameters::<B>(portal)).map_err(to_pg_error)?;
         let statement = Arc::clone(&portal.statement.statement);
         let ran = self
             .run(move |session| session.execute(&statement, &params))
@@ -233,6 +236,9 @@ impl<B: Backend> ExtendedQueryHandler for Connection<B> {
         }
         let outcome = ran.value.map_err(to_pg_error)?;
         let result_format = portal.result_column_format.clone();
-        outcome_response(self, outcome, |n| formats(&result_format, n)).map_err(to_pg_error)
+        with_session_zone(ran.zone, || {
+            outcome_response(self, outcome, |n| formats(&result_format, n))
+        })
+        .map_err(to_pg_error)
     }
 }

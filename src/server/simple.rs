@@ -10,6 +10,7 @@
 //! data is in.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
@@ -24,6 +25,7 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::response::EmptyQueryResponse;
 use pgwire::messages::simplequery::Query;
+use rustydb_engine::types::with_session_zone;
 
 use super::backend::{Backend, Session};
 use super::connection::{Connection, error_info, notice_messages, outcome_response};
@@ -105,7 +107,9 @@ impl<B: Backend> SimpleQueryHandler for Connection<B> {
         let mut responses = Vec::with_capacity(ran.value.len());
         for outcome in ran.value {
             let response = outcome.and_then(|outcome| {
-                outcome_response(self, outcome, |n| Ok(vec![WireFormat::Text; n]))
+                with_session_zone(Arc::clone(&ran.zone), || {
+                    outcome_response(self, outcome, |n| Ok(vec![WireFormat::Text; n]))
+                })
             });
             match response {
                 Ok(response) => {

@@ -307,6 +307,7 @@ impl Session {
         params: &[Value],
         param_types: &[Option<DataType>],
     ) -> SqlResult<StatementResult> {
+        crate::types::use_session_zone(self.settings.get("timezone").map(String::as_str));
         if let Some(r) = self.transaction_control(s)? {
             return Ok(r);
         }

@@ -1,9 +1,9 @@
 //! SET and SHOW of run-time parameters.
 //!
 //! Parameters are remembered per session so SHOW reads back what SET
-//! wrote. The transaction isolation, `search_path`, `statement_timeout`
-//! and `lock_timeout` change behaviour (time zone and date style are
-//! accepted and shown, not yet applied to output).
+//! wrote. The transaction isolation, the time zone, `search_path`,
+//! `statement_timeout` and `lock_timeout` change behaviour (date style and
+//! the rest are accepted and shown, not yet applied).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use sqlparser::ast;
 
 use crate::SqlState;
 use crate::catalog::Isolation;
-use crate::types::{DataType, Value};
+use crate::types::{DataType, Value, Zone};
 
 use super::error::{SqlError, SqlResult};
 use super::session::{ColumnDesc, Session, StatementResult};
@@ -126,16 +126,25 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
             if value.eq_ignore_ascii_case("default") {
                 session.settings.remove(&name);
             } else {
-                if name == "default_transaction_isolation" {
-                    session.isolation = isolation_of(&value)?;
-                }
+                let value = match name.as_str() {
+                    "default_transaction_isolation" => {
+                        session.isolation = isolation_of(&value)?;
+                        value
+                    }
+                    "timezone" => time_zone_name(&value)?,
+                    _ => value,
+                };
                 session.settings.insert(name, value);
             }
         }
         ast::Set::SetTimeZone { value, .. } => {
-            session
-                .settings
-                .insert("timezone".into(), value_text(std::slice::from_ref(value)));
+            let value = value_text(std::slice::from_ref(value));
+            if value.eq_ignore_ascii_case("default") || value.eq_ignore_ascii_case("local") {
+                session.settings.remove("timezone");
+            } else {
+                let name = time_zone_name(&value)?;
+                session.settings.insert("timezone".into(), name);
+            }
         }
         ast::Set::SetTransaction {
             modes,
@@ -150,6 +159,10 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
             )));
         }
     }
+    // The statement installed the zone before it ran; a new one must hold
+    // from here, for the server's reading of the next statement's text
+    // parameters too.
+    crate::types::use_session_zone(session.settings.get("timezone").map(String::as_str));
     Ok(StatementResult::Command("SET".into()))
 }
 
@@ -189,6 +202,19 @@ fn set_transaction(session: &mut Session, modes: &[ast::TransactionMode]) -> Sql
     }
     session.isolation_name = name;
     Ok(())
+}
+
+/// The name a time zone setting is kept (and shown) under: the database's
+/// spelling of a zone name, PostgreSQL's `<-05>+05` for a number of hours.
+fn time_zone_name(value: &str) -> SqlResult<String> {
+    Zone::for_setting(value)
+        .map(|zone| zone.name().to_owned())
+        .ok_or_else(|| {
+            SqlError::data(
+                SqlState::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"TimeZone\": \"{value}\""),
+            )
+        })
 }
 
 fn isolation_of(name: &str) -> SqlResult<Isolation> {

@@ -149,6 +149,13 @@ pub enum DateField {
     Microseconds,
     /// `epoch`: seconds since 1970-01-01 (for an interval, its length)
     Epoch,
+    /// `timezone`: the session zone's offset east, in seconds (timestamptz
+    /// only)
+    Timezone,
+    /// `timezone_hour`
+    TimezoneHour,
+    /// `timezone_minute`
+    TimezoneMinute,
 }
 
 impl DateField {
@@ -175,6 +182,9 @@ impl DateField {
             "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" => F::Milliseconds,
             "microsecond" | "microseconds" | "us" | "usec" | "usecs" => F::Microseconds,
             "epoch" => F::Epoch,
+            "timezone" => F::Timezone,
+            "timezone_h" | "timezone_hour" => F::TimezoneHour,
+            "timezone_m" | "timezone_minute" => F::TimezoneMinute,
             _ => return None,
         })
     }
@@ -225,11 +235,12 @@ pub(crate) fn timestamp_field(ts: i64, field: DateField) -> Option<(i64, u32)> {
         F::Microseconds => (time % USECS_PER_MINUTE, 0),
         // Seconds from 1970-01-01: 946684800 s before 2000-01-01.
         F::Epoch => (ts.checked_add(946_684_800 * USECS_PER_SEC)?, 6),
+        F::Timezone | F::TimezoneHour | F::TimezoneMinute => return None,
     })
 }
 
 /// The ISO 8601 (year, week) of a day counted from 2000-01-01.
-fn iso_week(day: i64) -> (i64, i64) {
+pub(crate) fn iso_week(day: i64) -> (i64, i64) {
     // Monday 0 … Sunday 6.
     let weekday = (day + 5).rem_euclid(7);
     let thursday = day - weekday + 3;
@@ -263,7 +274,14 @@ pub(crate) fn interval_field(iv: Interval, field: DateField) -> Option<(i64, u32
             let total = years_usecs + months_usecs + days_usecs + i128::from(iv.micros);
             (i64::try_from(total).ok()?, 6)
         }
-        F::IsoYear | F::Week | F::Dow | F::IsoDow | F::Doy => return None,
+        F::IsoYear
+        | F::Week
+        | F::Dow
+        | F::IsoDow
+        | F::Doy
+        | F::Timezone
+        | F::TimezoneHour
+        | F::TimezoneMinute => return None,
     })
 }
 
@@ -292,7 +310,14 @@ pub(crate) fn timestamp_trunc(ts: i64, field: DateField) -> Option<i64> {
         F::Second => Some(ts - time % USECS_PER_SEC),
         F::Milliseconds => Some(ts - time % 1000),
         F::Microseconds => Some(ts),
-        F::IsoYear | F::Dow | F::IsoDow | F::Doy | F::Epoch => None,
+        F::IsoYear
+        | F::Dow
+        | F::IsoDow
+        | F::Doy
+        | F::Epoch
+        | F::Timezone
+        | F::TimezoneHour
+        | F::TimezoneMinute => None,
     }
 }
 

@@ -10,7 +10,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use super::datatype::DataType;
 use super::datetime::{date_to_timestamp, timestamp_to_date};
 use super::error::TypeError;
-use super::parse::{check_text, parse, parse_numeric};
+use super::parse::{check_text, parse, parse_jsonb, parse_numeric};
+use super::timezone::session_zone;
 use super::value::Value;
 
 impl Value {
@@ -99,7 +100,10 @@ fn convert(v: &Value, to: &DataType) -> Result<Value, TypeError> {
     match (v, to) {
         (Value::Null, _) => Ok(Value::Null),
         (Value::Text(s), t) if !t.is_string() => parse(s, t),
-        (Value::Json(s), DataType::Json | DataType::Jsonb) => Ok(Value::Json(s.clone())),
+        (Value::Json(s), DataType::Json) => Ok(Value::Json(s.clone())),
+        // A json value becomes the normalized document; a jsonb one already
+        // is one, and normalizing again leaves it as it is.
+        (Value::Json(s), DataType::Jsonb) => Ok(Value::Json(parse_jsonb(s)?)),
         (_, t) if t.is_string() => Ok(Value::Text(match v {
             Value::Text(s) => check_text(s)?.to_owned(),
             Value::Json(s) => s.clone(),
@@ -114,17 +118,23 @@ fn convert(v: &Value, to: &DataType) -> Result<Value, TypeError> {
         (Value::Interval(i), DataType::Interval) => Ok(Value::Interval(*i)),
         (Value::Date(d), DataType::Date) => Ok(Value::Date(*d)),
         (Value::Date(d), DataType::Timestamp) => Ok(Value::Timestamp(date_to_timestamp(*d)?)),
-        (Value::Date(d), DataType::TimestampTz) => Ok(Value::TimestampTz(date_to_timestamp(*d)?)),
-        (Value::Timestamp(t) | Value::TimestampTz(t), DataType::Date) => {
-            Ok(Value::Date(timestamp_to_date(*t)?))
+        // A wall-clock time becomes an instant, and back, in the session
+        // zone.
+        (Value::Date(d), DataType::TimestampTz) => Ok(Value::TimestampTz(
+            session_zone().to_utc(date_to_timestamp(*d)?)?,
+        )),
+        (Value::Timestamp(t), DataType::TimestampTz) => {
+            Ok(Value::TimestampTz(session_zone().to_utc(*t)?))
         }
-        // The session time zone is UTC, so wall-clock and instant agree.
-        (Value::Timestamp(t) | Value::TimestampTz(t), DataType::Timestamp) => {
-            Ok(Value::Timestamp(*t))
+        (Value::Timestamp(t), DataType::Date) => Ok(Value::Date(timestamp_to_date(*t)?)),
+        (Value::TimestampTz(t), DataType::Date) => {
+            Ok(Value::Date(timestamp_to_date(session_zone().to_local(*t))?))
         }
-        (Value::Timestamp(t) | Value::TimestampTz(t), DataType::TimestampTz) => {
-            Ok(Value::TimestampTz(*t))
+        (Value::Timestamp(t), DataType::Timestamp) => Ok(Value::Timestamp(*t)),
+        (Value::TimestampTz(t), DataType::Timestamp) => {
+            Ok(Value::Timestamp(session_zone().to_local(*t)))
         }
+        (Value::TimestampTz(t), DataType::TimestampTz) => Ok(Value::TimestampTz(*t)),
         _ => match number(v) {
             Some(n) => convert_number(n, to).unwrap_or_else(|| Err(cannot_cast(v, to))),
             None => Err(cannot_cast(v, to)),

@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 use super::error::TypeError;
 use super::parse::pg_trim;
+use super::timezone::{Zone, offset_text, session_zone};
 
 pub(crate) const USECS_PER_SEC: i64 = 1_000_000;
 pub(crate) const USECS_PER_MINUTE: i64 = 60 * USECS_PER_SEC;
@@ -73,6 +74,14 @@ pub(crate) fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// The zone a date/time literal names after its time.
+enum LiteralZone {
+    /// `+02`, `-05:30`, `Z`: seconds east of UTC.
+    Offset(i64),
+    /// `America/New_York`, `EST`: the offset is the zone's at that time.
+    Named(Zone),
+}
+
 /// A parsed date/time literal before it is narrowed to a type.
 enum Parsed {
     NegInfinity,
@@ -82,8 +91,8 @@ enum Parsed {
         days: i64,
         /// Microseconds into the day; up to a whole day for `24:00:00`.
         micros: i64,
-        /// The literal's UTC offset in seconds, if it had one.
-        offset: Option<i64>,
+        /// The literal's zone, if it named one.
+        zone: Option<LiteralZone>,
     },
 }
 
@@ -112,6 +121,25 @@ impl Cursor<'_> {
             self.pos += word.len();
         }
         hit
+    }
+
+    /// A zone name (`z`, `utc`, `america/new_york`, `etc/gmt+5`), not
+    /// taking the era words `bc` and `ad`.
+    fn zone_word(&mut self) -> Option<&[u8]> {
+        let rest = self.bytes.get(self.pos..)?;
+        if !rest.first()?.is_ascii_alphabetic() {
+            return None;
+        }
+        let len = rest
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || b"/_+-".contains(b)))
+            .unwrap_or(rest.len());
+        let word = &rest[..len];
+        if word == b"bc" || word == b"ad" {
+            return None;
+        }
+        self.pos += len;
+        Some(word)
     }
 
     fn skip_spaces(&mut self) {
@@ -149,7 +177,7 @@ fn parse_datetime(input: &str, type_name: &'static str) -> Result<Parsed, TypeEr
             return Ok(Parsed::At {
                 days: -UNIX_EPOCH_DAYS,
                 micros: 0,
-                offset: None,
+                zone: None,
             });
         }
         _ => {}
@@ -169,7 +197,7 @@ fn parse_datetime(input: &str, type_name: &'static str) -> Result<Parsed, TypeEr
         .ok_or_else(syntax)?;
 
     let mut micros = 0;
-    let mut offset = None;
+    let mut zone = None;
     let had_separator = c.eat(b't') || {
         let before = c.pos;
         c.skip_spaces();
@@ -181,12 +209,26 @@ fn parse_datetime(input: &str, type_name: &'static str) -> Result<Parsed, TypeEr
             .map_err(|()| field())?;
     }
     c.skip_spaces();
-    if c.eat(b'z') || c.eat_word("utc") || c.eat_word("gmt") {
-        offset = Some(0);
-    } else if let Some(sign @ (b'+' | b'-')) = c.peek() {
+    if let Some(sign @ (b'+' | b'-')) = c.peek() {
         c.pos += 1;
         let seconds = parse_offset(&mut c).ok_or_else(syntax)?;
-        offset = Some(if sign == b'-' { -seconds } else { seconds });
+        zone = Some(LiteralZone::Offset(if sign == b'-' {
+            -seconds
+        } else {
+            seconds
+        }));
+    } else if let Some(name) = c.zone_word() {
+        let name = std::str::from_utf8(name).map_err(|_| syntax())?;
+        // As in PostgreSQL, an unknown word is bad syntax, an unknown
+        // `Area/Location` an unknown zone.
+        let named = match Zone::by_name(name) {
+            Some(zone) => zone,
+            None if name.contains('/') => {
+                return Err(TypeError::UnknownTimeZone(name.to_owned()));
+            }
+            None => return Err(syntax()),
+        };
+        zone = Some(LiteralZone::Named(named));
     }
     c.skip_spaces();
     let bc = c.eat_word("bc");
@@ -210,7 +252,7 @@ fn parse_datetime(input: &str, type_name: &'static str) -> Result<Parsed, TypeEr
     Ok(Parsed::At {
         days: days_from_civil(year, month, day) - UNIX_EPOCH_DAYS,
         micros,
-        offset,
+        zone,
     })
 }
 
@@ -299,9 +341,8 @@ pub(crate) fn parse_date(input: &str) -> Result<i32, TypeError> {
     }
 }
 
-/// Parses a `timestamp` (`with_tz` false: any offset is ignored, as in
-/// PostgreSQL) or `timestamptz` literal (no offset means the session zone,
-/// which is UTC).
+/// Parses a `timestamp` (`with_tz` false: any zone is ignored, as in
+/// PostgreSQL) or `timestamptz` literal (no zone means the session zone).
 pub(crate) fn parse_timestamp(input: &str, with_tz: bool) -> Result<i64, TypeError> {
     let type_name = if with_tz {
         "timestamp with time zone"
@@ -311,20 +352,27 @@ pub(crate) fn parse_timestamp(input: &str, with_tz: bool) -> Result<i64, TypeErr
     match parse_datetime(input, type_name)? {
         Parsed::Infinity => Ok(i64::MAX),
         Parsed::NegInfinity => Ok(i64::MIN),
-        Parsed::At {
-            days,
-            micros,
-            offset,
-        } => {
-            let offset = if with_tz { offset.unwrap_or(0) } else { 0 };
-            let total = i128::from(days) * i128::from(USECS_PER_DAY) + i128::from(micros)
-                - i128::from(offset) * i128::from(USECS_PER_SEC);
-            i64::try_from(total)
-                .ok()
+        Parsed::At { days, micros, zone } => {
+            let out_of_range = TypeError::DatetimeOutOfRange {
+                type_name: "timestamp",
+            };
+            let local =
+                i64::try_from(i128::from(days) * i128::from(USECS_PER_DAY) + i128::from(micros))
+                    .ok()
+                    .filter(|t| (TIMESTAMP_MIN..TIMESTAMP_END).contains(t))
+                    .ok_or(out_of_range.clone())?;
+            if !with_tz {
+                return Ok(local);
+            }
+            let offset = match zone {
+                Some(LiteralZone::Offset(seconds)) => seconds,
+                Some(LiteralZone::Named(zone)) => zone.offset_of_local(local),
+                None => session_zone().offset_of_local(local),
+            };
+            local
+                .checked_sub(offset * USECS_PER_SEC)
                 .filter(|t| (TIMESTAMP_MIN..TIMESTAMP_END).contains(t))
-                .ok_or(TypeError::DatetimeOutOfRange {
-                    type_name: "timestamp",
-                })
+                .ok_or(out_of_range)
         }
     }
 }
@@ -370,24 +418,32 @@ pub(crate) fn format_date(date: i32) -> String {
     }
 }
 
-/// A timestamp as PostgreSQL's ISO style prints it; `with_tz` adds the
-/// session zone's offset, always `+00` for now.
+/// A timestamp as PostgreSQL's ISO style prints it; `with_tz` reads `ts`
+/// as an instant and prints it in the session zone with that zone's
+/// offset at the instant.
 pub(crate) fn format_timestamp(ts: i64, with_tz: bool) -> String {
     match ts {
         i64::MAX => "infinity".to_owned(),
         i64::MIN => "-infinity".to_owned(),
         _ => {
+            let (local, offset) = if with_tz {
+                let zone = session_zone();
+                let offset = zone.offset_at(ts);
+                (ts.saturating_add(offset * USECS_PER_SEC), Some(offset))
+            } else {
+                (ts, None)
+            };
             let mut out = String::with_capacity(32);
-            let bc = write_ymd(&mut out, ts.div_euclid(USECS_PER_DAY));
-            let time = ts.rem_euclid(USECS_PER_DAY).unsigned_abs();
+            let bc = write_ymd(&mut out, local.div_euclid(USECS_PER_DAY));
+            let time = local.rem_euclid(USECS_PER_DAY).unsigned_abs();
             out.push(' ');
             write_hms(
                 &mut out,
                 time / USECS_PER_HOUR as u64,
                 time % USECS_PER_HOUR as u64,
             );
-            if with_tz {
-                out.push_str("+00");
+            if let Some(offset) = offset {
+                out.push_str(&offset_text(offset));
             }
             if bc {
                 out.push_str(" BC");
@@ -507,6 +563,19 @@ mod tests {
         assert_eq!(tz("2024-01-31 12:00:00+0530"), "2024-01-31 06:30:00+00");
         assert_eq!(tz("2024-01-31 12:00 UTC"), "2024-01-31 12:00:00+00");
         assert_eq!(tz("0001-01-01 00:00:00 BC"), "0001-01-01 00:00:00+00 BC");
+        // A zone name gives the zone's offset at that wall-clock time.
+        assert_eq!(
+            tz("2024-01-01 12:00:00 America/New_York"),
+            "2024-01-01 17:00:00+00"
+        );
+        assert_eq!(
+            tz("2024-07-01 12:00:00 america/new_york"),
+            "2024-07-01 16:00:00+00"
+        );
+        assert_eq!(tz("2024-07-01 12:00:00 EST"), "2024-07-01 17:00:00+00");
+        let tz_code = |s: &str| parse_timestamp(s, true).unwrap_err().sqlstate().code();
+        assert_eq!(tz_code("2024-01-01 12:00 Mars/Olympus"), "22023");
+        assert_eq!(tz_code("2024-01-01 12:00 nowhere"), "22007");
         assert_eq!(ts("-infinity"), "-infinity");
         let code = |s: &str| parse_timestamp(s, false).unwrap_err().sqlstate().code();
         assert_eq!(code("2024-01-31 25:00"), "22008");

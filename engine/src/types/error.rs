@@ -83,6 +83,13 @@ pub enum TypeError {
         /// `date`, `timestamp` or `interval`.
         type_name: &'static str,
     },
+    /// A `\u0000` escape in `jsonb` input (22P05).
+    #[error("unsupported Unicode escape sequence")]
+    JsonNulEscape,
+    /// A time zone name that is no abbreviation, database zone or POSIX
+    /// specification (22023).
+    #[error("time zone \"{0}\" not recognized")]
+    UnknownTimeZone(String),
     /// Bytea text with a bad hex digit or an odd number of them.
     #[error("{0}")]
     InvalidBytea(String),
@@ -132,8 +139,11 @@ impl TypeError {
             TypeError::DatetimeFieldOverflow { .. } | TypeError::DatetimeOutOfRange { .. } => {
                 SqlState::DATETIME_FIELD_OVERFLOW
             }
-            TypeError::InvalidBytea(_) => SqlState::INVALID_PARAMETER_VALUE,
+            TypeError::InvalidBytea(_) | TypeError::UnknownTimeZone(_) => {
+                SqlState::INVALID_PARAMETER_VALUE
+            }
             TypeError::NulCharacter => SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+            TypeError::JsonNulEscape => SqlState::UNTRANSLATABLE_CHARACTER,
             TypeError::CannotCast { .. } => SqlState::CANNOT_COERCE,
             TypeError::UnknownType(_) => SqlState::UNDEFINED_OBJECT,
             TypeError::InvalidTypeModifier(_) => SqlState::INVALID_PARAMETER_VALUE,

@@ -27,8 +27,9 @@
 //!
 //! Limits, each where its code is: `numeric` is `rust_decimal`'s 96-bit
 //! mantissa (28 significant digits, no NaN or infinity); text compares in
-//! the C collation; the session time zone is UTC; `jsonb` keeps its input
-//! text rather than PostgreSQL's normalized form.
+//! the C collation. The session time zone ([`session_zone`]) is a
+//! per-thread setting that `timestamptz` input, output and calendar
+//! arithmetic read.
 
 mod calendar;
 mod cast;
@@ -41,6 +42,7 @@ mod json;
 mod keycode;
 mod parse;
 mod row;
+mod timezone;
 mod value;
 
 pub(crate) use calendar::*;
@@ -48,7 +50,9 @@ pub use datatype::DataType;
 pub(crate) use datetime::{TIMESTAMP_END, TIMESTAMP_MIN, day_of_ymd, ymd_of};
 pub use error::TypeError;
 pub use interval::Interval;
+pub(crate) use json::{Json, JsonError};
 pub use keycode::{KeyColumn, compare_keys, decode_key, encode_key};
 pub use parse::parse;
 pub use row::{decode_row, encode_row};
+pub use timezone::{Zone, session_zone, use_session_zone, with_session_zone};
 pub use value::Value;

@@ -8,7 +8,7 @@ use super::datatype::DataType;
 use super::datetime::{parse_date, parse_timestamp};
 use super::error::TypeError;
 use super::interval::parse_interval;
-use super::json::is_valid_json;
+use super::json::{Json, JsonError, is_valid_json};
 use super::value::Value;
 
 /// The whitespace C's `isspace` knows, which PostgreSQL trims around
@@ -37,7 +37,7 @@ pub fn parse(text: &str, ty: &DataType) -> Result<Value, TypeError> {
         DataType::Timestamp => Value::Timestamp(parse_timestamp(text, false)?),
         DataType::TimestampTz => Value::TimestampTz(parse_timestamp(text, true)?),
         DataType::Interval => Value::Interval(parse_interval(text)?),
-        DataType::Json | DataType::Jsonb => {
+        DataType::Json => {
             if !is_valid_json(check_text(text)?) {
                 return Err(TypeError::InvalidText {
                     type_name: ty.name(),
@@ -46,6 +46,7 @@ pub fn parse(text: &str, ty: &DataType) -> Result<Value, TypeError> {
             }
             Value::Json(text.to_owned())
         }
+        DataType::Jsonb => Value::Json(parse_jsonb(check_text(text)?)?),
     };
     apply_typmod(value, ty, true)
 }
@@ -129,6 +130,19 @@ where
         });
     }
     Ok(value)
+}
+
+/// `jsonb` input: the document's normalized text (see [`Json`]).
+pub(crate) fn parse_jsonb(text: &str) -> Result<String, TypeError> {
+    match Json::parse(text) {
+        Ok(doc) => Ok(doc.normalize().to_text()),
+        Err(JsonError::NulEscape) => Err(TypeError::JsonNulEscape),
+        // PostgreSQL names json, not jsonb, in this message.
+        Err(JsonError::Syntax) => Err(TypeError::InvalidText {
+            type_name: "json",
+            input: text.to_owned(),
+        }),
+    }
 }
 
 /// `numeric` input: sign, digits, point, exponent. The scale written is the
@@ -488,7 +502,7 @@ mod tests {
         assert!(p("\\9", DataType::Bytea).is_err());
         assert_eq!(
             p("{\"a\": [1, 2.5e3, null]}", DataType::Jsonb).unwrap(),
-            Value::Json("{\"a\": [1, 2.5e3, null]}".into())
+            Value::Json("{\"a\": [1, 2500, null]}".into())
         );
         assert_eq!(
             p("{a}", DataType::Json).unwrap_err().to_string(),

@@ -12,7 +12,8 @@ use super::interval::Interval;
 /// One SQL value.
 ///
 /// `varchar` and `char` values are `Text` (the column's type carries the
-/// length), and `jsonb` values are `Json` text. Dates count days and
+/// length), and `jsonb` values are `Json` text of the normalized document
+/// (see `types::json`). Dates count days and
 /// timestamps microseconds from 2000-01-01 as PostgreSQL does, with the
 /// extremes of the integer (`i32::MAX`, `i64::MIN`, ...) standing for
 /// `infinity` and `-infinity`. `TimestampTz` is an instant in UTC.
@@ -50,7 +51,7 @@ pub enum Value {
     TimestampTz(i64),
     /// `interval`
     Interval(Interval),
-    /// `json` and `jsonb`, as validated text.
+    /// `json` and `jsonb`, as validated text (a jsonb value's normalized).
     Json(String),
 }
 

@@ -13,7 +13,7 @@ use crate::types::{DataType, Value};
 
 /// The output column names: the alias's list, else the alias, else the
 /// function's name; WITH ORDINALITY adds `ordinality`.
-fn names(
+pub(super) fn names(
     fname: &str,
     alias: Option<&ast::TableAlias>,
     with_ordinality: bool,

@@ -83,6 +83,15 @@ impl Binder<'_> {
                     trimmed => Expr::Cast(Box::new(trimmed), ty),
                 }
             }
+            // json and jsonb compute alike, but a jsonb value is the
+            // normalized document: the conversion does work.
+            e if matches!(
+                (e.ty(), ty),
+                (DataType::Json, DataType::Jsonb) | (DataType::Jsonb, DataType::Json)
+            ) =>
+            {
+                Expr::Cast(Box::new(e), ty)
+            }
             e if base_type(e.ty()) == base_type(ty) => e,
             e => Expr::Cast(Box::new(e), ty),
         })

@@ -462,6 +462,23 @@ impl Binder<'_> {
             let (l, r) = Self::unpad_for_comparison(l, r);
             return Ok(Expr::Binary(bop, Box::new(l), Box::new(r), DataType::Bool));
         }
+        if let Some((f, ty, [lc, rc])) = crate::sql::expr::json_operator(op, l.ty(), r.ty()) {
+            let l = match lc {
+                Some(t) => self.coerce(l, t)?,
+                None => l,
+            };
+            let r = match rc {
+                Some(t) => self.coerce(r, t)?,
+                None => r,
+            };
+            // `a <@ b` is `b @> a`.
+            let args = if matches!(op, BinaryOperator::ArrowAt) {
+                vec![r, l]
+            } else {
+                vec![l, r]
+            };
+            return Ok(Expr::Func(crate::sql::expr::Func::Json(f), args, ty));
+        }
         // Regular-expression matches are PostgreSQL's functions behind the
         // operators (sql::expr::pg_functions).
         if let Some(f) = crate::sql::expr::regex_operator_function(op) {

@@ -141,6 +141,13 @@ pub(super) fn bind_table_function(
     {
         return Ok(plan);
     }
+    if let Some(plan) =
+        super::bind_json_from::bind(&fname, &mut bound, alias, with_ordinality, &mut |e, ty| {
+            b.coerce(e, ty)
+        })?
+    {
+        return Ok(plan);
+    }
     if with_ordinality {
         return Err(SqlError::unsupported(format!(
             "{fname} WITH ORDINALITY is not supported"

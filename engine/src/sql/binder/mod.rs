@@ -11,6 +11,7 @@ mod bind_expr;
 mod bind_from;
 mod bind_func;
 mod bind_grouping_sets;
+mod bind_json_from;
 mod bind_locking;
 mod bind_ops;
 mod bind_recursive;

@@ -13,8 +13,8 @@ use super::functions::Func;
 use crate::SqlState;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::types::{
-    DataType, DateField, Interval, TypeError, Value, age, interval_add, interval_field,
-    interval_scale, justify_days, justify_hours, justify_interval, make_timestamp,
+    DataType, DateField, Interval, TypeError, Value, Zone, age, interval_add, interval_field,
+    interval_scale, justify_days, justify_hours, justify_interval, make_timestamp, session_zone,
     timestamp_add_interval, timestamp_diff, timestamp_field, timestamp_trunc,
 };
 
@@ -109,13 +109,13 @@ fn temporal_arith(op: BinOp, l: &Value, r: &Value) -> SqlResult<Value> {
             Value::Timestamp(timestamp_add_interval(*t, *iv, sign)?)
         }
         (Value::TimestampTz(t), Value::Interval(iv), BinOp::Add | BinOp::Sub) => {
-            Value::TimestampTz(timestamp_add_interval(*t, *iv, sign)?)
+            Value::TimestampTz(timestamptz_add_interval(*t, *iv, sign)?)
         }
         (Value::Interval(iv), Value::Timestamp(t), BinOp::Add) => {
             Value::Timestamp(timestamp_add_interval(*t, *iv, 1)?)
         }
         (Value::Interval(iv), Value::TimestampTz(t), BinOp::Add) => {
-            Value::TimestampTz(timestamp_add_interval(*t, *iv, 1)?)
+            Value::TimestampTz(timestamptz_add_interval(*t, *iv, 1)?)
         }
         (Value::Timestamp(a), Value::Timestamp(b), BinOp::Sub)
         | (Value::TimestampTz(a), Value::TimestampTz(b), BinOp::Sub) => {
@@ -143,6 +143,23 @@ fn temporal_arith(op: BinOp, l: &Value, r: &Value) -> SqlResult<Value> {
             )));
         }
     })
+}
+
+/// `t ± iv` of a timestamptz, as PostgreSQL computes it: months and days
+/// move the wall clock in the session zone (a day is 23 or 25 hours
+/// across a DST change), the time part moves the instant.
+fn timestamptz_add_interval(t: i64, iv: Interval, sign: i64) -> SqlResult<i64> {
+    let mut t = t;
+    if iv.months != 0 || iv.days != 0 {
+        let zone = session_zone();
+        let calendar = Interval::new(iv.months, iv.days, 0);
+        t = zone.to_utc(timestamp_add_interval(zone.to_local(t), calendar, sign)?)?;
+    }
+    Ok(timestamp_add_interval(
+        t,
+        Interval::new(0, 0, iv.micros),
+        sign,
+    )?)
 }
 
 /// Resolves the date/time function names.
@@ -247,7 +264,7 @@ pub(crate) fn call(f: DtFunc, args: &[Value], now: i64) -> SqlResult<Value> {
         _ => Interval::default(),
     };
     match f {
-        DtFunc::LocalTimestamp => Ok(Value::Timestamp(now)),
+        DtFunc::LocalTimestamp => Ok(Value::Timestamp(session_zone().to_local(now))),
         DtFunc::AtTimeZone => at_time_zone(&args[0], text(1)),
         DtFunc::Extract | DtFunc::DatePart => {
             let (scaled, scale) = extract(text(0), &args[1])?;
@@ -262,26 +279,29 @@ pub(crate) fn call(f: DtFunc, args: &[Value], now: i64) -> SqlResult<Value> {
             let unit = text(0);
             match &args[1] {
                 Value::Interval(iv) => Ok(Value::Interval(trunc_interval(*iv, unit)?)),
-                Value::Timestamp(t) | Value::TimestampTz(t) => {
-                    let ty = if matches!(args[1], Value::Timestamp(_)) {
-                        "timestamp without time zone"
-                    } else {
-                        "timestamp with time zone"
-                    };
+                Value::Timestamp(t) => {
+                    let ty = "timestamp without time zone";
                     let field = field_of(unit, ty)?;
                     let r = timestamp_trunc(*t, field).ok_or_else(|| unsupported_unit(unit, ty))?;
-                    Ok(if matches!(args[1], Value::Timestamp(_)) {
-                        Value::Timestamp(r)
-                    } else {
-                        Value::TimestampTz(r)
-                    })
+                    Ok(Value::Timestamp(r))
+                }
+                Value::TimestampTz(t) => {
+                    let ty = "timestamp with time zone";
+                    let field = field_of(unit, ty)?;
+                    Ok(Value::TimestampTz(
+                        trunc_timestamptz(*t, field)
+                            .ok_or_else(|| unsupported_unit(unit, ty))??,
+                    ))
                 }
                 _ => Ok(Value::Null),
             }
         }
         DtFunc::Age => match (&args[0], &args[1]) {
-            (Value::Timestamp(a), Value::Timestamp(b))
-            | (Value::TimestampTz(a), Value::TimestampTz(b)) => Ok(Value::Interval(age(*a, *b)?)),
+            (Value::Timestamp(a), Value::Timestamp(b)) => Ok(Value::Interval(age(*a, *b)?)),
+            (Value::TimestampTz(a), Value::TimestampTz(b)) => {
+                let zone = session_zone();
+                Ok(Value::Interval(age(zone.to_local(*a), zone.to_local(*b))?))
+            }
             _ => Ok(Value::Null),
         },
         DtFunc::JustifyHours => Ok(Value::Interval(justify_hours(interval(0))?)),
@@ -390,12 +410,45 @@ fn extract(unit: &str, v: &Value) -> SqlResult<(i64, u32)> {
         ),
         Value::TimestampTz(t) => (
             "timestamp with time zone",
-            timestamp_field(*t, field_of(unit, "timestamp with time zone")?),
+            timestamptz_field(*t, field_of(unit, "timestamp with time zone")?),
         ),
         Value::Interval(iv) => ("interval", interval_field(*iv, field_of(unit, "interval")?)),
         _ => return Ok((0, 0)),
     };
     found.ok_or_else(|| unsupported_unit(unit, ty))
+}
+
+/// `date_trunc` of a timestamptz in the session zone. From `day` up the
+/// truncated wall-clock time takes the offset in force then; below, the
+/// offset stays the one the instant had, as in PostgreSQL (so an hour a
+/// fall-back repeats truncates within itself). `None`: not a unit for
+/// truncating.
+fn trunc_timestamptz(t: i64, field: DateField) -> Option<SqlResult<i64>> {
+    use DateField as F;
+    let zone = session_zone();
+    let truncated = timestamp_trunc(zone.to_local(t), field)?;
+    Some(match field {
+        F::Hour | F::Minute | F::Second | F::Milliseconds | F::Microseconds => {
+            Ok(truncated - zone.offset_at(t) * 1_000_000)
+        }
+        _ => zone.to_utc(truncated).map_err(SqlError::from),
+    })
+}
+
+/// A field of a timestamptz: the calendar fields of its wall-clock time in
+/// the session zone, `epoch` of the instant, `timezone*` of the zone's
+/// offset then.
+fn timestamptz_field(t: i64, field: DateField) -> Option<(i64, u32)> {
+    use DateField as F;
+    let zone = session_zone();
+    let offset = zone.offset_at(t);
+    Some(match field {
+        F::Epoch => return timestamp_field(t, field),
+        F::Timezone => (offset, 0),
+        F::TimezoneHour => (offset / 3600, 0),
+        F::TimezoneMinute => (offset / 60 % 60, 0),
+        _ => return timestamp_field(zone.to_local(t), field),
+    })
 }
 
 fn trunc_interval(iv: Interval, unit: &str) -> SqlResult<Interval> {
@@ -420,52 +473,15 @@ fn trunc_interval(iv: Interval, unit: &str) -> SqlResult<Interval> {
     })
 }
 
-/// `x AT TIME ZONE zone` for the zones without daylight saving rules:
-/// UTC (and its aliases) and fixed offsets such as `+02` or `-05:30`.
-/// A `timestamptz` becomes the wall-clock `timestamp` there; a
-/// `timestamp` is read as wall-clock time there.
+/// `x AT TIME ZONE zone`: a `timestamptz` becomes the wall-clock
+/// `timestamp` in `zone`; a `timestamp` is read as wall-clock time there.
+/// The zone is an abbreviation, a database name or a POSIX specification
+/// (see [`Zone::by_name`]); an unknown one is 22023.
 pub(crate) fn at_time_zone(v: &Value, zone: &str) -> SqlResult<Value> {
-    let offset = zone_offset_micros(zone).ok_or_else(|| SqlError::Data {
-        state: SqlState::INVALID_PARAMETER_VALUE,
-        message: format!("time zone \"{zone}\" not recognized"),
-    })?;
-    let shift = |t: i64, by: i64| {
-        if t == i64::MAX || t == i64::MIN {
-            Ok(t)
-        } else {
-            t.checked_add(by).ok_or_else(interval_range)
-        }
-    };
+    let zone = Zone::by_name(zone).ok_or_else(|| TypeError::UnknownTimeZone(zone.to_owned()))?;
     Ok(match v {
-        Value::TimestampTz(t) => Value::Timestamp(shift(*t, offset)?),
-        Value::Timestamp(t) => Value::TimestampTz(shift(*t, -offset)?),
+        Value::TimestampTz(t) => Value::Timestamp(zone.to_local(*t)),
+        Value::Timestamp(t) => Value::TimestampTz(zone.to_utc(*t)?),
         _ => Value::Null,
     })
-}
-
-/// The offset east of UTC, in microseconds, of a zone name PostgreSQL
-/// reads as a fixed offset: `UTC`, `GMT`, `Z`, or `±hh[:mm]` (POSIX
-/// `UTC+hh` names count west, as in PostgreSQL).
-fn zone_offset_micros(zone: &str) -> Option<i64> {
-    let z = zone.trim();
-    let upper = z.to_ascii_uppercase();
-    if matches!(
-        upper.as_str(),
-        "UTC" | "GMT" | "Z" | "ZULU" | "UCT" | "ETC/UTC" | "ETC/GMT"
-    ) {
-        return Some(0);
-    }
-    let (sign, rest) = match z.as_bytes().first()? {
-        b'+' => (1, &z[1..]),
-        b'-' => (-1, &z[1..]),
-        _ => return None,
-    };
-    let (h, m) = match rest.split_once(':') {
-        Some((h, m)) => (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?),
-        None => (rest.parse::<i64>().ok()?, 0),
-    };
-    if h > 15 || m > 59 {
-        return None;
-    }
-    Some(sign * (h * 3_600_000_000 + m * 60_000_000))
 }

@@ -6,7 +6,7 @@
 use super::arith::is_numeric;
 use super::functions::Func;
 use crate::sql::error::{SqlError, SqlResult};
-use crate::types::{DataType, TypeError, Value};
+use crate::types::{DataType, TypeError, Value, session_zone};
 
 /// A formatting function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +73,11 @@ pub(crate) fn call(f: FmtFunc, args: &[Value]) -> SqlResult<Value> {
     };
     Ok(match f {
         FmtFunc::ToCharTime => match args.first() {
-            Some(Value::Timestamp(t) | Value::TimestampTz(t)) => {
-                super::format_picture::timestamp_to_char(*t, text(1))
+            Some(Value::Timestamp(t)) => super::format_picture::timestamp_to_char(*t, text(1))
+                .map_or(Value::Null, Value::Text),
+            // A timestamptz prints its wall-clock time in the session zone.
+            Some(Value::TimestampTz(t)) => {
+                super::format_picture::timestamp_to_char(session_zone().to_local(*t), text(1))
                     .map_or(Value::Null, Value::Text)
             }
             other => return Err(SqlError::Internal(format!("to_char of {other:?}"))),
@@ -89,9 +92,10 @@ pub(crate) fn call(f: FmtFunc, args: &[Value]) -> SqlResult<Value> {
                 .map_err(|_| TypeError::DatetimeOutOfRange { type_name: "date" })?;
             Value::Date(day)
         }
-        FmtFunc::ToTimestamp => {
-            Value::TimestampTz(super::format_picture::parse_timestamp(text(0), text(1))?)
-        }
+        // The wall-clock time read is in the session zone.
+        FmtFunc::ToTimestamp => Value::TimestampTz(
+            session_zone().to_utc(super::format_picture::parse_timestamp(text(0), text(1))?)?,
+        ),
         FmtFunc::ToNumber => Value::Numeric(super::number_picture::to_number(text(0), text(1))?),
     })
 }

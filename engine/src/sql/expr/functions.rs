@@ -88,6 +88,8 @@ pub enum Func {
     Dt(super::datetime::DtFunc),
     /// A formatting function ([`super::formatting`]).
     Fmt(super::formatting::FmtFunc),
+    /// A json/jsonb operator or function ([`super::json`]).
+    Json(super::json::JsonFunc),
 }
 
 impl Func {
@@ -223,6 +225,8 @@ pub fn resolve_function(
                 .or_else(|| super::strings::resolve(name, args))
                 .or_else(|| super::datetime::resolve(name, args))
                 .or_else(|| super::formatting::resolve(name, args))
+                .or_else(|| super::json::resolve(name, args))
+                .or_else(|| super::json::resolve_to_json(name, args))
                 .or_else(|| super::pg_functions::resolve(name, args))
                 .ok_or_else(|| undefined(name, args));
         }
@@ -240,6 +244,7 @@ pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<
             return super::pg_functions::call(f, &args, (cx.user, cx.session_user), cx.catalog);
         }
         Func::Str(f) if !f.is_strict() => return super::strings::call(f, &args),
+        Func::Json(f) if !f.is_strict() => return super::json::call(f, &args),
         Func::Coalesce => {
             return Ok(args
                 .into_iter()
@@ -282,7 +287,10 @@ pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<
             });
         }
         Func::Now => return Ok(Value::TimestampTz(now)),
-        Func::CurrentDate => return Ok(Value::Date(now.div_euclid(86_400_000_000) as i32)),
+        Func::CurrentDate => {
+            let today = crate::types::session_zone().to_local(now);
+            return Ok(Value::Date(today.div_euclid(86_400_000_000) as i32));
+        }
         _ => {}
     }
     call_strict(func, &args, now)
@@ -306,6 +314,7 @@ pub(super) fn is_strict(func: Func) -> bool {
             | Func::Setval
             | Func::Lastval
     ) && !matches!(func, Func::Str(f) if !f.is_strict())
+        && !matches!(func, Func::Json(f) if !f.is_strict())
 }
 
 /// Computes a strict function (see [`is_strict`]); `now` is the
@@ -327,6 +336,7 @@ pub(super) fn call_strict(func: Func, args: &[Value], now: i64) -> SqlResult<Val
         Func::Dt(f) => super::datetime::call(f, args, now)?,
         Func::Fmt(f) => super::formatting::call(f, args)?,
         Func::Str(f) => super::strings::call(f, args)?,
+        Func::Json(f) => super::json::call(f, args)?,
         Func::Length => Value::Int4(s(0).chars().count() as i32),
         Func::Lower => Value::Text(s(0).to_lowercase()),
         Func::Upper => Value::Text(s(0).to_uppercase()),

@@ -5,7 +5,11 @@
 //! always printed (and every position after it); `.`/`D` is the decimal
 //! point and `,`/`G` a group separator, both as in the C locale. Without
 //! an explicit sign pattern the number gets a sign position just before
-//! its first digit: `-`, or a space. `FM` drops the padding.
+//! its first digit: `-`, or a space. `FM` drops the padding. `PR` puts a
+//! negative number in angle brackets, `V` shifts digits past the point
+//! (`99V9` prints 12 as `120`), and `L` is the C locale's currency symbol,
+//! a space. `RN` and `EEEE` print the whole number their own way
+//! ([`super::number_forms`]).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -32,18 +36,34 @@ enum NumNode {
     Point,
     Group,
     Sign(SignPat),
+    /// `PR`
+    AngleBrackets,
     Literal(char),
+}
+
+/// A picture that prints the number in a form of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `RN`, `rn`: lower case when `true`
+    Roman(bool),
+    /// `EEEE`
+    Scientific,
 }
 
 struct Picture {
     nodes: Vec<NumNode>,
     fill: bool,
+    /// How many digit positions follow a `V`.
+    shift: Option<usize>,
+    form: Option<Form>,
 }
 
 fn parse_picture(picture: &str) -> SqlResult<Picture> {
     let mut nodes = Vec::new();
     let mut fill = false;
     let mut seen_point = false;
+    let mut shift_at = None;
+    let mut form = None;
     let mut rest = picture;
     while let Some(c) = rest.chars().next() {
         let upper2 = rest.get(..2).map(str::to_ascii_uppercase);
@@ -57,11 +77,21 @@ fn parse_picture(picture: &str) -> SqlResult<Picture> {
             (Some(NumNode::Sign(SignPat::Plus)), 2)
         } else if two("SG") {
             (Some(NumNode::Sign(SignPat::Sg)), 2)
-        } else if two("PR") || two("EE") || two("RN") || two("TH") {
-            return Err(SqlError::unsupported(format!(
-                "the number pattern {} is not supported",
-                &rest[..2]
-            )));
+        } else if two("PR") {
+            (Some(NumNode::AngleBrackets), 2)
+        } else if two("RN") {
+            form = Some(Form::Roman(rest.starts_with("rn")));
+            (None, 2)
+        } else if rest
+            .get(..4)
+            .is_some_and(|e| e.eq_ignore_ascii_case("EEEE"))
+        {
+            form = Some(Form::Scientific);
+            (None, 4)
+        } else if two("TH") {
+            return Err(SqlError::unsupported(
+                "the number pattern TH is not supported",
+            ));
         } else {
             let node = match c.to_ascii_uppercase() {
                 '9' => NumNode::Digit(false),
@@ -72,11 +102,13 @@ fn parse_picture(picture: &str) -> SqlResult<Picture> {
                 }
                 ',' | 'G' => NumNode::Group,
                 'S' => NumNode::Sign(SignPat::Both),
-                'V' | 'L' => {
-                    return Err(SqlError::unsupported(format!(
-                        "the number pattern {c} is not supported"
-                    )));
+                'V' => {
+                    shift_at = Some(nodes.len());
+                    rest = &rest[1..];
+                    continue;
                 }
+                // The C locale's currency symbol.
+                'L' => NumNode::Literal(' '),
                 _ => NumNode::Literal(c),
             };
             (Some(node), c.len_utf8())
@@ -84,7 +116,50 @@ fn parse_picture(picture: &str) -> SqlResult<Picture> {
         nodes.extend(node);
         rest = &rest[len..];
     }
-    Ok(Picture { nodes, fill })
+    let shift = shift_at.map(|at| {
+        nodes[at..]
+            .iter()
+            .filter(|n| matches!(n, NumNode::Digit(_)))
+            .count()
+    });
+    if shift.is_some() && seen_point {
+        return Err(SqlError::Syntax(
+            "cannot use \"V\" and decimal point together".into(),
+        ));
+    }
+    Ok(Picture {
+        nodes,
+        fill,
+        shift,
+        form,
+    })
+}
+
+/// `v` times 10^`n`, for `V`.
+fn shifted(v: &Value, n: usize) -> SqlResult<Value> {
+    let exp = i32::try_from(n).unwrap_or(i32::MAX);
+    Ok(match v {
+        Value::Float4(f) => Value::Float8(f64::from(*f) * 10f64.powi(exp)),
+        Value::Float8(f) => Value::Float8(f * 10f64.powi(exp)),
+        other => {
+            let d = match other {
+                Value::Int2(i) => Decimal::from(*i),
+                Value::Int4(i) => Decimal::from(*i),
+                Value::Int8(i) => Decimal::from(*i),
+                Value::Numeric(d) => *d,
+                _ => return Err(SqlError::Internal(format!("V of {other:?}"))),
+            };
+            let factor = u32::try_from(n)
+                .ok()
+                .and_then(|n| 10i64.checked_pow(n))
+                .map(Decimal::from)
+                .ok_or(SqlError::Type(TypeError::NumericOverflow))?;
+            Value::Numeric(
+                d.checked_mul(factor)
+                    .ok_or(SqlError::Type(TypeError::NumericOverflow))?,
+            )
+        }
+    })
 }
 
 /// The digits of `|v|` rounded to `scale` places, as (integer part,
@@ -136,10 +211,40 @@ fn digits_of(v: &Value, scale: usize) -> SqlResult<Option<(String, String, bool)
 
 /// `to_char(v, picture)` for a number `v`.
 pub(crate) fn number_to_char(v: &Value, picture: &str) -> SqlResult<String> {
-    let Picture { nodes, fill } = parse_picture(picture)?;
+    let Picture {
+        nodes,
+        fill,
+        shift,
+        form,
+    } = parse_picture(picture)?;
     let point = nodes.iter().position(|n| *n == NumNode::Point);
-    let int_end = point.unwrap_or(nodes.len());
     let is_digit = |n: &NumNode| matches!(n, NumNode::Digit(_));
+    match form {
+        Some(Form::Roman(lower)) => return super::number_forms::roman(v, lower, fill),
+        Some(Form::Scientific) => {
+            if fill
+                || nodes
+                    .iter()
+                    .any(|n| !matches!(n, NumNode::Digit(_) | NumNode::Point))
+            {
+                return Err(SqlError::Syntax(
+                    "\"EEEE\" is incompatible with other formats".into(),
+                ));
+            }
+            let post = point.map_or(0, |p| nodes[p..].iter().filter(|n| is_digit(n)).count());
+            return super::number_forms::scientific(v, post);
+        }
+        None => {}
+    }
+    let shifted_value;
+    let v = match shift {
+        Some(n) => {
+            shifted_value = shifted(v, n)?;
+            &shifted_value
+        }
+        None => v,
+    };
+    let int_end = point.unwrap_or(nodes.len());
     let pre = nodes[..int_end].iter().filter(|n| is_digit(n)).count();
     let post = nodes[int_end..].iter().filter(|n| is_digit(n)).count();
     let digits = digits_of(v, post)?;
@@ -169,7 +274,15 @@ pub(crate) fn number_to_char(v: &Value, picture: &str) -> SqlResult<String> {
             NumNode::Sign(SignPat::Both | SignPat::Minus | SignPat::Sg)
         )
     });
-    let anchored_sign = if anchored_s.is_some() {
+    let brackets = nodes.contains(&NumNode::AngleBrackets);
+    let anchored_sign = if brackets {
+        // `PR`: `<` where the sign goes, `>` at the PR.
+        if negative {
+            Some('<')
+        } else {
+            (!fill).then_some(' ')
+        }
+    } else if anchored_s.is_some() {
         Some(if negative { '-' } else { '+' })
     } else if explicit_sign {
         None
@@ -265,6 +378,16 @@ pub(crate) fn number_to_char(v: &Value, picture: &str) -> SqlResult<String> {
                 };
                 out.extend(c);
             }
+            NumNode::AngleBrackets => {
+                if let Some(s) = sign_pending.take() {
+                    out.push(s);
+                }
+                if negative {
+                    out.push('>');
+                } else if !fill {
+                    out.push(' ');
+                }
+            }
             NumNode::Literal(c) => out.push(c),
         }
     }
@@ -278,7 +401,12 @@ pub(crate) fn number_to_char(v: &Value, picture: &str) -> SqlResult<String> {
 /// digit positions, with its decimal point and sign; group separators
 /// and literal text are skipped.
 pub(crate) fn to_number(input: &str, picture: &str) -> SqlResult<Decimal> {
-    let Picture { nodes, .. } = parse_picture(picture)?;
+    let Picture { nodes, form, .. } = parse_picture(picture)?;
+    if form.is_some() {
+        return Err(SqlError::unsupported(
+            "to_number with RN or EEEE is not supported",
+        ));
+    }
     let mut rest = input.trim_start();
     let mut int = String::new();
     let mut frac = String::new();
@@ -323,6 +451,11 @@ pub(crate) fn to_number(input: &str, picture: &str) -> SqlResult<Decimal> {
                 }
             }
             NumNode::Sign(_) => take_sign(&mut rest),
+            NumNode::AngleBrackets => {
+                if let Some(r) = rest.strip_prefix('>') {
+                    rest = r;
+                }
+            }
             NumNode::Literal(_) => {
                 if let Some(c) = rest.chars().next() {
                     rest = &rest[c.len_utf8()..];
@@ -371,6 +504,21 @@ mod tests {
         assert_eq!(fmt(Value::Int4(7), "99MI"), " 7 ");
         assert_eq!(fmt(Value::Int4(485), "PL999"), "+ 485");
         assert_eq!(fmt(Value::Int4(-485), "PL999"), " -485");
+    }
+
+    #[test]
+    fn angle_brackets_shift_and_currency() {
+        assert_eq!(fmt(Value::Int4(-485), "999PR"), "<485>");
+        assert_eq!(fmt(Value::Int4(485), "999PR"), " 485 ");
+        assert_eq!(
+            fmt(Value::Numeric(Decimal::new(-4855, 1)), "FM999.9PR"),
+            "<485.5>"
+        );
+        assert_eq!(fmt(Value::Int4(12), "99V9"), " 120");
+        assert_eq!(fmt(Value::Numeric(Decimal::new(1245, 2)), "99V99"), " 1245");
+        assert_eq!(fmt(Value::Int4(12), "L99"), "  12");
+        assert_eq!(fmt(Value::Int4(485), "FML999"), " 485");
+        assert_eq!(fmt(Value::Int4(1994), "FMRN"), "MCMXCIV");
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod read;
 
 pub(crate) use read::parse_timestamp;
 
-use crate::types::{day_of_ymd, ymd_of};
+use crate::types::{day_of_ymd, iso_week, ymd_of};
 
 const USECS_PER_DAY: i64 = 86_400_000_000;
 
@@ -62,6 +62,12 @@ enum Pat {
     DayOfWeek,
     /// `ID`: Monday is 1
     IsoDayOfWeek,
+    /// `IDDD`: the day of the ISO year, 1 to 371
+    IsoDayOfYear,
+    /// `IW`: the ISO week, 1 to 53
+    IsoWeek,
+    /// `IYYY`, `IYY`, `IY`, `I`: the last n digits of the ISO year
+    IsoYear(u8),
     /// `FX`: exact matching when reading; accepted and ignored
     Fx,
     /// `HH24`
@@ -129,7 +135,13 @@ const PATTERNS: &[(&str, Pat)] = &[
     ("HH24", Pat::Hour24),
     ("HH12", Pat::Hour12),
     ("HH", Pat::Hour12),
+    ("IDDD", Pat::IsoDayOfYear),
     ("ID", Pat::IsoDayOfWeek),
+    ("IW", Pat::IsoWeek),
+    ("IYYY", Pat::IsoYear(4)),
+    ("IYY", Pat::IsoYear(3)),
+    ("IY", Pat::IsoYear(2)),
+    ("I", Pat::IsoYear(1)),
     ("J", Pat::Julian),
     ("MI", Pat::Minute),
     ("MM", Pat::Month),
@@ -277,12 +289,18 @@ struct Fields {
     dow: i64,
     doy: i64,
     julian: i64,
+    /// ISO 8601's year, week and day of the year (counted from the Monday
+    /// of week 1).
+    iso_year: i64,
+    iso_week: i64,
+    iso_doy: i64,
 }
 
 fn fields_of(ts: i64) -> Fields {
     let day_count = ts.div_euclid(USECS_PER_DAY);
     let time = ts.rem_euclid(USECS_PER_DAY);
     let (year, month, day) = ymd_of(day_count);
+    let (iso_year, iso_week) = iso_week(day_count);
     Fields {
         year,
         month,
@@ -296,7 +314,19 @@ fn fields_of(ts: i64) -> Fields {
         doy: day_count - day_of_ymd(year, 1, 1) + 1,
         // 2000-01-01 is Julian day 2451545.
         julian: day_count + 2_451_545,
+        iso_year,
+        iso_week,
+        iso_doy: day_count - iso_year_start(iso_year) + 1,
     }
+}
+
+/// The Monday that starts ISO week 1 of `iso_year` (the week with the
+/// year's first Thursday, so the one with January 4th), as days since
+/// 2000-01-01.
+pub(super) fn iso_year_start(iso_year: i64) -> i64 {
+    let jan4 = day_of_ymd(iso_year, 1, 4);
+    // 2000-01-01 was a Saturday: Monday counts 0.
+    jan4 - (jan4 + 5).rem_euclid(7)
 }
 
 fn ordinal_suffix(n: i64, upper: bool) -> &'static str {
@@ -405,6 +435,17 @@ pub(crate) fn timestamp_to_char(ts: i64, picture: &str) -> Option<String> {
                 let id = if f.dow == 0 { 7 } else { f.dow };
                 (number(id, 1), Some(id))
             }
+            Pat::IsoDayOfYear => (number(f.iso_doy, 3), Some(f.iso_doy)),
+            Pat::IsoWeek => (number(f.iso_week, 2), Some(f.iso_week)),
+            Pat::IsoYear(n) => {
+                let iso = if f.iso_year <= 0 {
+                    1 - f.iso_year
+                } else {
+                    f.iso_year
+                };
+                let last = iso % 10i64.pow(u32::from(n));
+                (number(last, usize::from(n)), Some(last))
+            }
             Pat::Fx => (String::new(), None),
             Pat::Hour24 => (number(f.hour, 2), Some(f.hour)),
             Pat::Hour12 => {
@@ -486,5 +527,23 @@ mod tests {
             Some("08 a.m.")
         );
         assert_eq!(timestamp_to_char(i64::MAX, "YYYY"), None);
+    }
+
+    #[test]
+    fn iso_week_patterns_count_from_the_week_with_january_4th() {
+        // 2024-12-30 is the Monday of 2025's first ISO week.
+        assert_eq!(
+            timestamp_to_char(ts("2024-12-30"), "IYYY-IW-ID IDDD IYY IY I").as_deref(),
+            Some("2025-01-1 001 025 25 5")
+        );
+        // 2021-01-03 is the Sunday ending 2020's week 53.
+        assert_eq!(
+            timestamp_to_char(ts("2021-01-03"), "IYYY IW ID IDDD").as_deref(),
+            Some("2020 53 7 371")
+        );
+        assert_eq!(
+            timestamp_to_char(ts("2024-03-06"), "FMIW FMIDDD IWth").as_deref(),
+            Some("10 66 10th")
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! skipped and a separator in the picture matches any one separator of
 //! the input, or none.
 
-use super::{DAYS, MONTHS, Node, Pat, USECS_PER_DAY, parse_picture};
+use super::{DAYS, MONTHS, Node, Pat, USECS_PER_DAY, iso_year_start, parse_picture};
 use crate::SqlState;
 use crate::sql::error::{SqlError, SqlResult};
 use crate::types::{TIMESTAMP_END, TIMESTAMP_MIN, TypeError, make_timestamp};
@@ -23,6 +23,32 @@ struct Parsed {
     minute: i64,
     second: i64,
     micros: i64,
+    /// `IW`, `ID` and `IDDD`: with an ISO year they decide the date.
+    iso_week: Option<i64>,
+    iso_dow: Option<i64>,
+    iso_doy: Option<i64>,
+    /// Which convention the date fields so far follow: `Some(true)` for
+    /// ISO 8601 weeks, `Some(false)` for the Gregorian calendar; a picture
+    /// must not mix them.
+    iso: Option<bool>,
+}
+
+/// The convention a date pattern belongs to; `None` for the rest.
+fn convention(pat: Pat) -> Option<bool> {
+    match pat {
+        Pat::IsoYear(_) | Pat::IsoWeek | Pat::IsoDayOfWeek | Pat::IsoDayOfYear => Some(true),
+        Pat::Year(_)
+        | Pat::YearComma
+        | Pat::Month
+        | Pat::MonthName
+        | Pat::MonthAbbrev
+        | Pat::Day
+        | Pat::DayOfYear
+        | Pat::DayOfWeek
+        | Pat::WeekOfYear
+        | Pat::WeekOfMonth => Some(false),
+        _ => None,
+    }
 }
 
 fn invalid_value(value: &str, pattern: &str) -> SqlError {
@@ -96,11 +122,11 @@ fn reads_digits(pat: Pat) -> bool {
 /// The width a numeric pattern reads, at most.
 fn width(pat: Pat) -> usize {
     match pat {
-        Pat::DayOfYear | Pat::Millis => 3,
+        Pat::DayOfYear | Pat::IsoDayOfYear | Pat::Millis => 3,
         Pat::DayOfWeek | Pat::IsoDayOfWeek | Pat::Quarter | Pat::WeekOfMonth => 1,
         Pat::Micros => 6,
         Pat::Julian | Pat::SecondsOfDay | Pat::YearComma => usize::MAX,
-        Pat::Year(n) => usize::from(n),
+        Pat::Year(n) | Pat::IsoYear(n) => usize::from(n),
         _ => 2,
     }
 }
@@ -112,6 +138,15 @@ fn read_pattern<'a>(
     next_is_digit_field: bool,
     p: &mut Parsed,
 ) -> SqlResult<&'a str> {
+    if let Some(iso) = convention(pat) {
+        if p.iso.is_some_and(|seen| seen != iso) {
+            return Err(SqlError::Data {
+                state: SqlState::INVALID_DATETIME_FORMAT,
+                message: "invalid combination of date conventions".into(),
+            });
+        }
+        p.iso = Some(iso);
+    }
     let upper = rest.to_ascii_uppercase();
     let word = |options: &[&str]| -> Option<usize> {
         options
@@ -165,7 +200,8 @@ fn read_pattern<'a>(
         }
         _ => {}
     }
-    let digits_allowed = if pat == Pat::Year(4) && !next_is_digit_field {
+    let four_digit_year = matches!(pat, Pat::Year(4) | Pat::IsoYear(4));
+    let digits_allowed = if four_digit_year && !next_is_digit_field {
         usize::MAX
     } else {
         width(pat)
@@ -197,7 +233,7 @@ fn read_pattern<'a>(
         return Err(invalid_value(&shown, text));
     };
     match pat {
-        Pat::Year(n) => {
+        Pat::Year(n) | Pat::IsoYear(n) => {
             // Two digits mean the year nearest 2020, as in PostgreSQL.
             p.year = Some(match n {
                 2 if used <= 2 => {
@@ -229,6 +265,9 @@ fn read_pattern<'a>(
             p.hour = value;
             p.hour12 = true;
         }
+        Pat::IsoWeek => p.iso_week = Some(value),
+        Pat::IsoDayOfWeek => p.iso_dow = Some(value),
+        Pat::IsoDayOfYear => p.iso_doy = Some(value),
         Pat::Minute => p.minute = value,
         Pat::Second => p.second = value,
         Pat::Millis => p.micros = value * 10i64.pow(3 - used as u32) * 1000,
@@ -283,6 +322,20 @@ fn assemble(p: &Parsed, input: &str) -> SqlResult<i64> {
         };
         // make_timestamp reads negative years as BC.
         let pg_year = if year <= 0 { year - 1 } else { year };
+        let iso_day = match (p.iso_week, p.iso_doy) {
+            (Some(week), _) => Some((week - 1) * 7 + p.iso_dow.unwrap_or(1) - 1),
+            (None, Some(doy)) => Some(doy - 1),
+            (None, None) => None,
+        };
+        if let Some(offset) = iso_day {
+            // An ISO week date counts from the Monday of week 1.
+            return iso_year_start(year)
+                .checked_add(offset)
+                .and_then(|d| d.checked_mul(USECS_PER_DAY))
+                .and_then(|t| t.checked_add(time))
+                .filter(|t| (TIMESTAMP_MIN..TIMESTAMP_END).contains(t))
+                .ok_or_else(|| out_of_range(input));
+        }
         match (p.doy, p.month, p.day) {
             (Some(doy), None, None) => make_timestamp(pg_year, 1, 1, 0, 0, 0)
                 .filter(|_| (1..=366).contains(&doy))
@@ -328,5 +381,22 @@ mod tests {
         assert_eq!(code(parse_timestamp("2024-02-30", "YYYY-MM-DD")), "22008");
         assert_eq!(code(parse_timestamp("2024-xx-01", "YYYY-MM-DD")), "22007");
         assert_eq!(code(parse_timestamp("13:00 PM", "HH12:MI PM")), "22008");
+        assert_eq!(code(parse_timestamp("2006-42", "YYYY-IW")), "22007");
+        assert_eq!(
+            code(parse_timestamp("2006-42-4 10", "IYYY-IW-ID MM")),
+            "22007"
+        );
+    }
+
+    #[test]
+    fn iso_week_dates_read_from_the_monday_of_week_1() {
+        let read = |s: &str, pic: &str| parse_timestamp(s, pic).unwrap();
+        assert_eq!(read("2006-42-4", "IYYY-IW-ID"), ts("2006-10-19"));
+        assert_eq!(read("2020 001", "IYYY IDDD"), ts("2019-12-30"));
+        assert_eq!(read("2020 371", "IYYY IDDD"), ts("2021-01-03"));
+        assert_eq!(read("24-01-1", "IY-IW-ID"), ts("2024-01-01"));
+        assert_eq!(read("2024 10", "IYYY IW"), ts("2024-03-04"));
+        // Without a week or day the ISO year reads as a plain year.
+        assert_eq!(read("2020", "IYYY"), ts("2020-01-01"));
     }
 }
