@@ -48,6 +48,28 @@ pub trait KvTxn: Send {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// As [`KvTxn::scan_chunk`], but each entry is lent to `visit` instead
+    /// of copied out, which a long scan would pay for with two allocations
+    /// per row. `visit` returns whether to go on; the result is the number
+    /// of entries visited, so fewer than `limit` without `visit` stopping
+    /// means the range is exhausted.
+    fn scan_visit(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<usize> {
+        let mut visited = 0;
+        for (key, value) in self.scan_chunk(lower, upper, reverse, limit)? {
+            visited += 1;
+            if !visit(&key, &value) {
+                break;
+            }
+        }
+        Ok(visited)
+    }
     /// Writes `key`, locking it.
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()>;
     /// Writes `key` unless a live value is there (also one committed after

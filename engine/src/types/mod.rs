@@ -50,5 +50,5 @@ pub use error::TypeError;
 pub use interval::Interval;
 pub use keycode::{KeyColumn, compare_keys, decode_key, encode_key};
 pub use parse::parse;
-pub use row::{decode_row, encode_row};
+pub use row::{decode_row, decode_row_into, encode_row};
 pub use value::Value;
