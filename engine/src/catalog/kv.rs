@@ -55,6 +55,9 @@ pub trait KvTxn: Send {
     /// per row. `visit` returns whether to go on; the result is the number
     /// of entries visited, so fewer than `limit` without `visit` stopping
     /// means the range is exhausted.
+    ///
+    /// No default: a wrapper that fell back to `scan_chunk` would still be
+    /// correct but silently lose what this is for.
     fn scan_visit(
         &mut self,
         lower: Bound<Vec<u8>>,
@@ -62,16 +65,7 @@ pub trait KvTxn: Send {
         reverse: bool,
         limit: usize,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<usize> {
-        let mut visited = 0;
-        for (key, value) in self.scan_chunk(lower, upper, reverse, limit)? {
-            visited += 1;
-            if !visit(&key, &value) {
-                break;
-            }
-        }
-        Ok(visited)
-    }
+    ) -> Result<usize>;
     /// As [`KvTxn::scan_chunk`], but what a constraint check must see: at
     /// READ COMMITTED the newest committed entries, also those committed
     /// after the statement's snapshot; above it the snapshot's, failing
