@@ -153,6 +153,31 @@ fn a_phantom_inserted_into_a_scanned_range_fails_the_scanner() {
 }
 
 #[test]
+fn a_range_read_by_visiting_is_recorded_as_read() {
+    let mvcc = fresh();
+    commit_puts(&mvcc, &[("doc/alice", "on"), ("doc/bob", "on")]);
+    let mut t = begin(&mvcc, SER);
+    let mut on = 0;
+    let visited = t
+        .scan(
+            Bound::Included(b"doc/".to_vec()),
+            Bound::Excluded(b"doc0".to_vec()),
+            Direction::Forward,
+        )
+        .visit(10, &mut |_, v| {
+            on += usize::from(v == b"on");
+            true
+        })
+        .unwrap();
+    assert_eq!((visited, on), (2, 2));
+    t.put(b"summary", b"2 on call").unwrap();
+    let mut other = begin(&mvcc, SER);
+    other.insert(b"doc/carol", b"on").unwrap();
+    other.commit().unwrap();
+    assert!(matches!(t.commit(), Err(TxnError::ReadWriteConflict)));
+}
+
+#[test]
 fn a_read_only_serializable_transaction_is_validated_too() {
     let mvcc = fresh();
     commit_puts(&mvcc, &[("x", "1")]);

@@ -86,6 +86,105 @@ fn scan_all(t: &mut Transaction, dir: Direction) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A range read through [`TxnScan::visit`] `page` rows at a time, each
+/// page starting past the last key of the one before, as the executor's
+/// table scan reads it.
+///
+/// [`TxnScan::visit`]: rustydb_engine::mvcc::TxnScan::visit
+fn visit_paged(
+    t: &mut Transaction,
+    mut lower: Bound<Vec<u8>>,
+    mut upper: Bound<Vec<u8>>,
+    backward: bool,
+    page: usize,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let dir = if backward {
+        Direction::Backward
+    } else {
+        Direction::Forward
+    };
+    let mut rows: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    loop {
+        let before = rows.len();
+        let visited = t
+            .scan(lower.clone(), upper.clone(), dir)
+            .visit(page, &mut |k, v| {
+                rows.push((k.to_vec(), v.to_vec()));
+                true
+            })
+            .unwrap();
+        assert_eq!(visited, rows.len() - before, "every visited row counted");
+        let Some((last, _)) = rows.last() else {
+            return rows;
+        };
+        if visited < page {
+            return rows;
+        }
+        if backward {
+            upper = Bound::Excluded(last.clone());
+        } else {
+            lower = Bound::Excluded(last.clone());
+        }
+    }
+}
+
+#[test]
+fn a_visited_scan_sees_the_snapshot_and_own_writes() {
+    let (_sim, _store, mvcc) = fresh();
+    commit_puts(&mvcc, &[("a", "1"), ("b", "1"), ("c", "1"), ("e", "1")]);
+    let mut t = mvcc.begin(RR);
+    t.begin_statement();
+    // Committed after t's snapshot: t keeps seeing the old versions.
+    commit_puts(&mvcc, &[("a", "2"), ("d", "2")]);
+    let mut other = mvcc.begin(RC);
+    other.begin_statement();
+    assert!(other.delete(b"b").unwrap());
+    other.commit().unwrap();
+    t.put(b"c", b"own").unwrap();
+    t.put(b"f", b"own").unwrap();
+    assert!(t.delete(b"e").unwrap(), "own delete of a committed row");
+    let expected = vec![
+        (b"a".to_vec(), b"1".to_vec()),
+        (b"b".to_vec(), b"1".to_vec()),
+        (b"c".to_vec(), b"own".to_vec()),
+        (b"f".to_vec(), b"own".to_vec()),
+    ];
+    for page in [1, 2, 100] {
+        assert_eq!(
+            visit_paged(&mut t, Bound::Unbounded, Bound::Unbounded, false, page),
+            expected,
+            "forward, {page} a page"
+        );
+        let mut backward = visit_paged(&mut t, Bound::Unbounded, Bound::Unbounded, true, page);
+        backward.reverse();
+        assert_eq!(backward, expected, "backward, {page} a page");
+    }
+    assert_eq!(
+        visit_paged(
+            &mut t,
+            Bound::Excluded(b"a".to_vec()),
+            Bound::Included(b"c".to_vec()),
+            false,
+            1
+        ),
+        expected[1..3],
+        "bounds hold"
+    );
+    let mut first = Vec::new();
+    let visited = t
+        .scan(Bound::Unbounded, Bound::Unbounded, Direction::Forward)
+        .visit(10, &mut |k, _| {
+            first.push(k.to_vec());
+            false
+        })
+        .unwrap();
+    assert_eq!(
+        (visited, first),
+        (1, vec![b"a".to_vec()]),
+        "a visitor that says stop gets no more rows"
+    );
+}
+
 fn sqlstate(e: TxnError) -> &'static str {
     rustydb_engine::Error::from(e).sqlstate().code()
 }
@@ -847,11 +946,16 @@ proptest! {
                         _ => true,
                     };
                     let expected: Vec<_> = if valid {
-                        model.range((lower, upper)).map(|(k, v)| (k.clone(), v.clone())).collect()
+                        model.range((lower.clone(), upper.clone())).map(|(k, v)| (k.clone(), v.clone())).collect()
                     } else {
                         Vec::new()
                     };
-                    prop_assert_eq!(got, expected);
+                    prop_assert_eq!(&got, &expected);
+                    let mut paged = visit_paged(&mut t, lower, upper, backward, 3);
+                    if backward {
+                        paged.reverse();
+                    }
+                    prop_assert_eq!(paged, expected);
                 }
             }
         }

@@ -86,6 +86,22 @@ pub trait KvTxn: Send {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// As [`KvTxn::scan_chunk`], but each entry is lent to `visit` instead
+    /// of copied out, which a long scan would pay for with two allocations
+    /// per row. `visit` returns whether to go on; the result is the number
+    /// of entries visited, so fewer than `limit` without `visit` stopping
+    /// means the range is exhausted.
+    ///
+    /// No default: a wrapper that fell back to `scan_chunk` would still be
+    /// correct but silently lose what this is for.
+    fn scan_visit(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<usize>;
     /// As [`KvTxn::scan_chunk`], but what a constraint check must see: at
     /// READ COMMITTED the newest committed entries, also those committed
     /// after the statement's snapshot; above it the snapshot's, failing

@@ -91,6 +91,34 @@ impl KvTxn for MemTxn {
         Ok(RowLock::Unchanged)
     }
 
+    fn scan_visit(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<usize> {
+        let view = self.view();
+        let range = view.range((lower, upper));
+        let mut entries: Box<dyn Iterator<Item = (&Vec<u8>, &Vec<u8>)>> = if reverse {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        let mut visited = 0;
+        while visited < limit {
+            let Some((k, v)) = entries.next() else {
+                break;
+            };
+            visited += 1;
+            if !visit(k, v) {
+                break;
+            }
+        }
+        Ok(visited)
+    }
+
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.writes.insert(key.to_vec(), Some(value.to_vec()));
         Ok(())

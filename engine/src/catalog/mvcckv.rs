@@ -46,6 +46,14 @@ impl KvStore for MvccKv {
 
 struct MvccTxn(Transaction);
 
+fn direction(reverse: bool) -> Direction {
+    if reverse {
+        Direction::Backward
+    } else {
+        Direction::Forward
+    }
+}
+
 impl KvTxn for MvccTxn {
     fn begin_statement(&mut self) {
         self.0.begin_statement();
@@ -62,17 +70,26 @@ impl KvTxn for MvccTxn {
         reverse: bool,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let dir = if reverse {
-            Direction::Backward
-        } else {
-            Direction::Forward
-        };
         let rows = self
             .0
-            .scan(lower, upper, dir)
+            .scan(lower, upper, direction(reverse))
             .take(limit)
             .collect::<std::result::Result<Vec<_>, TxnError>>()?;
         Ok(rows)
+    }
+
+    fn scan_visit(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<usize> {
+        Ok(self
+            .0
+            .scan(lower, upper, direction(reverse))
+            .visit(limit, visit)?)
     }
 
     fn scan_chunk_current(

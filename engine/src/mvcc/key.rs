@@ -57,12 +57,14 @@ pub(crate) fn past_versions(key: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The user key an escaped key came from.
+/// The user key an escaped key came from, into a buffer the caller reuses
+/// from key to key.
 ///
 /// # Errors
-/// A corruption error if `escaped` is not something [`escape`] produced.
-pub(crate) fn unescape(escaped: &[u8]) -> Result<Vec<u8>, TxnError> {
-    let mut out = Vec::with_capacity(escaped.len());
+/// A corruption error if `escaped` is not something [`escape`] produced;
+/// `out` then holds part of the key.
+pub(crate) fn unescape_into(escaped: &[u8], out: &mut Vec<u8>) -> Result<(), TxnError> {
+    out.clear();
     let mut bytes = escaped.iter();
     while let Some(&b) = bytes.next() {
         if b != ESCAPE {
@@ -71,7 +73,7 @@ pub(crate) fn unescape(escaped: &[u8]) -> Result<Vec<u8>, TxnError> {
         }
         match bytes.next() {
             Some(&ESCAPED_ZERO) => out.push(ESCAPE),
-            Some(&TERMINATOR) if bytes.as_slice().is_empty() => return Ok(out),
+            Some(&TERMINATOR) if bytes.as_slice().is_empty() => return Ok(()),
             _ => return Err(corrupt("badly escaped key")),
         }
     }
@@ -199,12 +201,14 @@ mod tests {
             let stored = version_key(&a, lsn);
             let (escaped, got) = split(&stored).unwrap();
             prop_assert_eq!(got, lsn);
-            prop_assert_eq!(unescape(escaped).unwrap(), a);
+            let mut out = vec![7];
+            unescape_into(escaped, &mut out).unwrap();
+            prop_assert_eq!(out, a);
         }
 
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..30)) {
-            let _ = unescape(&bytes);
+            let _ = unescape_into(&bytes, &mut Vec::new());
             let _ = split(&bytes);
             let _ = decode_value(&bytes);
         }

@@ -5,6 +5,10 @@
 //! them, and the transaction's own pending writes in the range, which take
 //! precedence (a pending delete hides the committed row). Neither side is
 //! collected; the store scan holds no lock between its leaves.
+//!
+//! The committed side keeps its current row in buffers reused from row to
+//! row, so [`TxnScan::visit`] hands rows out borrowed without allocating;
+//! the iterator copies each row out of them.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -25,9 +29,21 @@ pub struct TxnScan<'t> {
     committed: Option<Committed>,
     writes: Option<Range<'t, Vec<u8>, Option<Vec<u8>>>>,
     backward: bool,
-    head_committed: Option<Row>,
+    /// Whether `key` and `value` hold a committed row not yet merged.
+    head_committed: bool,
+    /// The committed side's current row: its user key and value.
+    key: Vec<u8>,
+    value: Vec<u8>,
     head_write: Option<(&'t Vec<u8>, &'t Option<Vec<u8>>)>,
     failed: bool,
+}
+
+/// Where the merge's next row is.
+enum Next<'t> {
+    /// In the scan's `key` and `value` buffers.
+    Committed,
+    /// A pending write of the transaction.
+    Write(&'t [u8], &'t [u8]),
 }
 
 impl<'t> TxnScan<'t> {
@@ -40,49 +56,79 @@ impl<'t> TxnScan<'t> {
         dir: Direction,
     ) -> TxnScan<'t> {
         let backward = matches!(dir, Direction::Backward);
+        let mut scan = TxnScan {
+            committed: None,
+            writes: None,
+            backward,
+            head_committed: false,
+            key: Vec::new(),
+            value: Vec::new(),
+            head_write: None,
+            failed: false,
+        };
         if key::is_empty_range(&lower, &upper) {
-            return TxnScan {
-                committed: None,
-                writes: None,
-                backward,
-                head_committed: None,
-                head_write: None,
-                failed: false,
-            };
+            return scan;
         }
-        let scan = shared.store.scan(
+        let store_scan = shared.store.scan(
             shared.tree,
             key::lower_bound(&lower),
             key::upper_bound(&upper),
             dir,
         );
-        let range = writes.range::<[u8], _>((
+        scan.writes = Some(writes.range::<[u8], _>((
             lower.as_ref().map(Vec::as_slice),
             upper.as_ref().map(Vec::as_slice),
-        ));
-        TxnScan {
-            committed: Some(Committed {
-                scan,
-                snapshot,
-                backward,
-                current: None,
-                decided: false,
-                best: None,
-            }),
-            writes: Some(range),
+        )));
+        scan.committed = Some(Committed {
+            scan: store_scan,
+            snapshot,
             backward,
-            head_committed: None,
-            head_write: None,
-            failed: false,
+            current: None,
+            decided: false,
+            best: Best::Unseen,
+            best_value: Vec::new(),
+        });
+        scan
+    }
+
+    /// Calls `visit` with each row's key and value, borrowed, until it
+    /// returns `false` or `limit` rows were visited; returns how many were.
+    /// Fewer than `limit` without `visit` stopping means the range is
+    /// exhausted.
+    ///
+    /// # Errors
+    /// As the iterator: corruption or a storage error.
+    pub fn visit(
+        mut self,
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<usize, TxnError> {
+        if let Some(committed) = &mut self.committed {
+            // Each row is at least one stored version: read that many at
+            // once rather than ramping up from a short first refill.
+            committed.scan.expect_entries(limit);
         }
+        let mut visited = 0;
+        while visited < limit {
+            let more = match self.step()? {
+                None => break,
+                Some(Next::Committed) => visit(&self.key, &self.value),
+                Some(Next::Write(k, v)) => visit(k, v),
+            };
+            visited += 1;
+            if !more {
+                break;
+            }
+        }
+        Ok(visited)
     }
 
     fn fill(&mut self) -> Result<(), TxnError> {
-        if self.head_committed.is_none()
+        if !self.head_committed
             && let Some(committed) = &mut self.committed
         {
-            self.head_committed = committed.next_row()?;
-            if self.head_committed.is_none() {
+            self.head_committed = committed.next_row(&mut self.key, &mut self.value)?;
+            if !self.head_committed {
                 self.committed = None;
             }
         }
@@ -97,26 +143,17 @@ impl<'t> TxnScan<'t> {
         }
         Ok(())
     }
-}
 
-impl Iterator for TxnScan<'_> {
-    type Item = Result<Row, TxnError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next row of the merge, or `None` at the end.
+    fn step(&mut self) -> Result<Option<Next<'t>>, TxnError> {
         loop {
-            if self.failed {
-                return None;
-            }
-            if let Err(e) = self.fill() {
-                self.failed = true;
-                return Some(Err(e));
-            }
-            let take_write = match (&self.head_committed, &self.head_write) {
-                (None, None) => return None,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (Some((committed, _)), Some((write, _))) => {
-                    let order = write.as_slice().cmp(committed);
+            self.fill()?;
+            let take_write = match (self.head_committed, &self.head_write) {
+                (false, None) => return Ok(None),
+                (true, None) => false,
+                (false, Some(_)) => true,
+                (true, Some((write, _))) => {
+                    let order = write.as_slice().cmp(&self.key);
                     let order = if self.backward {
                         order.reverse()
                     } else {
@@ -125,7 +162,7 @@ impl Iterator for TxnScan<'_> {
                     match order {
                         Ordering::Less => true,
                         Ordering::Equal => {
-                            self.head_committed = None;
+                            self.head_committed = false;
                             true
                         }
                         Ordering::Greater => false,
@@ -133,13 +170,44 @@ impl Iterator for TxnScan<'_> {
                 }
             };
             if !take_write {
-                return self.head_committed.take().map(Ok);
+                self.head_committed = false;
+                return Ok(Some(Next::Committed));
             }
             if let Some((key, Some(row))) = self.head_write.take() {
-                return Some(Ok((key.clone(), row.clone())));
+                return Ok(Some(Next::Write(key, row)));
             }
         }
     }
+}
+
+impl Iterator for TxnScan<'_> {
+    type Item = Result<Row, TxnError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.step() {
+            Ok(None) => None,
+            Ok(Some(Next::Committed)) => Some(Ok((self.key.clone(), self.value.clone()))),
+            Ok(Some(Next::Write(k, v))) => Some(Ok((k.to_vec(), v.to_vec()))),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// What a backward scan found of the current key's versions so far.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Best {
+    /// No version in the snapshot.
+    Unseen,
+    /// The newest version in the snapshot deletes the key.
+    Tombstone,
+    /// The newest version in the snapshot is in `best_value`.
+    Live,
 }
 
 /// The committed rows of a store scan visible at `snapshot`.
@@ -152,22 +220,25 @@ struct Committed {
     /// Forward: whether `current`'s visible version was already met.
     decided: bool,
     /// Backward (oldest version first): the newest visible version of
-    /// `current` so far, `Some(None)` for a tombstone.
-    best: Option<Option<Vec<u8>>>,
+    /// `current` so far.
+    best: Best,
+    best_value: Vec<u8>,
 }
 
 impl Committed {
-    fn next_row(&mut self) -> Result<Option<Row>, TxnError> {
+    /// Puts the next visible row into `key` and `value`; `false` at the
+    /// end of the range.
+    fn next_row(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<bool, TxnError> {
         if self.backward {
-            self.next_backward()
+            self.next_backward(key, value)
         } else {
-            self.next_forward()
+            self.next_forward(key, value)
         }
     }
 
     /// Versions arrive newest first: the first one in the snapshot decides.
-    fn next_forward(&mut self) -> Result<Option<Row>, TxnError> {
-        while let Some((stored, value)) = self.scan.next_entry()? {
+    fn next_forward(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<bool, TxnError> {
+        while let Some((stored, version)) = self.scan.next_entry()? {
             let (escaped, lsn) = key::split(stored)?;
             if self.current.as_deref() != Some(escaped) {
                 // One buffer for the whole scan: a copy per key would be an
@@ -181,38 +252,61 @@ impl Committed {
                 continue;
             }
             self.decided = true;
-            if let Some(row) = key::decode_value(value)? {
-                return Ok(Some((key::unescape(escaped)?, row.to_vec())));
+            if let Some(row) = key::decode_value(version)? {
+                key::unescape_into(escaped, key)?;
+                value.clear();
+                value.extend_from_slice(row);
+                return Ok(true);
             }
         }
-        Ok(None)
+        Ok(false)
     }
 
     /// Versions arrive oldest first: a key is decided when the next key
     /// (or the end) shows up.
-    fn next_backward(&mut self) -> Result<Option<Row>, TxnError> {
+    fn next_backward(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<bool, TxnError> {
         loop {
-            let Some((stored, value)) = self.scan.next_entry()? else {
+            let Some((stored, version)) = self.scan.next_entry()? else {
                 let last = self.current.take();
-                return match (last, self.best.take()) {
-                    (Some(escaped), Some(Some(row))) => Ok(Some((key::unescape(&escaped)?, row))),
-                    _ => Ok(None),
+                let best = std::mem::replace(&mut self.best, Best::Unseen);
+                return match last {
+                    Some(escaped) if best == Best::Live => {
+                        key::unescape_into(&escaped, key)?;
+                        std::mem::swap(value, &mut self.best_value);
+                        Ok(true)
+                    }
+                    _ => Ok(false),
                 };
             };
             let (escaped, lsn) = key::split(stored)?;
-            let mut finished = None;
+            let mut finished = false;
             if self.current.as_deref() != Some(escaped) {
-                let previous = self.current.replace(escaped.to_vec());
-                if let (Some(previous), Some(Some(row))) = (previous, self.best.take()) {
-                    finished = Some((key::unescape(&previous)?, row));
+                if let Some(previous) = &self.current
+                    && self.best == Best::Live
+                {
+                    key::unescape_into(previous, key)?;
+                    // The finished row moves out and the buffer it leaves
+                    // takes the next key's versions.
+                    std::mem::swap(value, &mut self.best_value);
+                    finished = true;
                 }
-                self.best = None;
+                let current = self.current.get_or_insert_with(Vec::new);
+                current.clear();
+                current.extend_from_slice(escaped);
+                self.best = Best::Unseen;
             }
             if lsn <= self.snapshot {
-                self.best = Some(key::decode_value(value)?.map(<[u8]>::to_vec));
+                self.best = match key::decode_value(version)? {
+                    Some(row) => {
+                        self.best_value.clear();
+                        self.best_value.extend_from_slice(row);
+                        Best::Live
+                    }
+                    None => Best::Tombstone,
+                };
             }
-            if finished.is_some() {
-                return Ok(finished);
+            if finished {
+                return Ok(true);
             }
         }
     }

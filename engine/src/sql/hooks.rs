@@ -91,6 +91,17 @@ impl KvTxn for SharedTxn {
         self.with(|t| t.scan_chunk(lower, upper, reverse, limit))
     }
 
+    fn scan_visit(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> crate::Result<usize> {
+        self.with(|t| t.scan_visit(lower, upper, reverse, limit, visit))
+    }
+
     fn scan_chunk_current(
         &mut self,
         lower: Bound<Vec<u8>>,

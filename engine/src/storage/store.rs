@@ -568,6 +568,12 @@ const FIRST_SCAN_CHUNK: usize = 64;
 const MAX_SCAN_CHUNK: usize = 1024;
 
 impl ScanIter {
+    /// Tells the scan that the caller will read at least `entries` entries,
+    /// so the first refill copies that many instead of starting small.
+    pub fn expect_entries(&mut self, entries: usize) {
+        self.chunk = self.chunk.max(entries.min(MAX_SCAN_CHUNK));
+    }
+
     /// The next entry, borrowed until the next call.
     ///
     /// # Errors

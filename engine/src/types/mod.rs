@@ -53,6 +53,6 @@ pub use interval::Interval;
 pub(crate) use json::{Json, JsonError};
 pub use keycode::{KeyColumn, compare_keys, decode_key, encode_key};
 pub use parse::parse;
-pub use row::{decode_row, encode_row};
+pub use row::{decode_row, decode_row_into, encode_row};
 pub use timezone::{Zone, session_zone, use_session_zone, with_session_zone};
 pub use value::Value;

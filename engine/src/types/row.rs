@@ -58,6 +58,22 @@ pub fn encode_row(values: &[Value], out: &mut Vec<u8>) {
 /// Decodes a row of columns of `types`. Fails with [`TypeError::Corrupt`]
 /// on bytes [`encode_row`] does not produce, and never panics.
 pub fn decode_row(bytes: &[u8], types: &[DataType]) -> Result<Vec<Value>, TypeError> {
+    let mut values = Vec::with_capacity(types.len());
+    decode_row_into(bytes, types, &mut values)?;
+    Ok(values)
+}
+
+/// [`decode_row`] into `values` (replacing what it held), so that a scan
+/// can reuse one row's allocation for the next.
+///
+/// # Errors
+/// As [`decode_row`]; `values` then holds part of the row.
+pub fn decode_row_into(
+    bytes: &[u8],
+    types: &[DataType],
+    values: &mut Vec<Value>,
+) -> Result<(), TypeError> {
+    values.clear();
     let mut r = Reader { bytes, pos: 0 };
     let stored = usize::try_from(r.varint(usize::BITS)?)
         .map_err(|_| TypeError::Corrupt("row column count"))?;
@@ -65,7 +81,7 @@ pub fn decode_row(bytes: &[u8], types: &[DataType]) -> Result<Vec<Value>, TypeEr
         return Err(TypeError::Corrupt("row has more columns than its table"));
     }
     let bitmap = r.take(stored.div_ceil(8))?;
-    let mut values = Vec::with_capacity(types.len());
+    values.reserve(types.len());
     for (i, ty) in types.iter().enumerate() {
         let null = i >= stored || bitmap.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
         values.push(if null { Value::Null } else { r.value(ty)? });
@@ -73,7 +89,7 @@ pub fn decode_row(bytes: &[u8], types: &[DataType]) -> Result<Vec<Value>, TypeEr
     if r.pos != bytes.len() {
         return Err(TypeError::Corrupt("trailing bytes after row"));
     }
-    Ok(values)
+    Ok(())
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u128) {

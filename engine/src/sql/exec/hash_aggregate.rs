@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use super::wasm_aggregate::WasmAcc;
-use super::{ExecCtx, Operator, Row};
+use super::{Batch, ExecCtx, Operator, Row};
 use crate::sql::error::{SqlError, SqlResult};
-use crate::sql::expr::{Expr, eval, eval_predicate};
+use crate::sql::expr::{Expr, RowExpr, eval, eval_predicate};
 use crate::sql::plan::{AggCall, AggFunc};
 use crate::types::{DataType, TypeError, Value};
 
@@ -17,6 +17,8 @@ pub(super) struct HashAggregate {
     input: Box<dyn Operator>,
     group_by: Vec<Expr>,
     aggs: Vec<AggCall>,
+    /// Each aggregate's arguments, compiled for per-row evaluation.
+    args: Vec<Vec<RowExpr>>,
     output: Option<std::vec::IntoIter<Row>>,
 }
 
@@ -30,10 +32,15 @@ impl HashAggregate {
             a.args.iter_mut().for_each(Expr::fold_constants);
             a.filter.iter_mut().for_each(Expr::fold_constants);
         }
+        let args = aggs
+            .iter()
+            .map(|a| a.args.iter().cloned().map(RowExpr::new).collect())
+            .collect();
         HashAggregate {
             input,
             group_by: group_by.into_iter().map(super::folded).collect(),
             aggs,
+            args,
             output: None,
         }
     }
@@ -47,45 +54,54 @@ impl HashAggregate {
         if self.group_by.is_empty() {
             order.push((Vec::new(), self.aggs.iter().map(Acc::new).collect()));
         }
-        // One argument buffer for every row and aggregate.
+        // One argument buffer for every row and aggregate, and one batch of
+        // input rows read again and again.
         let mut args = Vec::new();
-        while let Some(row) = self.input.next(cx)? {
+        let mut batch = Batch::default();
+        loop {
+            self.input.next_batch(cx, &mut batch)?;
+            if batch.is_empty() {
+                break;
+            }
             cx.check_cancel()?;
-            let index = if self.group_by.is_empty() {
-                0
-            } else {
-                let mut key = Vec::with_capacity(self.group_by.len());
-                for g in &self.group_by {
-                    key.push(eval(g, &row, cx)?);
-                }
-                match groups.get(&key) {
-                    Some(&i) => i,
-                    None => {
-                        groups.insert(key.clone(), order.len());
-                        order.push((key, self.aggs.iter().map(Acc::new).collect()));
-                        order.len() - 1
-                    }
-                }
-            };
-            let accs = &mut order[index].1;
-            for (agg, acc) in self.aggs.iter().zip(accs.iter_mut()) {
-                if let Some(f) = &agg.filter
-                    && !eval_predicate(f, &row, cx)?
-                {
-                    continue;
-                }
-                args.clear();
-                for a in &agg.args {
-                    args.push(eval(a, &row, cx)?);
-                }
-                if let Some(pending) = &mut acc.pending {
-                    let mut keys = Vec::with_capacity(agg.order.len());
-                    for k in &agg.order {
-                        keys.push(eval(&k.expr, &row, cx)?);
-                    }
-                    pending.push((keys, std::mem::take(&mut args)));
+            for row in batch.rows() {
+                let index = if self.group_by.is_empty() {
+                    0
                 } else {
-                    acc.add(agg, &mut args, cx)?;
+                    let mut key = Vec::with_capacity(self.group_by.len());
+                    for g in &self.group_by {
+                        key.push(eval(g, row, cx)?);
+                    }
+                    match groups.get(&key) {
+                        Some(&i) => i,
+                        None => {
+                            groups.insert(key.clone(), order.len());
+                            order.push((key, self.aggs.iter().map(Acc::new).collect()));
+                            order.len() - 1
+                        }
+                    }
+                };
+                let accs = &mut order[index].1;
+                for ((agg, arg_exprs), acc) in self.aggs.iter().zip(&self.args).zip(accs.iter_mut())
+                {
+                    if let Some(f) = &agg.filter
+                        && !eval_predicate(f, row, cx)?
+                    {
+                        continue;
+                    }
+                    args.clear();
+                    for a in arg_exprs {
+                        args.push(a.eval(row, cx)?);
+                    }
+                    if let Some(pending) = &mut acc.pending {
+                        let mut keys = Vec::with_capacity(agg.order.len());
+                        for k in &agg.order {
+                            keys.push(eval(&k.expr, row, cx)?);
+                        }
+                        pending.push((keys, std::mem::take(&mut args)));
+                    } else {
+                        acc.add(agg, &mut args, cx)?;
+                    }
                 }
             }
         }

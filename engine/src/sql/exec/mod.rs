@@ -8,6 +8,7 @@
 //! parameters, the rows of enclosing queries (correlated subqueries), the
 //! statement's clock and the cancel flag.
 
+mod batch;
 mod hash_aggregate;
 mod index_nested_loop_join;
 mod index_scan;
@@ -38,6 +39,7 @@ use super::error::{SqlError, SqlResult};
 use super::expr::Expr;
 use super::plan::Plan;
 pub use super::sequence::SequenceOps;
+pub use batch::Batch;
 pub(crate) use init_plan::{InSet, InitPlan, InitPlanKind, InitPlans};
 
 /// A row: one value per output column.
@@ -108,9 +110,26 @@ fn folded(mut e: Expr) -> Expr {
 }
 
 /// A streaming operator.
+///
+/// A consumer reads an operator either row by row with `next` or a batch
+/// at a time with `next_batch`, not both.
 pub trait Operator {
     /// The next row, or `None` when there are no more.
     fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>>;
+
+    /// Replaces `batch` with up to `BATCH` (1024) next rows; an empty
+    /// batch when there are no more. Operators on the path of a long scan
+    /// override it to reuse the batch's rows.
+    fn next_batch(&mut self, cx: &mut ExecCtx<'_>, batch: &mut Batch) -> SqlResult<()> {
+        batch.clear();
+        while batch.len() < batch::BATCH {
+            match self.next(cx)? {
+                Some(row) => batch.push(row),
+                None => break,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A scan of one table that also yields each row's storage key, which

@@ -1,25 +1,39 @@
 //! A table scan in primary-key order, a chunk of keys at a time, so no
 //! iterator holds the transaction between rows and memory stays bounded.
+//!
+//! Each chunk is lent by the store row by row ([`KvTxn::scan_visit`]) and
+//! decoded straight into the rows of a [`Batch`], whose vectors the next
+//! chunk reuses: read through [`Operator::next_batch`], a scan allocates
+//! nothing per row for tables of fixed-size columns.
+//!
+//! [`KvTxn::scan_visit`]: crate::catalog::KvTxn::scan_visit
 
-use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use super::batch::{BATCH, Batch};
 use super::{ExecCtx, KeyedScan, Operator, Row};
 use crate::catalog::{TableDef, prefix_end, table_prefix};
-use crate::sql::error::SqlResult;
+use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{Expr, eval_predicate};
-use crate::types::{DataType, decode_row};
-
-const CHUNK: usize = 256;
+use crate::types::{DataType, Value, decode_row_into};
 
 pub(crate) struct SeqScan {
+    reader: Reader,
+    /// Rows read for `next` and `next_keyed`, handed out from `pos`.
+    buffered: Batch,
+    pos: usize,
+}
+
+/// The scan's position and what it decodes and tests rows with.
+struct Reader {
     /// The column types rows are decoded with, taken once from the table.
     types: Vec<DataType>,
     filter: Option<Expr>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
-    buffer: VecDeque<(Vec<u8>, Vec<u8>)>,
+    /// The last key read, kept in one buffer for the whole scan.
+    last: Vec<u8>,
     done: bool,
 }
 
@@ -27,52 +41,103 @@ impl SeqScan {
     pub(crate) fn new(table: Arc<TableDef>, filter: Option<Expr>) -> Self {
         let prefix = table_prefix(table.id);
         SeqScan {
-            upper: prefix_end(&prefix),
-            lower: Bound::Included(prefix),
-            types: table.types(),
-            filter: filter.map(super::folded),
-            buffer: VecDeque::new(),
-            done: false,
+            reader: Reader {
+                upper: prefix_end(&prefix),
+                lower: Bound::Included(prefix),
+                types: table.types(),
+                filter: filter.map(super::folded),
+                last: Vec::new(),
+                done: false,
+            },
+            buffered: Batch::default(),
+            pos: 0,
         }
+    }
+
+    /// The next buffered row, reading a chunk when they are used up.
+    fn next_buffered(&mut self, cx: &mut ExecCtx<'_>, keyed: bool) -> SqlResult<Option<Row>> {
+        while self.pos >= self.buffered.len() {
+            if self.reader.done {
+                return Ok(None);
+            }
+            self.reader.read(cx, &mut self.buffered, keyed)?;
+            self.pos = 0;
+        }
+        self.pos += 1;
+        Ok(self.buffered.take(self.pos - 1))
+    }
+}
+
+impl Reader {
+    /// Replaces `batch` with the matching rows of the next chunks, until
+    /// some match or the table ends; `keyed` appends each row's storage
+    /// key as a last column.
+    fn read(&mut self, cx: &mut ExecCtx<'_>, batch: &mut Batch, keyed: bool) -> SqlResult<()> {
+        batch.clear();
+        while batch.is_empty() && !self.done {
+            cx.check_cancel()?;
+            let mut failed = None;
+            let (types, last) = (&self.types, &mut self.last);
+            let visited = cx.txn.scan_visit(
+                self.lower.clone(),
+                self.upper.clone(),
+                false,
+                BATCH,
+                &mut |key, value| {
+                    let row = batch.push_empty();
+                    if let Err(e) = decode_row_into(value, types, row) {
+                        failed = Some(e);
+                        return false;
+                    }
+                    if keyed {
+                        row.push(Value::Bytea(key.to_vec()));
+                    }
+                    last.clear();
+                    last.extend_from_slice(key);
+                    true
+                },
+            )?;
+            if let Some(e) = failed {
+                return Err(SqlError::from(e));
+            }
+            if visited < BATCH {
+                self.done = true;
+            }
+            if visited > 0 {
+                self.lower = Bound::Excluded(self.last.clone());
+            }
+            if let Some(f) = &self.filter {
+                batch.retain(|row| eval_predicate(f, row, cx))?;
+            }
+        }
+        Ok(())
     }
 }
 
 impl Operator for SeqScan {
     fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
-        Ok(self.next_keyed(cx)?.map(|(_, row)| row))
+        self.next_buffered(cx, false)
+    }
+
+    fn next_batch(&mut self, cx: &mut ExecCtx<'_>, batch: &mut Batch) -> SqlResult<()> {
+        if self.reader.done {
+            batch.clear();
+            return Ok(());
+        }
+        self.reader.read(cx, batch, false)
     }
 }
 
 impl KeyedScan for SeqScan {
     fn next_keyed(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<(Vec<u8>, Row)>> {
-        loop {
-            if self.buffer.is_empty() {
-                if self.done {
-                    return Ok(None);
-                }
-                cx.check_cancel()?;
-                let chunk =
-                    cx.txn
-                        .scan_chunk(self.lower.clone(), self.upper.clone(), false, CHUNK)?;
-                if chunk.len() < CHUNK {
-                    self.done = true;
-                }
-                if let Some((last, _)) = chunk.last() {
-                    self.lower = Bound::Excluded(last.clone());
-                }
-                self.buffer.extend(chunk);
-                continue;
-            }
-            let Some((key, value)) = self.buffer.pop_front() else {
-                continue;
-            };
-            let row = decode_row(&value, &self.types)?;
-            if let Some(f) = &self.filter
-                && !eval_predicate(f, &row, cx)?
-            {
-                continue;
-            }
-            return Ok(Some((key, row)));
+        let Some(mut row) = self.next_buffered(cx, true)? else {
+            return Ok(None);
+        };
+        match row.pop() {
+            Some(Value::Bytea(key)) => Ok(Some((key, row))),
+            _ => Err(SqlError::Internal(
+                "a keyed scan row without its key".into(),
+            )),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! tree is built, every such call (outside a CASE or COALESCE, whose
 //! branches run only for some rows) is lifted out of its expression into a
 //! *slot*, and the expression reads the slot's value as an extra column
-//! past the input's own. [`WasmExtend`] then pulls up to
+//! past the input's own. [`WasmExtend`] then pulls a batch of up to
 //! [`BATCH_ROWS`] input rows, evaluates each slot's arguments for all of
 //! them and makes one guest call per slot for the whole batch, appending
 //! the results. The operator above (a projection, a filter, an aggregation)
@@ -15,14 +15,14 @@
 //! Nested calls (`f(g(x))`) become two slots, the inner first; an IMMUTABLE
 //! call whose arguments are constant is made once per statement and its
 //! value repeated.
+//!
+//! [`BATCH_ROWS`]: crate::sql::routine::query_calls::BATCH_ROWS
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::{ExecCtx, Operator, Row};
+use super::{Batch, ExecCtx, Operator, Row};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{Expr, Func, RoutineCall, eval, eval_predicate};
-use crate::sql::routine::query_calls::BATCH_ROWS;
 use crate::types::Value;
 
 /// One lifted call: its routine and its arguments over the extended row.
@@ -72,7 +72,9 @@ pub(crate) struct WasmExtend {
     input: Box<dyn Operator>,
     slots: Vec<Slot>,
     width: usize,
-    ready: VecDeque<Row>,
+    /// The batch `next` hands out rows of, from `pos`.
+    ready: Batch,
+    pos: usize,
     done: bool,
 }
 
@@ -85,24 +87,22 @@ impl WasmExtend {
             input,
             slots,
             width,
-            ready: VecDeque::new(),
+            ready: Batch::default(),
+            pos: 0,
             done: false,
         }
     }
 
-    fn fill(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<()> {
-        let mut rows = Vec::with_capacity(BATCH_ROWS);
-        while rows.len() < BATCH_ROWS {
-            match self.input.next(cx)? {
-                Some(row) => rows.push(row),
-                None => {
-                    self.done = true;
-                    break;
-                }
-            }
+    /// Reads the next input batch into `batch` and extends its rows.
+    fn fill(&mut self, cx: &mut ExecCtx<'_>, batch: &mut Batch) -> SqlResult<()> {
+        if self.done {
+            batch.clear();
+            return Ok(());
         }
+        self.input.next_batch(cx, batch)?;
+        self.done = batch.is_empty();
         cx.check_cancel()?;
-        if let Some(r) = rows.iter().find(|r| r.len() != self.width) {
+        if let Some(r) = batch.rows().iter().find(|r| r.len() != self.width) {
             return Err(SqlError::Internal(format!(
                 "a batched row has {} columns, not {}",
                 r.len(),
@@ -110,9 +110,8 @@ impl WasmExtend {
             )));
         }
         for slot in &mut self.slots {
-            compute(slot, &mut rows, cx)?;
+            compute(slot, batch.rows_mut(), cx)?;
         }
-        self.ready.extend(rows);
         Ok(())
     }
 }
@@ -164,10 +163,19 @@ fn compute(slot: &mut Slot, rows: &mut [Row], cx: &mut ExecCtx<'_>) -> SqlResult
 
 impl Operator for WasmExtend {
     fn next(&mut self, cx: &mut ExecCtx<'_>) -> SqlResult<Option<Row>> {
-        while self.ready.is_empty() && !self.done {
-            self.fill(cx)?;
+        if self.pos >= self.ready.len() {
+            let mut ready = std::mem::take(&mut self.ready);
+            let filled = self.fill(cx, &mut ready);
+            self.ready = ready;
+            self.pos = 0;
+            filled?;
         }
-        Ok(self.ready.pop_front())
+        self.pos += 1;
+        Ok(self.ready.take(self.pos - 1))
+    }
+
+    fn next_batch(&mut self, cx: &mut ExecCtx<'_>, batch: &mut Batch) -> SqlResult<()> {
+        self.fill(cx, batch)
     }
 }
 
@@ -199,5 +207,23 @@ impl Operator for WasmFilter {
             }
         }
         Ok(None)
+    }
+
+    fn next_batch(&mut self, cx: &mut ExecCtx<'_>, batch: &mut Batch) -> SqlResult<()> {
+        let width = self.input.width;
+        loop {
+            self.input.next_batch(cx, batch)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            batch.retain(|row| {
+                let keep = eval_predicate(&self.predicate, row, cx)?;
+                row.truncate(width);
+                Ok(keep)
+            })?;
+            if !batch.is_empty() {
+                return Ok(());
+            }
+        }
     }
 }

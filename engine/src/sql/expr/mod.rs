@@ -5,6 +5,7 @@
 mod arith;
 mod datetime;
 mod eval;
+mod float;
 mod fold;
 mod format_picture;
 mod formatting;
@@ -38,6 +39,7 @@ pub use datetime::DtFunc;
 pub(crate) use datetime::{at_time_zone, temporal_result};
 pub(crate) use eval::no_host;
 pub use eval::{eval, eval_predicate};
+pub(crate) use float::RowExpr;
 pub use formatting::FmtFunc;
 pub use functions::{Func, resolve_function};
 pub use json::JsonFunc;
