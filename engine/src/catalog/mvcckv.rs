@@ -33,6 +33,7 @@ impl KvStore for MvccKv {
         let isolation = match config.isolation {
             Isolation::ReadCommitted => IsolationLevel::ReadCommitted,
             Isolation::RepeatableRead => IsolationLevel::RepeatableRead,
+            Isolation::Serializable => IsolationLevel::Serializable,
         };
         Box::new(MvccTxn(self.mvcc.begin(TxnOptions {
             isolation,
@@ -71,6 +72,28 @@ impl KvTxn for MvccTxn {
             .take(limit)
             .collect::<std::result::Result<Vec<_>, TxnError>>()?;
         Ok(rows)
+    }
+
+    fn scan_chunk_current(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let rows = self
+            .0
+            .scan_current(lower, upper, Direction::Forward)?
+            .take(limit)
+            .collect::<std::result::Result<Vec<_>, TxnError>>()?;
+        Ok(rows)
+    }
+
+    fn get_current(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.get_current(key)?)
+    }
+
+    fn lock_shared(&mut self, key: &[u8], nowait: bool) -> Result<Option<Vec<u8>>> {
+        Ok(self.0.lock_shared(key, nowait)?)
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {

@@ -53,6 +53,9 @@ pub(crate) struct Shared {
     next_txn: AtomicU64,
     /// One vacuum at a time: two would only repeat each other's work.
     pub vacuum_running: Mutex<()>,
+    /// Held by a SERIALIZABLE transaction from its validation to the end
+    /// of its commit (`serializable.rs`).
+    pub serializable_commit: Mutex<()>,
 }
 
 /// A committed version: its LSN and its row (`None` for a tombstone).
@@ -91,6 +94,7 @@ impl Mvcc {
             snapshots: Snapshots::default(),
             next_txn: AtomicU64::new(1),
             vacuum_running: Mutex::new(()),
+            serializable_commit: Mutex::new(()),
         });
         let vacuumer = Vacuumer::start(&shared, opts.vacuum_interval)?;
         Ok(Mvcc {
@@ -147,6 +151,16 @@ impl Shared {
     /// The newest version of `key` committed at or before `snapshot`
     /// (`Lsn::MAX` for the newest of all).
     pub fn version_at(&self, key: &[u8], snapshot: Lsn) -> Result<Option<Version>, TxnError> {
+        // Most probes want the newest version (every insert's existence
+        // check), or find it old enough: one point probe, not a scan.
+        let Some((stored, value)) = self.store.first_with_prefix(self.tree, &key::escape(key))?
+        else {
+            return Ok(None);
+        };
+        let (_, lsn) = key::split(&stored)?;
+        if lsn <= snapshot {
+            return Ok(Some((lsn, key::decode_value(&value)?.map(<[u8]>::to_vec))));
+        }
         let mut scan = self.versions(key);
         while let Some((stored, value)) = scan.next_entry()? {
             let (_, lsn) = key::split(stored)?;

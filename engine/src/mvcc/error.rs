@@ -14,6 +14,11 @@ pub enum TxnError {
     /// transaction it cannot see changed first (first-updater-wins).
     #[error("could not serialize access due to concurrent update")]
     SerializationFailure,
+    /// A SERIALIZABLE transaction read something that a transaction
+    /// committed after its snapshot wrote: committing would not be
+    /// equivalent to any serial order.
+    #[error("could not serialize access due to read/write dependencies among transactions")]
+    ReadWriteConflict,
     /// Waiting for the lock would have closed a cycle of waiting
     /// transactions; this one was chosen to break it.
     #[error("deadlock detected")]
@@ -28,6 +33,9 @@ pub enum TxnError {
     /// The caller's cancel flag ended a lock wait.
     #[error("canceling statement due to user request")]
     Canceled,
+    /// A `NOWAIT` lock request found the lock held.
+    #[error("could not obtain lock on row")]
+    LockNotAvailable,
     /// The transaction's lock timeout ended a lock wait.
     #[error("canceling statement due to lock timeout")]
     LockTimeout,
@@ -42,12 +50,14 @@ impl TxnError {
     pub fn sqlstate(&self) -> Option<SqlState> {
         Some(match self {
             TxnError::Storage(_) => return None,
-            TxnError::SerializationFailure => SqlState::SERIALIZATION_FAILURE,
+            TxnError::SerializationFailure | TxnError::ReadWriteConflict => {
+                SqlState::SERIALIZATION_FAILURE
+            }
             TxnError::Deadlock => SqlState::DEADLOCK_DETECTED,
             TxnError::KeyExists => SqlState::UNIQUE_VIOLATION,
             TxnError::ReadOnly => SqlState::READ_ONLY_SQL_TRANSACTION,
             TxnError::Canceled => SqlState::QUERY_CANCELED,
-            TxnError::LockTimeout => SqlState::LOCK_NOT_AVAILABLE,
+            TxnError::LockTimeout | TxnError::LockNotAvailable => SqlState::LOCK_NOT_AVAILABLE,
             TxnError::NoSuchSavepoint(_) => SqlState::INVALID_SAVEPOINT_SPECIFICATION,
         })
     }
@@ -55,7 +65,10 @@ impl TxnError {
     /// Whether retrying the whole transaction may succeed (40001, 40P01):
     /// what a client's retry loop tests.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, TxnError::SerializationFailure | TxnError::Deadlock)
+        matches!(
+            self,
+            TxnError::SerializationFailure | TxnError::ReadWriteConflict | TxnError::Deadlock
+        )
     }
 }
 

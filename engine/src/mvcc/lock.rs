@@ -1,20 +1,30 @@
-//! The lock manager: exclusive locks on keys, held until the holder's
-//! transaction ends, with deadlock detection.
+//! The lock manager: key locks held until the holder's transaction ends,
+//! shared or exclusive, with deadlock detection.
 //!
-//! A lock is a name (any bytes; rows and unique-index values alike). Every
-//! lock is exclusive, so a waiting transaction waits for exactly one holder
-//! and the waits-for graph is a set of chains: following "the key I wait for
-//! → its holder → the key that holder waits for → …" from a transaction
-//! about to sleep finds any cycle it would close. The check runs under the
-//! one mutex every lock operation takes, each time a waiter is about to
-//! sleep, so when a cycle forms the first of its members to look finds it,
-//! reports `Deadlock` and leaves the graph, and the others see no cycle.
+//! A lock is a name (any bytes; rows and unique-index values alike). An
+//! exclusive lock (a write, `FOR UPDATE`) has one holder; a shared lock (a
+//! foreign key's look at its referenced row) may have many, and an
+//! exclusive request waits until every other holder is gone. A sole
+//! shared holder may upgrade to exclusive.
+//!
+//! Deadlock detection follows the waits-for graph from a transaction about
+//! to sleep: it waits for each holder its request conflicts with, each of
+//! those may wait for the holders of another key, and so on; reaching
+//! itself again means the sleep would close a cycle. The check runs under
+//! the one mutex every lock operation takes, each time a waiter is about
+//! to sleep, so when a cycle forms the first of its members to look finds
+//! it, reports `Deadlock` and leaves the graph, and the others see no
+//! cycle.
+//!
+//! A shared request is granted while the lock is shared even if an
+//! exclusive request is waiting: simpler than a queue, at the risk of a
+//! writer waiting while readers keep overlapping.
 //!
 //! Waiters sleep on one condition variable woken whenever locks are
 //! released, and re-check their cancel flag on a short tick, because the
 //! flag is set from another thread without knowing what it should wake.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -31,35 +41,100 @@ const CANCEL_TICK: Duration = Duration::from_millis(10);
 pub(crate) struct WaitLimits<'a> {
     pub cancel: Option<&'a AtomicBool>,
     pub deadline: Option<Instant>,
+    /// Fail with `LockNotAvailable` instead of waiting (`NOWAIT`).
+    pub nowait: bool,
+}
+
+/// How a lock is held or asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockMode {
+    Shared,
+    Exclusive,
+}
+
+/// Who holds one key.
+#[derive(Debug)]
+enum Holders {
+    Exclusive(u64),
+    /// Never empty: the entry goes with its last holder.
+    Shared(Vec<u64>),
+}
+
+impl Holders {
+    /// The holders other than `txn` that a `mode` request by `txn` waits for.
+    fn blocking(&self, txn: u64, mode: LockMode) -> impl Iterator<Item = u64> + '_ {
+        let ids: &[u64] = match (self, mode) {
+            (Holders::Exclusive(h), _) => std::slice::from_ref(h),
+            (Holders::Shared(_), LockMode::Shared) => &[],
+            (Holders::Shared(hs), LockMode::Exclusive) => hs,
+        };
+        ids.iter().copied().filter(move |h| *h != txn)
+    }
 }
 
 #[derive(Default)]
 struct Graph {
-    holders: HashMap<Vec<u8>, u64, RandomState>,
-    /// The key each blocked transaction waits for.
-    waiting: HashMap<u64, Vec<u8>, RandomState>,
+    holders: HashMap<Vec<u8>, Holders, RandomState>,
+    /// The key each blocked transaction waits for, and in which mode.
+    waiting: HashMap<u64, (Vec<u8>, LockMode), RandomState>,
 }
 
 impl Graph {
     /// Whether `me`, waiting, is part of a cycle.
     fn in_cycle(&self, me: u64) -> bool {
-        let mut txn = me;
-        // A chain longer than the number of waiters has looped without
-        // passing through `me`, which the others' checks will report.
-        for _ in 0..=self.waiting.len() {
-            let Some(holder) = self.waiting.get(&txn).and_then(|k| self.holders.get(k)) else {
-                return false;
+        let mut seen = HashSet::new();
+        let mut stack = vec![me];
+        while let Some(txn) = stack.pop() {
+            let Some((key, mode)) = self.waiting.get(&txn) else {
+                continue;
             };
-            if *holder == me {
-                return true;
+            let Some(holders) = self.holders.get(key) else {
+                continue;
+            };
+            for holder in holders.blocking(txn, *mode) {
+                if holder == me {
+                    return true;
+                }
+                if seen.insert(holder) {
+                    stack.push(holder);
+                }
             }
-            txn = *holder;
         }
         false
     }
+
+    /// Grants `txn` the lock on `key` in `mode` if nothing blocks it.
+    /// `Some(newly)`: granted, and whether `txn` lacked it; `None`: wait.
+    fn try_grant(&mut self, txn: u64, key: &[u8], mode: LockMode) -> Option<bool> {
+        let Some(holders) = self.holders.get_mut(key) else {
+            let holders = match mode {
+                LockMode::Shared => Holders::Shared(vec![txn]),
+                LockMode::Exclusive => Holders::Exclusive(txn),
+            };
+            self.holders.insert(key.to_vec(), holders);
+            return Some(true);
+        };
+        match holders {
+            Holders::Exclusive(h) => (*h == txn).then_some(false),
+            Holders::Shared(hs) if mode == LockMode::Shared => {
+                if hs.contains(&txn) {
+                    return Some(false);
+                }
+                hs.push(txn);
+                Some(true)
+            }
+            Holders::Shared(hs) => {
+                if hs.as_slice() != [txn] {
+                    return None;
+                }
+                *holders = Holders::Exclusive(txn);
+                Some(true)
+            }
+        }
+    }
 }
 
-/// Exclusive key locks shared by all transactions of an `Mvcc`.
+/// Key locks shared by all transactions of an `Mvcc`.
 #[derive(Default)]
 pub(crate) struct LockManager {
     graph: Mutex<Graph>,
@@ -67,30 +142,43 @@ pub(crate) struct LockManager {
 }
 
 impl LockManager {
-    /// Takes the lock on `key` for `txn`, waiting while another transaction
-    /// holds it. Returns `false` if `txn` held it already.
+    /// Takes the exclusive lock on `key` for `txn`, waiting while another
+    /// transaction holds it. Returns `false` if `txn` held it already.
     ///
     /// # Errors
-    /// `Deadlock` if waiting would close a cycle, `Canceled` or
-    /// `LockTimeout` when a limit ends the wait. The caller keeps its other
-    /// locks either way.
+    /// As [`LockManager::acquire_mode`].
     pub fn acquire(&self, txn: u64, key: &[u8], limits: WaitLimits<'_>) -> Result<bool, TxnError> {
+        self.acquire_mode(txn, key, LockMode::Exclusive, limits)
+    }
+
+    /// Takes the lock on `key` for `txn` in `mode`, waiting while another
+    /// transaction holds it in a conflicting mode. Returns `false` if `txn`
+    /// held it already in that mode or a stronger one.
+    ///
+    /// # Errors
+    /// `Deadlock` if waiting would close a cycle, `LockNotAvailable` for a
+    /// `nowait` request that would wait, `Canceled` or `LockTimeout` when a
+    /// limit ends the wait. The caller keeps its other locks either way.
+    pub fn acquire_mode(
+        &self,
+        txn: u64,
+        key: &[u8],
+        mode: LockMode,
+        limits: WaitLimits<'_>,
+    ) -> Result<bool, TxnError> {
         let mut graph = self.graph.lock();
         loop {
-            match graph.holders.get(key) {
-                None => {
-                    graph.holders.insert(key.to_vec(), txn);
-                    graph.waiting.remove(&txn);
-                    return Ok(true);
-                }
-                Some(&holder) if holder == txn => {
-                    graph.waiting.remove(&txn);
-                    return Ok(false);
-                }
-                Some(_) => {}
+            if let Some(newly) = graph.try_grant(txn, key, mode) {
+                graph.waiting.remove(&txn);
+                return Ok(newly);
             }
-            graph.waiting.entry(txn).or_insert_with(|| key.to_vec());
-            let stop = if graph.in_cycle(txn) {
+            graph
+                .waiting
+                .entry(txn)
+                .or_insert_with(|| (key.to_vec(), mode));
+            let stop = if limits.nowait {
+                Some(TxnError::LockNotAvailable)
+            } else if graph.in_cycle(txn) {
                 Some(TxnError::Deadlock)
             } else if limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 Some(TxnError::Canceled)
@@ -115,12 +203,21 @@ impl LockManager {
     pub fn release<'k>(&self, txn: u64, keys: impl IntoIterator<Item = &'k Vec<u8>>) {
         let mut graph = self.graph.lock();
         for key in keys {
-            // One probe per key: a held key is always this transaction's,
-            // so the put-back never runs in practice.
-            if let Some((key, holder)) = graph.holders.remove_entry(key.as_slice())
-                && holder != txn
-            {
-                graph.holders.insert(key, holder);
+            // One probe per key for the common exclusive lock: a held key
+            // is always this transaction's, so the put-back never runs in
+            // practice.
+            match graph.holders.remove_entry(key.as_slice()) {
+                Some((_, Holders::Exclusive(holder))) if holder == txn => {}
+                Some((key, Holders::Shared(mut hs))) => {
+                    hs.retain(|h| *h != txn);
+                    if !hs.is_empty() {
+                        graph.holders.insert(key, Holders::Shared(hs));
+                    }
+                }
+                Some((key, other)) => {
+                    graph.holders.insert(key, other);
+                }
+                None => {}
             }
         }
         graph.waiting.remove(&txn);
@@ -128,7 +225,7 @@ impl LockManager {
         self.released.notify_all();
     }
 
-    /// Number of locks held, for tests and monitoring.
+    /// Number of keys locked, for tests and monitoring.
     pub fn held(&self) -> usize {
         self.graph.lock().holders.len()
     }
@@ -151,8 +248,8 @@ mod tests {
         assert!(m.acquire(1, b"a", WaitLimits::default()).unwrap());
         assert!(!m.acquire(1, b"a", WaitLimits::default()).unwrap());
         let limits = WaitLimits {
-            cancel: None,
             deadline: Some(Instant::now() + Duration::from_millis(30)),
+            ..WaitLimits::default()
         };
         assert!(matches!(
             m.acquire(2, b"a", limits),
@@ -236,7 +333,7 @@ mod tests {
         let flag = AtomicBool::new(true);
         let limits = WaitLimits {
             cancel: Some(&flag),
-            deadline: None,
+            ..WaitLimits::default()
         };
         assert!(matches!(
             m.acquire(2, b"a", limits),

@@ -33,8 +33,15 @@
 //! failure (first-updater-wins, which prevents lost updates); READ
 //! COMMITTED goes ahead, and the SQL layer re-checks its WHERE clause on
 //! [`Transaction::latest_committed`]. This is snapshot isolation: write
-//! skew between transactions that write disjoint keys is not prevented, so
-//! SERIALIZABLE, mapped to REPEATABLE READ above, is not truly serializable.
+//! skew between transactions that write disjoint keys is not prevented.
+//!
+//! # SERIALIZABLE
+//!
+//! A SERIALIZABLE transaction runs as REPEATABLE READ and records the keys
+//! and ranges it read; its commit fails with a serialization failure if a
+//! transaction committed after its snapshot wrote into them
+//! (`serializable.rs`). That makes commit order a serial order among
+//! SERIALIZABLE transactions.
 //!
 //! # Reclaiming versions
 //!
@@ -48,6 +55,7 @@ mod error;
 mod key;
 mod lock;
 mod scan;
+mod serializable;
 mod snapshot;
 mod txn;
 mod vacuum;

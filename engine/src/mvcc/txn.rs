@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use super::db::Shared;
 use super::error::TxnError;
 use super::key;
-use super::lock::WaitLimits;
+use super::lock::{LockMode, WaitLimits};
 use super::scan::TxnScan;
+use super::serializable::ReadSet;
 use super::vacuum;
 use crate::storage::page::MAX_KEY_LEN;
 use crate::storage::wal::Lsn;
@@ -24,9 +25,12 @@ pub enum IsolationLevel {
     #[default]
     ReadCommitted,
     /// The whole transaction sees what was committed before its first
-    /// statement (snapshot isolation). The SQL layer maps SERIALIZABLE here:
-    /// lost updates are prevented, write skew is not.
+    /// statement (snapshot isolation): lost updates are prevented, write
+    /// skew is not.
     RepeatableRead,
+    /// REPEATABLE READ whose commit also fails if anything it read changed
+    /// since its snapshot (`serializable.rs`): write skew is prevented.
+    Serializable,
 }
 
 /// How a transaction is started.
@@ -47,6 +51,8 @@ type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
 /// What a transaction knows of a key it holds the lock on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Held {
+    /// Locked in shared mode only (`lock_shared`): a write must upgrade.
+    Shared,
     /// Locked only.
     Locked,
     /// The REPEATABLE READ check passed for it.
@@ -84,6 +90,8 @@ pub struct Transaction {
     /// it: no one else can commit the key until we end.
     held: HashMap<Vec<u8>, Held, foldhash::fast::RandomState>,
     cancel: Option<Arc<AtomicBool>>,
+    /// What a SERIALIZABLE transaction read; `None` at other levels.
+    reads: Option<ReadSet>,
     ended: bool,
 }
 
@@ -101,6 +109,7 @@ impl Transaction {
             savepoints: Vec::new(),
             held: HashMap::default(),
             cancel: None,
+            reads: (opts.isolation == IsolationLevel::Serializable).then(ReadSet::default),
             ended: false,
         }
     }
@@ -145,6 +154,9 @@ impl Transaction {
         if let Some(row) = self.writes.get(key) {
             return Ok(row.clone());
         }
+        if let Some(reads) = &mut self.reads {
+            reads.read_key(key);
+        }
         Ok(self
             .shared
             .version_at(key, self.snapshot)?
@@ -159,6 +171,9 @@ impl Transaction {
         upper: Bound<Vec<u8>>,
         dir: Direction,
     ) -> TxnScan<'_> {
+        if let Some(reads) = &mut self.reads {
+            reads.read_range(&lower, &upper);
+        }
         TxnScan::new(&self.shared, self.snapshot, &self.writes, lower, upper, dir)
     }
 
@@ -226,14 +241,19 @@ impl Transaction {
         Ok(())
     }
 
-    /// Deletes `key` if this transaction sees it, locking it either way.
-    /// Returns whether it saw it.
+    /// Deletes `key` if it is live, locking it either way. Returns whether
+    /// it was.
+    ///
+    /// Holding the lock, the newest committed version is the one a write
+    /// acts on: under REPEATABLE READ it is the snapshot's (anything newer
+    /// failed the lock), under READ COMMITTED it may be newer — a row a
+    /// foreign key's CASCADE found committed since the statement began.
     ///
     /// # Errors
     /// As [`Transaction::put`].
     pub fn delete(&mut self, key: &[u8]) -> Result<bool, TxnError> {
         self.lock_for_update(key)?;
-        let live = self.get(key)?.is_some();
+        let live = self.latest_committed(key)?.is_some();
         if live {
             self.record(key, None);
         }
@@ -247,6 +267,75 @@ impl Transaction {
     /// As [`Transaction::put`].
     pub fn lock(&mut self, key: &[u8]) -> Result<(), TxnError> {
         self.lock_for_update(key)
+    }
+
+    /// Takes a shared lock on `key` (`SELECT … FOR SHARE`, a foreign key
+    /// holding its referenced row), and returns the row the lock protects:
+    /// the newest committed one under READ COMMITTED, the snapshot's at
+    /// REPEATABLE READ and above, where a version newer than the snapshot
+    /// fails instead. Writers of the key wait until this transaction ends;
+    /// other shared lockers do not. With `nowait`, a lock held in
+    /// exclusive mode fails at once.
+    ///
+    /// # Errors
+    /// `LockNotAvailable` (with `nowait`); otherwise as [`Transaction::put`].
+    pub fn lock_shared(&mut self, key: &[u8], nowait: bool) -> Result<Option<Vec<u8>>, TxnError> {
+        self.check_writable(key)?;
+        if !self.held.contains_key(key) {
+            let limits = self.wait_limits(nowait);
+            self.shared
+                .locks
+                .acquire_mode(self.id, key, LockMode::Shared, limits)?;
+            self.held.insert(key.to_vec(), Held::Shared);
+        }
+        self.get_current(key)
+    }
+
+    /// What a constraint check must see of `key`, as
+    /// [`Transaction::scan_current`] does for a range.
+    ///
+    /// # Errors
+    /// As [`Transaction::scan_current`].
+    pub fn get_current(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, TxnError> {
+        if self.opts.isolation == IsolationLevel::ReadCommitted {
+            return self.latest_committed(key);
+        }
+        if !self.writes.contains_key(key)
+            && let Some((lsn, _)) = self.shared.version_at(key, Lsn::MAX)?
+        {
+            self.check_not_updated_since_snapshot(lsn)?;
+        }
+        self.get(key)
+    }
+
+    /// The rows of a range as a constraint check must see them (the rows
+    /// referencing a parent being deleted): under READ COMMITTED what is
+    /// committed now, even after the statement's snapshot; at REPEATABLE
+    /// READ and above the snapshot's, failing if anything in the range was
+    /// committed since, as PostgreSQL's foreign-key checks do.
+    ///
+    /// # Errors
+    /// `SerializationFailure`; storage errors.
+    pub fn scan_current(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        dir: Direction,
+    ) -> Result<TxnScan<'_>, TxnError> {
+        if self.opts.isolation == IsolationLevel::ReadCommitted {
+            return Ok(TxnScan::new(
+                &self.shared,
+                Lsn::MAX,
+                &self.writes,
+                lower,
+                upper,
+                dir,
+            ));
+        }
+        if super::serializable::changed_since(&self.shared, &lower, &upper, self.snapshot)? {
+            return Err(TxnError::SerializationFailure);
+        }
+        Ok(self.scan(lower, upper, dir))
     }
 
     /// The newest version of `key`: this transaction's own write if any,
@@ -312,9 +401,20 @@ impl Transaction {
     /// written.
     ///
     /// # Errors
-    /// Storage errors; the transaction is then rolled back.
+    /// Storage errors; under SERIALIZABLE, `ReadWriteConflict` if a
+    /// transaction committed since the snapshot wrote what this one read.
+    /// The transaction is then rolled back.
     pub fn commit(mut self) -> Result<Lsn, TxnError> {
-        let result = self.write_out();
+        let result = match self.reads.take() {
+            Some(reads) => {
+                let shared = Arc::clone(&self.shared);
+                let _serial = shared.serializable_commit.lock();
+                reads
+                    .validate(&shared, self.snapshot)
+                    .and_then(|()| self.write_out())
+            }
+            None => self.write_out(),
+        };
         self.end();
         result
     }
@@ -434,20 +534,25 @@ impl Transaction {
 
     fn take_lock(&mut self, key: &[u8]) -> Result<(), TxnError> {
         self.check_writable(key)?;
-        if self.held.contains_key(key) {
+        if self.held.get(key).is_some_and(|h| *h != Held::Shared) {
             return Ok(());
         }
-        let limits = WaitLimits {
-            cancel: self.cancel.as_deref(),
-            deadline: self.opts.lock_timeout.map(|t| Instant::now() + t),
-        };
+        let limits = self.wait_limits(false);
         self.shared.locks.acquire(self.id, key, limits)?;
         self.held.insert(key.to_vec(), Held::Locked);
         Ok(())
     }
 
+    fn wait_limits(&self, nowait: bool) -> WaitLimits<'_> {
+        WaitLimits {
+            cancel: self.cancel.as_deref(),
+            deadline: self.opts.lock_timeout.map(|t| Instant::now() + t),
+            nowait,
+        }
+    }
+
     fn check_not_updated_since_snapshot(&self, newest: Lsn) -> Result<(), TxnError> {
-        if self.opts.isolation == IsolationLevel::RepeatableRead && newest > self.snapshot {
+        if self.opts.isolation != IsolationLevel::ReadCommitted && newest > self.snapshot {
             return Err(TxnError::SerializationFailure);
         }
         Ok(())

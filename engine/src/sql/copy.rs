@@ -399,8 +399,7 @@ fn run_query(
     q: &ast::Query,
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<(Vec<ColumnDesc>, Vec<Vec<Value>>)> {
-    let mut binder = Binder::new(cx.catalog, cx.param_types);
-    binder.user = Some(cx.user);
+    let mut binder = Binder::for_statement(cx, None);
     let plan = bind_query(&mut binder, q)?;
     let rows = collect(&plan, cx)?;
     let columns = ColumnDesc::of_plan(&plan);

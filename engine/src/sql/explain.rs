@@ -29,8 +29,7 @@ pub(crate) fn explain_statement(
     analyze: bool,
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<StatementResult> {
-    let mut b = Binder::new(cx.catalog, cx.param_types);
-    b.user = Some(cx.user);
+    let mut b = Binder::for_statement(cx, None);
     if analyze {
         let ast::Statement::Query(q) = stmt else {
             return Err(SqlError::unsupported(

@@ -90,6 +90,23 @@ impl KvTxn for SharedTxn {
         self.with(|t| t.scan_chunk(lower, upper, reverse, limit))
     }
 
+    fn scan_chunk_current(
+        &mut self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        limit: usize,
+    ) -> crate::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.with(|t| t.scan_chunk_current(lower, upper, limit))
+    }
+
+    fn get_current(&mut self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        self.with(|t| t.get_current(key))
+    }
+
+    fn lock_shared(&mut self, key: &[u8], nowait: bool) -> crate::Result<Option<Vec<u8>>> {
+        self.with(|t| t.lock_shared(key, nowait))
+    }
+
     fn put(&mut self, key: &[u8], value: &[u8]) -> crate::Result<()> {
         self.with(|t| t.put(key, value))
     }
@@ -591,6 +608,7 @@ fn run_shared<T>(
     };
     let cancel = session.cancel.clone();
     let routines = super::routine::query_calls::for_session(session);
+    let settings = super::settings::StatementSettings::of(session);
     let mut cx = ExecCtx {
         txn: &mut handle,
         catalog: &catalog,
@@ -602,6 +620,7 @@ fn run_shared<T>(
         sequences: &sequences,
         user: &session.user,
         session_user: &session.session_user,
+        settings: &settings,
         routines: routines.as_ref(),
         init_plans: Default::default(),
     };

@@ -228,7 +228,7 @@ pub(crate) fn sql_execute_args(
 ) -> SqlResult<Vec<Value>> {
     let mut values = Vec::with_capacity(args.len());
     for (arg, ty) in args.iter().zip(&prepared.param_types) {
-        let mut binder = Binder::new(cx.catalog, &[]);
+        let mut binder = Binder::for_statement(cx, None);
         let bound = binder.bind_expr(arg)?;
         let bound = binder.coerce(bound, *ty)?;
         values.push(eval(&bound, &[], cx)?);

@@ -403,10 +403,12 @@ impl Session {
                     .iter()
                     .find_map(|m| match m {
                         sqlparser::ast::TransactionMode::IsolationLevel(l) => Some(match l {
-                            sqlparser::ast::TransactionIsolationLevel::RepeatableRead
-                            | sqlparser::ast::TransactionIsolationLevel::Serializable
-                            | sqlparser::ast::TransactionIsolationLevel::Snapshot => {
+                            sqlparser::ast::TransactionIsolationLevel::RepeatableRead => {
                                 Isolation::RepeatableRead
+                            }
+                            sqlparser::ast::TransactionIsolationLevel::Serializable
+                            | sqlparser::ast::TransactionIsolationLevel::Snapshot => {
+                                Isolation::Serializable
                             }
                             _ => Isolation::ReadCommitted,
                         }),

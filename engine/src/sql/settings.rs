@@ -4,6 +4,8 @@
 //! wrote; only the transaction isolation changes behaviour so far (time
 //! zone and date style are accepted and shown, not yet applied to output).
 
+use std::collections::HashMap;
+
 use sqlparser::ast;
 
 use crate::SqlState;
@@ -151,11 +153,77 @@ fn set_transaction(session: &mut Session, modes: &[ast::TransactionMode]) -> Sql
 fn isolation_of(name: &str) -> SqlResult<Isolation> {
     match name.to_lowercase().as_str() {
         "read uncommitted" | "read committed" => Ok(Isolation::ReadCommitted),
-        "repeatable read" | "serializable" => Ok(Isolation::RepeatableRead),
+        "repeatable read" => Ok(Isolation::RepeatableRead),
+        "serializable" => Ok(Isolation::Serializable),
         _ => Err(SqlError::data(
             SqlState::INVALID_PARAMETER_VALUE,
             format!("invalid value for parameter \"default_transaction_isolation\": \"{name}\""),
         )),
+    }
+}
+
+/// The session's parameters as one statement sees them: what
+/// `current_setting` reads, and the schemas its binders look names up in.
+/// Taken when the statement starts, since evaluation cannot reach the
+/// session (and a statement cannot change them).
+#[derive(Debug, Clone)]
+pub(crate) struct StatementSettings {
+    values: HashMap<String, String>,
+    transaction_isolation: &'static str,
+    /// `search_path` resolved: `$user` replaced, quotes removed.
+    pub(crate) search_path: Vec<String>,
+}
+
+impl StatementSettings {
+    pub(crate) fn of(session: &Session) -> StatementSettings {
+        let transaction_isolation = session.isolation_name.unwrap_or_else(|| {
+            let isolation = match &session.txn {
+                Some(_) => session.block_isolation,
+                None => session.isolation,
+            };
+            match isolation {
+                Isolation::ReadCommitted => "read committed",
+                Isolation::RepeatableRead => "repeatable read",
+                Isolation::Serializable => "serializable",
+            }
+        });
+        StatementSettings {
+            values: session.settings.clone(),
+            transaction_isolation,
+            search_path: super::routine::query_calls::search_path(session),
+        }
+    }
+
+    /// The value of parameter `name` (lower case), as SHOW gives it.
+    ///
+    /// # Errors
+    /// 42704 for a parameter that does not exist.
+    pub(crate) fn value(&self, name: &str) -> SqlResult<String> {
+        if name == "transaction_isolation" {
+            return Ok(self.transaction_isolation.to_owned());
+        }
+        let default = known(name)?;
+        Ok(self
+            .values
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned()))
+    }
+
+    /// `current_setting(name [, missing_ok])`: NULL for an unknown name
+    /// when `missing_ok` is true, as in PostgreSQL.
+    ///
+    /// # Errors
+    /// 42704 for an unknown name otherwise.
+    pub(crate) fn current_setting(&self, args: &[Value]) -> SqlResult<Value> {
+        let (Some(Value::Text(name)), missing_ok) = (args.first(), args.get(1)) else {
+            return Ok(Value::Null);
+        };
+        match self.value(&name.to_lowercase()) {
+            Ok(v) => Ok(Value::Text(v)),
+            Err(_) if matches!(missing_ok, Some(Value::Bool(true))) => Ok(Value::Null),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -171,29 +239,7 @@ pub(crate) fn show(session: &mut Session, variable: &[ast::Ident]) -> SqlResult<
     } else {
         name
     };
-    let value = if name == "transaction_isolation" {
-        session
-            .isolation_name
-            .map(str::to_owned)
-            .unwrap_or_else(|| {
-                let isolation = match &session.txn {
-                    Some(_) => session.block_isolation,
-                    None => session.isolation,
-                };
-                match isolation {
-                    Isolation::ReadCommitted => "read committed",
-                    Isolation::RepeatableRead => "repeatable read",
-                }
-                .to_owned()
-            })
-    } else {
-        let default = known(&name)?;
-        session
-            .settings
-            .get(&name)
-            .cloned()
-            .unwrap_or_else(|| default.to_owned())
-    };
+    let value = StatementSettings::of(session).value(&name)?;
     Ok(StatementResult::Rows {
         columns: vec![ColumnDesc {
             name,

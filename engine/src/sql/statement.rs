@@ -69,7 +69,7 @@ pub(crate) fn execute(
     let session_user = session.session_user.clone();
     let transition_tables = session.transition_tables.clone();
     let routines = super::routine::query_calls::for_session(session);
-    let search_path = super::routine::query_calls::search_path(session);
+    let settings = super::settings::StatementSettings::of(session);
     let txn = session
         .txn
         .as_mut()
@@ -92,6 +92,7 @@ pub(crate) fn execute(
         sequences: &sequences,
         user: &user,
         session_user: &session_user,
+        settings: &settings,
         routines: routines.as_ref(),
         init_plans: Default::default(),
     };
@@ -121,10 +122,7 @@ pub(crate) fn execute(
         match stmt {
             A::Query(q) => {
                 let views = super::routine::views::for_query(q, cx.txn, invoker.as_ref())?;
-                let mut binder = Binder::new(&catalog, param_types);
-                binder.user = Some(&user);
-                binder.system_views = views.as_ref();
-                binder.search_path = search_path.clone();
+                let mut binder = Binder::for_statement(&cx, views.as_ref());
                 binder.ctes = transition_tables;
                 let plan = bind_query(&mut binder, q)?;
                 let rows = collect(&plan, &mut cx)?;

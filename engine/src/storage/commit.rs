@@ -6,6 +6,7 @@
 //! the disk, new committers gather behind it and form the next group, so the
 //! number of fsyncs grows with time, not with the number of writers.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::MutexGuard;
 
-use super::batch::{BatchOp, STAMP_LEN, WriteBatch, version_stamp};
+use super::batch::{BatchOp, STAMP_LEN, TreeId, WriteBatch, version_stamp};
 use super::btree::BTree;
 use super::checkpoint::{SnapshotPage, write_snapshot};
 use super::directory::Directory;
@@ -228,7 +229,14 @@ impl Inner {
     /// Applies one batch, logged at `lsn`, to the trees. Used by commits and
     /// by WAL replay.
     pub fn apply(&self, trees: &mut Directory, batch: &WriteBatch, lsn: Lsn) -> StorageResult<()> {
-        for op in batch.ops() {
+        let mut ops = batch.ops();
+        while let Some((op, after)) = ops.split_first() {
+            if let Some((tree, run)) = put_run(ops, lsn) {
+                self.apply_puts(trees, tree, &run)?;
+                ops = ops.get(run.len()..).unwrap_or_default();
+                continue;
+            }
+            ops = after;
             let value_pages = match op {
                 BatchOp::Put { value, .. } | BatchOp::PutStamped { value, .. } => {
                     value.len() / PAGE_USABLE
@@ -247,10 +255,7 @@ impl Inner {
                 }
                 BatchOp::PutStamped { tree, key, value } => {
                     if let Some(root) = trees.root(*tree) {
-                        let mut stamped = Vec::with_capacity(key.len() + STAMP_LEN);
-                        stamped.extend_from_slice(key);
-                        stamped.extend_from_slice(&version_stamp(lsn));
-                        BTree::open(root).put(&pages, &stamped, value)?;
+                        BTree::open(root).put(&pages, &stamped(key, lsn), value)?;
                     }
                 }
                 BatchOp::Delete { tree, key } => {
@@ -270,6 +275,29 @@ impl Inner {
                 }
                 BatchOp::DropTree { id } => trees.drop_tree(&pages, *id)?,
             }
+        }
+        Ok(())
+    }
+
+    /// Applies a run of puts into one tree (see [`put_run`]) a leaf at a
+    /// time: each [`BTree::put_run`] touches one leaf or is one ordinary
+    /// put of the run's next entry, so it counts as one operation for
+    /// [`Self::ensure_room`].
+    fn apply_puts(
+        &self,
+        trees: &Directory,
+        tree: TreeId,
+        run: &[PutEntry<'_>],
+    ) -> StorageResult<()> {
+        let Some(root) = trees.root(tree) else {
+            return Ok(());
+        };
+        let tree = BTree::open(root);
+        let mut rest = run;
+        while let Some((_, value)) = rest.first() {
+            self.ensure_room(ROOM_PER_OP + value.len() / PAGE_USABLE)?;
+            let done = tree.put_run(&self.writer(), rest)?;
+            rest = rest.get(done..).unwrap_or_default();
         }
         Ok(())
     }
@@ -357,6 +385,53 @@ impl Inner {
         })();
         result.map_err(|e| self.poison(e))
     }
+}
+
+/// Longest run of puts [`Inner::apply_puts`] takes at once, which bounds
+/// the stamped keys it builds ahead.
+const PUT_RUN: usize = 4096;
+
+/// A put of a run: the stored key and the value.
+type PutEntry<'a> = (Cow<'a, [u8]>, &'a [u8]);
+
+/// The leading `ops` that are puts into one tree, as stored keys and
+/// values, if there are at least two: the runs [`Inner::apply_puts`]
+/// applies a leaf at a time.
+fn put_run(ops: &[BatchOp], lsn: Lsn) -> Option<(TreeId, Vec<PutEntry<'_>>)> {
+    let tree_of = |op: &BatchOp| match op {
+        BatchOp::Put { tree, .. } | BatchOp::PutStamped { tree, .. } => Some(*tree),
+        _ => None,
+    };
+    let tree = ops.first().and_then(tree_of)?;
+    let len = ops
+        .iter()
+        .take(PUT_RUN)
+        .take_while(|op| tree_of(op) == Some(tree))
+        .count();
+    if len < 2 {
+        return None;
+    }
+    let entries = ops[..len]
+        .iter()
+        .filter_map(|op| match op {
+            BatchOp::Put { key, value, .. } => {
+                Some((Cow::Borrowed(key.as_slice()), value.as_slice()))
+            }
+            BatchOp::PutStamped { key, value, .. } => {
+                Some((Cow::Owned(stamped(key, lsn)), value.as_slice()))
+            }
+            _ => None,
+        })
+        .collect();
+    Some((tree, entries))
+}
+
+/// `key ‖ stamp(lsn)`: the stored key of a stamped put committed at `lsn`.
+fn stamped(key: &[u8], lsn: Lsn) -> Vec<u8> {
+    let mut stamped = Vec::with_capacity(key.len() + STAMP_LEN);
+    stamped.extend_from_slice(key);
+    stamped.extend_from_slice(&version_stamp(lsn));
+    stamped
 }
 
 /// Bounds on how long a new leader waits for the rest of its group.

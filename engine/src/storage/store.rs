@@ -324,6 +324,24 @@ impl Store {
         BTree::open(root).get(&self.inner.reader(), key)
     }
 
+    /// The first entry of `tree` whose key starts with `prefix`: what a
+    /// scan of that prefix would return first, without setting one up.
+    ///
+    /// # Errors
+    /// [`StorageError::NoSuchTree`], read or verification failures.
+    pub fn first_with_prefix(
+        &self,
+        tree: TreeId,
+        prefix: &[u8],
+    ) -> StorageResult<Option<(Vec<u8>, Vec<u8>)>> {
+        self.inner.check_poison()?;
+        let trees = self.inner.trees.read();
+        let root = trees
+            .root(tree)
+            .ok_or_else(|| StorageError::NoSuchTree(format!("id {}", tree.0)))?;
+        BTree::open(root).first_with_prefix(&self.inner.reader(), prefix)
+    }
+
     /// Entries of `tree` between the bounds, in `direction`. The scan sees
     /// each leaf as of the moment it reaches it (it holds no lock between
     /// leaves); higher layers get snapshots from MVCC, not from here.

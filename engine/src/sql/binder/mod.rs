@@ -22,6 +22,7 @@ use crate::catalog::Catalog;
 use crate::types::DataType;
 
 use super::error::{SqlError, SqlResult};
+use super::exec::ExecCtx;
 use super::expr::Expr;
 use super::plan::{AggCall, Column};
 
@@ -86,6 +87,23 @@ impl<'a> Binder<'a> {
             search_path: vec!["public".to_owned()],
             user: None,
         }
+    }
+
+    /// The binder of SQL a client wrote, run as part of statement `cx`:
+    /// the statement's parameter types, its user's privilege checks, the
+    /// session's `search_path`, and the system views the statement names.
+    /// Every part of one statement (a writing CTE and the statement it
+    /// feeds, EXPLAIN's, COPY's query) binds through here, so each part
+    /// resolves names as the others do.
+    pub(crate) fn for_statement<'c: 'a>(
+        cx: &ExecCtx<'c>,
+        system_views: Option<&'a super::routine::views::SystemViews>,
+    ) -> Binder<'a> {
+        let mut b = Binder::new(cx.catalog, cx.param_types);
+        b.user = Some(cx.user);
+        b.search_path = cx.settings.search_path.clone();
+        b.system_views = system_views;
+        b
     }
 }
 

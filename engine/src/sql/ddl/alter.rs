@@ -131,25 +131,39 @@ fn add_primary_key(
         }
         table.columns[*i].not_null = true;
     }
+    table.primary_key = Some(KeyConstraint {
+        name,
+        columns: positions,
+    });
+    store_again(&table, &rows, cx)?;
+    Ok(table)
+}
+
+/// Stores `table`'s definition and every one of `rows` again under the
+/// keys the definition gives them, with fresh index entries: for a change
+/// of what the keys are made of. Two rows with the same new primary key
+/// fail with 23505.
+pub(super) fn store_again(
+    table: &TableDef,
+    rows: &[(Vec<u8>, Vec<Value>)],
+    cx: &mut ExecCtx<'_>,
+) -> SqlResult<()> {
     let mut w = CatalogWriter::new(cx.txn);
     w.delete_prefix(&table_prefix(table.id))?;
     for index in &table.indexes {
         w.delete_prefix(&index_prefix(index.id))?;
     }
-    table.primary_key = Some(KeyConstraint {
-        name: name.clone(),
-        columns: positions,
-    });
-    w.put_table(&table)?;
+    w.put_table(table)?;
     for (n, (_, row)) in rows.iter().enumerate() {
         if n % 1024 == 0 {
             cx.check_cancel()?;
         }
-        if dml::insert_row(&table, row, cx)?.is_none() {
-            return Err(SqlError::UniqueViolation(name));
+        if dml::insert_row(table, row, cx)?.is_none() {
+            let pk = table.primary_key.as_ref().map(|k| k.name.clone());
+            return Err(SqlError::UniqueViolation(pk.unwrap_or_default()));
         }
     }
-    Ok(table)
+    Ok(())
 }
 
 /// `ADD [COLUMN] [IF NOT EXISTS] name type [NOT NULL] [DEFAULT e]`: every

@@ -10,6 +10,7 @@ use crate::catalog::{CatalogWriter, ForeignKeyDef, RefAction, TableDef};
 use crate::sql::binder::{ident, object_name};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::exec::ExecCtx;
+use crate::types::DataType;
 
 /// A FOREIGN KEY as written, resolved once the table's own columns and
 /// keys are known (a table may reference itself).
@@ -131,13 +132,7 @@ impl PendingForeignKey {
         }
         for (mine, theirs) in self.columns.iter().zip(&ref_columns) {
             let (a, b) = (table.columns[*mine].ty, referenced.columns[*theirs].ty);
-            use crate::types::DataType as T;
-            let family = |t: T| match t {
-                _ if t.is_string() => 0,
-                T::Int2 | T::Int4 | T::Int8 | T::Float4 | T::Float8 | T::Numeric { .. } => 1,
-                other => 2 + other.oid(),
-            };
-            if family(a) != family(b) {
+            if !comparable(a, b) {
                 return Err(SqlError::Semantic {
                     state: SqlState::DATATYPE_MISMATCH,
                     message: format!(
@@ -204,4 +199,20 @@ pub(crate) fn before_drop_table(
         CatalogWriter::new(cx.txn).put_table(&t)?;
     }
     Ok(())
+}
+
+/// Whether the two ends of a foreign key can be compared: both strings,
+/// both numbers, or the same type otherwise.
+pub(super) fn comparable(a: DataType, b: DataType) -> bool {
+    let family = |t: DataType| match t {
+        _ if t.is_string() => 0,
+        DataType::Int2
+        | DataType::Int4
+        | DataType::Int8
+        | DataType::Float4
+        | DataType::Float8
+        | DataType::Numeric { .. } => 1,
+        other => 2 + other.oid(),
+    };
+    family(a) == family(b)
 }

@@ -246,6 +246,66 @@ pub(crate) fn drop_dependent_views(
     Ok(())
 }
 
+/// The first view whose query may read `column` of relation `table`: it
+/// reads the relation and names the column or selects `*`. Views are kept
+/// as SQL text, so the test is by name and errs towards "depends" (a
+/// column of another relation with the same name counts), which refuses
+/// a change PostgreSQL might allow rather than break a view.
+pub(crate) fn view_reading_column(
+    catalog: &Catalog,
+    table: &str,
+    column: &str,
+) -> SqlResult<Option<String>> {
+    for v in catalog.views() {
+        let q = view_query(v)?;
+        if reads(&q, table) && names_column(&q, column) {
+            return Ok(Some(v.name.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the query mentions a column called `name` or has a `*` item.
+fn names_column(q: &ast::Query, name: &str) -> bool {
+    struct Finder<'n>(&'n str);
+    impl Visitor for Finder<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &ast::Query) -> ControlFlow<()> {
+            if has_wildcard(&q.body) {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<()> {
+            let named = match e {
+                ast::Expr::Identifier(id) => Some(id),
+                ast::Expr::CompoundIdentifier(parts) => parts.last(),
+                _ => None,
+            };
+            if named.is_some_and(|id| ident(id) == self.0) {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    fn has_wildcard(body: &ast::SetExpr) -> bool {
+        match body {
+            ast::SetExpr::Select(s) => s.projection.iter().any(|item| {
+                matches!(
+                    item,
+                    ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..)
+                )
+            }),
+            ast::SetExpr::SetOperation { left, right, .. } => {
+                has_wildcard(left) || has_wildcard(right)
+            }
+            ast::SetExpr::Query(q) => has_wildcard(&q.body),
+            _ => false,
+        }
+    }
+    q.visit(&mut Finder(name)).is_break()
+}
+
 /// Whether the query reads a relation called `name`.
 fn reads(q: &ast::Query, name: &str) -> bool {
     struct Finder<'n>(&'n str);

@@ -10,6 +10,17 @@
 //! requires it to have (primary key or UNIQUE index), so a check is one
 //! point read; referencing rows are found by a scan of the referencing
 //! table, or through an index whose leading columns are the foreign key's.
+//!
+//! Concurrent transactions: the check of a new referencing row takes a
+//! shared lock on the referenced row's key (PostgreSQL takes FOR KEY
+//! SHARE), held until the transaction ends, so a DELETE of the referenced
+//! row waits for it. The waiting side then looks for referencing rows as
+//! they are committed now, not as its snapshot had them (at REPEATABLE
+//! READ and above: fails with 40001 if they changed since), and so finds
+//! the new row and fails with 23503 rather than leave it orphaned; if the
+//! inserter rolled back, the delete goes ahead. The lock is stronger than
+//! FOR KEY SHARE: an UPDATE of the referenced row's other columns waits
+//! too.
 
 use std::ops::Bound;
 
@@ -183,7 +194,7 @@ fn referenced_exists(
         .is_some_and(|pk| covers(&pk.columns))
         && let Some(key) = row_key(referenced, &probe)
     {
-        return Ok(cx.txn.get(&key)?.is_some());
+        return Ok(cx.txn.lock_shared(&key, false)?.is_some());
     }
     if let Some(index) = referenced
         .indexes
@@ -193,10 +204,15 @@ fn referenced_exists(
         let values: Vec<Value> = index.columns.iter().map(|c| probe[*c].clone()).collect();
         let (key, unique) = index_key(index, &values, &[]);
         if unique {
-            return Ok(cx.txn.get(&key)?.is_some());
+            return Ok(cx.txn.lock_shared(&key, false)?.is_some());
         }
     }
-    Ok(!scan_matching(referenced, columns, values, cx)?.is_empty())
+    for (key, _) in scan_matching(referenced, columns, values, Read::Snapshot, cx)? {
+        if cx.txn.lock_shared(&key, false)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The rows of `child` whose foreign key columns equal `values`.
@@ -216,7 +232,7 @@ fn referencing_rows(
             && i.columns[..fk.columns.len()] == fk.columns[..]
     });
     let Some(index) = leading else {
-        return scan_matching(child, &fk.columns, values, cx);
+        return scan_matching(child, &fk.columns, values, Read::Current, cx);
     };
     // Index entries start with the encoded key values; the entry's value
     // is the row's storage key.
@@ -226,8 +242,8 @@ fn referencing_rows(
     let upper = prefix_end(&prefix);
     let types = child.types();
     let mut out = Vec::new();
-    scan_range(cx, Bound::Included(prefix), upper, |cx, _, row_key| {
-        if let Some(bytes) = cx.txn.get(&row_key)? {
+    Read::Current.scan(cx, Bound::Included(prefix), upper, |cx, _, row_key| {
+        if let Some(bytes) = cx.txn.get_current(&row_key)? {
             let row = decode_row(&bytes, &types)?;
             if matches(&row, &fk.columns, values) {
                 out.push((row_key, row));
@@ -245,17 +261,56 @@ fn matches(row: &[Value], columns: &[usize], values: &[Value]) -> bool {
         .all(|(c, v)| compare_values(BinOp::Eq, &row[*c], v) == Some(true))
 }
 
+/// Which rows a lookup reads.
+#[derive(Clone, Copy)]
+enum Read {
+    /// The statement's snapshot: a referenced row, which the check then
+    /// locks and reads again.
+    Snapshot,
+    /// What is committed now ([`crate::catalog::KvTxn::scan_chunk_current`]):
+    /// the rows referencing a key that goes away.
+    Current,
+}
+
+impl Read {
+    fn scan(
+        self,
+        cx: &mut ExecCtx<'_>,
+        mut lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        mut visit: impl FnMut(&mut ExecCtx<'_>, Vec<u8>, Vec<u8>) -> SqlResult<()>,
+    ) -> SqlResult<()> {
+        if let Read::Snapshot = self {
+            return scan_range(cx, lower, upper, visit);
+        }
+        loop {
+            cx.check_cancel()?;
+            let chunk = cx
+                .txn
+                .scan_chunk_current(lower.clone(), upper.clone(), 256)?;
+            let Some((last, _)) = chunk.last() else {
+                return Ok(());
+            };
+            lower = Bound::Excluded(last.clone());
+            for (k, v) in chunk {
+                visit(cx, k, v)?;
+            }
+        }
+    }
+}
+
 fn scan_matching(
     table: &TableDef,
     columns: &[usize],
     values: &[Value],
+    read: Read,
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<Vec<(Vec<u8>, Vec<Value>)>> {
     let types = table.types();
     let prefix = table_prefix(table.id);
     let upper = prefix_end(&prefix);
     let mut out = Vec::new();
-    scan_range(cx, Bound::Included(prefix), upper, |_, k, v| {
+    read.scan(cx, Bound::Included(prefix), upper, |_, k, v| {
         let row = decode_row(&v, &types)?;
         if matches(&row, columns, values) {
             out.push((k, row));

@@ -109,8 +109,7 @@ pub(crate) fn execute(
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
     super::privilege::check_dml(stmt, cx)?;
-    let mut b = Binder::new(cx.catalog, cx.param_types);
-    b.user = Some(cx.user);
+    let mut b = Binder::for_statement(cx, None);
     let bound = bind(&mut b, stmt)?.ok_or_else(not_dml)?;
     run(bound, cx, fire)
 }
@@ -132,13 +131,21 @@ fn run(
     }
 }
 
-/// A DML statement bound once, for the catalog version, role and parameter
-/// types it was bound with: a routine running the same statement again
-/// and again (a row trigger's INSERT, once per row) binds it once, as a
-/// prepared statement would be planned once. Any DDL changes the catalog
-/// version, and the statement is bound again.
+/// A DML statement bound once, for the catalog version, role, search path
+/// and parameter types it was bound with: a routine running the same
+/// statement again and again (a row trigger's INSERT, once per row) binds
+/// it once, as a prepared statement would be planned once. Any DDL changes
+/// the catalog version, and the statement is bound again.
 #[derive(Default)]
-pub(crate) struct BoundCache(Option<(u64, String, Vec<Option<DataType>>, BoundDml)>);
+pub(crate) struct BoundCache(Option<CachedDml>);
+
+struct CachedDml {
+    version: u64,
+    user: String,
+    search_path: Vec<String>,
+    types: Vec<Option<DataType>>,
+    dml: BoundDml,
+}
 
 /// [`execute`], binding only when `cache` does not hold the statement
 /// bound for this catalog and these parameter types.
@@ -152,18 +159,27 @@ pub(crate) fn execute_cached(
     let version = cx.catalog.version;
     // Reads are checked while binding, so a plan bound for one role is not
     // reused for another (a SECURITY DEFINER trigger switches roles).
-    let fresh = matches!(&cache.0, Some((v, user, types, _))
-        if *v == version && user == cx.user && types.as_slice() == cx.param_types);
+    let fresh = cache.0.as_ref().is_some_and(|c| {
+        c.version == version
+            && c.user == cx.user
+            && c.search_path == cx.settings.search_path
+            && c.types.as_slice() == cx.param_types
+    });
     if !fresh {
-        let mut b = Binder::new(cx.catalog, cx.param_types);
-        b.user = Some(cx.user);
-        let bound = bind(&mut b, stmt)?.ok_or_else(not_dml)?;
-        cache.0 = Some((version, cx.user.to_string(), cx.param_types.to_vec(), bound));
+        let mut b = Binder::for_statement(cx, None);
+        let dml = bind(&mut b, stmt)?.ok_or_else(not_dml)?;
+        cache.0 = Some(CachedDml {
+            version,
+            user: cx.user.to_string(),
+            search_path: cx.settings.search_path.clone(),
+            types: cx.param_types.to_vec(),
+            dml,
+        });
     }
-    match &cache.0 {
+    match cache.0.as_ref().map(|c| &c.dml) {
         // The common case, run without a copy of the plan.
-        Some((_, _, _, BoundDml::Insert(i))) => insert::run_insert(i, cx, fire),
-        Some((_, _, _, other)) => run(other.clone(), cx, fire),
+        Some(BoundDml::Insert(i)) => insert::run_insert(i, cx, fire),
+        Some(other) => run(other.clone(), cx, fire),
         None => Err(SqlError::Internal("a bound statement went missing".into())),
     }
 }

@@ -7,6 +7,8 @@
 //! there the main statement does not see the CTEs' changes to the tables
 //! it reads; here it does.
 
+use std::sync::Arc;
+
 use sqlparser::ast;
 
 use super::{bind, not_dml, run};
@@ -16,6 +18,7 @@ use crate::sql::exec::{ExecCtx, collect};
 use crate::sql::expr::Expr;
 use crate::sql::hooks::Firing;
 use crate::sql::plan::{Column, Plan};
+use crate::sql::routine::views::{self, SystemViews};
 use crate::sql::session::{ColumnDesc, StatementResult};
 
 /// The statement a query body or CTE is when it writes rows.
@@ -36,9 +39,12 @@ pub(crate) fn writes(q: &ast::Query) -> bool {
         })
 }
 
-fn binder<'a>(cx: &ExecCtx<'a>, ctes: &[(String, Plan)]) -> Binder<'a> {
-    let mut b = Binder::new(cx.catalog, cx.param_types);
-    b.user = Some(cx.user);
+fn binder<'a, 'c: 'a>(
+    cx: &ExecCtx<'c>,
+    ctes: &[(String, Plan)],
+    views: Option<&'a SystemViews>,
+) -> Binder<'a> {
+    let mut b = Binder::for_statement(cx, views);
     b.ctes = ctes.to_vec();
     b
 }
@@ -49,26 +55,29 @@ pub(crate) fn execute(
     cx: &mut ExecCtx<'_>,
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
+    let invoker = cx.routines.map(|r| Arc::clone(r.invoker()));
+    let views = views::for_query(q, cx.txn, invoker.as_ref())?;
+    let views = views.as_ref();
     let mut ctes: Vec<(String, Plan)> = Vec::new();
     if let Some(with) = &q.with {
         for cte in &with.cte_tables {
             let name = ident(&cte.alias.name);
             let plan = match writing(&cte.query.body) {
                 Some(stmt) => {
-                    let result = write(stmt, &ctes, cx, fire)?;
+                    let result = write(stmt, &ctes, views, cx, fire)?;
                     returned(result, &name, &cte.alias.columns)
                 }
-                None => bind_cte(&mut binder(cx, &ctes), cte, with.recursive)?,
+                None => bind_cte(&mut binder(cx, &ctes, views), cte, with.recursive)?,
             };
             ctes.push((name, plan));
         }
     }
     if let Some(stmt) = writing(&q.body) {
-        return write(stmt, &ctes, cx, fire);
+        return write(stmt, &ctes, views, cx, fire);
     }
     let mut body = q.clone();
     body.with = None;
-    let plan = bind_query(&mut binder(cx, &ctes), &body)?;
+    let plan = bind_query(&mut binder(cx, &ctes, views), &body)?;
     let rows = collect(&plan, cx)?;
     let columns = ColumnDesc::of_plan(&plan);
     let tag = format!("SELECT {}", rows.len());
@@ -122,11 +131,12 @@ fn describe_in(q: &ast::Query, b: &mut Binder<'_>) -> SqlResult<Vec<ColumnDesc>>
 fn write(
     stmt: &ast::Statement,
     ctes: &[(String, Plan)],
+    views: Option<&SystemViews>,
     cx: &mut ExecCtx<'_>,
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
     crate::sql::privilege::check_dml(stmt, cx)?;
-    let bound = bind(&mut binder(cx, ctes), stmt)?.ok_or_else(not_dml)?;
+    let bound = bind(&mut binder(cx, ctes, views), stmt)?.ok_or_else(not_dml)?;
     run(bound, cx, fire)
 }
 

@@ -64,6 +64,9 @@ pub struct ExecCtx<'a> {
     pub user: &'a str,
     /// The role that connected: `session_user`.
     pub session_user: &'a str,
+    /// The session's parameters: `current_setting`, and the search path
+    /// the statement's binders use.
+    pub(crate) settings: &'a crate::sql::settings::StatementSettings,
     /// Wasm routines called by the statement; `None` when the database has
     /// no routine host (a call then fails with 0A000).
     pub(crate) routines: Option<&'a super::routine::query_calls::QueryRoutines>,

@@ -233,6 +233,9 @@ pub fn resolve_function(
 pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<Value> {
     let now = cx.now;
     match func {
+        Func::Pg(super::pg_functions::PgFunc::CurrentSetting) => {
+            return cx.settings.current_setting(&args);
+        }
         Func::Pg(f) => {
             return super::pg_functions::call(f, &args, (cx.user, cx.session_user), cx.catalog);
         }

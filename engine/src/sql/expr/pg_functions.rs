@@ -39,6 +39,9 @@ pub enum PgFunc {
     SessionUser,
     /// `current_schema()`
     CurrentSchema,
+    /// `current_setting(name [, missing_ok])`, which reads the statement's
+    /// settings and so is computed by the caller.
+    CurrentSetting,
     /// `version()`
     Version,
     /// `obj_description`, `col_description`, `shobj_description`: no
@@ -110,6 +113,8 @@ pub(crate) fn resolve(
         ("current_user" | "user", 0) => text(PgFunc::CurrentUser, vec![]),
         ("session_user", 0) => text(PgFunc::SessionUser, vec![]),
         ("current_schema", 0) => text(PgFunc::CurrentSchema, vec![]),
+        ("current_setting", 1) => text(PgFunc::CurrentSetting, vec![Some(T::Text)]),
+        ("current_setting", 2) => text(PgFunc::CurrentSetting, vec![Some(T::Text), Some(T::Bool)]),
         ("version", 0) => text(PgFunc::Version, vec![]),
         ("pg_get_function_result" | "pg_get_function_arguments", 1) => {
             text(PgFunc::FunctionInfo, vec![Some(T::Int8)])
@@ -209,6 +214,7 @@ pub(crate) fn call(
         | PgFunc::CurrentUser
         | PgFunc::SessionUser
         | PgFunc::CurrentSchema
+        | PgFunc::CurrentSetting
         | PgFunc::Version
         | PgFunc::Description
         | PgFunc::FunctionInfo => Err(SqlError::Internal("handled above".into())),

@@ -159,6 +159,7 @@ fn arguments(
     let cache = session.catalog.clone();
     let user = session.user.clone();
     let session_user = session.session_user.clone();
+    let settings = crate::sql::settings::StatementSettings::of(session);
     let txn = txn(session)?;
     let catalog = cache.get(txn)?;
     let no_sequences = |_: u32| -> SqlResult<i64> {
@@ -175,6 +176,7 @@ fn arguments(
         sequences: &no_sequences,
         user: &user,
         session_user: &session_user,
+        settings: &settings,
         routines: None,
         init_plans: Default::default(),
     };
@@ -182,7 +184,7 @@ fn arguments(
         .into_iter()
         .zip(&routine.params)
         .map(|(e, p)| {
-            let mut binder = Binder::new(&catalog, param_types);
+            let mut binder = Binder::for_statement(&cx, None);
             let bound = binder.bind_expr(e)?;
             let v = eval(&bound, &[], &mut cx)?;
             Ok(if v.is_null() {

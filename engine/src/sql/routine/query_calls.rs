@@ -110,6 +110,11 @@ pub(crate) struct QueryRoutines {
 }
 
 impl QueryRoutines {
+    /// The routine host the statement calls into.
+    pub(crate) fn invoker(&self) -> &Arc<dyn RoutineInvoker> {
+        &self.invoker
+    }
+
     /// The state for one statement, calls limited by `limits` and stopped
     /// by `cancel`.
     pub(crate) fn new(

@@ -66,9 +66,12 @@ mod check;
 mod cursor;
 mod node;
 mod overflow;
+mod run;
 mod splice;
 mod tree;
 
+#[cfg(test)]
+mod run_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

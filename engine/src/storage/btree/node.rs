@@ -89,6 +89,10 @@ impl<'a> PageWriter<'a> {
         self.pos = pos;
     }
 
+    pub(super) fn pos(&self) -> usize {
+        self.pos
+    }
+
     pub(super) fn bytes(&mut self, src: &[u8]) -> StorageResult<()> {
         let end = self.pos + src.len();
         self.buf
@@ -307,21 +311,30 @@ pub(super) fn leaf_cell_len(key_len: usize, inline: Option<usize>) -> usize {
 }
 
 fn write_leaf_cell(w: &mut PageWriter<'_>, key: &[u8], value: &Value) -> StorageResult<()> {
-    w.u16(key.len())?;
-    w.bytes(key)?;
     match value {
-        Value::Inline(v) => {
-            w.u8(TAG_INLINE)?;
-            w.u16(v.len())?;
-            w.bytes(v)
-        }
+        Value::Inline(v) => write_inline_cell(w, key, v),
         Value::Overflow(r) => {
+            w.u16(key.len())?;
+            w.bytes(key)?;
             w.u8(TAG_OVERFLOW)?;
             w.u64(r.first)?;
             w.u32(r.compressed_len)?;
             w.u32(r.raw_len)
         }
     }
+}
+
+/// Writes the leaf cell of `key` with the inline value `value`.
+pub(super) fn write_inline_cell(
+    w: &mut PageWriter<'_>,
+    key: &[u8],
+    value: &[u8],
+) -> StorageResult<()> {
+    w.u16(key.len())?;
+    w.bytes(key)?;
+    w.u8(TAG_INLINE)?;
+    w.u16(value.len())?;
+    w.bytes(value)
 }
 
 /// A leaf cell as bytes, for in-place edits.

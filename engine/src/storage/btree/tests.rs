@@ -12,7 +12,7 @@ use super::{BTree, Cursor, Direction};
 use crate::storage::error::StorageError;
 use crate::storage::page::{MAX_KEY_LEN, PageAccess};
 
-type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+pub(super) type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn scan(
@@ -64,7 +64,7 @@ fn model_scan(
 
 /// Asserts the tree is sound, holds exactly the model, and owns every live
 /// page of the page layer (so nothing leaked).
-fn assert_matches(tree: &BTree, pages: &MemPages, model: &Model) {
+pub(super) fn assert_matches(tree: &BTree, pages: &MemPages, model: &Model) {
     let check = tree.check(pages).unwrap();
     assert_eq!(check.entries, model.len() as u64);
     assert_eq!(
@@ -101,7 +101,7 @@ fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn key() -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn key() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         3 => vec(0u8..4, 0..6),
         3 => (vec(0u8..4, 0..3), 0..=MAX_KEY_LEN, 0u8..4).prop_map(|(mut k, n, b)| {
@@ -113,7 +113,7 @@ fn key() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-fn value() -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn value() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         6 => vec(any::<u8>(), 0..40),
         3 => (any::<u64>(), 0..INLINE_MAX + 400).prop_map(|(s, n)| pseudo_random(s, n)),
@@ -228,6 +228,9 @@ proptest! {
             prop_assert!(acceptable(&r.map(|_| ())));
         }
         prop_assert!(acceptable(&tree.put(&pages, b"key00150", &[7; 3000]).map(|_| ())));
+        let run = [(b"key00151a", [1; 40]), (b"key00151b", [2; 40])];
+        prop_assert!(acceptable(&tree.put_run(&pages, &run).map(|_| ())));
+        prop_assert!(acceptable(&tree.first_with_prefix(&pages, b"key0015").map(|_| ())));
         prop_assert!(acceptable(&tree.delete(&pages, b"key00100").map(|_| ())));
         prop_assert!(acceptable(&tree.destroy(&pages)));
     }
@@ -391,4 +394,33 @@ fn corrupted_pages_are_reported() {
         10,
     );
     assert!(matches!(r, Err(StorageError::Corrupt(_))));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The prefix probe finds what a scan from the prefix would find first,
+    /// when that starts with the prefix, also where the family begins in
+    /// the leaf after the probe's.
+    #[test]
+    fn prefix_probe_is_the_first_of_the_family(
+        entries in vec((vec(0u8..3, 0..8), vec(any::<u8>(), 0..300)), 0..900),
+        prefixes in vec(vec(0u8..3, 0..6), 1..60),
+    ) {
+        let pages = MemPages::new();
+        let tree = BTree::create(&pages).unwrap();
+        let mut model = Model::new();
+        for (k, v) in entries {
+            tree.put(&pages, &k, &v).unwrap();
+            model.insert(k, v);
+        }
+        for prefix in prefixes {
+            let expected = model
+                .range(prefix.clone()..)
+                .next()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(k, v)| (k.clone(), v.clone()));
+            prop_assert_eq!(tree.first_with_prefix(&pages, &prefix).unwrap(), expected);
+        }
+    }
 }

@@ -105,6 +105,58 @@ impl BTree {
         ))
     }
 
+    /// The first entry whose key starts with `prefix`, if any: a point
+    /// probe for a family of keys (a row's versions) that costs a descent,
+    /// or two when the family starts in the next leaf.
+    ///
+    /// # Errors
+    /// [`StorageError::KeyTooLarge`], a corrupted tree, or failure of the page
+    /// layer.
+    pub fn first_with_prefix<P: PageAccess>(
+        &self,
+        pages: &P,
+        prefix: &[u8],
+    ) -> StorageResult<Option<(Vec<u8>, Vec<u8>)>> {
+        check_key(prefix)?;
+        let mut from = prefix.to_vec();
+        for _ in 0..=MAX_DEPTH {
+            let (leaf, fence) = self.descend_fenced(pages, &from)?;
+            let found = pages.read_page(leaf, |buf| -> StorageResult<_> {
+                let view = NodeView::new(leaf, buf)?;
+                let (Ok(i) | Err(i)) = view.search(&from)?;
+                if i >= view.count() {
+                    return Ok(None);
+                }
+                let (key, value) = view.entry(i)?;
+                if !key.starts_with(prefix) {
+                    return Ok(Some(None));
+                }
+                let value = match value {
+                    ValueView::Inline(v) => Ok(v.to_vec()),
+                    ValueView::Overflow(r) => Err(r),
+                };
+                Ok(Some(Some((key.to_vec(), value))))
+            })??;
+            match found {
+                Some(None) => return Ok(None),
+                Some(Some((key, Ok(value)))) => return Ok(Some((key, value))),
+                Some(Some((key, Err(r)))) => {
+                    return Ok(Some((key, overflow::read(pages, r, None)?)));
+                }
+                // Past the leaf's last key: the next leaf starts at its
+                // fence, which is above `from`, so this moves on.
+                None => match fence {
+                    Some(fence) if fence.starts_with(prefix) => from = fence,
+                    _ => return Ok(None),
+                },
+            }
+        }
+        Err(corrupt(
+            self.root,
+            "tree deeper than possible (child pointer cycle?)",
+        ))
+    }
+
     /// Inserts or overwrites `key`. Returns whether the key existed.
     ///
     /// # Errors
