@@ -18,8 +18,8 @@ fn a_module_schema_is_usable_by_everyone_until_its_owner_revokes() {
         .unwrap();
     let mut alice = t.db.session_as("alice");
     assert_eq!(
-        text(rows(&mut alice, "SELECT bank.interest(100, 5)")),
-        ["105"]
+        text(rows(&mut alice, "SELECT bank.interest(10000, 250)")),
+        ["250"]
     );
     assert_eq!(
         text(rows(
@@ -34,7 +34,7 @@ fn a_module_schema_is_usable_by_everyone_until_its_owner_revokes() {
         .execute("REVOKE USAGE ON SCHEMA bank FROM PUBLIC")
         .unwrap();
     for sql in [
-        "SELECT bank.interest(100, 5)",
+        "SELECT bank.interest(10000, 250)",
         "CALL bank.transfer(1, 2, 5)",
     ] {
         assert_eq!(
