@@ -34,21 +34,24 @@ use super::session::{Session, StatementResult};
 /// The one database, whose CREATE privilege schema DDL needs.
 const DATABASE: &str = "rustydb";
 
-fn semantic(state: &str, message: String) -> SqlError {
-    SqlError::Semantic {
-        state: SqlState::from_code(state).unwrap_or(SqlState::INTERNAL_ERROR),
-        message,
-    }
+fn semantic(state: SqlState, message: String) -> SqlError {
+    SqlError::Semantic { state, message }
 }
 
 /// 3F000 `schema "s" does not exist`.
 pub(crate) fn undefined(name: &str) -> SqlError {
-    semantic("3F000", format!("schema \"{name}\" does not exist"))
+    semantic(
+        SqlState::INVALID_SCHEMA_NAME,
+        format!("schema \"{name}\" does not exist"),
+    )
 }
 
 /// 42P06 `schema "s" already exists`.
 pub(crate) fn duplicate(name: &str) -> SqlError {
-    semantic("42P06", format!("schema \"{name}\" already exists"))
+    semantic(
+        SqlState::DUPLICATE_SCHEMA,
+        format!("schema \"{name}\" already exists"),
+    )
 }
 
 /// Fails unless `user` may reach objects in schema `name` (USAGE).
@@ -171,12 +174,11 @@ fn schema_name(name: &ast::ObjectName) -> SqlResult<String> {
 /// 42939: `pg_` names are the system's, as in PostgreSQL.
 fn check_acceptable(name: &str) -> SqlResult<()> {
     if name.starts_with("pg_") {
-        Err(semantic(
-            "42939",
-            format!(
-                "unacceptable schema name \"{name}\": the prefix \"pg_\" is reserved for system schemas"
-            ),
-        ))
+        Err(SqlError::Routine {
+            state: SqlState::RESERVED_NAME,
+            message: format!("unacceptable schema name \"{name}\""),
+            detail: Some("The prefix \"pg_\" is reserved for system schemas.".into()),
+        })
     } else {
         Ok(())
     }

@@ -242,10 +242,11 @@ fn has_schema_privilege(
     };
     let mut held = false;
     for item in wanted.split(',') {
-        let item = item.trim().to_ascii_lowercase();
-        let (name, grant_option) = match item.strip_suffix("with grant option") {
+        let item = item.trim();
+        let lower = item.to_ascii_lowercase();
+        let (name, grant_option) = match lower.strip_suffix("with grant option") {
             Some(rest) => (rest.trim_end(), true),
-            None => (item.as_str(), false),
+            None => (lower.as_str(), false),
         };
         let p = match name {
             "usage" => Privileges::USAGE,
@@ -253,7 +254,7 @@ fn has_schema_privilege(
             _ => {
                 return Err(SqlError::Data {
                     state: SqlState::INVALID_PARAMETER_VALUE,
-                    message: format!("unrecognized privilege type: \"{}\"", item.trim()),
+                    message: format!("unrecognized privilege type: \"{item}\""),
                 });
             }
         };
