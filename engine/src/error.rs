@@ -170,6 +170,12 @@ impl SqlState {
     pub const CANT_CHANGE_RUNTIME_PARAM: SqlState = SqlState("55P02");
     /// 55P03 lock_not_available
     pub const LOCK_NOT_AVAILABLE: SqlState = SqlState("55P03");
+    /// 3F000 invalid_schema_name (`schema "s" does not exist`)
+    pub const INVALID_SCHEMA_NAME: SqlState = SqlState("3F000");
+    /// 42P06 duplicate_schema
+    pub const DUPLICATE_SCHEMA: SqlState = SqlState("42P06");
+    /// 42939 reserved_name (a `pg_` schema name)
+    pub const RESERVED_NAME: SqlState = SqlState("42939");
     /// F0000 config_file_error
     pub const CONFIG_FILE_ERROR: SqlState = SqlState("F0000");
 

@@ -7,6 +7,8 @@ use rustydb::engine::types::Value;
 
 use super::wasm_support::{balances, bank, deploy, limits, open, rows, run, sqlstate};
 
+mod schemas;
+
 fn text(rows: Vec<Vec<Value>>) -> Vec<String> {
     rows.into_iter()
         .map(|r| {
@@ -19,11 +21,12 @@ fn text(rows: Vec<Vec<Value>>) -> Vec<String> {
 }
 
 /// `accounts` and `bank` owned by the superuser, and a role `alice` that
-/// holds no privilege on `accounts`.
+/// holds no privilege on `accounts` but may create objects in `public`
+/// (which PostgreSQL 15 grants to no one by default).
 fn bank_and_alice(owner: &mut Session) {
     owner
         .execute(
-            "CREATE ROLE alice LOGIN; \
+            "CREATE ROLE alice LOGIN; GRANT CREATE ON SCHEMA public TO alice; \
              CREATE PROCEDURE pay(src bigint, dst bigint, amount bigint) \
                SECURITY DEFINER LANGUAGE wasm AS 'bank', 'transfer'; \
              CREATE PROCEDURE pay_as_caller(src bigint, dst bigint, amount bigint) \

@@ -217,7 +217,10 @@ impl Pool {
         let weak = Arc::downgrade(&pool);
         let thread = std::thread::Builder::new()
             .name("wasm-refill".to_owned())
-            .spawn(move || refill_loop(&weak, &rx))?;
+            .spawn(move || {
+                yield_to_calls();
+                refill_loop(&weak, &rx)
+            })?;
         *pool.refiller.lock() = Some(thread);
         Ok(pool)
     }
@@ -397,6 +400,21 @@ impl Pool {
 struct Request {
     used: Option<Store<CallState>>,
     refill: Option<Weak<Warm>>,
+}
+
+/// Lowers the calling thread to the lowest priority (nice 19). The
+/// refiller works for calls to come, never for the one running, yet each
+/// call wakes it as it ends: at normal priority the scheduler may run it on
+/// the caller's core at once, and the caller then waits while it drops an
+/// instance and makes the next — the pool's p99. At nice 19 it never
+/// preempts a call; it runs where a core is idle, or in the caller's pauses.
+/// On Linux the nice value of `setpriority(PRIO_PROCESS, 0)` is the calling
+/// thread's alone. Raising one's own nice value needs no privilege; should
+/// it fail anyway, the refiller runs at normal priority, only slower calls.
+fn yield_to_calls() {
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::debug!("wasm-refill keeps normal priority: {e}");
+    }
 }
 
 fn refill_loop(pool: &Weak<Pool>, requests: &Receiver<Request>) {

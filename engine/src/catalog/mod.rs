@@ -25,6 +25,7 @@
 //! 00 06 <table u32> planner statistics written by ANALYZE (`stats.rs`)
 //! 00 07 <name>     role record (`role.rs`)
 //! 00 08 <id u32>   owner and grants of a table or view (`privilege.rs`)
+//! 00 09 <name>     schema record: owner and grants (`namespace.rs`)
 //! 00 10 .. 00 12   modules, routines, component bytes (`routine.rs`)
 //! 00 20 <table u32> <name>   trigger record (written by rustydb-triggers)
 //! 01 <table u32> <primary key, or hidden row id>   row
@@ -37,6 +38,7 @@ pub mod kv;
 #[cfg(test)]
 pub(crate) mod memkv;
 mod mvcckv;
+mod namespace;
 mod privilege;
 mod role;
 pub mod routine;
@@ -54,6 +56,7 @@ use parking_lot::Mutex;
 pub use error::{CatalogError, CatalogResult};
 pub use kv::{Isolation, KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConfig};
 pub use mvcckv::MvccKv;
+pub use namespace::{PUBLIC_SCHEMA, SYSTEM_SCHEMAS, SchemaDef};
 pub use privilege::{Acl, Grant, Privileges};
 pub use role::{BOOTSTRAP_SUPERUSER, BOOTSTRAP_SUPERUSER_OID, RoleDef};
 pub use schema::{
@@ -124,6 +127,7 @@ pub struct Catalog {
     routines: HashMap<(String, String), Arc<routine::RoutineDef>>,
     stats: HashMap<u32, Arc<TableStats>>,
     acls: HashMap<u32, privilege::Acl>,
+    schemas: HashMap<String, privilege::Acl>,
 }
 
 impl Catalog {
@@ -238,6 +242,7 @@ impl Catalog {
         }
         role::load(txn, &mut catalog.roles)?;
         privilege::load(txn, &mut catalog.acls)?;
+        namespace::load(txn, &mut catalog.schemas)?;
         routine::load(txn, &mut catalog.modules, &mut catalog.routines)?;
         catalog.load_stats(txn)?;
         Ok(catalog)

@@ -1,4 +1,5 @@
-//! Owners and privileges of tables, views, sequences and routines.
+//! Owners and privileges of tables, views, sequences and routines (those
+//! of schemas are in `namespace.rs`).
 //!
 //! As in PostgreSQL, an object's owner (the role that created it) and a
 //! superuser may do anything with it; any other role needs a grant, to
@@ -42,12 +43,17 @@ impl Privileges {
     pub const TRUNCATE: Privileges = Privileges(16);
     /// `EXECUTE` (routines)
     pub const EXECUTE: Privileges = Privileges(32);
-    /// `USAGE` (sequences: `nextval` and `currval`)
+    /// `USAGE` (sequences: `nextval` and `currval`; schemas: reaching
+    /// what is in them)
     pub const USAGE: Privileges = Privileges(64);
+    /// `CREATE` (schemas: creating objects in them)
+    pub const CREATE: Privileges = Privileges(128);
     /// Every privilege a table or view has (`ALL` on a table).
     pub const ALL_TABLE: Privileges = Privileges(31);
     /// Every privilege a sequence has: USAGE, SELECT and UPDATE.
     pub const ALL_SEQUENCE: Privileges = Privileges(64 | 4 | 1);
+    /// Every privilege a schema has: USAGE and CREATE.
+    pub const ALL_SCHEMA: Privileges = Privileges(64 | 128);
     /// None.
     pub const NONE: Privileges = Privileges(0);
 
@@ -79,7 +85,7 @@ impl Privileges {
         Privileges(self.0 & other.0)
     }
 
-    /// PostgreSQL's one-letter codes, in its order (`arwdDXU`).
+    /// PostgreSQL's one-letter codes, in its order (`arwdDXUC`).
     pub fn letters(self) -> String {
         [
             (Privileges::INSERT, 'a'),
@@ -89,6 +95,7 @@ impl Privileges {
             (Privileges::TRUNCATE, 'D'),
             (Privileges::EXECUTE, 'X'),
             (Privileges::USAGE, 'U'),
+            (Privileges::CREATE, 'C'),
         ]
         .iter()
         .filter(|(p, _)| self.contains(*p))

@@ -39,6 +39,7 @@ mod prepared;
 mod privilege;
 mod role;
 mod routine;
+mod schema;
 mod sequence;
 mod sequence_privilege;
 mod session;

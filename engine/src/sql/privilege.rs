@@ -1,6 +1,7 @@
 //! Privileges: `GRANT` / `REVOKE` on tables, views, sequences and
 //! routines, and the checks statements make before they read, write or
-//! call (sequences' own are in `sequence_privilege.rs`).
+//! call (sequences' own are in `sequence_privilege.rs`, schemas' in
+//! `schema.rs`).
 //!
 //! PostgreSQL's rules: the owner of an object and a superuser may do
 //! anything with it; anyone else needs the privilege granted to them or to
@@ -19,7 +20,7 @@ use sqlparser::ast;
 
 use crate::SqlState;
 use crate::catalog::routine::{self as records, RoutineDef};
-use crate::catalog::{Acl, Catalog, CatalogWriter, Privileges};
+use crate::catalog::{Acl, Catalog, CatalogWriter, PUBLIC_SCHEMA, Privileges};
 use crate::extension::RoutineKind;
 
 use super::binder::object_name;
@@ -63,7 +64,8 @@ pub(crate) fn owns(catalog: &Catalog, user: &str, id: u32) -> bool {
     acts_as_owner(catalog, user, catalog.owner(id))
 }
 
-/// Fails unless `user` holds `wanted` on table `id` (named `name`).
+/// Fails unless `user` holds `wanted` on table `id` (named `name`), and
+/// USAGE on `public`, the schema it lives in.
 pub(crate) fn check_table(
     catalog: &Catalog,
     user: &str,
@@ -71,6 +73,7 @@ pub(crate) fn check_table(
     name: &str,
     wanted: Privileges,
 ) -> SqlResult<()> {
+    super::schema::check_usage(catalog, user, PUBLIC_SCHEMA)?;
     if catalog.may(user, id, wanted) {
         Ok(())
     } else {
@@ -105,8 +108,10 @@ pub(crate) fn routine_noun(kind: RoutineKind) -> &'static str {
     }
 }
 
-/// Fails unless `user` may execute routine `r`.
+/// Fails unless `user` may execute routine `r`: USAGE on its schema, then
+/// EXECUTE on it, in the order PostgreSQL looks the name up and checks.
 pub(crate) fn check_execute(catalog: &Catalog, user: &str, r: &RoutineDef) -> SqlResult<()> {
+    super::schema::check_usage(catalog, user, &r.schema)?;
     if r.acl.allows(catalog.role(user), Privileges::EXECUTE) {
         Ok(())
     } else {
@@ -308,12 +313,15 @@ fn change(
             records::put_routine(cx.txn, &r)?;
             Ok(())
         }
+        Some(ast::GrantObjects::Schemas(names)) => {
+            super::schema::change(names, privileges, &grantees, grant, cx)
+        }
         Some(ast::GrantObjects::Sequences(names)) => {
             let p = super::sequence_privilege::wanted(privileges)?;
             super::sequence_privilege::change(names, p, &grantees, grant, cx)
         }
         _ => Err(SqlError::unsupported(
-            "GRANT and REVOKE on objects other than tables, views, sequences, procedures and functions",
+            "GRANT and REVOKE on objects other than tables, views, sequences, schemas, procedures and functions",
         )),
     }
 }
@@ -446,10 +454,12 @@ mod tests {
 
     fn db() -> Database {
         let db = Database::with_store(Arc::new(MemKv::default()));
+        // PostgreSQL 15's public grants CREATE to no one: alice may create
+        // her own tables there.
         db.session()
             .execute(
                 "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 10); \
-                 CREATE ROLE alice; CREATE ROLE bob",
+                 CREATE ROLE alice; CREATE ROLE bob; GRANT CREATE ON SCHEMA public TO alice",
             )
             .unwrap();
         db

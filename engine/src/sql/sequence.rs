@@ -338,6 +338,7 @@ pub(crate) fn create_sequence(
     options: &[ast::SequenceOptions],
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<StatementResult> {
+    super::schema::check_create_relation(cx.catalog, cx.user, name)?;
     let name = object_name(name)?;
     if cx.catalog.relation_exists(&name) {
         if if_not_exists {

@@ -40,13 +40,15 @@ impl SequenceUse {
     }
 }
 
-/// Fails with 42501 unless `user` may put sequence `id` to `what`.
+/// Fails with 42501 unless `user` may put sequence `id` to `what` (and
+/// reach `public`, where it lives).
 pub(crate) fn check_use(
     catalog: &Catalog,
     user: &str,
     id: u32,
     what: SequenceUse,
 ) -> SqlResult<()> {
+    super::schema::check_usage(catalog, user, crate::catalog::PUBLIC_SCHEMA)?;
     if what.allowed_by().iter().any(|p| catalog.may(user, id, *p)) {
         return Ok(());
     }
@@ -293,6 +295,9 @@ mod tests {
         );
         // A sequence a role creates is its own, and a new sequence of an old
         // name starts without the old one's grants.
+        owner
+            .execute("GRANT CREATE ON SCHEMA public TO alice")
+            .unwrap();
         let mut alice = db.session_as("alice");
         alice
             .execute("CREATE SEQUENCE mine; GRANT USAGE ON SEQUENCE mine TO bob")

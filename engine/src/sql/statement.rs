@@ -29,6 +29,9 @@ pub(crate) fn execute(
     if let Some(result) = super::hooks::execute(session, s, params, param_types) {
         return result;
     }
+    if let Some(result) = super::schema::execute(session, s) {
+        return result;
+    }
     let stmt = match s {
         Statement::Standard(stmt) => Some(stmt.as_ref()),
         Statement::Analyze { .. } => None,
@@ -220,6 +223,7 @@ fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<Statem
         // A table that outlived its session would not be temporary.
         return Err(SqlError::unsupported("temporary tables are not supported"));
     }
+    super::schema::check_create_relation(cx.catalog, cx.user, &ct.name)?;
     let name = object_name(&ct.name)?;
     if cx.catalog.relation_exists(&name) {
         if ct.if_not_exists {

@@ -42,6 +42,7 @@ pub(crate) fn create_view(
     if *temporary {
         return Err(SqlError::unsupported("temporary views are not supported"));
     }
+    super::super::schema::check_create_relation(cx.catalog, cx.user, name)?;
     let name = object_name(name)?;
     let names: Vec<String> = columns.iter().map(|c| ident(&c.name)).collect();
     // Binding checks the query now, as PostgreSQL does, and gives the

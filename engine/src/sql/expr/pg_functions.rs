@@ -8,7 +8,7 @@
 //! Names that [`super::functions`] does not know are resolved here.
 
 use crate::SqlState;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Privileges};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::types::{DataType, Value};
 
@@ -66,6 +66,8 @@ pub enum PgFunc {
     RegexNotMatch(bool),
     /// What psql's `\d <relation>` needs ([`super::pg_describe`]).
     Describe(super::pg_describe::DescribeFunc),
+    /// `has_schema_privilege([role,] schema, privilege)`, by names.
+    HasSchemaPrivilege,
 }
 
 /// The function behind a regular-expression operator, also when spelled
@@ -122,6 +124,11 @@ pub(crate) fn resolve(
             casts.resize(args.len(), None);
             casts
         }),
+        ("has_schema_privilege", 2 | 3) => Some((
+            Func::Pg(PgFunc::HasSchemaPrivilege),
+            T::Bool,
+            vec![Some(T::Text); args.len()],
+        )),
         ("format_type", 2) => text(PgFunc::FormatType, vec![Some(T::Int8), Some(T::Int8)]),
         ("array_to_string", 2) => text(PgFunc::ArrayToString, vec![Some(T::Text), Some(T::Text)]),
         ("obj_description" | "col_description", 1 | 2) | ("shobj_description", 2) => {
@@ -196,6 +203,13 @@ pub(crate) fn call(
         PgFunc::RegexMatch(ci) => Ok(Value::Bool(regex_match(string(0), string(1), ci)?)),
         PgFunc::RegexNotMatch(ci) => Ok(Value::Bool(!regex_match(string(0), string(1), ci)?)),
         PgFunc::Describe(d) => super::pg_describe::call(d, args, catalog),
+        PgFunc::HasSchemaPrivilege => {
+            let (role, schema, wanted) = match args.len() {
+                3 => (string(0), string(1), string(2)),
+                _ => (user, string(0), string(1)),
+            };
+            has_schema_privilege(catalog, role, schema, wanted).map(Value::Bool)
+        }
         PgFunc::CurrentDatabase
         | PgFunc::CurrentUser
         | PgFunc::SessionUser
@@ -205,6 +219,52 @@ pub(crate) fn call(
         | PgFunc::Description
         | PgFunc::FunctionInfo => Err(SqlError::Internal("handled above".into())),
     }
+}
+
+/// Whether `role` holds any of the comma-separated privileges `wanted`
+/// (`USAGE`, `CREATE`, each optionally `WITH GRANT OPTION`) on `schema`.
+/// Grant options are not granted here, so only the owner (and a
+/// superuser) holds them, as the owner does in PostgreSQL.
+fn has_schema_privilege(
+    catalog: &Catalog,
+    role: &str,
+    schema: &str,
+    wanted: &str,
+) -> SqlResult<bool> {
+    let Some(r) = catalog.role(role) else {
+        return Err(SqlError::Semantic {
+            state: SqlState::UNDEFINED_OBJECT,
+            message: format!("role \"{role}\" does not exist"),
+        });
+    };
+    let Some(s) = catalog.schema(schema) else {
+        return Err(crate::sql::schema::undefined(schema));
+    };
+    let mut held = false;
+    for item in wanted.split(',') {
+        let item = item.trim();
+        let lower = item.to_ascii_lowercase();
+        let (name, grant_option) = match lower.strip_suffix("with grant option") {
+            Some(rest) => (rest.trim_end(), true),
+            None => (lower.as_str(), false),
+        };
+        let p = match name {
+            "usage" => Privileges::USAGE,
+            "create" => Privileges::CREATE,
+            _ => {
+                return Err(SqlError::Data {
+                    state: SqlState::INVALID_PARAMETER_VALUE,
+                    message: format!("unrecognized privilege type: \"{item}\""),
+                });
+            }
+        };
+        held |= if grant_option {
+            r.superuser || r.name == s.acl.owner
+        } else {
+            s.acl.allows(Some(r), p)
+        };
+    }
+    Ok(held)
 }
 
 /// The most compiled-program size a client's pattern may ask for, so a

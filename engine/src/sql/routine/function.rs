@@ -122,6 +122,7 @@ pub(super) fn create(
     let existing = records::routine(txn(session)?, &schema, &name)?;
     super::procedure::check_may_define(
         session,
+        &schema,
         existing.as_ref().filter(|_| f.or_replace),
         f.security_definer,
         &module,
@@ -295,7 +296,7 @@ pub(super) fn drop(
 /// Before trigger function `r` goes: the triggers that call it block the
 /// drop (2BP01, each named in the DETAIL as PostgreSQL does) or, with
 /// CASCADE, go first, each with a NOTICE.
-pub(super) fn drop_dependent_triggers(
+pub(crate) fn drop_dependent_triggers(
     session: &mut Session,
     shown: &str,
     r: &RoutineDef,

@@ -45,6 +45,7 @@ use super::parser::{FunctionKind, ModuleSource, Statement};
 use super::session::{Session, StatementResult};
 
 pub(crate) use call::describe_params;
+pub(crate) use function::drop_dependent_triggers;
 
 /// Runs `s` if it is a module or routine statement; `None` otherwise.
 pub(crate) fn execute(

@@ -10,8 +10,8 @@
 //! then. A call already running holds its own version and finishes on it.
 
 use crate::SqlState;
-use crate::catalog::Acl;
 use crate::catalog::routine::{self as records, ModuleDef, RoutineDef, RoutineOrigin};
+use crate::catalog::{Acl, CatalogWriter};
 use crate::extension::{Notice, NoticeLevel, RoutineKind};
 use crate::types::Value;
 
@@ -33,6 +33,16 @@ pub(super) fn create(
     let bytes = module_bytes(source, params)?;
     if !or_replace && records::module(txn(session)?, name)?.is_some() {
         return Err(duplicate(name));
+    }
+    // The module's routines go in a schema of its name, which must not be
+    // one the system or CREATE SCHEMA made.
+    let cache = session.catalog.clone();
+    if cache
+        .get(txn(session)?)?
+        .schema(name)
+        .is_some_and(|s| s.module.is_none())
+    {
+        return Err(super::super::schema::duplicate(name));
     }
     // Explicit routines bound to the module run its new code, SECURITY
     // DEFINER ones as their owners: only the module's owner replaces it.
@@ -166,6 +176,8 @@ pub(super) fn drop(
         records::delete_routine(txn, &r.schema, &r.name)?;
     }
     records::delete_module(txn, &module)?;
+    // Grants on its schema go with it, as the schema does.
+    CatalogWriter::new(txn).drop_schema(name)?;
     if let Some(invoker) = invoker {
         invoker.unload_module(&module.handle);
     }

@@ -61,6 +61,7 @@ pub(super) fn create(session: &mut Session, p: &CreateProcedure) -> SqlResult<St
     let existing = records::routine(txn(session)?, &schema, &name)?;
     check_may_define(
         session,
+        &schema,
         existing.as_ref().filter(|_| p.or_replace),
         p.security_definer,
         &module,
@@ -151,16 +152,21 @@ pub(super) fn drop(
     Ok(StatementResult::Command("DROP PROCEDURE".into()))
 }
 
-/// Before `CREATE [OR REPLACE]` of a routine over `module`: only the owner
-/// of the routine it replaces may replace it, and a SECURITY DEFINER
-/// routine runs its module's code as its owner, so only a role the module
-/// belongs to (or a superuser) may define one over it.
+/// Before `CREATE [OR REPLACE]` of a routine in `schema` over `module`: the
+/// user needs CREATE on the schema; only the owner of the routine it
+/// replaces may replace it; and a SECURITY DEFINER routine runs its
+/// module's code as its owner, so only a role the module belongs to (or a
+/// superuser) may define one over it.
 pub(super) fn check_may_define(
     session: &mut Session,
+    schema: &str,
     existing: Option<&RoutineDef>,
     security_definer: bool,
     module: &ModuleDef,
 ) -> SqlResult<()> {
+    let cache = session.catalog.clone();
+    let catalog = cache.get(txn(session)?)?;
+    super::super::schema::check_create(&catalog, &session.user, schema)?;
     if let Some(r) = existing
         && !session_acts_as(session, &r.acl.owner)?
     {

@@ -1,8 +1,8 @@
 //! Who owns what, who may use it, and the routines, as `pg_catalog` shows
 //! them: `relowner` and `relacl` of `pg_class`, the owners in `pg_tables`
-//! and `pg_views`, the module schemas of `pg_namespace`, and `pg_proc`.
+//! and `pg_views`, `pg_namespace`, and `pg_proc`.
 //!
-//! Roles keep their catalog oid. Module schemas and routines have no id of
+//! Roles keep their catalog oid. Schemas and routines have no id of
 //! their own in the catalog (they are keyed by name), so they get an oid
 //! derived from the name: the same across restarts and sessions, in ranges
 //! above every 32-bit id and apart from each other, so a join on `oid`
@@ -15,12 +15,13 @@ use crate::types::{DataType, Value};
 
 use super::super::error::SqlResult;
 use super::super::expr::ROLE_OID;
-use super::{PUBLIC_OID, Relation, oid, text};
+use super::{INFORMATION_SCHEMA_OID, PG_CATALOG_OID, PUBLIC_OID, Relation, oid, text};
 
 use DataType as T;
 
-/// Module schemas' oids are this plus a hash of the name.
-const MODULE_SCHEMA_OID_BASE: i64 = 2 << 32;
+/// Schemas' oids (but the system's and `public`) are this plus a hash of
+/// the name.
+const SCHEMA_OID_BASE: i64 = 2 << 32;
 /// Routines' oids are this plus a hash of `schema.name`.
 const ROUTINE_OID_BASE: i64 = 3 << 32;
 
@@ -55,29 +56,35 @@ pub(super) fn relacl(catalog: &Catalog, id: u32, all: Privileges) -> Value {
     }
 }
 
-/// The namespace oid of schema `name`: `public` or a module's.
+/// The namespace oid of schema `name`: PostgreSQL's for the system's
+/// schemas and `public`, one derived from the name for the others.
 fn schema_oid(name: &str) -> i64 {
-    if name == "public" {
-        PUBLIC_OID
-    } else {
-        MODULE_SCHEMA_OID_BASE + name_hash(name)
+    match name {
+        "pg_catalog" => PG_CATALOG_OID,
+        "public" => PUBLIC_OID,
+        "information_schema" => INFORMATION_SCHEMA_OID,
+        _ => SCHEMA_OID_BASE + name_hash(name),
     }
 }
 
-/// One `pg_namespace` row per module, its schema: (oid, name, owner oid).
-pub(super) fn module_schemas(catalog: &Catalog) -> Vec<(i64, String, i64)> {
-    let mut schemas: Vec<(i64, String, i64)> = catalog
-        .modules()
-        .map(|m| {
-            (
-                schema_oid(&m.name),
-                m.name.clone(),
-                role_oid(catalog, &m.owner),
-            )
-        })
-        .collect();
-    schemas.sort_by(|a, b| a.1.cmp(&b.1));
-    schemas
+/// One `pg_namespace` row per schema, by name: oid, name, owner oid and
+/// `nspacl`.
+pub(super) fn pg_namespace(catalog: &Catalog) -> SqlResult<Relation> {
+    let mut r = Relation::new(&[
+        ("oid", T::Int8),
+        ("nspname", T::Text),
+        ("nspowner", T::Int8),
+        ("nspacl", T::Text),
+    ]);
+    for s in catalog.schemas() {
+        r.push(vec![
+            oid(schema_oid(&s.name)),
+            text(s.name.clone()),
+            oid(role_oid(catalog, &s.acl.owner)),
+            text(s.acl.text(Privileges::ALL_SCHEMA)),
+        ])?;
+    }
+    Ok(r)
 }
 
 /// `pg_proc`: one row per routine, modules' and `CREATE FUNCTION`'s.

@@ -8,10 +8,7 @@ use crate::types::{DataType as T, Value};
 use super::super::error::SqlResult;
 use super::super::expr::{ROLE_OID, UTF8_ENCODING};
 use super::owners;
-use super::{
-    INFORMATION_SCHEMA_OID, PG_CATALOG_OID, PK_OID_BASE, PUBLIC_OID, Relation, TYPES, oid, text,
-    type_name,
-};
+use super::{PG_CATALOG_OID, PK_OID_BASE, PUBLIC_OID, Relation, TYPES, oid, text, type_name};
 
 /// The names `pg_catalog` answers to, for `pg_class`.
 const PG_CATALOG_RELATIONS: [&str; 17] = [
@@ -83,25 +80,7 @@ fn indexes(t: &TableDef) -> Vec<IndexRow> {
 /// `pg_catalog.<name>`, or `None` when there is no such relation.
 pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Relation>> {
     Ok(Some(match name {
-        "pg_namespace" => {
-            let mut r = Relation::new(&[
-                ("oid", T::Int8),
-                ("nspname", T::Text),
-                ("nspowner", T::Int8),
-                ("nspacl", T::Text),
-            ]);
-            for (o, n) in [
-                (PG_CATALOG_OID, "pg_catalog"),
-                (PUBLIC_OID, "public"),
-                (INFORMATION_SCHEMA_OID, "information_schema"),
-            ] {
-                r.push(vec![oid(o), text(n), oid(ROLE_OID), Value::Null])?;
-            }
-            for (o, n, owner) in owners::module_schemas(catalog) {
-                r.push(vec![oid(o), text(n), oid(owner), Value::Null])?;
-            }
-            r
-        }
+        "pg_namespace" => owners::pg_namespace(catalog)?,
         "pg_class" => pg_class(catalog)?,
         // Role membership (`GRANT role TO role`) is not supported, so no role
         // is a member of another.
@@ -736,8 +715,8 @@ pub(super) fn information_schema(catalog: &Catalog, name: &str) -> SqlResult<Opt
                 ("schema_name", T::Text),
                 ("schema_owner", T::Text),
             ]);
-            for n in ["pg_catalog", "public", "information_schema"] {
-                r.push(vec![text("rustydb"), text(n), text("rustydb")])?;
+            for s in catalog.schemas() {
+                r.push(vec![text("rustydb"), text(s.name), text(s.acl.owner)])?;
             }
             r
         }
