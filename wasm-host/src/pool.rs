@@ -267,7 +267,14 @@ impl Pool {
     /// At most `max_retiring` used instances wait for the refiller; past
     /// that the caller drops its own, so a burst of calls cannot fill the
     /// slots with instances waiting to be dropped.
-    pub(crate) fn retire(&self, used: Store<CallState>, warm: &Arc<Warm>) {
+    pub(crate) fn retire(&self, mut used: Store<CallState>, warm: &Arc<Warm>) {
+        // What reaches the caller's session (its SQL handle, cursors over
+        // it) goes now, on the caller's thread: the refiller drops the rest
+        // whenever it next runs, and must not be what keeps a closed
+        // database open meanwhile.
+        let state = used.data_mut();
+        state.sql = None;
+        drop(std::mem::take(&mut state.table));
         if self.retiring.fetch_add(1, Ordering::AcqRel) >= self.max_retiring {
             self.retiring.fetch_sub(1, Ordering::AcqRel);
             drop(used);

@@ -44,6 +44,7 @@ mod sequence;
 mod sequence_privilege;
 mod session;
 mod settings;
+mod shared_txn;
 mod statement;
 mod system;
 mod timeout;
