@@ -249,6 +249,12 @@ impl Binder<'_> {
                     case_insensitive: matches!(e, E::ILike { .. }),
                 }
             }
+            E::SimilarTo {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+            } => self.similar_to(*negated, expr, pattern, escape_char.as_ref())?,
             E::Case {
                 operand,
                 conditions,

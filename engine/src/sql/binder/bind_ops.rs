@@ -14,6 +14,54 @@ use crate::sql::expr::{BinOp, Expr, SubqueryKind};
 use crate::types::{DataType, Value};
 
 impl Binder<'_> {
+    /// `x [NOT] SIMILAR TO 'pattern' [ESCAPE 'c']`: the SQL pattern as the
+    /// anchored regular expression PostgreSQL turns it into, matched as
+    /// `~` matches. The pattern must be a literal.
+    pub(super) fn similar_to(
+        &mut self,
+        negated: bool,
+        expr: &ast::Expr,
+        pattern: &ast::Expr,
+        escape: Option<&ast::Value>,
+    ) -> SqlResult<Expr> {
+        let escape = match escape {
+            None => Some('\\'),
+            Some(ast::Value::SingleQuotedString(e)) => {
+                let mut chars = e.chars();
+                match (chars.next(), chars.next()) {
+                    (None, _) => None,
+                    (Some(c), None) => Some(c),
+                    _ => {
+                        return Err(SqlError::data(
+                            crate::SqlState::INVALID_ESCAPE_SEQUENCE,
+                            "invalid escape string",
+                        ));
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(SqlError::unsupported(format!("ESCAPE {other}")));
+            }
+        };
+        let regex = match self.bind_expr(pattern)? {
+            Expr::Literal(Value::Text(p), _) => similar_to_regex(&p, escape),
+            Expr::Literal(Value::Null, _) => return Ok(Expr::Literal(Value::Null, DataType::Bool)),
+            _ => {
+                return Err(SqlError::unsupported(
+                    "SIMILAR TO with a pattern that is not a literal",
+                ));
+            }
+        };
+        let x = self.bind_expr(expr)?;
+        let x = self.coerce(x, DataType::Text)?;
+        let op = if negated {
+            BinaryOperator::PGRegexNotMatch
+        } else {
+            BinaryOperator::PGRegexMatch
+        };
+        self.binary(&op, x, Expr::Literal(Value::Text(regex), DataType::Text))
+    }
+
     /// `(a, b) op (c, d)`: `=` when all pairs are equal, `<>` when any
     /// differs, and the orderings compare pair by pair, the first unequal
     /// pair deciding — written out in the pairs' own comparisons, which
@@ -288,4 +336,46 @@ fn cast_function_type(name: &str) -> Option<DataType> {
         "date" => DataType::Date,
         _ => return None,
     })
+}
+
+/// PostgreSQL's translation of a SIMILAR TO pattern (`similar_escape`):
+/// `%` and `_` become `.*` and `.`, the regular-expression operators SQL
+/// shares (`|`, `*`, `+`, `?`, `{…}`, `(…)`, `[…]`) stay, what is special
+/// only to regular expressions (`.`, `^`, `$`, `\\`) is quoted, the escape
+/// character quotes the character after it, and the whole must match.
+fn similar_to_regex(pattern: &str, escape: Option<char>) -> String {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    out.push_str("^(?:");
+    let mut escaped = false;
+    let mut in_brackets = false;
+    for c in pattern.chars() {
+        if escaped {
+            out.push('\\');
+            out.push(c);
+            escaped = false;
+        } else if Some(c) == escape {
+            escaped = true;
+        } else if in_brackets {
+            if c == ']' {
+                in_brackets = false;
+            }
+            out.push(c);
+        } else {
+            match c {
+                '[' => {
+                    in_brackets = true;
+                    out.push(c);
+                }
+                '%' => out.push_str(".*"),
+                '_' => out.push('.'),
+                '.' | '^' | '$' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                _ => out.push(c),
+            }
+        }
+    }
+    out.push_str(")$");
+    out
 }
