@@ -204,52 +204,13 @@ fn optional_text(doc: Option<&Json>) -> Value {
 }
 
 /// The elements of a one-dimensional text array literal, `{a,"b c",1}`
-/// (the form text arrays take until the engine has array types).
+/// (the form text arrays take until the engine has array types), read by
+/// the catalog functions' array parser; a NULL element is the key `NULL`.
 fn text_array(literal: &str) -> SqlResult<Vec<String>> {
-    let malformed = || {
-        SqlError::data(
-            SqlState::INVALID_TEXT_REPRESENTATION,
-            format!("malformed array literal: \"{literal}\""),
-        )
-    };
-    let inner = literal
-        .trim()
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .ok_or_else(malformed)?;
-    let mut items = Vec::new();
-    if inner.trim().is_empty() {
-        return Ok(items);
-    }
-    let mut chars = inner.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let mut item = String::new();
-        if chars.next_if_eq(&'"').is_some() {
-            loop {
-                match chars.next().ok_or_else(malformed)? {
-                    '"' => break,
-                    '\\' => item.push(chars.next().ok_or_else(malformed)?),
-                    c => item.push(c),
-                }
-            }
-            while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        } else {
-            while let Some(c) = chars.next_if(|c| *c != ',') {
-                item.push(c);
-            }
-            item = item.trim_end().to_owned();
-            if item.is_empty() || item.contains(['{', '}', '"']) {
-                return Err(malformed());
-            }
-        }
-        items.push(item);
-        match chars.next() {
-            Some(',') => {}
-            None => return Ok(items),
-            Some(_) => return Err(malformed()),
-        }
-    }
+    Ok(super::pg_describe::parse_array(literal)?
+        .into_iter()
+        .map(|e| e.unwrap_or_else(|| "NULL".to_owned()))
+        .collect())
 }
 
 /// A SQL value as a JSON document (`to_jsonb`, `jsonb_build_object`'s

@@ -250,6 +250,10 @@ pub(crate) fn parse_array(text: &str) -> SqlResult<Vec<Option<String>>> {
             Some(item)
         } else {
             let trimmed = item.trim_end().to_owned();
+            if trimmed.is_empty() {
+                // `{a,,b}`: PostgreSQL has no empty unquoted element.
+                return Err(malformed());
+            }
             (!trimmed.eq_ignore_ascii_case("null")).then_some(trimmed)
         };
         items.push(item);
