@@ -4,7 +4,7 @@
 
 use super::error::{CatalogError, CatalogResult};
 use super::privilege::{Acl, Grant, Privileges};
-use super::role::RoleDef;
+use super::role::{Membership, RoleDef};
 use super::schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, IndexExpr, KeyConstraint, RefAction, SequenceDef,
     TableDef, ViewDef,
@@ -97,6 +97,9 @@ impl<'a> Reader<'a> {
         self.str()?
             .parse()
             .map_err(|_| CatalogError::Corrupt("unknown column type in catalog"))
+    }
+    fn at_end(&self) -> bool {
+        self.bytes.is_empty()
     }
     fn count(&mut self) -> CatalogResult<usize> {
         let n = self.len()?;
@@ -342,6 +345,13 @@ pub(super) fn encode_role(role: &RoleDef) -> Vec<u8> {
     w.bool(role.login);
     w.i64(i64::from(role.connection_limit));
     w.opt_str(role.password.as_deref());
+    w.bool(role.inherit);
+    w.len(role.member_of.len());
+    for m in &role.member_of {
+        w.str(&m.role);
+        w.bool(m.admin);
+        w.str(&m.grantor);
+    }
     w.0
 }
 
@@ -357,5 +367,20 @@ pub(super) fn decode_role(bytes: &[u8]) -> CatalogResult<RoleDef> {
         connection_limit: i32::try_from(r.i64()?)
             .map_err(|_| CatalogError::Corrupt("role connection limit"))?,
         password: r.opt_str()?,
+        // Records written before memberships existed end here.
+        inherit: r.at_end() || r.bool()?,
+        member_of: if r.at_end() {
+            Vec::new()
+        } else {
+            (0..r.count()?)
+                .map(|_| {
+                    Ok(Membership {
+                        role: r.str()?,
+                        admin: r.bool()?,
+                        grantor: r.str()?,
+                    })
+                })
+                .collect::<CatalogResult<_>>()?
+        },
     })
 }

@@ -58,7 +58,7 @@ pub use kv::{Isolation, KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConf
 pub use mvcckv::MvccKv;
 pub use namespace::{PUBLIC_SCHEMA, SYSTEM_SCHEMAS, SchemaDef};
 pub use privilege::{Acl, Grant, Privileges};
-pub use role::{BOOTSTRAP_SUPERUSER, BOOTSTRAP_SUPERUSER_OID, RoleDef};
+pub use role::{BOOTSTRAP_SUPERUSER, BOOTSTRAP_SUPERUSER_OID, Membership, Privileged, RoleDef};
 pub use schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, IndexExpr, KeyConstraint, RefAction, SequenceDef,
     TableDef, ViewDef,

@@ -138,13 +138,11 @@ impl Catalog {
     /// there is no such schema. Every table reference asks this, so it
     /// copies nothing.
     pub fn may_use_schema(&self, user: &str, name: &str, wanted: Privileges) -> bool {
-        let Some(role) = self.role(user) else {
-            return false;
-        };
+        let who = self.privileged(user);
         match self.schemas.get(name) {
-            Some(acl) => acl.allows(Some(role), wanted),
+            Some(acl) => acl.allows(&who, wanted),
             None => self.default_owner(name).is_some_and(|owner| {
-                role.superuser || role.name == owner || Privileges::USAGE.contains(wanted)
+                who.includes(owner) || (who.covers(None) && Privileges::USAGE.contains(wanted))
             }),
         }
     }

@@ -22,7 +22,8 @@ use std::fmt::Write as _;
 use super::error::CatalogResult;
 use super::kv::KvTxn;
 use super::role::BOOTSTRAP_SUPERUSER;
-use super::{Catalog, CatalogWriter, RoleDef, codec, record_key};
+use super::role::Privileged;
+use super::{Catalog, CatalogWriter, codec, record_key};
 
 pub(super) const ACL: u8 = 0x08;
 
@@ -150,19 +151,17 @@ impl Acl {
         }
     }
 
-    /// Whether `role` holds every privilege of `wanted`: as a superuser,
-    /// as the owner, or through grants to itself and PUBLIC together.
-    pub fn allows(&self, role: Option<&RoleDef>, wanted: Privileges) -> bool {
-        let Some(role) = role else {
-            return false;
-        };
-        if role.superuser || role.name == self.owner {
+    /// Whether `who` holds every privilege of `wanted`: as a superuser,
+    /// as the owner or one of its members, or through grants to itself,
+    /// the roles it inherits from and PUBLIC together.
+    pub fn allows(&self, who: &Privileged<'_>, wanted: Privileges) -> bool {
+        if who.includes(&self.owner) {
             return true;
         }
         let held = self
             .grants
             .iter()
-            .filter(|g| g.grantee.as_deref().is_none_or(|n| n == role.name))
+            .filter(|g| who.covers(g.grantee.as_deref()))
             .fold(Privileges::NONE, |acc, g| acc.with(g.privileges));
         held.contains(wanted)
     }
@@ -241,10 +240,10 @@ impl Catalog {
 
     /// Whether role `user` holds `wanted` on table, view or sequence `id`.
     pub fn may(&self, user: &str, id: u32, wanted: Privileges) -> bool {
-        let role = self.role(user);
+        let who = self.privileged(user);
         match self.acls.get(&id) {
-            Some(acl) => acl.allows(role, wanted),
-            None => role.is_some_and(|r| r.superuser || r.name == BOOTSTRAP_SUPERUSER),
+            Some(acl) => acl.allows(&who, wanted),
+            None => who.includes(BOOTSTRAP_SUPERUSER),
         }
     }
 }

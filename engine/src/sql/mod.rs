@@ -38,6 +38,7 @@ mod planner;
 mod prepared;
 mod privilege;
 mod role;
+mod role_membership;
 mod routine;
 mod schema;
 mod sequence;

@@ -54,9 +54,10 @@ pub(crate) fn not_owner(noun: &str, name: &str) -> SqlError {
     )
 }
 
-/// Whether `user` may act as `owner`: it is the owner or a superuser.
+/// Whether `user` may act as `owner`: it is the owner, a superuser, or a
+/// member of the owner that inherits its privileges.
 pub(crate) fn acts_as_owner(catalog: &Catalog, user: &str, owner: &str) -> bool {
-    user == owner || catalog.role(user).is_some_and(|r| r.superuser)
+    user == owner || catalog.privileged(user).includes(owner)
 }
 
 /// Whether `user` owns table or view `id` (or is a superuser).
@@ -112,7 +113,7 @@ pub(crate) fn routine_noun(kind: RoutineKind) -> &'static str {
 /// EXECUTE on it, in the order PostgreSQL looks the name up and checks.
 pub(crate) fn check_execute(catalog: &Catalog, user: &str, r: &RoutineDef) -> SqlResult<()> {
     super::schema::check_usage(catalog, user, &r.schema)?;
-    if r.acl.allows(catalog.role(user), Privileges::EXECUTE) {
+    if r.acl.allows(&catalog.privileged(user), Privileges::EXECUTE) {
         Ok(())
     } else {
         Err(denied(routine_noun(r.kind), &r.name))

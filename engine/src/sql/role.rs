@@ -16,7 +16,9 @@ use ring::{digest, hmac, pbkdf2};
 use sqlparser::ast;
 
 use crate::SqlState;
-use crate::catalog::{BOOTSTRAP_SUPERUSER_OID, CatalogWriter, Isolation, RoleDef, TxnConfig};
+use crate::catalog::{
+    Acl, BOOTSTRAP_SUPERUSER_OID, Catalog, CatalogWriter, Isolation, Membership, RoleDef, TxnConfig,
+};
 
 use super::error::{SqlError, SqlResult};
 use super::exec::ExecCtx;
@@ -133,17 +135,44 @@ fn create(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementRes
         names,
         if_not_exists,
         login,
+        inherit,
+        bypassrls,
         password,
         superuser,
         create_db,
         create_role,
+        replication,
         connection_limit,
-        ..
+        valid_until,
+        in_role,
+        in_group,
+        role: members,
+        user: users,
+        admin,
+        authorization_owner,
     } = stmt
     else {
         return Err(SqlError::Internal("not CREATE ROLE".into()));
     };
+    if bypassrls.is_some()
+        || replication.is_some()
+        || valid_until.is_some()
+        || authorization_owner.is_some()
+    {
+        return Err(SqlError::unsupported(
+            "role options BYPASSRLS, REPLICATION, VALID UNTIL and AUTHORIZATION",
+        ));
+    }
     may_manage(cx, "create", superuser.unwrap_or(false))?;
+    let groups: Vec<String> = in_role
+        .iter()
+        .chain(in_group)
+        .map(super::binder::ident)
+        .collect();
+    for group in &groups {
+        super::role_membership::may_administer(cx.catalog, cx.user, group)?;
+    }
+    let mut new_roles = Vec::new();
     for name in names {
         let name = role_name(name)?;
         if cx.catalog.role(&name).is_some() {
@@ -171,9 +200,45 @@ fn create(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementRes
                 Some(p) => verifier(p)?,
                 None => None,
             },
+            inherit: inherit.unwrap_or(true),
+            member_of: groups
+                .iter()
+                .map(|group| Membership {
+                    role: group.clone(),
+                    admin: false,
+                    grantor: cx.user.to_owned(),
+                })
+                .collect(),
         };
         CatalogWriter::new(cx.txn).put_role(&role)?;
+        new_roles.push(role.name);
     }
+    // `ROLE` / `USER` and `ADMIN` name the new role's first members.
+    let mut edits = super::role_membership::Edits::new(cx.catalog);
+    for new in &new_roles {
+        let listed = members
+            .iter()
+            .chain(users)
+            .map(|m| (m, false))
+            .chain(admin.iter().map(|m| (m, true)));
+        for (member, with_admin) in listed {
+            let member = super::binder::ident(member);
+            if cx.catalog.role(&member).is_none() {
+                return Err(semantic(
+                    SqlState::UNDEFINED_OBJECT,
+                    format!("role \"{member}\" does not exist"),
+                ));
+            }
+            if groups.contains(&member) {
+                return Err(semantic(
+                    super::privilege::invalid_grant_operation(),
+                    format!("role \"{new}\" is a member of role \"{member}\""),
+                ));
+            }
+            edits.grant(new, &member, with_admin, cx.user)?;
+        }
+    }
+    edits.write(cx.txn)?;
     Ok(StatementResult::Command("CREATE ROLE".into()))
 }
 
@@ -213,8 +278,8 @@ fn alter(
             ast::RoleOption::CreateRole(v) => role.create_role = *v,
             ast::RoleOption::Login(v) => role.login = *v,
             ast::RoleOption::ConnectionLimit(e) => role.connection_limit = limit(e)?,
-            ast::RoleOption::Inherit(_)
-            | ast::RoleOption::BypassRLS(_)
+            ast::RoleOption::Inherit(v) => role.inherit = *v,
+            ast::RoleOption::BypassRLS(_)
             | ast::RoleOption::Replication(_)
             | ast::RoleOption::ValidUntil(_) => {
                 return Err(SqlError::unsupported(format!(
@@ -256,6 +321,12 @@ fn drop(
                 "current user cannot be dropped",
             ));
         }
+        if name == cx.session_user {
+            return Err(semantic(
+                SqlState::OBJECT_IN_USE,
+                "session user cannot be dropped",
+            ));
+        }
         if role.oid == BOOTSTRAP_SUPERUSER_OID {
             return Err(semantic(
                 SqlState::OBJECT_IN_USE,
@@ -263,6 +334,19 @@ fn drop(
             ));
         }
         may_manage(cx, "drop", role.superuser)?;
+        let dependents = dependents(cx.catalog, &name);
+        if !dependents.is_empty() {
+            return Err(SqlError::Routine {
+                state: SqlState::DEPENDENT_OBJECTS_STILL_EXIST,
+                message: format!(
+                    "role \"{name}\" cannot be dropped because some objects depend on it"
+                ),
+                detail: Some(dependents.join("\n")),
+            });
+        }
+        let mut edits = super::role_membership::Edits::new(cx.catalog);
+        edits.forget(&name)?;
+        edits.write(cx.txn)?;
         CatalogWriter::new(cx.txn).drop_role(&name)?;
     }
     let tag = match object_type {
@@ -270,6 +354,61 @@ fn drop(
         _ => "DROP ROLE",
     };
     Ok(StatementResult::Command(tag.into()))
+}
+
+/// What keeps role `name` from being dropped, as PostgreSQL's DETAIL
+/// lines: the objects it owns and those it holds privileges on.
+fn dependents(catalog: &Catalog, name: &str) -> Vec<String> {
+    let mut owned = Vec::new();
+    let mut privileges = Vec::new();
+    let mut note = |acl: &Acl, what: String| {
+        if acl.owner == name {
+            owned.push(format!("owner of {what}"));
+        }
+        if acl
+            .grants
+            .iter()
+            .any(|g| g.grantee.as_deref() == Some(name))
+        {
+            privileges.push(format!("privileges for {what}"));
+        }
+    };
+    let mut relations: Vec<(u32, String)> = catalog
+        .tables()
+        .map(|t| (t.id, format!("table {}", t.name)))
+        .chain(catalog.views().map(|v| (v.id, format!("view {}", v.name))))
+        .chain(
+            catalog
+                .sequences()
+                .map(|q| (q.id, format!("sequence {}", q.name))),
+        )
+        .collect();
+    relations.sort();
+    for (id, what) in relations {
+        note(&catalog.acl(id), what);
+    }
+    for schema in catalog.schemas() {
+        note(&schema.acl, format!("schema {}", schema.name));
+    }
+    let mut routines: Vec<_> = catalog.routines().collect();
+    routines.sort_by_key(|r| r.qualified_name());
+    for r in routines {
+        let what = format!(
+            "{} {}",
+            super::privilege::routine_noun(r.kind),
+            r.qualified_name()
+        );
+        note(&r.acl, what);
+    }
+    let mut modules: Vec<_> = catalog.modules().filter(|m| m.owner == name).collect();
+    modules.sort_by(|a, b| a.name.cmp(&b.name));
+    owned.extend(
+        modules
+            .iter()
+            .map(|m| format!("owner of module {}", m.name)),
+    );
+    owned.extend(privileges);
+    owned
 }
 
 fn limit(e: &ast::Expr) -> SqlResult<i32> {

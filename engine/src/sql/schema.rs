@@ -365,9 +365,9 @@ fn alter(session: &mut Session, a: &ast::AlterSchema) -> SqlResult<StatementResu
                 };
                 role_must_exist(&catalog, &owner)?;
                 // Giving a schema away needs membership in the new owner
-                // (roles have no members here) and CREATE on the database.
+                // and CREATE on the database.
                 if owner != session.user {
-                    if !catalog.role(&session.user).is_some_and(|r| r.superuser) {
+                    if !catalog.is_member_of(&session.user, &owner) {
                         return Err(denied_role(&owner));
                     }
                     check_database_create(&catalog, &session.user)?;

@@ -314,6 +314,9 @@ impl Session {
         if self.status == TransactionStatus::Failed {
             return Err(SqlError::InFailedTransaction);
         }
+        if let Statement::Reset { name } = s {
+            return self.or_fail_block(|s| super::settings::reset(s, name.as_deref()));
+        }
         if let Statement::Standard(stmt) = s {
             match stmt.as_ref() {
                 sqlparser::ast::Statement::Prepare {

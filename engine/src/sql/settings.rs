@@ -30,6 +30,7 @@ const PARAMETERS: &[(&str, &str)] = &[
     ("client_encoding", "UTF8"),
     ("application_name", ""),
     ("default_transaction_isolation", "read committed"),
+    ("role", "none"),
 ];
 
 /// A time setting (`statement_timeout`, `lock_timeout`) as a duration:
@@ -116,6 +117,12 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
                 name
             };
             known(&name)?;
+            if name == "role" {
+                let value = value_text(values);
+                let role = (!value.eq_ignore_ascii_case("default")).then_some(value.as_str());
+                super::role_membership::set_role(session, false, role)?;
+                return Ok(StatementResult::Command("SET".into()));
+            }
             if REPORTED.iter().any(|(n, _)| *n == name) {
                 return Err(SqlError::Semantic {
                     state: SqlState::CANT_CHANGE_RUNTIME_PARAM,
@@ -152,6 +159,14 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
             ..
         } => {
             set_transaction(session, modes)?;
+        }
+        ast::Set::SetRole {
+            context_modifier,
+            role_name,
+        } => {
+            let local = matches!(context_modifier, Some(ast::ContextModifier::Local));
+            let name = role_name.as_ref().map(super::binder::ident);
+            super::role_membership::set_role(session, local, name.as_deref())?;
         }
         other => {
             return Err(SqlError::unsupported(format!(
@@ -317,10 +332,42 @@ pub(crate) fn discard(
     }
     if what == ast::DiscardObject::ALL {
         session.prepared.clear();
-        session.settings.clear();
-        session.isolation = Isolation::default();
+        reset(session, None)?;
     }
     Ok(StatementResult::Command(format!("DISCARD {what}")))
+}
+
+/// `RESET name`, or with `None` `RESET ALL`: back to the default (the
+/// session user, for `role`).
+pub(crate) fn reset(session: &mut Session, name: Option<&str>) -> SqlResult<StatementResult> {
+    match name {
+        None => {
+            super::role_membership::set_role(session, false, None)?;
+            session.settings.clear();
+            session.isolation = Isolation::default();
+        }
+        Some("role") => super::role_membership::set_role(session, false, None)?,
+        Some(name) => {
+            let name = if name == "time zone" {
+                "timezone"
+            } else {
+                name
+            };
+            known(name)?;
+            if REPORTED.iter().any(|(n, _)| *n == name) {
+                return Err(SqlError::Semantic {
+                    state: SqlState::CANT_CHANGE_RUNTIME_PARAM,
+                    message: format!("parameter \"{name}\" cannot be changed"),
+                });
+            }
+            session.settings.remove(name);
+            if name == "default_transaction_isolation" {
+                session.isolation = Isolation::default();
+            }
+        }
+    }
+    crate::types::use_session_zone(session.settings.get("timezone").map(String::as_str));
+    Ok(StatementResult::Command("RESET".into()))
 }
 
 /// `SHOW name`.

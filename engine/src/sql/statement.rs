@@ -32,6 +32,9 @@ pub(crate) fn execute(
     if let Some(result) = super::schema::execute(session, s) {
         return result;
     }
+    if let Some(result) = super::role_membership::execute(session, s) {
+        return result;
+    }
     let stmt = match s {
         Statement::Standard(stmt) => Some(stmt.as_ref()),
         Statement::Analyze { .. } => None,
@@ -43,6 +46,11 @@ pub(crate) fn execute(
         | Statement::DropRoutine { .. } => {
             return Err(SqlError::Internal(
                 "routine and trigger statements are run by sql::routine and sql::hooks".into(),
+            ));
+        }
+        Statement::RoleGrant(_) | Statement::Reset { .. } => {
+            return Err(SqlError::Internal(
+                "role grants and RESET are run by sql::role_membership and sql::settings".into(),
             ));
         }
         Statement::CreateResourceGroup { .. } | Statement::AlterResourceGroup { .. } => {

@@ -1,4 +1,5 @@
-//! ALTER TABLE operations: ADD PRIMARY KEY, ADD COLUMN, DROP COLUMN, RENAME.
+//! ALTER TABLE operations: ADD PRIMARY KEY, ADD COLUMN, DROP COLUMN, RENAME,
+//! OWNER TO.
 
 use sqlparser::ast;
 
@@ -78,10 +79,55 @@ pub(super) fn apply(
                 )))
             })
         }
+        Op::OwnerTo { new_owner } => {
+            owner_to(table.id, new_owner, cx)?;
+            Ok(table)
+        }
         other => Err(SqlError::unsupported(format!(
             "ALTER TABLE {other} is not supported yet"
         ))),
     }
+}
+
+/// `OWNER TO role`: the caller (already checked to own the table) must
+/// belong to the new owner, so a role can give a table only to a group
+/// it could `SET ROLE` to, and one that may create in its schema, as in
+/// PostgreSQL.
+fn owner_to(id: u32, owner: &ast::Owner, cx: &mut ExecCtx<'_>) -> SqlResult<()> {
+    let owner = match owner {
+        ast::Owner::Ident(i) => ident(i),
+        ast::Owner::CurrentRole | ast::Owner::CurrentUser => cx.user.to_owned(),
+        ast::Owner::SessionUser => cx.session_user.to_owned(),
+    };
+    if cx.catalog.role(&owner).is_none() {
+        return Err(SqlError::Semantic {
+            state: crate::SqlState::UNDEFINED_OBJECT,
+            message: format!("role \"{owner}\" does not exist"),
+        });
+    }
+    if !cx.catalog.is_member_of(cx.user, &owner) {
+        return Err(SqlError::Semantic {
+            state: crate::SqlState::INSUFFICIENT_PRIVILEGE,
+            message: format!("must be member of role \"{owner}\""),
+        });
+    }
+    let superuser = cx.catalog.role(cx.user).is_some_and(|r| r.superuser);
+    if !superuser
+        && !cx.catalog.may_use_schema(
+            &owner,
+            crate::catalog::PUBLIC_SCHEMA,
+            crate::catalog::Privileges::CREATE,
+        )
+    {
+        return Err(crate::sql::privilege::denied(
+            "schema",
+            crate::catalog::PUBLIC_SCHEMA,
+        ));
+    }
+    let mut acl = cx.catalog.acl(id);
+    acl.owner = owner;
+    CatalogWriter::new(cx.txn).put_acl(id, &acl)?;
+    Ok(())
 }
 
 /// `ADD [CONSTRAINT name] PRIMARY KEY (cols)`: a table keyed by a hidden

@@ -68,6 +68,8 @@ pub enum PgFunc {
     Describe(super::pg_describe::DescribeFunc),
     /// `has_schema_privilege([role,] schema, privilege)`, by names.
     HasSchemaPrivilege,
+    /// `pg_has_role([user,] role, privilege)`, by names.
+    PgHasRole,
 }
 
 /// The function behind a regular-expression operator, also when spelled
@@ -126,6 +128,11 @@ pub(crate) fn resolve(
         }),
         ("has_schema_privilege", 2 | 3) => Some((
             Func::Pg(PgFunc::HasSchemaPrivilege),
+            T::Bool,
+            vec![Some(T::Text); args.len()],
+        )),
+        ("pg_has_role", 2 | 3) => Some((
+            Func::Pg(PgFunc::PgHasRole),
             T::Bool,
             vec![Some(T::Text); args.len()],
         )),
@@ -210,6 +217,13 @@ pub(crate) fn call(
             };
             has_schema_privilege(catalog, role, schema, wanted).map(Value::Bool)
         }
+        PgFunc::PgHasRole => {
+            let (member, role, wanted) = match args.len() {
+                3 => (string(0), string(1), string(2)),
+                _ => (user, string(0), string(1)),
+            };
+            pg_has_role(catalog, member, role, wanted).map(Value::Bool)
+        }
         PgFunc::CurrentDatabase
         | PgFunc::CurrentUser
         | PgFunc::SessionUser
@@ -231,12 +245,13 @@ fn has_schema_privilege(
     schema: &str,
     wanted: &str,
 ) -> SqlResult<bool> {
-    let Some(r) = catalog.role(role) else {
+    if catalog.role(role).is_none() {
         return Err(SqlError::Semantic {
             state: SqlState::UNDEFINED_OBJECT,
             message: format!("role \"{role}\" does not exist"),
         });
-    };
+    }
+    let who = catalog.privileged(role);
     let Some(s) = catalog.schema(schema) else {
         return Err(crate::sql::schema::undefined(schema));
     };
@@ -259,9 +274,43 @@ fn has_schema_privilege(
             }
         };
         held |= if grant_option {
-            r.superuser || r.name == s.acl.owner
+            who.includes(&s.acl.owner)
         } else {
-            s.acl.allows(Some(r), p)
+            s.acl.allows(&who, p)
+        };
+    }
+    Ok(held)
+}
+
+/// Whether `member` holds `wanted` of `role`: MEMBER (belongs to it, as
+/// `SET ROLE` asks), USAGE (holds its privileges now, through INHERIT),
+/// `… WITH ADMIN OPTION` (may grant it); several may be listed, any one
+/// answers yes.
+fn pg_has_role(catalog: &Catalog, member: &str, role: &str, wanted: &str) -> SqlResult<bool> {
+    for name in [member, role] {
+        if catalog.role(name).is_none() {
+            return Err(SqlError::Semantic {
+                state: SqlState::UNDEFINED_OBJECT,
+                message: format!("role \"{name}\" does not exist"),
+            });
+        }
+    }
+    let mut held = false;
+    for item in wanted.split(',') {
+        let item = item.trim();
+        held |= match item.to_ascii_lowercase().as_str() {
+            "member" => catalog.is_member_of(member, role),
+            "usage" => catalog.privileged(member).includes(role),
+            "member with admin option"
+            | "usage with admin option"
+            | "member with grant option"
+            | "usage with grant option" => catalog.has_admin_option(member, role),
+            _ => {
+                return Err(SqlError::Data {
+                    state: SqlState::INVALID_PARAMETER_VALUE,
+                    message: format!("unrecognized privilege type: \"{item}\""),
+                });
+            }
         };
     }
     Ok(held)

@@ -65,6 +65,12 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
     let first = keyword_at(parser, 0);
     let second = keyword_at(parser, 1);
     match (first, second) {
+        (Keyword::GRANT | Keyword::REVOKE, _) if super::role::is_role_grant(parser) => Ok(Some(
+            Statement::RoleGrant(Box::new(super::role::parse_role_grant(parser)?)),
+        )),
+        (Keyword::RESET, _) => Ok(Some(Statement::Reset {
+            name: super::role::parse_reset(parser)?,
+        })),
         // sqlparser reads `CREATE USER` / `ALTER USER` as Snowflake's;
         // in PostgreSQL they are the role statements, CREATE USER with
         // LOGIN unless told otherwise.

@@ -16,11 +16,13 @@
 mod dialect;
 mod extensions;
 mod functions;
+mod role;
 mod trigger;
 
 pub use dialect::RustyDialect;
 pub use extensions::{CreateProcedure, ModuleSource, ResourceOption, RoutineParam};
 pub use functions::{CreateFunction, FunctionKind, FunctionReturns, VolatilityClause};
+pub use role::{RoleGrant, RoleSpec};
 pub use trigger::{CreateTrigger, TriggerDdl, TriggerScope};
 
 use sqlparser::ast;
@@ -86,6 +88,13 @@ pub enum Statement {
     Analyze {
         /// The tables named.
         tables: Vec<ast::ObjectName>,
+    },
+    /// `GRANT role TO member` / `REVOKE role FROM member`.
+    RoleGrant(Box<RoleGrant>),
+    /// `RESET name`; `None` for `RESET ALL`.
+    Reset {
+        /// The parameter, lower case.
+        name: Option<String>,
     },
     /// `ALTER RESOURCE GROUP name SET (key = value, ...)`
     AlterResourceGroup {
@@ -369,6 +378,65 @@ mod tests {
             one("DROP FUNCTION f(int)"),
             Statement::Standard(_)
         ));
+    }
+
+    #[test]
+    fn role_grants_are_the_forms_without_on() {
+        let Statement::RoleGrant(g) =
+            one("GRANT admins, auditors TO alice, CURRENT_USER WITH ADMIN OPTION")
+        else {
+            panic!("not a role grant");
+        };
+        assert!(g.grant && g.admin_option);
+        assert_eq!(
+            g.roles,
+            [ast::Ident::new("admins"), ast::Ident::new("auditors")]
+        );
+        assert_eq!(
+            g.members,
+            [
+                RoleSpec::Name(ast::Ident::new("alice")),
+                RoleSpec::CurrentUser
+            ]
+        );
+        let Statement::RoleGrant(g) =
+            one("REVOKE ADMIN OPTION FOR admins FROM alice GRANTED BY rustydb CASCADE")
+        else {
+            panic!("not a role revoke");
+        };
+        assert!(!g.grant && g.admin_option);
+        assert_eq!(
+            g.granted_by,
+            Some(RoleSpec::Name(ast::Ident::new("rustydb")))
+        );
+        // Privileges on an object stay sqlparser's.
+        assert!(matches!(
+            one("GRANT SELECT ON t TO alice"),
+            Statement::Standard(_)
+        ));
+        assert!(matches!(
+            one("REVOKE ALL ON t FROM alice"),
+            Statement::Standard(_)
+        ));
+        assert!(parse_sql("GRANT TO alice").is_err());
+    }
+
+    #[test]
+    fn reset_names_one_parameter_or_all() {
+        assert_eq!(one("RESET ALL"), Statement::Reset { name: None });
+        assert_eq!(
+            one("reset Role"),
+            Statement::Reset {
+                name: Some("role".into())
+            }
+        );
+        assert_eq!(
+            one("RESET TIME ZONE"),
+            Statement::Reset {
+                name: Some("time zone".into())
+            }
+        );
+        assert!(parse_sql("RESET").is_err());
     }
 
     #[test]

@@ -84,12 +84,25 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
         "pg_class" => pg_class(catalog)?,
         // Role membership (`GRANT role TO role`) is not supported, so no role
         // is a member of another.
-        "pg_auth_members" => Relation::new(&[
-            ("roleid", T::Int8),
-            ("member", T::Int8),
-            ("grantor", T::Int8),
-            ("admin_option", T::Bool),
-        ]),
+        "pg_auth_members" => {
+            let mut r = Relation::new(&[
+                ("roleid", T::Int8),
+                ("member", T::Int8),
+                ("grantor", T::Int8),
+                ("admin_option", T::Bool),
+            ]);
+            for member in catalog.roles() {
+                for m in &member.member_of {
+                    r.push(vec![
+                        Value::Int8(owners::role_oid(catalog, &m.role)),
+                        oid(member.oid),
+                        Value::Int8(owners::role_oid(catalog, &m.grantor)),
+                        Value::Bool(m.admin),
+                    ])?;
+                }
+            }
+            r
+        }
         "pg_am" => {
             let mut r =
                 Relation::new(&[("oid", T::Int8), ("amname", T::Text), ("amtype", T::Text)]);
@@ -239,7 +252,7 @@ pub(super) fn pg_catalog(catalog: &Catalog, name: &str) -> SqlResult<Option<Rela
                     oid(role.oid),
                     text(role.name.clone()),
                     Value::Bool(role.superuser),
-                    Value::Bool(true),
+                    Value::Bool(role.inherit),
                     Value::Bool(role.create_role),
                     Value::Bool(role.create_db),
                     Value::Bool(role.login),
