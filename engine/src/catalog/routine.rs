@@ -208,6 +208,16 @@ pub fn put_module(txn: &mut dyn KvTxn, module: &ModuleDef, bytes: &[u8]) -> Cata
     Ok(())
 }
 
+/// Rewrites a module's record (a new owner), its bytes as they are.
+///
+/// # Errors
+/// Storage errors.
+pub fn put_module_record(txn: &mut dyn KvTxn, module: &ModuleDef) -> CatalogResult<()> {
+    CatalogWriter::new(txn).mark_changed()?;
+    txn.put(&module_key(&module.name), &encode_module(module))?;
+    Ok(())
+}
+
 /// Removes a module's record, and its bytes unless another module has the
 /// same ones.
 ///

@@ -39,6 +39,7 @@ mod prepared;
 mod privilege;
 mod role;
 mod role_membership;
+mod role_owned;
 mod routine;
 mod schema;
 mod sequence;

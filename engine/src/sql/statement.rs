@@ -35,6 +35,9 @@ pub(crate) fn execute(
     if let Some(result) = super::role_membership::execute(session, s) {
         return result;
     }
+    if let Some(result) = super::role_owned::execute(session, s) {
+        return result;
+    }
     let stmt = match s {
         Statement::Standard(stmt) => Some(stmt.as_ref()),
         Statement::Analyze { .. } => None,
@@ -48,9 +51,10 @@ pub(crate) fn execute(
                 "routine and trigger statements are run by sql::routine and sql::hooks".into(),
             ));
         }
-        Statement::RoleGrant(_) | Statement::Reset { .. } => {
+        Statement::RoleGrant(_) | Statement::Owned(_) | Statement::Reset { .. } => {
             return Err(SqlError::Internal(
-                "role grants and RESET are run by sql::role_membership and sql::settings".into(),
+                "role grants, OWNED and RESET are run by sql::role_membership, role_owned and settings"
+                    .into(),
             ));
         }
         Statement::CreateResourceGroup { .. } | Statement::AlterResourceGroup { .. } => {

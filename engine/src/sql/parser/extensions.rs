@@ -68,6 +68,12 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
         (Keyword::GRANT | Keyword::REVOKE, _) if super::role::is_role_grant(parser) => Ok(Some(
             Statement::RoleGrant(Box::new(super::role::parse_role_grant(parser)?)),
         )),
+        (Keyword::DROP, Keyword::OWNED) => Ok(Some(Statement::Owned(Box::new(
+            super::role::parse_owned(parser)?,
+        )))),
+        _ if word_at(parser, 0, "reassign") && keyword_at(parser, 1) == Keyword::OWNED => Ok(Some(
+            Statement::Owned(Box::new(super::role::parse_owned(parser)?)),
+        )),
         (Keyword::RESET, _) => Ok(Some(Statement::Reset {
             name: super::role::parse_reset(parser)?,
         })),

@@ -22,7 +22,7 @@ mod trigger;
 pub use dialect::RustyDialect;
 pub use extensions::{CreateProcedure, ModuleSource, ResourceOption, RoutineParam};
 pub use functions::{CreateFunction, FunctionKind, FunctionReturns, VolatilityClause};
-pub use role::{RoleGrant, RoleSpec};
+pub use role::{Owned, RoleGrant, RoleSpec};
 pub use trigger::{CreateTrigger, TriggerDdl, TriggerScope};
 
 use sqlparser::ast;
@@ -91,6 +91,8 @@ pub enum Statement {
     },
     /// `GRANT role TO member` / `REVOKE role FROM member`.
     RoleGrant(Box<RoleGrant>),
+    /// `REASSIGN OWNED BY … TO …` / `DROP OWNED BY …`.
+    Owned(Box<Owned>),
     /// `RESET name`; `None` for `RESET ALL`.
     Reset {
         /// The parameter, lower case.
@@ -419,6 +421,21 @@ mod tests {
             Statement::Standard(_)
         ));
         assert!(parse_sql("GRANT TO alice").is_err());
+    }
+
+    #[test]
+    fn reassign_and_drop_owned() {
+        let Statement::Owned(o) = one("REASSIGN OWNED BY alice, CURRENT_USER TO bob") else {
+            panic!("not REASSIGN OWNED");
+        };
+        assert_eq!(o.to, Some(RoleSpec::Name(ast::Ident::new("bob"))));
+        assert_eq!(o.roles.len(), 2);
+        let Statement::Owned(o) = one("DROP OWNED BY alice CASCADE") else {
+            panic!("not DROP OWNED");
+        };
+        assert!(o.to.is_none() && o.cascade);
+        assert!(parse_sql("REASSIGN OWNED BY alice").is_err());
+        assert!(matches!(one("DROP TABLE owned"), Statement::Standard(_)));
     }
 
     #[test]

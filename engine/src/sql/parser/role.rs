@@ -1,5 +1,6 @@
-//! `GRANT role TO member`, `REVOKE role FROM member` and `RESET`, which
-//! sqlparser does not parse the PostgreSQL way.
+//! `GRANT role TO member`, `REVOKE role FROM member`, `REASSIGN OWNED`,
+//! `DROP OWNED` and `RESET`, which sqlparser does not parse the
+//! PostgreSQL way.
 //!
 //! sqlparser reads `GRANT` as granting privileges `ON` an object; a GRANT
 //! or REVOKE with no `ON` before its `TO` / `FROM` is PostgreSQL's role
@@ -86,6 +87,43 @@ pub(super) fn parse_role_grant(parser: &mut Parser<'_>) -> Result<RoleGrant, Par
         admin_option,
         granted_by,
     })
+}
+
+/// `REASSIGN OWNED BY role [, …] TO role` or `DROP OWNED BY role [, …]
+/// [CASCADE | RESTRICT]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owned {
+    /// The roles whose objects are meant.
+    pub roles: Vec<RoleSpec>,
+    /// REASSIGN: the new owner; DROP: `None`.
+    pub to: Option<RoleSpec>,
+    /// DROP … CASCADE
+    pub cascade: bool,
+}
+
+/// Parses REASSIGN OWNED or DROP OWNED, the parser at its first word.
+pub(super) fn parse_owned(parser: &mut Parser<'_>) -> Result<Owned, ParserError> {
+    let reassign = !parser.parse_keyword(Keyword::DROP);
+    if reassign {
+        parser.next_token();
+    }
+    parser.expect_keywords(&[Keyword::OWNED, Keyword::BY])?;
+    let roles = parser.parse_comma_separated(parse_role_spec)?;
+    let mut owned = Owned {
+        roles,
+        to: None,
+        cascade: false,
+    };
+    if reassign {
+        parser.expect_keyword_is(Keyword::TO)?;
+        owned.to = Some(parse_role_spec(parser)?);
+    } else {
+        owned.cascade = matches!(
+            parser.parse_one_of_keywords(&[Keyword::CASCADE, Keyword::RESTRICT]),
+            Some(Keyword::CASCADE)
+        );
+    }
+    Ok(owned)
 }
 
 fn parse_role_spec(parser: &mut Parser<'_>) -> Result<RoleSpec, ParserError> {
