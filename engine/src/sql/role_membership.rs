@@ -11,8 +11,8 @@
 //!
 //! `SET ROLE` checks the *session* user's memberships, as PostgreSQL
 //! does, so a session that has switched to a lesser role can switch back.
-//! Like the other settings here it is not transactional: a ROLLBACK does
-//! not undo it.
+//! Like every setting it is transactional: a ROLLBACK undoes it, and
+//! `SET LOCAL ROLE` lasts until the block ends.
 
 use std::sync::Arc;
 
@@ -285,21 +285,23 @@ fn open_catalog(session: &mut Session) -> SqlResult<Arc<Catalog>> {
     Ok(catalog?)
 }
 
-/// `SET [SESSION] ROLE name`, or with `None` `SET ROLE NONE`.
+/// Checks `SET ROLE name` (`None` or `NONE`: back to the session user)
+/// and returns the `role` setting to record (`None` to clear it); the
+/// settings module records it, transactionally, and `settle` makes it the
+/// current user.
 ///
 /// # Errors
 /// 22023 for a role that does not exist, 42501 unless the session user
-/// is a member of it, 0A000 for `SET LOCAL ROLE` and inside a routine.
-pub(crate) fn set_role(session: &mut Session, local: bool, name: Option<&str>) -> SqlResult<()> {
+/// is a member of it, 0A000 inside a routine.
+pub(crate) fn check_set_role(
+    session: &mut Session,
+    name: Option<&str>,
+) -> SqlResult<Option<String>> {
     if session.call_depth > 0 {
         return Err(SqlError::unsupported("SET ROLE inside a routine"));
     }
-    if local {
-        return Err(SqlError::unsupported("SET LOCAL ROLE"));
-    }
     let Some(name) = name.filter(|n| !n.eq_ignore_ascii_case("none")) else {
-        reset_role(session);
-        return Ok(());
+        return Ok(None);
     };
     let catalog = open_catalog(session)?;
     if catalog.role(name).is_none() {
@@ -314,15 +316,7 @@ pub(crate) fn set_role(session: &mut Session, local: bool, name: Option<&str>) -
             format!("permission denied to set role \"{name}\""),
         ));
     }
-    session.user = name.to_owned();
-    session.settings.insert("role".into(), name.to_owned());
-    Ok(())
-}
-
-/// `RESET ROLE`, `SET ROLE NONE`: back to the session user.
-fn reset_role(session: &mut Session) {
-    session.user = session.session_user.clone();
-    session.settings.remove("role");
+    Ok(Some(name.to_owned()))
 }
 
 #[cfg(test)]

@@ -173,6 +173,7 @@ impl Database {
             savepoints: Vec::new(),
             prepared: HashMap::new(),
             settings: HashMap::new(),
+            txn_settings: TxnSettings::default(),
             isolation_name: None,
             block_isolation: Isolation::ReadCommitted,
             block_queried: false,
@@ -186,6 +187,26 @@ impl Database {
             transition_tables: Vec::new(),
         }
     }
+}
+
+/// Settings are transactional, as in PostgreSQL: a block's SETs are
+/// undone by its ROLLBACK (and a savepoint's by ROLLBACK TO it), and a
+/// `SET LOCAL` lasts until the block ends either way.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TxnSettings {
+    /// The settings as the open block began; `None` outside a block.
+    pub(crate) at_begin: Option<HashMap<String, String>>,
+    /// For each parameter SET LOCAL in the block (and not SET since):
+    /// the value it goes back to when the block ends, `None` for unset.
+    pub(crate) local_restore: HashMap<String, Option<String>>,
+}
+
+/// A savepoint of the open block, with the settings as it was taken.
+#[derive(Debug, Clone)]
+pub(crate) struct Savepoint {
+    pub(crate) name: String,
+    settings: HashMap<String, String>,
+    local_restore: HashMap<String, Option<String>>,
 }
 
 /// One connection's state.
@@ -203,12 +224,14 @@ pub struct Session {
     pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) isolation: Isolation,
     pub(crate) txn_start: i64,
-    pub(crate) savepoints: Vec<String>,
+    pub(crate) savepoints: Vec<Savepoint>,
     /// SQL `PREPARE`d statements by name; not transactional, as in
     /// PostgreSQL.
     pub(crate) prepared: HashMap<String, Prepared>,
     /// Run-time parameters set with SET, by lower-case name.
     pub(crate) settings: HashMap<String, String>,
+    /// What undoes the open block's SETs (see [`TxnSettings`]).
+    pub(crate) txn_settings: TxnSettings,
     /// `SET TRANSACTION ISOLATION LEVEL` of the open block, as SHOW names it.
     pub(crate) isolation_name: Option<&'static str>,
     /// The isolation the open transaction began with.
@@ -461,6 +484,10 @@ impl Session {
                     )
                 });
                 self.begin_txn_with(isolation, read_only);
+                self.txn_settings = TxnSettings {
+                    at_begin: Some(self.settings.clone()),
+                    local_restore: HashMap::new(),
+                };
                 self.isolation_name = modes.iter().find_map(|m| match m {
                     sqlparser::ast::TransactionMode::IsolationLevel(l) => {
                         Some(super::settings::level_name(l))
@@ -474,6 +501,7 @@ impl Session {
                 let failed = self.status == TransactionStatus::Failed;
                 self.status = TransactionStatus::Idle;
                 self.savepoints.clear();
+                self.end_block_settings(!failed);
                 match self.txn.take() {
                     Some(t) if failed => {
                         t.rollback();
@@ -494,6 +522,7 @@ impl Session {
                 }
                 self.status = TransactionStatus::Idle;
                 self.savepoints.clear();
+                self.end_block_settings(false);
                 tag("ROLLBACK")
             }
             A::Rollback {
@@ -508,13 +537,18 @@ impl Session {
                     });
                 }
                 let name = super::binder::ident(name);
-                let Some(pos) = self.savepoints.iter().rposition(|n| *n == name) else {
+                let Some(pos) = self.savepoints.iter().rposition(|p| p.name == name) else {
                     self.status_after_error();
                     return Err(SqlError::NoSuchSavepoint(name));
                 };
                 self.savepoints.truncate(pos + 1);
                 if let Some(t) = self.txn.as_mut() {
                     t.rollback_to(&name)?;
+                }
+                if let Some(p) = self.savepoints.last() {
+                    self.settings = p.settings.clone();
+                    self.txn_settings.local_restore = p.local_restore.clone();
+                    super::settings::settle(self);
                 }
                 self.status = TransactionStatus::InBlock;
                 tag("ROLLBACK")
@@ -539,10 +573,14 @@ impl Session {
                 let name = super::binder::ident(name);
                 if matches!(stmt.as_ref(), A::Savepoint { .. }) {
                     t.savepoint(&name);
-                    self.savepoints.push(name);
+                    self.savepoints.push(Savepoint {
+                        name,
+                        settings: self.settings.clone(),
+                        local_restore: self.txn_settings.local_restore.clone(),
+                    });
                     tag("SAVEPOINT")
                 } else {
-                    let Some(pos) = self.savepoints.iter().rposition(|n| *n == name) else {
+                    let Some(pos) = self.savepoints.iter().rposition(|p| p.name == name) else {
                         self.status = TransactionStatus::Failed;
                         return Err(SqlError::NoSuchSavepoint(name));
                     };
@@ -553,6 +591,25 @@ impl Session {
             }
             _ => Ok(None),
         }
+    }
+
+    /// The block ends: a rollback puts back the settings it began with;
+    /// either way each `SET LOCAL` goes back to the value before it.
+    fn end_block_settings(&mut self, committed: bool) {
+        let ended = std::mem::take(&mut self.txn_settings);
+        if !committed {
+            if let Some(at_begin) = ended.at_begin {
+                self.settings = at_begin;
+            }
+        } else {
+            for (name, value) in ended.local_restore {
+                match value {
+                    Some(v) => self.settings.insert(name, v),
+                    None => self.settings.remove(&name),
+                };
+            }
+        }
+        super::settings::settle(self);
     }
 
     fn status_after_error(&mut self) {

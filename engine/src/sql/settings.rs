@@ -1,7 +1,10 @@
 //! SET and SHOW of run-time parameters.
 //!
 //! Parameters are remembered per session so SHOW reads back what SET
-//! wrote. The transaction isolation, the time zone, `search_path`,
+//! wrote; transactionally, as in PostgreSQL (the session keeps what undoes
+//! a block's SETs, `session::TxnSettings`), with `SET LOCAL` lasting until
+//! the block ends. `role` is a parameter too: its value is the current
+//! user. The transaction isolation, the time zone, `search_path`,
 //! `statement_timeout` and `lock_timeout` change behaviour (date style and
 //! the rest are accepted and shown, not yet applied).
 
@@ -16,6 +19,7 @@ use crate::types::{DataType, Value, Zone};
 
 use super::error::{SqlError, SqlResult};
 use super::session::{ColumnDesc, Session, StatementResult};
+use crate::extension::{Notice, NoticeLevel};
 
 /// The parameters SET accepts, with their defaults (PostgreSQL's, for a
 /// server started with `TimeZone = UTC`).
@@ -104,11 +108,17 @@ pub(crate) fn level_name(level: &ast::TransactionIsolationLevel) -> &'static str
     }
 }
 
-/// `SET name = value`, `SET TIME ZONE …`, `SET TRANSACTION …`.
+/// `SET [SESSION | LOCAL] name = value`, `SET TIME ZONE …`, `SET ROLE …`,
+/// `SET TRANSACTION …`.
 pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementResult> {
+    let is_local =
+        |m: &Option<ast::ContextModifier>| matches!(m, Some(ast::ContextModifier::Local));
     match set {
         ast::Set::SingleAssignment {
-            variable, values, ..
+            variable,
+            values,
+            scope,
+            ..
         } => {
             let name = variable.to_string().to_lowercase();
             let name = if name == "time zone" {
@@ -117,12 +127,6 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
                 name
             };
             known(&name)?;
-            if name == "role" {
-                let value = value_text(values);
-                let role = (!value.eq_ignore_ascii_case("default")).then_some(value.as_str());
-                super::role_membership::set_role(session, false, role)?;
-                return Ok(StatementResult::Command("SET".into()));
-            }
             if REPORTED.iter().any(|(n, _)| *n == name) {
                 return Err(SqlError::Semantic {
                     state: SqlState::CANT_CHANGE_RUNTIME_PARAM,
@@ -130,28 +134,30 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
                 });
             }
             let value = value_text(values);
-            if value.eq_ignore_ascii_case("default") {
-                session.settings.remove(&name);
+            let value = if value.eq_ignore_ascii_case("default") {
+                None
             } else {
-                let value = match name.as_str() {
+                match name.as_str() {
                     "default_transaction_isolation" => {
-                        session.isolation = isolation_of(&value)?;
-                        value
+                        isolation_of(&value)?;
+                        Some(value)
                     }
-                    "timezone" => time_zone_name(&value)?,
-                    _ => value,
-                };
-                session.settings.insert(name, value);
-            }
+                    "timezone" => Some(time_zone_name(&value)?),
+                    "role" => super::role_membership::check_set_role(session, Some(&value))?,
+                    _ => Some(value),
+                }
+            };
+            assign(session, &name, is_local(scope), value);
         }
-        ast::Set::SetTimeZone { value, .. } => {
+        ast::Set::SetTimeZone { value, local } => {
             let value = value_text(std::slice::from_ref(value));
-            if value.eq_ignore_ascii_case("default") || value.eq_ignore_ascii_case("local") {
-                session.settings.remove("timezone");
-            } else {
-                let name = time_zone_name(&value)?;
-                session.settings.insert("timezone".into(), name);
-            }
+            let value =
+                if value.eq_ignore_ascii_case("default") || value.eq_ignore_ascii_case("local") {
+                    None
+                } else {
+                    Some(time_zone_name(&value)?)
+                };
+            assign(session, "timezone", *local, value);
         }
         ast::Set::SetTransaction {
             modes,
@@ -164,9 +170,9 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
             context_modifier,
             role_name,
         } => {
-            let local = matches!(context_modifier, Some(ast::ContextModifier::Local));
             let name = role_name.as_ref().map(super::binder::ident);
-            super::role_membership::set_role(session, local, name.as_deref())?;
+            let value = super::role_membership::check_set_role(session, name.as_deref())?;
+            assign(session, "role", is_local(context_modifier), value);
         }
         other => {
             return Err(SqlError::unsupported(format!(
@@ -174,11 +180,55 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
             )));
         }
     }
-    // The statement installed the zone before it ran; a new one must hold
-    // from here, for the server's reading of the next statement's text
-    // parameters too.
-    crate::types::use_session_zone(session.settings.get("timezone").map(String::as_str));
     Ok(StatementResult::Command("SET".into()))
+}
+
+/// Sets (`Some`) or resets (`None`) parameter `name`; with `local`, only
+/// until the open block ends (outside one, PostgreSQL only warns).
+fn assign(session: &mut Session, name: &str, local: bool, value: Option<String>) {
+    if local {
+        if session.txn_settings.at_begin.is_none() {
+            session.notices.push(Notice {
+                level: NoticeLevel::Warning,
+                message: "SET LOCAL can only be used in transaction blocks".into(),
+            });
+            return;
+        }
+        let before = session.settings.get(name).cloned();
+        session
+            .txn_settings
+            .local_restore
+            .entry(name.to_owned())
+            .or_insert(before);
+    } else {
+        session.txn_settings.local_restore.remove(name);
+    }
+    match value {
+        Some(v) => session.settings.insert(name.to_owned(), v),
+        None => session.settings.remove(name),
+    };
+    settle(session);
+}
+
+/// Makes the session follow its settings after they changed: the
+/// default isolation, the current user (`role`; a routine's nested
+/// session keeps the user it runs as) and the time zone, which must hold
+/// from here for the server's reading of the next statement's text
+/// parameters too.
+pub(crate) fn settle(session: &mut Session) {
+    session.isolation = session
+        .settings
+        .get("default_transaction_isolation")
+        .and_then(|v| isolation_of(v).ok())
+        .unwrap_or_default();
+    if session.call_depth == 0 {
+        session.user = session
+            .settings
+            .get("role")
+            .cloned()
+            .unwrap_or_else(|| session.session_user.clone());
+    }
+    crate::types::use_session_zone(session.settings.get("timezone").map(String::as_str));
 }
 
 /// `SET TRANSACTION modes`: outside a block PostgreSQL only warns, so it
@@ -342,11 +392,12 @@ pub(crate) fn discard(
 pub(crate) fn reset(session: &mut Session, name: Option<&str>) -> SqlResult<StatementResult> {
     match name {
         None => {
-            super::role_membership::set_role(session, false, None)?;
-            session.settings.clear();
-            session.isolation = Isolation::default();
+            super::role_membership::check_set_role(session, None)?;
+            let names: Vec<String> = session.settings.keys().cloned().collect();
+            for name in names {
+                assign(session, &name, false, None);
+            }
         }
-        Some("role") => super::role_membership::set_role(session, false, None)?,
         Some(name) => {
             let name = if name == "time zone" {
                 "timezone"
@@ -360,13 +411,12 @@ pub(crate) fn reset(session: &mut Session, name: Option<&str>) -> SqlResult<Stat
                     message: format!("parameter \"{name}\" cannot be changed"),
                 });
             }
-            session.settings.remove(name);
-            if name == "default_transaction_isolation" {
-                session.isolation = Isolation::default();
+            if name == "role" {
+                super::role_membership::check_set_role(session, None)?;
             }
+            assign(session, name, false, None);
         }
     }
-    crate::types::use_session_zone(session.settings.get("timezone").map(String::as_str));
     Ok(StatementResult::Command("RESET".into()))
 }
 

@@ -71,6 +71,7 @@ impl CallerSql {
                 savepoints: Vec::new(),
                 prepared: std::collections::HashMap::new(),
                 settings: caller.settings.clone(),
+                txn_settings: Default::default(),
                 isolation_name: caller.isolation_name,
                 block_isolation: caller.block_isolation,
                 block_read_only: caller.block_read_only,
