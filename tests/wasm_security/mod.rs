@@ -7,6 +7,7 @@ use rustydb::engine::types::Value;
 
 use super::wasm_support::{balances, bank, deploy, limits, open, rows, run, sqlstate};
 
+mod resource_groups;
 mod schemas;
 
 fn text(rows: Vec<Vec<Value>>) -> Vec<String> {

@@ -352,6 +352,7 @@ pub(super) fn encode_role(role: &RoleDef) -> Vec<u8> {
         w.bool(m.admin);
         w.str(&m.grantor);
     }
+    w.opt_str(role.resource_group.as_deref());
     w.0
 }
 
@@ -382,5 +383,6 @@ pub(super) fn decode_role(bytes: &[u8]) -> CatalogResult<RoleDef> {
                 })
                 .collect::<CatalogResult<_>>()?
         },
+        resource_group: if r.at_end() { None } else { r.opt_str()? },
     })
 }

@@ -26,6 +26,7 @@
 //! 00 07 <name>     role record (`role.rs`)
 //! 00 08 <id u32>   owner and grants of a table or view (`privilege.rs`)
 //! 00 09 <name>     schema record: owner and grants (`namespace.rs`)
+//! 00 0a .. 00 0b   resource groups, databases' groups (`resource_group.rs`)
 //! 00 10 .. 00 12   modules, routines, component bytes (`routine.rs`)
 //! 00 20 <table u32> <name>   trigger record (written by rustydb-triggers)
 //! 01 <table u32> <primary key, or hidden row id>   row
@@ -40,6 +41,7 @@ pub(crate) mod memkv;
 mod mvcckv;
 mod namespace;
 mod privilege;
+mod resource_group;
 mod role;
 pub mod routine;
 mod schema;
@@ -58,6 +60,7 @@ pub use kv::{Isolation, KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConf
 pub use mvcckv::MvccKv;
 pub use namespace::{PUBLIC_SCHEMA, SYSTEM_SCHEMAS, SchemaDef};
 pub use privilege::{Acl, Grant, Privileges};
+pub use resource_group::ResourceGroupDef;
 pub use role::{BOOTSTRAP_SUPERUSER, BOOTSTRAP_SUPERUSER_OID, Membership, Privileged, RoleDef};
 pub use schema::{
     CheckDef, ColumnDef, ForeignKeyDef, IndexDef, IndexExpr, KeyConstraint, RefAction, SequenceDef,
@@ -128,6 +131,8 @@ pub struct Catalog {
     stats: HashMap<u32, Arc<TableStats>>,
     acls: HashMap<u32, privilege::Acl>,
     schemas: HashMap<String, privilege::Acl>,
+    resource_groups: HashMap<String, resource_group::ResourceGroupDef>,
+    database_groups: HashMap<String, String>,
 }
 
 impl Catalog {
@@ -244,6 +249,11 @@ impl Catalog {
         privilege::load(txn, &mut catalog.acls)?;
         namespace::load(txn, &mut catalog.schemas)?;
         routine::load(txn, &mut catalog.modules, &mut catalog.routines)?;
+        resource_group::load(
+            txn,
+            &mut catalog.resource_groups,
+            &mut catalog.database_groups,
+        )?;
         catalog.load_stats(txn)?;
         Ok(catalog)
     }

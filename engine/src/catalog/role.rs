@@ -60,6 +60,8 @@ pub struct RoleDef {
     pub inherit: bool,
     /// The roles it is a direct member of.
     pub member_of: Vec<Membership>,
+    /// The resource group its sessions' Wasm calls run under.
+    pub resource_group: Option<String>,
 }
 
 /// One `GRANT role TO member`, kept in the member's record.
@@ -115,6 +117,7 @@ impl RoleDef {
             password: None,
             inherit: true,
             member_of: Vec::new(),
+            resource_group: None,
         }
     }
 

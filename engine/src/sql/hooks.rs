@@ -23,9 +23,9 @@ use sqlparser::ast;
 use crate::catalog::routine::{self as records, RoutineDef};
 use crate::catalog::{Catalog, KvTxn, TableDef};
 use crate::extension::{
-    CallContext, CallLimits, DmlEvent, DmlHooks, ErrorCode, ExtensionError, HookContext, HostSql,
-    Notice, Row, RowCondition, RowEvent, StatementHooks, TriggerCalls, TriggerData,
-    TriggerOperation, TriggerOutcome,
+    CallContext, DmlEvent, DmlHooks, ErrorCode, ExtensionError, HookContext, HostSql, Notice, Row,
+    RowCondition, RowEvent, StatementHooks, TriggerCalls, TriggerData, TriggerOperation,
+    TriggerOutcome,
 };
 use crate::types::{DataType, Value};
 
@@ -401,10 +401,12 @@ impl HookContext for Cx<'_, '_, '_, '_> {
         }
         let ctx = CallContext {
             sql: Arc::clone(&host) as Arc<dyn HostSql>,
-            limits: CallLimits {
-                time: statement_timeout(self.env.session),
-                ..CallLimits::default()
-            },
+            limits: crate::sql::resource_group::call_limits(
+                self.exec.catalog,
+                &self.env.session.user,
+                &self.env.session.session_user,
+                statement_timeout(self.env.session),
+            ),
             cancel: self.env.session.cancel.clone(),
         };
         let calls = match self.env.calls.entry(handle.clone()) {
@@ -523,7 +525,7 @@ fn run_shared<T>(
         blocks: session.sequence_blocks.clone(),
     };
     let cancel = session.cancel.clone();
-    let routines = super::routine::query_calls::for_session(session);
+    let routines = super::routine::query_calls::for_session(session, &catalog);
     let settings = super::settings::StatementSettings::of(session);
     let mut cx = ExecCtx {
         txn: &mut handle,

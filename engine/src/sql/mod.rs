@@ -37,6 +37,7 @@ pub mod plan;
 mod planner;
 mod prepared;
 mod privilege;
+mod resource_group;
 mod role;
 mod role_membership;
 mod role_owned;

@@ -209,6 +209,7 @@ fn create(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementRes
                     grantor: cx.user.to_owned(),
                 })
                 .collect(),
+            resource_group: None,
         };
         CatalogWriter::new(cx.txn).put_role(&role)?;
         new_roles.push(role.name);

@@ -51,15 +51,14 @@ pub(crate) fn execute(
                 "routine and trigger statements are run by sql::routine and sql::hooks".into(),
             ));
         }
+        Statement::CreateResourceGroup { .. }
+        | Statement::AlterResourceGroup { .. }
+        | Statement::DropResourceGroup { .. }
+        | Statement::AttachResourceGroup { .. } => None,
         Statement::RoleGrant(_) | Statement::Owned(_) | Statement::Reset { .. } => {
             return Err(SqlError::Internal(
                 "role grants, OWNED and RESET are run by sql::role_membership, role_owned and settings"
                     .into(),
-            ));
-        }
-        Statement::CreateResourceGroup { .. } | Statement::AlterResourceGroup { .. } => {
-            return Err(SqlError::unsupported(
-                "resource groups are not supported yet",
             ));
         }
     };
@@ -80,13 +79,17 @@ pub(crate) fn execute(
     let user = session.user.clone();
     let session_user = session.session_user.clone();
     let transition_tables = session.transition_tables.clone();
-    let routines = super::routine::query_calls::for_session(session);
     let settings = super::settings::StatementSettings::of(session);
     let txn = session
         .txn
         .as_mut()
         .ok_or_else(|| SqlError::Internal("no transaction".into()))?;
     let catalog = cache.get(txn.as_mut())?;
+    let routines = super::routine::query_calls::for_session(session, &catalog);
+    let txn = session
+        .txn
+        .as_mut()
+        .ok_or_else(|| SqlError::Internal("no transaction".into()))?;
     let sequences = SessionSequences {
         kv: session.kv.clone(),
         catalog: catalog.clone(),
@@ -121,6 +124,18 @@ pub(crate) fn execute(
         let Some(stmt) = stmt else {
             return match s {
                 Statement::Analyze { tables } => super::analyze::execute(tables, &mut cx),
+                Statement::CreateResourceGroup { name, options } => {
+                    super::resource_group::create(name, options, &mut cx)
+                }
+                Statement::AlterResourceGroup { name, options } => {
+                    super::resource_group::alter(name, options, &mut cx)
+                }
+                Statement::DropResourceGroup { name, if_exists } => {
+                    super::resource_group::drop(name, *if_exists, &mut cx)
+                }
+                Statement::AttachResourceGroup { target, group } => {
+                    super::resource_group::attach(target, group.as_ref(), &mut cx)
+                }
                 _ => Err(SqlError::Internal("statement kind not dispatched".into())),
             };
         };

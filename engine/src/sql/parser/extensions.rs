@@ -68,6 +68,16 @@ pub(super) fn try_parse(parser: &mut Parser<'_>) -> Result<Option<Statement>, Pa
         (Keyword::GRANT | Keyword::REVOKE, _) if super::role::is_role_grant(parser) => Ok(Some(
             Statement::RoleGrant(Box::new(super::role::parse_role_grant(parser)?)),
         )),
+        (Keyword::ALTER, Keyword::ROLE | Keyword::USER | Keyword::DATABASE)
+            if super::resource_group::is_attach(parser) =>
+        {
+            let (target, group) = super::resource_group::parse_attach(parser)?;
+            Ok(Some(Statement::AttachResourceGroup { target, group }))
+        }
+        (Keyword::DROP, Keyword::RESOURCE) => {
+            let (name, if_exists) = super::resource_group::parse_drop(parser)?;
+            Ok(Some(Statement::DropResourceGroup { name, if_exists }))
+        }
         (Keyword::DROP, Keyword::OWNED) => Ok(Some(Statement::Owned(Box::new(
             super::role::parse_owned(parser)?,
         )))),

@@ -16,12 +16,14 @@
 mod dialect;
 mod extensions;
 mod functions;
+mod resource_group;
 mod role;
 mod trigger;
 
 pub use dialect::RustyDialect;
 pub use extensions::{CreateProcedure, ModuleSource, ResourceOption, RoutineParam};
 pub use functions::{CreateFunction, FunctionKind, FunctionReturns, VolatilityClause};
+pub use resource_group::GroupTarget;
 pub use role::{Owned, RoleGrant, RoleSpec};
 pub use trigger::{CreateTrigger, TriggerDdl, TriggerScope};
 
@@ -88,6 +90,20 @@ pub enum Statement {
     Analyze {
         /// The tables named.
         tables: Vec<ast::ObjectName>,
+    },
+    /// `DROP RESOURCE GROUP [IF EXISTS] name`
+    DropResourceGroup {
+        /// The group's name.
+        name: ast::Ident,
+        /// `IF EXISTS`
+        if_exists: bool,
+    },
+    /// `ALTER ROLE | DATABASE name SET RESOURCE GROUP group | NONE`
+    AttachResourceGroup {
+        /// The role or database.
+        target: GroupTarget,
+        /// The group; `None` detaches.
+        group: Option<ast::Ident>,
     },
     /// `GRANT role TO member` / `REVOKE role FROM member`.
     RoleGrant(Box<RoleGrant>),
@@ -436,6 +452,36 @@ mod tests {
         assert!(o.to.is_none() && o.cascade);
         assert!(parse_sql("REASSIGN OWNED BY alice").is_err());
         assert!(matches!(one("DROP TABLE owned"), Statement::Standard(_)));
+    }
+
+    #[test]
+    fn resource_groups_attach_to_roles_and_databases() {
+        assert_eq!(
+            one("ALTER ROLE alice SET RESOURCE GROUP small"),
+            Statement::AttachResourceGroup {
+                target: GroupTarget::Role(ast::Ident::new("alice")),
+                group: Some(ast::Ident::new("small")),
+            }
+        );
+        assert_eq!(
+            one("ALTER DATABASE acme SET RESOURCE GROUP NONE"),
+            Statement::AttachResourceGroup {
+                target: GroupTarget::Database(ast::Ident::new("acme")),
+                group: None,
+            }
+        );
+        assert_eq!(
+            one("DROP RESOURCE GROUP IF EXISTS small"),
+            Statement::DropResourceGroup {
+                name: ast::Ident::new("small"),
+                if_exists: true,
+            }
+        );
+        // Other ALTER ROLE … SET forms stay sqlparser's.
+        assert!(matches!(
+            one("ALTER ROLE alice SET search_path = public"),
+            Statement::Standard(_)
+        ));
     }
 
     #[test]

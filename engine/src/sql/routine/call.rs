@@ -20,7 +20,7 @@ use sqlparser::ast;
 use crate::SqlState;
 use crate::catalog::KvTxn;
 use crate::catalog::routine::{self as records, ModuleDef, RoutineDef};
-use crate::extension::{CallContext, CallLimits, HostSql, RoutineInvoker, RoutineKind, RoutineRef};
+use crate::extension::{CallContext, HostSql, RoutineInvoker, RoutineKind, RoutineRef};
 use crate::types::{DataType, Value};
 
 use super::super::binder::Binder;
@@ -63,10 +63,12 @@ pub(super) fn call(
         message: format!("module \"{}\" does not exist", routine.module),
     })?;
     let handle = ensure_loaded(invoker.as_ref(), txn_ref, &module)?;
-    let limits = CallLimits {
-        time: statement_timeout(session),
-        ..CallLimits::default()
-    };
+    let limits = crate::sql::resource_group::call_limits(
+        &catalog,
+        &session.user,
+        &session.session_user,
+        statement_timeout(session),
+    );
 
     let txn = session
         .txn

@@ -35,13 +35,19 @@ use super::super::error::{SqlError, SqlResult};
 use super::call::ensure_loaded;
 use super::from_extension;
 
-/// The statement state of `session`'s routine calls, when it has a host.
-pub(crate) fn for_session(session: &super::super::session::Session) -> Option<QueryRoutines> {
+/// The statement state of `session`'s routine calls, when it has a host,
+/// under the limits of its resource groups as `catalog` records them.
+pub(crate) fn for_session(
+    session: &super::super::session::Session,
+    catalog: &crate::catalog::Catalog,
+) -> Option<QueryRoutines> {
     let invoker = session.invoker.clone()?;
-    let limits = CallLimits {
-        time: super::call::statement_timeout(session),
-        ..CallLimits::default()
-    };
+    let limits = crate::sql::resource_group::call_limits(
+        catalog,
+        &session.user,
+        &session.session_user,
+        super::call::statement_timeout(session),
+    );
     Some(QueryRoutines::new(invoker, session.cancel.clone(), limits))
 }
 

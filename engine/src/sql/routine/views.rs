@@ -1,5 +1,5 @@
-//! The rows of the system views `rustydb_modules`, `rustydb_routines` and
-//! `rustydb_stat_wasm`.
+//! The rows of the system views `rustydb_modules`, `rustydb_routines`,
+//! `rustydb_stat_wasm` and `rustydb_resource_groups`.
 //!
 //! The views are not catalog relations: their rows come from the module
 //! records the statement's transaction sees and from the routine host's
@@ -13,6 +13,7 @@
 //! | `rustydb_modules`   | name, version, sha256, size, exports, created, owner        |
 //! | `rustydb_routines`  | schema, name, kind, module, export, owner, security, acl    |
 //! | `rustydb_stat_wasm` | module, routine, calls, errors, traps, fuel, time_ms, peak_memory |
+//! | `rustydb_resource_groups` | name, fuel_per_call, memory_per_instance, time_per_call_ms, roles, databases |
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -33,6 +34,7 @@ use super::super::privilege::routine_noun;
 const MODULES: &str = "rustydb_modules";
 const ROUTINES: &str = "rustydb_routines";
 const STAT_WASM: &str = "rustydb_stat_wasm";
+const RESOURCE_GROUPS: &str = "rustydb_resource_groups";
 
 /// The rows of the system views one statement names.
 #[derive(Debug, Default)]
@@ -71,6 +73,14 @@ fn columns(view: &str) -> Option<&'static [(&'static str, DataType)]> {
             ("time_ms", DataType::Float8),
             ("peak_memory", DataType::Int8),
         ]),
+        RESOURCE_GROUPS => Some(&[
+            ("name", DataType::Text),
+            ("fuel_per_call", DataType::Int8),
+            ("memory_per_instance", DataType::Int8),
+            ("time_per_call_ms", DataType::Float8),
+            ("roles", DataType::Text),
+            ("databases", DataType::Text),
+        ]),
         _ => None,
     }
 }
@@ -92,7 +102,7 @@ pub(crate) fn for_query(
             && let Some(id) = part.as_ident()
         {
             let n = super::super::binder::ident(id);
-            for view in [MODULES, ROUTINES, STAT_WASM] {
+            for view in [MODULES, ROUTINES, STAT_WASM, RESOURCE_GROUPS] {
                 if n == view && !named.contains(&view) {
                     named.push(view);
                 }
@@ -141,11 +151,39 @@ pub(crate) fn for_query(
                     ]
                 })
                 .collect(),
+            RESOURCE_GROUPS => group_rows(&crate::catalog::Catalog::load(txn)?),
             _ => stat_rows(invoker),
         };
         views.views.insert(view, rows);
     }
     Ok(Some(views))
+}
+
+/// Each resource group, its limits (NULL: the host's), and the roles and
+/// databases attached to it, comma-separated.
+fn group_rows(catalog: &crate::catalog::Catalog) -> Vec<Vec<Value>> {
+    let opt = |v: Option<u64>| v.map_or(Value::Null, int8);
+    catalog
+        .resource_groups()
+        .into_iter()
+        .map(|g| {
+            let roles: Vec<&str> = catalog
+                .roles()
+                .into_iter()
+                .filter(|r| r.resource_group.as_deref() == Some(&g.name))
+                .map(|r| r.name.as_str())
+                .collect();
+            vec![
+                Value::Text(g.name.clone()),
+                opt(g.fuel_per_call),
+                opt(g.memory_per_instance),
+                g.time_per_call
+                    .map_or(Value::Null, |t| Value::Float8(t.as_secs_f64() * 1000.0)),
+                Value::Text(roles.join(",")),
+                Value::Text(catalog.databases_in_group(&g.name).join(",")),
+            ]
+        })
+        .collect()
 }
 
 /// Usage per module and routine, summed over the versions the host ran.
