@@ -76,8 +76,9 @@ impl Reader {
         batch.clear();
         while batch.is_empty() && !self.done {
             cx.check_cancel()?;
-            let mut failed = None;
+            let mut failed: Option<SqlError> = None;
             let (types, last) = (&self.types, &mut self.last);
+            let mut seen = 0;
             let visited = cx.txn.scan_visit(
                 self.lower.clone(),
                 self.upper.clone(),
@@ -86,24 +87,34 @@ impl Reader {
                 &mut |key, value| {
                     let row = batch.push_empty();
                     if let Err(e) = decode_row_into(value, types, row) {
-                        failed = Some(e);
+                        failed = Some(e.into());
                         return false;
                     }
-                    if keyed {
-                        row.push(Value::Bytea(key.to_vec()));
+                    let copied = match keyed {
+                        true => key.to_vec().map(|k| row.push(Value::Bytea(k))),
+                        false => Ok(()),
+                    };
+                    // Only a full chunk is resumed after, from its last
+                    // key: the others' keys are never turned back into
+                    // user keys.
+                    seen += 1;
+                    let copied = copied.and_then(|()| match seen == BATCH {
+                        true => key.copy_into(last),
+                        false => Ok(()),
+                    });
+                    if let Err(e) = copied {
+                        failed = Some(crate::Error::from(e).into());
+                        return false;
                     }
-                    last.clear();
-                    last.extend_from_slice(key);
                     true
                 },
             )?;
             if let Some(e) = failed {
-                return Err(SqlError::from(e));
+                return Err(e);
             }
             if visited < BATCH {
                 self.done = true;
-            }
-            if visited > 0 {
+            } else {
                 self.lower = Bound::Excluded(self.last.clone());
             }
             if let Some(f) = &self.filter {
