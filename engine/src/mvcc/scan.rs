@@ -414,3 +414,23 @@ impl Committed {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::same_key;
+
+    #[test]
+    fn same_key_is_equality_of_escaped_keys() {
+        let key = b"\x00\x01t\x00\xff\x07\x00\x01".as_slice();
+        assert!(same_key(key, key));
+        assert!(same_key(b"", b""));
+        for other in [
+            b"\x01\x01t\x00\xff\x07\x00\x01".as_slice(),
+            b"\x00\x01t\x00\xff\x08\x00\x01",
+            b"\x00\x01t\x00\xff\x07\x00\x01\x00",
+            b"\x01t\x00\xff\x07\x00\x01",
+        ] {
+            assert!(!same_key(key, other), "{other:?}");
+        }
+    }
+}
