@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::batch::{BATCH, Batch};
 use super::{ExecCtx, KeyedScan, Operator, Row};
-use crate::catalog::{TableDef, prefix_end, table_prefix};
+use crate::catalog::{ScanKey, TableDef, prefix_end, table_prefix};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{Expr, eval_predicate};
 use crate::types::{DataType, Value, decode_row_into};
@@ -32,7 +32,8 @@ struct Reader {
     filter: Option<Expr>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
-    /// The last key read, kept in one buffer for the whole scan.
+    /// The last key of the last full chunk, where the next one starts
+    /// after, kept in one buffer for the whole scan.
     last: Vec<u8>,
     done: bool,
 }
@@ -90,20 +91,9 @@ impl Reader {
                         failed = Some(e.into());
                         return false;
                     }
-                    let copied = match keyed {
-                        true => key.to_vec().map(|k| row.push(Value::Bytea(k))),
-                        false => Ok(()),
-                    };
-                    // Only a full chunk is resumed after, from its last
-                    // key: the others' keys are never turned back into
-                    // user keys.
                     seen += 1;
-                    let copied = copied.and_then(|()| match seen == BATCH {
-                        true => key.copy_into(last),
-                        false => Ok(()),
-                    });
-                    if let Err(e) = copied {
-                        failed = Some(crate::Error::from(e).into());
+                    if let Err(e) = keep_key(key, keyed, seen == BATCH, row, last) {
+                        failed = Some(e);
                         return false;
                     }
                     true
@@ -123,6 +113,27 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// Copies what the scan keeps of a row's key: the key itself as the row's
+/// last column when `keyed`, and the position to resume after when the row
+/// ends a full chunk. Only a full chunk is resumed after, so the other
+/// rows' keys are never turned back into user keys.
+fn keep_key(
+    key: ScanKey<'_>,
+    keyed: bool,
+    ends_chunk: bool,
+    row: &mut Row,
+    last: &mut Vec<u8>,
+) -> SqlResult<()> {
+    let lower = |e| SqlError::from(crate::Error::Txn(e));
+    if keyed {
+        row.push(Value::Bytea(key.to_vec().map_err(lower)?));
+    }
+    if ends_chunk {
+        key.copy_into(last).map_err(lower)?;
+    }
+    Ok(())
 }
 
 impl Operator for SeqScan {
