@@ -109,7 +109,7 @@ fn visit_paged(
         let visited = t
             .scan(lower.clone(), upper.clone(), dir)
             .visit(page, &mut |k, v| {
-                rows.push((k.to_vec(), v.to_vec()));
+                rows.push((k.to_vec().unwrap(), v.to_vec()));
                 true
             })
             .unwrap();
@@ -174,7 +174,7 @@ fn a_visited_scan_sees_the_snapshot_and_own_writes() {
     let visited = t
         .scan(Bound::Unbounded, Bound::Unbounded, Direction::Forward)
         .visit(10, &mut |k, _| {
-            first.push(k.to_vec());
+            first.push(k.to_vec().unwrap());
             false
         })
         .unwrap();
@@ -183,6 +183,114 @@ fn a_visited_scan_sees_the_snapshot_and_own_writes() {
         (1, vec![b"a".to_vec()]),
         "a visitor that says stop gets no more rows"
     );
+}
+
+/// The range as the iterator reads it, which resolves versions one at a
+/// time into its own buffers.
+fn iterated(
+    t: &mut Transaction,
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    t.scan(lower, upper, Direction::Forward)
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_visit_without_own_writes_lends_what_the_iterator_returns() {
+    let (_sim, _store, mvcc) = fresh();
+    // Keys with zero and 0xFF bytes, which the stored form escapes, and
+    // many versions of some keys, so versions span leaves.
+    let keys: Vec<Vec<u8>> = (0u16..600)
+        .map(|i| {
+            let mut k = vec![b'k', 0, (i >> 8) as u8, i as u8];
+            if i % 7 == 0 {
+                k.push(0xFF);
+            }
+            k
+        })
+        .collect();
+    let write = |rows: &mut dyn Iterator<Item = (&Vec<u8>, Option<Vec<u8>>)>| {
+        let mut t = mvcc.begin(RC);
+        t.begin_statement();
+        for (k, v) in rows {
+            match v {
+                Some(v) => t.put(k, &v).unwrap(),
+                None => assert!(t.delete(k).unwrap()),
+            }
+        }
+        t.commit().unwrap();
+    };
+    write(&mut keys.iter().map(|k| (k, Some(b"v1".to_vec()))));
+    for round in 0..3u8 {
+        write(&mut keys.iter().step_by(3).map(|k| (k, Some(vec![b'v', round]))));
+    }
+    write(&mut keys.iter().skip(1).step_by(5).map(|k| (k, None)));
+    let mut reader = mvcc.begin(RR);
+    reader.begin_statement();
+    let snapshot_view = iterated(&mut reader, Bound::Unbounded, Bound::Unbounded);
+    assert_eq!(
+        snapshot_view.len(),
+        600 - 120,
+        "every fifth key, from the second, is deleted"
+    );
+
+    // After the reader's snapshot: a commit, a rollback and a transaction
+    // still open. None of them may show.
+    write(&mut keys.iter().step_by(2).map(|k| (k, Some(b"late".to_vec()))));
+    let mut aborted = mvcc.begin(RC);
+    aborted.begin_statement();
+    aborted.put(&keys[4], b"aborted").unwrap();
+    aborted.rollback();
+    let mut open = mvcc.begin(RC);
+    open.begin_statement();
+    open.put(&keys[10], b"uncommitted").unwrap();
+    assert!(open.delete(&keys[12]).unwrap());
+
+    for page in [1, 7, 1024] {
+        assert_eq!(
+            visit_paged(&mut reader, Bound::Unbounded, Bound::Unbounded, false, page),
+            snapshot_view,
+            "{page} a page"
+        );
+    }
+    let (lower, upper) = (keys[33].clone(), keys[400].clone());
+    assert_eq!(
+        visit_paged(
+            &mut reader,
+            Bound::Excluded(lower.clone()),
+            Bound::Included(upper.clone()),
+            false,
+            50
+        ),
+        iterated(&mut reader, Bound::Excluded(lower), Bound::Included(upper)),
+        "within bounds"
+    );
+
+    // An own write outside the range leaves the range without pending
+    // writes; one inside it is merged in.
+    reader.put(b"zz", b"own").unwrap();
+    assert_eq!(
+        visit_paged(
+            &mut reader,
+            Bound::Unbounded,
+            Bound::Excluded(b"z".to_vec()),
+            false,
+            64
+        ),
+        snapshot_view
+    );
+    reader.put(&keys[1], b"own").unwrap();
+    let mut merged = iterated(&mut reader, Bound::Unbounded, Bound::Unbounded);
+    assert_eq!(
+        visit_paged(&mut reader, Bound::Unbounded, Bound::Unbounded, false, 64),
+        merged
+    );
+    assert!(merged.contains(&(keys[1].clone(), b"own".to_vec())));
+    merged.retain(|(k, _)| k != &keys[1] && k.as_slice() != b"zz");
+    assert_eq!(merged, snapshot_view, "the rest as before the own writes");
+    open.rollback();
 }
 
 fn sqlstate(e: TxnError) -> &'static str {

@@ -158,6 +158,33 @@ fn strict_functions_never_see_null() {
 }
 
 #[test]
+fn a_scan_row_that_is_the_argument_row_crosses_as_a_copied_one_does() {
+    let fake = Arc::new(Fake::default());
+    let (_dir, db) = open(Arc::clone(&fake));
+    let mut s = db.session();
+    s.execute("CREATE TABLE w (x int8)").unwrap();
+    s.execute(
+        "INSERT INTO w SELECT CASE WHEN g % 10 = 0 THEN NULL ELSE g END FROM generate_series(1, 3000) g",
+    )
+    .unwrap();
+    fake.take();
+    let expected: i64 = (1..=3000).filter(|g| g % 10 != 0).map(|g| g + 1).sum();
+    // `m.inc(x)` over `w`'s one column sends the scan's rows themselves;
+    // `m.inc(x + 0)` has each argument row built. STRICT leaves out the
+    // NULL rows either way.
+    let mut sent = Vec::new();
+    for arg in ["x", "x + 0"] {
+        let sql = format!("SELECT sum(m.inc({arg})), count(m.double({arg})) FROM w");
+        assert_eq!(one(&mut s, &sql), format!("{expected} 3000"), "{sql}");
+        let calls = fake.take();
+        assert_eq!(batches(&calls, "double"), [1024, 1024, 952], "{sql}");
+        sent.push(batches(&calls, "inc"));
+    }
+    assert_eq!(sent[0], [922, 922, 856], "the 300 NULLs do not cross");
+    assert_eq!(sent[0], sent[1]);
+}
+
+#[test]
 fn immutable_calls_on_constants_fold_and_volatile_ones_never_do() {
     let fake = Arc::new(Fake::default());
     let (_dir, mut s) = with_table(&fake, 2000);

@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::Result;
+use crate::mvcc::ScanKey;
 
 /// Isolation as SQL names it; READ UNCOMMITTED runs as READ COMMITTED, as
 /// in PostgreSQL.
@@ -92,6 +93,9 @@ pub trait KvTxn: Send {
     /// of entries visited, so fewer than `limit` without `visit` stopping
     /// means the range is exhausted.
     ///
+    /// The key is lent as a [`ScanKey`], turned into the user key only by
+    /// a visitor that asks for it.
+    ///
     /// No default: a wrapper that fell back to `scan_chunk` would still be
     /// correct but silently lose what this is for.
     fn scan_visit(
@@ -100,7 +104,7 @@ pub trait KvTxn: Send {
         upper: Bound<Vec<u8>>,
         reverse: bool,
         limit: usize,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        visit: &mut dyn FnMut(ScanKey<'_>, &[u8]) -> bool,
     ) -> Result<usize>;
     /// As [`KvTxn::scan_chunk`], but what a constraint check must see: at
     /// READ COMMITTED the newest committed entries, also those committed

@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 
 use super::kv::{KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConfig};
 use crate::Result;
+use crate::mvcc::ScanKey;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -97,7 +98,7 @@ impl KvTxn for MemTxn {
         upper: Bound<Vec<u8>>,
         reverse: bool,
         limit: usize,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        visit: &mut dyn FnMut(ScanKey<'_>, &[u8]) -> bool,
     ) -> Result<usize> {
         let view = self.view();
         let range = view.range((lower, upper));
@@ -112,7 +113,7 @@ impl KvTxn for MemTxn {
                 break;
             };
             visited += 1;
-            if !visit(k, v) {
+            if !visit(ScanKey::User(k), v) {
                 break;
             }
         }

@@ -55,6 +55,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+pub use crate::mvcc::ScanKey;
 pub use error::{CatalogError, CatalogResult};
 pub use kv::{Isolation, KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConfig};
 pub use mvcckv::MvccKv;

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use super::kv::{Isolation, KvStore, KvTxn, LockStrength, LockWait, RowLock, TxnConfig};
 use crate::Result;
-use crate::mvcc::{IsolationLevel, LockMode, Mvcc, RowVersion, Transaction, TxnError, TxnOptions};
+use crate::mvcc::{
+    IsolationLevel, LockMode, Mvcc, RowVersion, ScanKey, Transaction, TxnError, TxnOptions,
+};
 use crate::storage::Direction;
 
 /// A [`KvStore`] over one [`Mvcc`].
@@ -84,7 +86,7 @@ impl KvTxn for MvccTxn {
         upper: Bound<Vec<u8>>,
         reverse: bool,
         limit: usize,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        visit: &mut dyn FnMut(ScanKey<'_>, &[u8]) -> bool,
     ) -> Result<usize> {
         Ok(self
             .0

@@ -63,6 +63,6 @@ mod vacuum;
 pub use db::{MVCC_TREE, Mvcc, MvccOptions};
 pub use error::TxnError;
 pub use lock::LockMode;
-pub use scan::TxnScan;
+pub use scan::{ScanKey, TxnScan};
 pub use txn::{IsolationLevel, RowVersion, Transaction, TxnOptions};
 pub use vacuum::VacuumStats;

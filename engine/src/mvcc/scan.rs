@@ -8,7 +8,10 @@
 //!
 //! The committed side keeps its current row in buffers reused from row to
 //! row, so [`TxnScan::visit`] hands rows out borrowed without allocating;
-//! the iterator copies each row out of them.
+//! the iterator copies each row out of them. A forward visit of a range
+//! the transaction has not written to skips even those buffers: each row
+//! is lent straight from the store scan, its key still escaped
+//! ([`ScanKey`]) until the visitor asks for it.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -36,6 +39,45 @@ pub struct TxnScan<'t> {
     value: Vec<u8>,
     head_write: Option<(&'t Vec<u8>, &'t Option<Vec<u8>>)>,
     failed: bool,
+}
+
+/// The key of a row lent by [`TxnScan::visit`]. A visitor that needs few
+/// of the keys (a table scan keeps only the last one, to resume after)
+/// does not pay for turning every stored key back into its user key.
+#[derive(Clone, Copy)]
+pub enum ScanKey<'a> {
+    /// The user key itself.
+    User(&'a [u8]),
+    /// The key as stored, escaped and without its version stamp.
+    Escaped(&'a [u8]),
+}
+
+impl ScanKey<'_> {
+    /// Puts the user key into `out`, replacing what it held.
+    ///
+    /// # Errors
+    /// A corruption error if a stored key was not escaped as the MVCC
+    /// layer escapes keys.
+    pub fn copy_into(&self, out: &mut Vec<u8>) -> Result<(), TxnError> {
+        match self {
+            ScanKey::User(k) => {
+                out.clear();
+                out.extend_from_slice(k);
+                Ok(())
+            }
+            ScanKey::Escaped(e) => key::unescape_into(e, out),
+        }
+    }
+
+    /// The user key, copied out.
+    ///
+    /// # Errors
+    /// As [`ScanKey::copy_into`].
+    pub fn to_vec(&self) -> Result<Vec<u8>, TxnError> {
+        let mut out = Vec::new();
+        self.copy_into(&mut out)?;
+        Ok(out)
+    }
 }
 
 /// Where the merge's next row is.
@@ -101,19 +143,29 @@ impl<'t> TxnScan<'t> {
     pub fn visit(
         mut self,
         limit: usize,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        visit: &mut dyn FnMut(ScanKey<'_>, &[u8]) -> bool,
     ) -> Result<usize, TxnError> {
         if let Some(committed) = &mut self.committed {
             // Each row is at least one stored version: read that many at
             // once rather than ramping up from a short first refill.
             committed.scan.expect_entries(limit);
         }
+        let no_writes = self
+            .writes
+            .as_ref()
+            .is_none_or(|w| w.clone().next().is_none());
+        if !self.backward && no_writes {
+            return match &mut self.committed {
+                Some(committed) => committed.visit_forward(limit, visit),
+                None => Ok(0),
+            };
+        }
         let mut visited = 0;
         while visited < limit {
             let more = match self.step()? {
                 None => break,
-                Some(Next::Committed) => visit(&self.key, &self.value),
-                Some(Next::Write(k, v)) => visit(k, v),
+                Some(Next::Committed) => visit(ScanKey::User(&self.key), &self.value),
+                Some(Next::Write(k, v)) => visit(ScanKey::User(k), v),
             };
             visited += 1;
             if !more {
@@ -210,6 +262,15 @@ enum Best {
     Live,
 }
 
+/// Whether two escaped keys are equal, compared from the end: neighbours
+/// in a scan share long prefixes (table prefix, high bytes of a row id) and
+/// differ near the end, so this decides in a few bytes, without a call of
+/// `memcmp` per stored version.
+#[inline]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().rev().zip(b.iter().rev()).all(|(x, y)| x == y)
+}
+
 /// The committed rows of a store scan visible at `snapshot`.
 struct Committed {
     scan: ScanIter,
@@ -236,11 +297,53 @@ impl Committed {
         }
     }
 
+    /// As [`TxnScan::visit`] of a forward scan with no pending writes:
+    /// each visible row is lent from the store scan where it lies, found as
+    /// [`Committed::next_forward`] finds it.
+    fn visit_forward(
+        &mut self,
+        limit: usize,
+        visit: &mut dyn FnMut(ScanKey<'_>, &[u8]) -> bool,
+    ) -> Result<usize, TxnError> {
+        let mut visited = 0;
+        while visited < limit {
+            let Some((stored, version)) = self.scan.next_entry()? else {
+                break;
+            };
+            let (escaped, lsn) = key::split(stored)?;
+            if !self
+                .current
+                .as_deref()
+                .is_some_and(|c| same_key(c, escaped))
+            {
+                let current = self.current.get_or_insert_with(Vec::new);
+                current.clear();
+                current.extend_from_slice(escaped);
+                self.decided = false;
+            }
+            if self.decided || lsn > self.snapshot {
+                continue;
+            }
+            self.decided = true;
+            if let Some(row) = key::decode_value(version)? {
+                visited += 1;
+                if !visit(ScanKey::Escaped(escaped), row) {
+                    break;
+                }
+            }
+        }
+        Ok(visited)
+    }
+
     /// Versions arrive newest first: the first one in the snapshot decides.
     fn next_forward(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<bool, TxnError> {
         while let Some((stored, version)) = self.scan.next_entry()? {
             let (escaped, lsn) = key::split(stored)?;
-            if self.current.as_deref() != Some(escaped) {
+            if !self
+                .current
+                .as_deref()
+                .is_some_and(|c| same_key(c, escaped))
+            {
                 // One buffer for the whole scan: a copy per key would be an
                 // allocation per row.
                 let current = self.current.get_or_insert_with(Vec::new);
@@ -308,6 +411,26 @@ impl Committed {
             if finished {
                 return Ok(true);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_key;
+
+    #[test]
+    fn same_key_is_equality_of_escaped_keys() {
+        let key = b"\x00\x01t\x00\xff\x07\x00\x01".as_slice();
+        assert!(same_key(key, key));
+        assert!(same_key(b"", b""));
+        for other in [
+            b"\x01\x01t\x00\xff\x07\x00\x01".as_slice(),
+            b"\x00\x01t\x00\xff\x08\x00\x01",
+            b"\x00\x01t\x00\xff\x07\x00\x01\x00",
+            b"\x01t\x00\xff\x07\x00\x01",
+        ] {
+            assert!(!same_key(key, other), "{other:?}");
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::error::SqlError;
-use crate::catalog::{KvTxn, LockStrength, LockWait, RowLock};
+use crate::catalog::{KvTxn, LockStrength, LockWait, RowLock, ScanKey};
 
 /// A handle to a transaction several holders use in turn.
 #[derive(Clone)]
@@ -64,7 +64,7 @@ impl KvTxn for SharedTxn {
         upper: Bound<Vec<u8>>,
         reverse: bool,
         limit: usize,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+        visit: &mut dyn FnMut(ScanKey<'_>, &[u8]) -> bool,
     ) -> crate::Result<usize> {
         self.with(|t| t.scan_visit(lower, upper, reverse, limit, visit))
     }

@@ -112,14 +112,14 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], TypeError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .ok_or(TypeError::Corrupt("row length"))?;
-        let slice = self
-            .bytes
-            .get(self.pos..end)
-            .ok_or(TypeError::Corrupt("row ends early"))?;
+        // `let … else` rather than `ok_or`, which builds (and drops) the
+        // error for every value read.
+        let Some(end) = self.pos.checked_add(n) else {
+            return Err(TypeError::Corrupt("row length"));
+        };
+        let Some(slice) = self.bytes.get(self.pos..end) else {
+            return Err(TypeError::Corrupt("row ends early"));
+        };
         self.pos = end;
         Ok(slice)
     }

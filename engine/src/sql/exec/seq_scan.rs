@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::batch::{BATCH, Batch};
 use super::{ExecCtx, KeyedScan, Operator, Row};
-use crate::catalog::{TableDef, prefix_end, table_prefix};
+use crate::catalog::{ScanKey, TableDef, prefix_end, table_prefix};
 use crate::sql::error::{SqlError, SqlResult};
 use crate::sql::expr::{Expr, eval_predicate};
 use crate::types::{DataType, Value, decode_row_into};
@@ -32,7 +32,8 @@ struct Reader {
     filter: Option<Expr>,
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
-    /// The last key read, kept in one buffer for the whole scan.
+    /// The last key of the last full chunk, where the next one starts
+    /// after, kept in one buffer for the whole scan.
     last: Vec<u8>,
     done: bool,
 }
@@ -76,8 +77,9 @@ impl Reader {
         batch.clear();
         while batch.is_empty() && !self.done {
             cx.check_cancel()?;
-            let mut failed = None;
+            let mut failed: Option<SqlError> = None;
             let (types, last) = (&self.types, &mut self.last);
+            let mut seen = 0;
             let visited = cx.txn.scan_visit(
                 self.lower.clone(),
                 self.upper.clone(),
@@ -86,24 +88,23 @@ impl Reader {
                 &mut |key, value| {
                     let row = batch.push_empty();
                     if let Err(e) = decode_row_into(value, types, row) {
+                        failed = Some(e.into());
+                        return false;
+                    }
+                    seen += 1;
+                    if let Err(e) = keep_key(key, keyed, seen == BATCH, row, last) {
                         failed = Some(e);
                         return false;
                     }
-                    if keyed {
-                        row.push(Value::Bytea(key.to_vec()));
-                    }
-                    last.clear();
-                    last.extend_from_slice(key);
                     true
                 },
             )?;
             if let Some(e) = failed {
-                return Err(SqlError::from(e));
+                return Err(e);
             }
             if visited < BATCH {
                 self.done = true;
-            }
-            if visited > 0 {
+            } else {
                 self.lower = Bound::Excluded(self.last.clone());
             }
             if let Some(f) = &self.filter {
@@ -112,6 +113,27 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// Copies what the scan keeps of a row's key: the key itself as the row's
+/// last column when `keyed`, and the position to resume after when the row
+/// ends a full chunk. Only a full chunk is resumed after, so the other
+/// rows' keys are never turned back into user keys.
+fn keep_key(
+    key: ScanKey<'_>,
+    keyed: bool,
+    ends_chunk: bool,
+    row: &mut Row,
+    last: &mut Vec<u8>,
+) -> SqlResult<()> {
+    let lower = |e| SqlError::from(crate::Error::Txn(e));
+    if keyed {
+        row.push(Value::Bytea(key.to_vec().map_err(lower)?));
+    }
+    if ends_chunk {
+        key.copy_into(last).map_err(lower)?;
+    }
+    Ok(())
 }
 
 impl Operator for SeqScan {

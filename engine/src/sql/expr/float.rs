@@ -123,7 +123,15 @@ impl RowExpr {
     }
 
     /// As [`eval`] of the expression.
+    #[inline]
     pub(crate) fn eval(&self, row: &[Value], cx: &mut ExecCtx<'_>) -> SqlResult<Value> {
+        // A bare column (an aggregate's argument, most often) is read here
+        // rather than through a call of `eval` per row.
+        if let Expr::Column(i, _) = &self.expr
+            && let Some(v) = row.get(*i)
+        {
+            return Ok(v.clone());
+        }
         match &self.float {
             Some(f) => Ok(f.eval(row, cx.now)?.map_or(Value::Null, Value::Float8)),
             None => eval(&self.expr, row, cx),

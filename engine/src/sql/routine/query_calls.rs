@@ -187,22 +187,31 @@ impl QueryRoutines {
         ty: DataType,
         rows: &[Row],
     ) -> SqlResult<Vec<Value>> {
-        let (positions, sent): (Vec<usize>, Vec<&Row>) = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| !(def.strict && r.iter().any(Value::is_null)))
-            .unzip();
-        let every_row = sent.len() == rows.len();
+        let left_out = |r: &Row| def.strict && r.iter().any(Value::is_null);
+        let every_row = !rows.iter().any(left_out);
+        // The rows sent, by position; only built when some are left out,
+        // since a million pushes of positions and references were 3% of
+        // `SELECT sum(f(x))`.
+        let positions: Vec<usize> = if every_row {
+            Vec::new()
+        } else {
+            (0..rows.len()).filter(|&i| !left_out(&rows[i])).collect()
+        };
+        let sent = if every_row {
+            rows.len()
+        } else {
+            positions.len()
+        };
         // With every row sent the values arrive in row order and are
         // pushed; otherwise they overwrite the left-out rows' NULLs at
         // their positions. Filling a batch with NULLs first was 4% of
         // `SELECT sum(f(x))`.
         let mut out = if every_row {
-            Vec::with_capacity(rows.len())
+            Vec::new()
         } else {
             vec![Value::Null; rows.len()]
         };
-        if sent.is_empty() {
+        if sent == 0 {
             return Ok(out);
         }
         let params = match def.kind {
@@ -213,12 +222,16 @@ impl QueryRoutines {
         // With no row left out the batches are slices of `rows`; only a
         // batch with gaps is copied together.
         let mut done = 0;
-        for chunk in sent.chunks(BATCH_ROWS) {
+        while done < sent {
+            let n = (sent - done).min(BATCH_ROWS);
             let gathered: Vec<Row>;
             let batch: &[Row] = if every_row {
-                &rows[done..done + chunk.len()]
+                &rows[done..done + n]
             } else {
-                gathered = chunk.iter().map(|r| (*r).clone()).collect();
+                gathered = positions[done..done + n]
+                    .iter()
+                    .map(|&p| rows[p].clone())
+                    .collect();
                 &gathered
             };
             let values = self.timed(def, &handle, batch.len(), |s, invoker, ctx| {
@@ -242,15 +255,22 @@ impl QueryRoutines {
                     detail: None,
                 });
             }
-            for (v, &pos) in values.into_iter().zip(&positions[done..]) {
-                let v = conform(v, ty, def)?;
-                if every_row {
-                    out.push(v);
-                } else {
-                    out[pos] = v;
+            if every_row {
+                // One batch of values all of the declared type (every call
+                // from a query operator) is the answer as it came back.
+                if n == sent && values.iter().all(|v| fits(v, ty)) {
+                    return Ok(values);
+                }
+                out.reserve(values.len());
+                for v in values {
+                    out.push(conform(v, ty, def)?);
+                }
+            } else {
+                for (v, &pos) in values.into_iter().zip(&positions[done..]) {
+                    out[pos] = conform(v, ty, def)?;
                 }
             }
-            done += batch.len();
+            done += n;
         }
         Ok(out)
     }
@@ -431,10 +451,31 @@ impl QueryRoutines {
 
 /// A guest's value as the routine's declared type: the guest may answer an
 /// int4 function with an int8, but not with text that is no number.
+#[inline]
 fn conform(v: Value, ty: DataType, def: &RoutineDef) -> SqlResult<Value> {
-    if v.is_null() || v.data_type() == Some(ty) {
+    if fits(&v, ty) {
         return Ok(v);
     }
+    conform_cast(v, ty, def)
+}
+
+/// Whether `v` is NULL or of type `ty`; the common answers are decided
+/// without building the value's type.
+#[inline]
+fn fits(v: &Value, ty: DataType) -> bool {
+    match (v, ty) {
+        (Value::Null, _)
+        | (Value::Int8(_), DataType::Int8)
+        | (Value::Int4(_), DataType::Int4)
+        | (Value::Float8(_), DataType::Float8)
+        | (Value::Bool(_), DataType::Bool) => true,
+        _ => v.data_type() == Some(ty),
+    }
+}
+
+/// [`conform`] of a value not of the declared type.
+#[inline(never)]
+fn conform_cast(v: Value, ty: DataType, def: &RoutineDef) -> SqlResult<Value> {
     v.cast(&ty).map_err(|_| SqlError::Routine {
         state: SqlState::from_code("39000").unwrap_or(SqlState::INTERNAL_ERROR),
         message: format!(

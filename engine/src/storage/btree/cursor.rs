@@ -44,6 +44,24 @@ pub struct Cursor {
     spans: Vec<Span>,
 }
 
+/// Whether `key` lies within the bound a scan in direction `forward` ends
+/// at (the upper bound forward, the lower one backward).
+fn within(forward: bool, lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+    if forward {
+        match upper {
+            Bound::Included(u) => key <= u.as_slice(),
+            Bound::Excluded(u) => key < u.as_slice(),
+            Bound::Unbounded => true,
+        }
+    } else {
+        match lower {
+            Bound::Included(l) => key >= l.as_slice(),
+            Bound::Excluded(l) => key > l.as_slice(),
+            Bound::Unbounded => true,
+        }
+    }
+}
+
 /// An internal node on the current path, the child taken, and its number of
 /// keys.
 #[derive(Debug, Clone, Copy)]
@@ -237,6 +255,20 @@ impl Cursor {
                     (Err(i), _) => i,
                 },
             };
+            // When the leaf's last entry in scan order is within the far
+            // bound, so are all its entries (keys of a leaf are sorted; the
+            // order check below fails a leaf that is not once the scan
+            // reaches the entry out of place): one comparison per leaf
+            // instead of one per entry.
+            let outer = match (n, forward) {
+                (0, _) => None,
+                (_, true) => Some(n - 1),
+                (_, false) => Some(0),
+            };
+            let all_inside = match outer {
+                Some(o) => within(forward, lower, upper, view.key(o)?),
+                None => true,
+            };
             let mut pending = Vec::new();
             let mut i = first;
             while spans.len() < max {
@@ -254,20 +286,7 @@ impl Cursor {
                     i
                 };
                 let (key, value) = view.entry(idx)?;
-                let inside = if forward {
-                    match &*upper {
-                        Bound::Included(u) => key <= u.as_slice(),
-                        Bound::Excluded(u) => key < u.as_slice(),
-                        Bound::Unbounded => true,
-                    }
-                } else {
-                    match &*lower {
-                        Bound::Included(l) => key >= l.as_slice(),
-                        Bound::Excluded(l) => key > l.as_slice(),
-                        Bound::Unbounded => true,
-                    }
-                };
-                if !inside {
+                if !all_inside && !within(forward, lower, upper, key) {
                     return Ok((true, pending));
                 }
                 // Keys come out strictly in cursor order in a sound tree. A

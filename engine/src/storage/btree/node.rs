@@ -58,6 +58,7 @@ pub(super) fn corrupt(page: PageId, what: &str) -> StorageError {
     StorageError::Corrupt(format!("B+tree page {page}: {what}"))
 }
 
+#[inline]
 pub(super) fn read_u16(buf: &[u8], off: usize) -> Option<usize> {
     let bytes: [u8; 2] = buf.get(off..off.checked_add(2)?)?.try_into().ok()?;
     Some(usize::from(u16::from_le_bytes(bytes)))
@@ -183,6 +184,7 @@ impl<'a> NodeView<'a> {
     }
 
     /// Offset of cell `i`, checked to lie past the slot array.
+    #[inline]
     pub(super) fn slot(&self, i: usize) -> StorageResult<usize> {
         if i >= self.count {
             return Err(self.err("cell index out of range"));
@@ -199,6 +201,7 @@ impl<'a> NodeView<'a> {
     }
 
     /// The key of cell `i` and the offset just past it.
+    #[inline]
     fn key_at(&self, i: usize) -> StorageResult<(&'a [u8], usize)> {
         let off = self.slot(i)?;
         let len = read_u16(self.buf, off).ok_or_else(|| self.err("cell beyond the page"))?;
@@ -252,6 +255,7 @@ impl<'a> NodeView<'a> {
         Ok(child)
     }
 
+    #[inline]
     pub(super) fn entry(&self, i: usize) -> StorageResult<(&'a [u8], ValueView<'a>)> {
         let (key, end) = self.key_at(i)?;
         let value = match self.buf.get(end) {
