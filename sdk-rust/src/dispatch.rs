@@ -56,8 +56,12 @@ pub struct TriggerEntry {
     /// Its batch function (`#[rustydb::trigger(rows = f)]`), which takes a
     /// batch of AFTER ROW events in one call; without one the body runs
     /// once per event.
-    pub rows: Option<fn(&crate::Trigger, Vec<RowEvent>) -> Result<(), SqlError>>,
+    pub rows: Option<TriggerRowsFn>,
 }
+
+/// A trigger function's batch function: the trigger's names, columns and
+/// arguments, and the batch's events in order.
+pub type TriggerRowsFn = fn(&crate::Trigger, Vec<RowEvent>) -> Result<(), SqlError>;
 
 /// One routine of a module, as its attribute declares it.
 pub struct Routine {
