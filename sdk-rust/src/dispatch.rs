@@ -30,7 +30,7 @@ pub enum Call {
     /// A scalar function.
     Scalar(ScalarEntry),
     /// A trigger function.
-    Trigger(fn(crate::Trigger) -> Result<crate::TriggerAction, SqlError>),
+    Trigger(TriggerEntry),
     /// An aggregate: its four entry points over byte states.
     Aggregate(crate::aggregate::AggregateEntry),
     /// A table function: one argument row in, the result rows out.
@@ -48,6 +48,20 @@ pub struct ScalarEntry {
     /// Its typed loop over columns, for the signatures that have one.
     pub columns: Option<crate::columnar::ColumnsFn>,
 }
+
+/// How a trigger function is entered.
+pub struct TriggerEntry {
+    /// Its body, once per firing.
+    pub row: fn(crate::Trigger) -> Result<crate::TriggerAction, SqlError>,
+    /// Its batch function (`#[rustydb::trigger(rows = f)]`), which takes a
+    /// batch of AFTER ROW events in one call; without one the body runs
+    /// once per event.
+    pub rows: Option<TriggerRowsFn>,
+}
+
+/// A trigger function's batch function: the trigger's names, columns and
+/// arguments, and the batch's events in order.
+pub type TriggerRowsFn = fn(&crate::Trigger, Vec<RowEvent>) -> Result<(), SqlError>;
 
 /// One routine of a module, as its attribute declares it.
 pub struct Routine {
@@ -195,7 +209,7 @@ pub fn call_trigger(
     data: TriggerData,
 ) -> Result<TriggerResult, SqlError> {
     match routines.iter().find(|r| r.name == name).map(|r| &r.call) {
-        Some(Call::Trigger(f)) => f(crate::Trigger::from(data)).map(TriggerResult::from),
+        Some(Call::Trigger(f)) => (f.row)(crate::Trigger::from(data)).map(TriggerResult::from),
         _ => Err(no_such("trigger function", name)),
     }
 }
@@ -289,10 +303,11 @@ impl<T: ScalarReturn> ScalarReturn for Result<T, SqlError> {
     }
 }
 
-/// `trigger-rows.call-trigger-rows`: the body once per event, in order,
-/// each with its own `Trigger` as `call-trigger` would build it, so a
-/// trigger function cannot tell a batch from single calls. The first error
-/// ends the batch.
+/// `trigger-rows.call-trigger-rows`: the function's batch function with
+/// every event at once when it has one; otherwise the body once per event,
+/// in order, each with its own `Trigger` as `call-trigger` would build it,
+/// so a trigger function cannot tell a batch from single calls. The first
+/// error ends the batch.
 pub fn call_trigger_rows(
     routines: &[&Routine],
     name: &str,
@@ -303,8 +318,11 @@ pub fn call_trigger_rows(
         return Err(no_such("trigger function", name));
     };
     let base = crate::Trigger::from(data);
+    if let Some(rows) = f.rows {
+        return rows(&base, events);
+    }
     for event in events {
-        f(crate::Trigger {
+        (f.row)(crate::Trigger {
             op: event.operation,
             old: event.old,
             new: event.new,

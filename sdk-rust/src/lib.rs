@@ -40,7 +40,12 @@
 //! arguments) and returns a [`TriggerAction`] (or `()`, meaning keep). The
 //! host may deliver a statement's AFTER ROW events in batches
 //! (`trigger-rows`); the function is still called once per row with that
-//! row's `Trigger`:
+//! row's `Trigger`, unless it names a batch function with
+//! `#[rustydb::trigger(rows = f)]`: `fn f(tg: &Trigger, events:
+//! Vec<RowEvent>) -> Result<(), SqlError>` then takes each batch in one
+//! call (`tg` carries the names, columns and arguments; each event its
+//! operation and rows) and must do for each event what the function does
+//! for a row, which [`execute_batch`] makes cheap:
 //!
 //! ```ignore
 //! #[rustydb::trigger]
@@ -115,10 +120,11 @@ mod trigger;
 mod value;
 
 pub use aggregate::BytesState;
+pub use dispatch::RowEvent;
 pub use rustydb_sdk_macros::{
     TableRow, aggregate, export, function, model, procedure, table_function, trigger,
 };
-pub use sql::{Cursor, LogLevel, execute, log, query};
+pub use sql::{Cursor, LogLevel, execute, execute_batch, log, query};
 pub use table::TableRow;
 pub use trigger::{Level, Operation, Timing, Trigger, TriggerAction, TriggerReturn};
 pub use value::{

@@ -78,6 +78,20 @@ pub fn execute(sql: &str, params: &[Value]) -> Result<u64, SqlError> {
     host::execute(sql, params)
 }
 
+/// Runs one `INSERT`, `UPDATE` or `DELETE` once per parameter row, in
+/// order, at about the cost of one [`execute`]: the statement is parsed,
+/// bound and set up once for the batch. Each row is a statement of its own
+/// to the target's triggers; the batch succeeds or is undone as a whole.
+/// Returns the number of rows affected in all.
+///
+/// # Errors
+/// 0A000 for any other kind of statement; otherwise the first failing
+/// row's SQL error, with its SQLSTATE and a message that starts `row N of
+/// M of the batch:` (nothing of the batch remains then).
+pub fn execute_batch(sql: &str, params: &[Vec<Value>]) -> Result<u64, SqlError> {
+    host::execute_batch(sql, params)
+}
+
 pub use host::Level as LogLevel;
 
 /// Sends a message to the server log and the client (as a NOTICE).

@@ -64,12 +64,7 @@ impl Trigger {
     /// `TG_OP` as PL/pgSQL spells it: `INSERT`, `UPDATE`, `DELETE`,
     /// `TRUNCATE`.
     pub fn op_name(&self) -> &'static str {
-        match self.op {
-            Operation::Insert => "INSERT",
-            Operation::Update => "UPDATE",
-            Operation::Delete => "DELETE",
-            Operation::Truncate => "TRUNCATE",
-        }
+        self.op.name()
     }
 
     /// `NEW` with column `name` set to `value`, for [`TriggerAction::Modify`].
@@ -139,5 +134,18 @@ impl TriggerReturn for () {
 impl<T: TriggerReturn> TriggerReturn for Result<T, SqlError> {
     fn into_action(self) -> Result<TriggerAction, SqlError> {
         self.and_then(TriggerReturn::into_action)
+    }
+}
+
+impl Operation {
+    /// `TG_OP` as PL/pgSQL spells it: `INSERT`, `UPDATE`, `DELETE`,
+    /// `TRUNCATE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Insert => "INSERT",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+            Operation::Truncate => "TRUNCATE",
+        }
     }
 }

@@ -96,6 +96,12 @@ fn an_error_in_the_third_of_five_rows_rolls_back_the_whole_statement() {
     )
     .unwrap_err();
     assert_eq!(err.sqlstate().code(), "23514");
+    // The first event opened the instance alone; (5,50) was the second
+    // row of the batch that carried the other four, which names it.
+    assert!(
+        err.to_string().contains("row 2 of 4 of the batch: "),
+        "{err}"
+    );
     assert_eq!(count(&mut s, "SELECT count(*) FROM accounts"), 2);
     assert!(log(&mut s).is_empty());
     // The same rows without the refused one go through, all logged.
@@ -105,6 +111,43 @@ fn an_error_in_the_third_of_five_rows_rolls_back_the_whole_statement() {
     )
     .unwrap();
     assert_eq!(log(&mut s).len(), 4);
+}
+
+#[test]
+fn the_logs_own_triggers_fire_once_per_row_of_a_batch() {
+    let t = open(limits());
+    let mut s = bank(&t.db);
+    audited(&mut s);
+    audit_inserts(&mut s);
+    s.execute("CREATE TABLE totals (tbl text PRIMARY KEY, n bigint, amount bigint)")
+        .unwrap();
+    deploy(&mut s, "counters", "counters", false);
+    run(
+        &mut s,
+        "CREATE TRIGGER log_counted AFTER INSERT ON audit_log REFERENCING NEW TABLE AS added \
+         FOR EACH STATEMENT EXECUTE FUNCTION counters.tally('added', '+')",
+    )
+    .unwrap();
+    run(
+        &mut s,
+        "INSERT INTO accounts SELECT g, g FROM generate_series(3, 602) AS g",
+    )
+    .unwrap();
+    // The audit function logged the 600 rows in 4 calls (1 + 256 + 256 +
+    // 87), but each logged row was an INSERT of its own to audit_log's
+    // statement trigger, as it is when the function runs row by row.
+    assert_eq!(audit_calls(&t), 4);
+    let tally_calls = t
+        .invoker
+        .all_stats()
+        .into_iter()
+        .find(|(_, routine, _)| routine == "tally")
+        .map_or(0, |(_, _, stats)| stats.calls);
+    assert_eq!(tally_calls, 600);
+    assert_eq!(
+        count(&mut s, "SELECT n FROM totals WHERE tbl = 'audit_log'"),
+        600
+    );
 }
 
 #[test]

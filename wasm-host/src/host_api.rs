@@ -141,6 +141,24 @@ impl host::Host for CallState {
         Ok(result)
     }
 
+    fn execute_batch(
+        &mut self,
+        sql: String,
+        params: Vec<Vec<wit::Value>>,
+    ) -> wasmtime::Result<Result<u64, wit::SqlError>> {
+        self.check()?;
+        let result = self.sql().and_then(|host| {
+            let params = params
+                .into_iter()
+                .map(params_from_wit)
+                .collect::<Result<Vec<_>, _>>()?;
+            host.execute_batch(&sql, &params)
+                .map_err(|e| convert::error_to_wit(&e))
+        });
+        self.check()?;
+        Ok(result)
+    }
+
     fn log(&mut self, level: host::Level, message: String) -> wasmtime::Result<()> {
         let level = match level {
             host::Level::Debug => NoticeLevel::Debug,

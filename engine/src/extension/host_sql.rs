@@ -1,7 +1,7 @@
 //! SQL that user code runs, inside the caller's transaction.
 
 use super::describe::ColumnDescription;
-use super::error::ExtensionError;
+use super::error::{ErrorCode, ExtensionError};
 use crate::types::Value;
 
 /// A row of values, one per column.
@@ -58,6 +58,23 @@ pub trait HostSql: Send + Sync {
     /// # Errors
     /// Any SQL error, with its SQLSTATE.
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, ExtensionError>;
+
+    /// Runs one INSERT, UPDATE or DELETE once per row of `params`, in order
+    /// (as JDBC's batches do), and returns how many rows the runs affected
+    /// together. Each parameter row is a statement of its own to the
+    /// statement's triggers; the batch as a whole succeeds or is undone.
+    ///
+    /// # Errors
+    /// The first failing row's SQL error, with its SQLSTATE and the row's
+    /// place in the batch; nothing of the batch remains then. A host that
+    /// cannot undo a batch refuses it with 0A000, as this default does.
+    fn execute_batch(&self, sql: &str, params: &[Vec<Value>]) -> Result<u64, ExtensionError> {
+        let _ = (sql, params);
+        Err(ExtensionError::new(
+            ErrorCode::from(crate::SqlState::FEATURE_NOT_SUPPORTED),
+            "this host does not run statement batches",
+        ))
+    }
 
     /// Delivers a notice (a `log` call or captured stdout/stderr) to the
     /// server log and the client. Never fails: a notice nobody can receive

@@ -582,6 +582,26 @@ pub(crate) fn execute_dml_cached(
     })
 }
 
+/// Runs DML statement `s` once per parameter row of `rows` as one writing
+/// statement (see [`super::dml::execute_cached_each`]): the transaction
+/// handle, catalog and firing state are set up once for the batch. On an
+/// error, `failed` is the index of the row that raised it.
+pub(crate) fn execute_dml_batch(
+    session: &mut Session,
+    s: &ast::Statement,
+    rows: &[Vec<Value>],
+    types: &[Vec<Option<DataType>>],
+    cache: &mut super::dml::BoundCache,
+    failed: &mut Option<usize>,
+) -> SqlResult<u64> {
+    with_firing(session, &[], &[], |cx, fire| {
+        super::dml::execute_cached_each(s, cx, fire, cache, rows, types).map_err(|(i, e)| {
+            *failed = Some(i);
+            e
+        })
+    })
+}
+
 /// Runs `s` if it is a statement the hooks take part in: INSERT, UPDATE,
 /// DELETE, TRUNCATE, the trigger DDL (and `ALTER TABLE … ENABLE / DISABLE
 /// TRIGGER`); `None` otherwise.

@@ -252,6 +252,20 @@ pub fn described() -> Vec<RoutineDescription> {
         scalar("fail", &[Int8], Int8, Volatility::Immutable, false),
         scalar("label", &[Int8], Text, Volatility::Immutable, false),
         RoutineDescription {
+            name: "batch".into(),
+            kind: RoutineKind::Procedure,
+            params: vec![
+                ColumnDescription::new("sql", Text),
+                ColumnDescription::new("n", Int8),
+            ],
+            returns: vec![
+                ColumnDescription::new("affected", Int8),
+                ColumnDescription::new("error", Text),
+            ],
+            volatility: Volatility::Volatile,
+            strict: false,
+        },
+        RoutineDescription {
             name: "total".into(),
             kind: RoutineKind::Aggregate,
             params: vec![ColumnDescription::new("x", Int8)],
@@ -307,16 +321,39 @@ impl RoutineInvoker for Fake {
         Ok(described())
     }
 
+    /// `batch(sql, n)`: `sql` as one statement batch of `n` parameter rows
+    /// (`$1` = 1, 2, … n), returning what the batch affected and the error
+    /// it met (the procedure handles the error, so the CALL succeeds).
     fn call_procedure(
         &self,
-        _: &CallContext,
-        _: RoutineRef<'_>,
-        _: &[Value],
+        ctx: &CallContext,
+        r: RoutineRef<'_>,
+        args: &[Value],
     ) -> Result<ResultSet, ExtensionError> {
-        Err(ExtensionError::new(
-            ErrorCode::UNDEFINED_FUNCTION,
-            "no procedures",
-        ))
+        let (Some(Value::Text(sql)), Some(Value::Int8(n))) = (args.first(), args.get(1)) else {
+            return Err(ExtensionError::new(
+                ErrorCode::UNDEFINED_FUNCTION,
+                format!("no procedure {} for {args:?}", r.name),
+            ));
+        };
+        let params: Vec<Row> = (1..=*n).map(|i| vec![Value::Int8(i)]).collect();
+        let (affected, error) = match ctx.sql.execute_batch(sql, &params) {
+            Ok(k) => (
+                Value::Int8(i64::try_from(k).unwrap_or(i64::MAX)),
+                Value::Null,
+            ),
+            Err(e) => (
+                Value::Null,
+                Value::Text(format!("{}: {}", e.code.as_str(), e.message)),
+            ),
+        };
+        Ok(ResultSet {
+            columns: vec![
+                ColumnDescription::new("affected", DataType::Int8),
+                ColumnDescription::new("error", DataType::Text),
+            ],
+            rows: vec![vec![affected, error]],
+        })
     }
 
     fn call_scalar(

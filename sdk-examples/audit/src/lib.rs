@@ -11,26 +11,47 @@
 //! text form, `(1,100)`, as `OLD::text` and `NEW::text` would give them.
 //! As a statement trigger it logs the operation with no rows.
 
-use rustydb::{SqlError, Trigger, Value, execute};
+use rustydb::{Operation, RowEvent, SqlError, Trigger, Value, execute, execute_batch};
 
-/// Appends one line to `audit_log` for the row (or statement) that fired.
-#[rustydb::trigger]
+const INSERT_LOG: &str =
+    "INSERT INTO audit_log (tbl, op, old_row, new_row) VALUES ($1, $2, $3, $4)";
+
+/// Appends one line to `audit_log` for the row (or statement) that fired;
+/// a batch of AFTER ROW events goes to `audit_rows`.
+#[rustydb::trigger(rows = audit_rows)]
 pub fn audit_row(tg: Trigger) -> Result<(), SqlError> {
-    let tbl = tg.args.first().cloned().unwrap_or_else(|| tg.table_name.clone());
+    execute(INSERT_LOG, &log_line(&tg, tg.op, &tg.old, &tg.new))?;
+    Ok(())
+}
+
+/// One line per event, in order, in one batch of the same INSERT.
+fn audit_rows(tg: &Trigger, events: Vec<RowEvent>) -> Result<(), SqlError> {
+    let lines: Vec<Vec<Value>> = events
+        .iter()
+        .map(|e| log_line(tg, e.operation, &e.old, &e.new))
+        .collect();
+    execute_batch(INSERT_LOG, &lines)?;
+    Ok(())
+}
+
+/// The parameters of `INSERT_LOG` for one row (or statement).
+fn log_line(
+    tg: &Trigger,
+    op: Operation,
+    old: &Option<Vec<Value>>,
+    new: &Option<Vec<Value>>,
+) -> Vec<Value> {
+    let tbl = tg.args.first().unwrap_or(&tg.table_name);
     let text = |row: &Option<Vec<Value>>| match row {
         Some(r) => Value::Text(record_text(r)),
         None => Value::Null,
     };
-    execute(
-        "INSERT INTO audit_log (tbl, op, old_row, new_row) VALUES ($1, $2, $3, $4)",
-        &[
-            Value::Text(tbl),
-            Value::Text(tg.op_name().to_owned()),
-            text(&tg.old),
-            text(&tg.new),
-        ],
-    )?;
-    Ok(())
+    vec![
+        Value::Text(tbl.clone()),
+        Value::Text(op.name().to_owned()),
+        text(old),
+        text(new),
+    ]
 }
 
 /// A row as PostgreSQL's record output writes it: `(1,abc,)`, NULL empty.

@@ -53,7 +53,9 @@ pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// A trigger function: `fn f(tg: rustydb::Trigger) -> …` returning a
 /// [`TriggerAction`](rustydb::TriggerAction), `()` (keep the row), or a
 /// `Result` of either. Bind it with `CREATE TRIGGER … EXECUTE FUNCTION
-/// module.f(args)`.
+/// module.f(args)`. With `rows = g`, `fn g(tg: &rustydb::Trigger, events:
+/// Vec<rustydb::RowEvent>) -> Result<(), SqlError>` takes a batch of AFTER
+/// ROW events in one call instead of the function once per event.
 #[proc_macro_attribute]
 pub fn trigger(attr: TokenStream, item: TokenStream) -> TokenStream {
     finish(trigger::expand(attr.into(), item.into()))

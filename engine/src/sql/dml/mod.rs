@@ -185,6 +185,58 @@ pub(crate) fn execute_cached(
     }
 }
 
+/// [`execute_cached`] once per parameter row of `rows` (with `types`, the
+/// rows' parameter types), in order: a guest's statement batch. Each row
+/// runs as a statement of its own — a fresh snapshot, its own firing of
+/// the target's statement and row triggers — over the one catalog and
+/// binding of the batch, as a prepared statement's executions share a
+/// plan. Returns the rows affected in all; on an error, the index of the
+/// row that failed with it (undoing the earlier rows is the caller's).
+pub(crate) fn execute_cached_each(
+    stmt: &ast::Statement,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+    cache: &mut BoundCache,
+    rows: &[Vec<Value>],
+    types: &[Vec<Option<DataType>>],
+) -> Result<u64, (usize, SqlError)> {
+    let mut affected = 0;
+    for (i, (params, param_types)) in rows.iter().zip(types).enumerate() {
+        cx.txn.begin_statement();
+        let mut row_cx = ExecCtx {
+            txn: &mut *cx.txn,
+            catalog: cx.catalog,
+            params,
+            param_types,
+            outer: Vec::new(),
+            now: cx.now,
+            cancel: cx.cancel,
+            sequences: cx.sequences,
+            user: cx.user,
+            session_user: cx.session_user,
+            settings: cx.settings,
+            routines: cx.routines,
+            init_plans: Default::default(),
+        };
+        let result = execute_cached(stmt, &mut row_cx, fire, cache).map_err(|e| (i, e))?;
+        affected += match &result {
+            StatementResult::Rows { rows, .. } => rows.len() as u64,
+            StatementResult::Command(tag) => tag_count(tag),
+            StatementResult::CopyIn(_) | StatementResult::CopyOut { .. } => 0,
+        };
+    }
+    Ok(affected)
+}
+
+/// The row count of a command tag, its last word when that is a number:
+/// `INSERT 0 3`, `UPDATE 2`; 0 for `CREATE TABLE`.
+pub(crate) fn tag_count(tag: &str) -> u64 {
+    tag.rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// How UPDATE and DELETE find the rows `filter` accepts: the same access
 /// path choice as a query's (a point read for `WHERE pk = $1`).
 pub(crate) fn access_plan(table: &Arc<TableDef>, filter: Option<Expr>) -> Plan {

@@ -25,7 +25,7 @@ use crate::extension::{
 };
 use crate::types::{DataType, Value};
 
-use super::super::dml::BoundCache;
+use super::super::dml::{BoundCache, tag_count};
 use super::super::error::SqlError;
 use super::super::hooks;
 use super::super::parser::{Statement, parse_sql};
@@ -190,6 +190,14 @@ fn ends_transaction(s: &Statement) -> bool {
     )
 }
 
+/// A batch runs one INSERT, UPDATE or DELETE again and again; any other
+/// statement is refused before it ran.
+fn not_batchable() -> ExtensionError {
+    to_extension(SqlError::unsupported(
+        "a statement batch other than INSERT, UPDATE or DELETE",
+    ))
+}
+
 /// `COPY … FROM STDIN` reads from the client, which a routine is not: the
 /// statement has done nothing yet and is refused.
 fn copy_from_client() -> ExtensionError {
@@ -236,13 +244,46 @@ impl HostSql for CallerSql {
                 rows.len() as u64
             }
             StatementResult::CopyIn(_) => return Err(copy_from_client()),
-            // `INSERT 0 3`, `UPDATE 2`, `CREATE TABLE`: the count is the
-            // tag's last word when it is a number.
-            StatementResult::Command(tag) => tag
-                .rsplit(' ')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0),
+            StatementResult::Command(tag) => tag_count(&tag),
+        })
+    }
+
+    fn execute_batch(&self, sql: &str, params: &[Vec<Value>]) -> Result<u64, ExtensionError> {
+        let parsed = self.parse(sql)?;
+        let Statement::Standard(s) = &parsed.statement else {
+            return Err(not_batchable());
+        };
+        if !is_dml(s) {
+            return Err(not_batchable());
+        }
+        let types: Vec<Vec<Option<DataType>>> = params
+            .iter()
+            .map(|row| row.iter().map(Value::data_type).collect())
+            .collect();
+        let mut session = self.session.lock();
+        let mut failed = None;
+        // As in `run`: out of its mutex while the rows' triggers may run
+        // the same text.
+        let mut bound = std::mem::take(&mut *parsed.bound.lock());
+        let result = session.in_statement(|session| {
+            hooks::execute_dml_batch(session, s, params, &types, &mut bound, &mut failed)
+        });
+        *parsed.bound.lock() = bound;
+        // The batch's one statement savepoint undid every row of it.
+        if session.status == TransactionStatus::Failed {
+            session.status = TransactionStatus::InBlock;
+        }
+        result.map_err(|e| {
+            let mut e = to_extension(e);
+            if let Some(i) = failed {
+                e.message = format!(
+                    "row {} of {} of the batch: {}",
+                    i + 1,
+                    params.len(),
+                    e.message
+                );
+            }
+            e
         })
     }
 

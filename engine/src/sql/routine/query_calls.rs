@@ -517,6 +517,10 @@ impl HostSql for QuerySql {
         Err(no_sql())
     }
 
+    fn execute_batch(&self, _: &str, _: &[Vec<Value>]) -> Result<u64, ExtensionError> {
+        Err(no_sql())
+    }
+
     fn notice(&self, notice: Notice) {
         self.notices.lock().push(notice);
     }
