@@ -24,7 +24,9 @@
 //! Run with `cargo bench --bench wasm_call --profile dev` (the dev profile
 //! optimises dependencies, wasmtime included) or `cargo bench --bench
 //! wasm_call` for a release build. `WASM_CALL_ITERATIONS` changes the
-//! number of timed calls per row (default 20 000).
+//! number of timed calls per row (default 20 000); `WASM_CALL_ONLY=invoker`
+//! runs only the invoker-level rows (instantiate + call, warm instance),
+//! which is what A/B runs of the per-call path need.
 
 #[path = "../tests/wasm_support/mod.rs"]
 mod wasm_support;
@@ -691,6 +693,9 @@ fn main() {
     );
     Table::header();
     invoker_level(iterations, cache.path());
+    if std::env::var("WASM_CALL_ONLY").is_ok_and(|v| v == "invoker") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path());
     let mut session = db.session();

@@ -64,7 +64,7 @@ pub(crate) fn run<R>(
                     peak_memory: fresh.store.data().limiter.peak_memory(),
                 };
                 let notices = fresh.output.take_notices();
-                runtime.pool.retire(fresh.store, &module.warm);
+                runtime.pool.retire(fresh, &module.warm);
                 (result, usage, notices)
             }
             Err(e) => {

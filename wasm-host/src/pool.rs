@@ -8,9 +8,10 @@
 //! ready, and a background thread (the refiller) replaces each one taken,
 //! so a call usually starts on an instance that already exists and pays
 //! only for handing it over. When none is ready the call instantiates one
-//! itself, exactly as if there were no pool. The used instance goes back to
-//! the refiller too, which drops it: resetting a memory slot is work the
-//! caller need not wait for.
+//! itself, exactly as if there were no pool. A used instance is dropped by
+//! the thread that made it: one from the pool goes back to the refiller
+//! with the request to replace it, one the call made is dropped by the call
+//! (why: [`Pool::retire`]).
 //!
 //! A fresh instance is made before anyone knows who will call it, so it is
 //! made under the host's limits and *without database access*; the caller's
@@ -56,6 +57,10 @@ pub(crate) struct Fresh {
     pub(crate) store: Store<CallState>,
     pub(crate) instance: Instance,
     pub(crate) output: Output,
+    /// Made by the refiller (taken from a module's ready instances) rather
+    /// than by the call that uses it: it then goes back to the refiller to
+    /// be dropped, and otherwise the caller drops it ([`Pool::retire`]).
+    from_pool: bool,
 }
 
 /// One instance made by the pool, ready or in use, counted while its store
@@ -90,6 +95,7 @@ impl Fresh {
             store,
             instance,
             output,
+            from_pool: false,
         })
     }
 
@@ -134,8 +140,9 @@ pub(crate) struct Warm {
 
 impl Warm {
     fn take(&self) -> Option<Fresh> {
-        let fresh = self.ready.lock().pop()?;
+        let mut fresh = self.ready.lock().pop()?;
         self.total.fetch_sub(1, Ordering::Relaxed);
+        fresh.from_pool = true;
         Some(fresh)
     }
 
@@ -254,20 +261,39 @@ impl Pool {
             None => self.instantiate_now(&warm.pre)?,
         };
         if let Err(e) = fresh.hand_over(budget, sql, cancel) {
-            self.retire(fresh.store, warm);
+            self.retire(fresh, warm);
             return Err(e);
         }
         Ok(fresh)
     }
 
-    /// Ends a call's use of its instance: the refiller drops it — resetting
-    /// its memory slot is the slow half of an instance's life — and makes
-    /// the module a new one, after the call rather than while it runs, so
-    /// on a busy machine the two do not compete for a core.
+    /// Ends a call's use of its instance, and asks the refiller for a new
+    /// one when the module's ready instances are short.
+    ///
+    /// An instance is dropped by the thread that made it. One from the pool
+    /// goes back to the refiller (the request that refills the pool carries
+    /// it), so its store's allocations are freed where they were made. One
+    /// the call instantiated itself — the pool was empty, the caller is
+    /// outrunning the refiller — is dropped here. Handing those over too
+    /// cost more than dropping them: each hand-over wakes the refiller
+    /// (a futex wake and, on an idle core, an inter-processor interrupt),
+    /// and the refiller then frees on one core what the caller allocated on
+    /// the other, so every `malloc` and `free` of the next instantiation
+    /// meets the other thread in the allocator. Back to back on 2 cores,
+    /// handing them over made calls slower, not faster: on a quiet machine,
+    /// where the refiller kept up with the drops, pool-off calls took 29 µs
+    /// at p50; on a loaded one, where it starved and the calls dropped their
+    /// own, 12 µs.
+    ///
     /// At most `max_retiring` used instances wait for the refiller; past
     /// that the caller drops its own, so a burst of calls cannot fill the
     /// slots with instances waiting to be dropped.
-    pub(crate) fn retire(&self, mut used: Store<CallState>, warm: &Arc<Warm>) {
+    pub(crate) fn retire(&self, used: Fresh, warm: &Arc<Warm>) {
+        let Fresh {
+            store: mut used,
+            from_pool,
+            ..
+        } = used;
         // What reaches the caller's session (its SQL handle, cursors over
         // it) goes now, on the caller's thread: the refiller drops the rest
         // whenever it next runs, and must not be what keeps a closed
@@ -275,13 +301,22 @@ impl Pool {
         let state = used.data_mut();
         state.sql = None;
         drop(std::mem::take(&mut state.table));
-        if self.retiring.fetch_add(1, Ordering::AcqRel) >= self.max_retiring {
-            self.retiring.fetch_sub(1, Ordering::AcqRel);
+        if from_pool && self.reserve_retiring() {
+            self.send(Some(used), warm);
+        } else {
             drop(used);
             self.send(None, warm);
-        } else {
-            self.send(Some(used), warm);
         }
+    }
+
+    /// Counts one more used instance waiting for the refiller, unless
+    /// `max_retiring` already do.
+    fn reserve_retiring(&self) -> bool {
+        if self.retiring.fetch_add(1, Ordering::AcqRel) < self.max_retiring {
+            return true;
+        }
+        self.retiring.fetch_sub(1, Ordering::AcqRel);
+        false
     }
 
     /// Queues a refill of `warm` now, for an instance that will live long
@@ -294,6 +329,10 @@ impl Pool {
         let wanted = self.per_module > 0
             && self.max_total > 0
             && !warm.refilling.swap(true, Ordering::AcqRel);
+        if used.is_none() && !wanted {
+            // Nothing for the refiller: do not wake it.
+            return;
+        }
         let request = Request {
             used,
             refill: wanted.then(|| Arc::downgrade(warm)),
@@ -411,7 +450,7 @@ struct Request {
 
 /// Lowers the calling thread to the lowest priority (nice 19). The
 /// refiller works for calls to come, never for the one running, yet each
-/// call wakes it as it ends: at normal priority the scheduler may run it on
+/// call that took a ready instance wakes it as it ends: at normal priority the scheduler may run it on
 /// the caller's core at once, and the caller then waits while it drops an
 /// instance and makes the next — the pool's p99. At nice 19 it never
 /// preempts a call; it runs where a core is idle, or in the caller's pauses.

@@ -199,3 +199,48 @@ fn a_replaced_module_never_serves_its_old_ready_instances() {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+#[test]
+fn back_to_back_calls_that_drain_the_pool_still_each_get_a_fresh_instance() {
+    // No waiting between calls: the first ones take the pool's instances,
+    // the rest outrun the refiller and instantiate for themselves. Both
+    // kinds must start from the module's initial state, print only into
+    // their own call's output, and run under their own caller's limits.
+    let registry = registry(test_limits());
+    registry
+        .deploy("hostile", &component("hostile"), false)
+        .unwrap();
+    wait_until_ready(&registry, 2);
+    let inv = WasmInvoker::new(Arc::clone(&registry));
+    for i in 0..12 {
+        let note = format!("caller {i}");
+        assert_eq!(remember(&inv, &note), (1, note), "call {i}");
+
+        let bank = Bank::with(&[]);
+        inv.call_procedure(
+            &bank.ctx(),
+            RoutineRef::new("hostile", "chatty"),
+            &[Value::Int8(2)],
+        )
+        .unwrap();
+        let printed: Vec<String> = bank
+            .notices
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.message.clone())
+            .collect();
+        assert_eq!(printed, ["line 0\nline 1", "done"], "call {i}");
+
+        let mut ctx = Bank::with(&[]).ctx();
+        ctx.limits.fuel = Some(1_000_000);
+        let err = inv
+            .call_procedure(&ctx, RoutineRef::new("hostile", "spin"), &[])
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::PROGRAM_LIMIT_EXCEEDED, "call {i}");
+    }
+    assert_eq!(inv.stats("hostile", "spin").unwrap().fuel, 12 * 1_000_000);
+    // The instances the calls made themselves are gone with their calls,
+    // and the pool is whole again afterwards.
+    wait_until_ready(&registry, 2);
+}
