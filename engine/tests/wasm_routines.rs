@@ -10,23 +10,8 @@ mod routines;
 use std::sync::Arc;
 
 use routines::fake::{Fake, GuestCall, open};
-use rustydb_engine::{Session, StatementResult};
-
-fn rows(s: &mut Session, sql: &str) -> Vec<String> {
-    let results = s.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    match results.last() {
-        Some(StatementResult::Rows { rows, .. }) => rows
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|v| v.to_pg_text().unwrap_or_else(|| "NULL".into()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect(),
-        other => panic!("{sql}: {other:?}"),
-    }
-}
+use routines::rows;
+use rustydb_engine::Session;
 
 fn one(s: &mut Session, sql: &str) -> String {
     let r = rows(s, sql);

@@ -311,16 +311,7 @@ impl Committed {
                 break;
             };
             let (escaped, lsn) = key::split(stored)?;
-            if !self
-                .current
-                .as_deref()
-                .is_some_and(|c| same_key(c, escaped))
-            {
-                let current = self.current.get_or_insert_with(Vec::new);
-                current.clear();
-                current.extend_from_slice(escaped);
-                self.decided = false;
-            }
+            enter_key(&mut self.current, &mut self.decided, escaped);
             if self.decided || lsn > self.snapshot {
                 continue;
             }
@@ -339,18 +330,7 @@ impl Committed {
     fn next_forward(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Result<bool, TxnError> {
         while let Some((stored, version)) = self.scan.next_entry()? {
             let (escaped, lsn) = key::split(stored)?;
-            if !self
-                .current
-                .as_deref()
-                .is_some_and(|c| same_key(c, escaped))
-            {
-                // One buffer for the whole scan: a copy per key would be an
-                // allocation per row.
-                let current = self.current.get_or_insert_with(Vec::new);
-                current.clear();
-                current.extend_from_slice(escaped);
-                self.decided = false;
-            }
+            enter_key(&mut self.current, &mut self.decided, escaped);
             if self.decided || lsn > self.snapshot {
                 continue;
             }
@@ -412,6 +392,18 @@ impl Committed {
                 return Ok(true);
             }
         }
+    }
+}
+
+/// Makes `escaped` the scan's current key when it is a new one, so that
+/// its first version in the snapshot decides. One buffer serves the whole
+/// scan: a copy per key would be an allocation per row.
+fn enter_key(current: &mut Option<Vec<u8>>, decided: &mut bool, escaped: &[u8]) {
+    if !current.as_deref().is_some_and(|c| same_key(c, escaped)) {
+        let current = current.get_or_insert_with(Vec::new);
+        current.clear();
+        current.extend_from_slice(escaped);
+        *decided = false;
     }
 }
 

@@ -192,36 +192,34 @@ fn drops(catalog: &Catalog, roles: &[String], cascade: bool) -> Vec<String> {
     let owns = |owner: &str| roles.iter().any(|r| r == owner);
     let tail = if cascade { " CASCADE" } else { "" };
     let mut out = Vec::new();
-    let mut views: Vec<_> = catalog
-        .views()
-        .filter(|v| owns(catalog.owner(v.id)))
-        .collect();
-    views.sort_by_key(|v| v.id);
-    out.extend(
-        views
-            .iter()
-            .map(|v| format!("DROP VIEW IF EXISTS {}{tail}", quoted(&v.name))),
-    );
-    let mut tables: Vec<_> = catalog
-        .tables()
-        .filter(|t| owns(catalog.owner(t.id)))
-        .collect();
-    tables.sort_by_key(|t| t.id);
-    out.extend(
-        tables
-            .iter()
-            .map(|t| format!("DROP TABLE IF EXISTS {}{tail}", quoted(&t.name))),
-    );
-    let mut sequences: Vec<_> = catalog
-        .sequences()
-        .filter(|q| owns(catalog.owner(q.id)))
-        .collect();
-    sequences.sort_by_key(|q| q.id);
-    out.extend(
-        sequences
-            .iter()
-            .map(|q| format!("DROP SEQUENCE IF EXISTS {}{tail}", quoted(&q.name))),
-    );
+    // Relations by kind, views first (they may read the tables), each
+    // kind in creation order.
+    let relations: [(&str, Vec<(u32, &str)>); 3] = [
+        (
+            "VIEW",
+            catalog.views().map(|v| (v.id, v.name.as_str())).collect(),
+        ),
+        (
+            "TABLE",
+            catalog.tables().map(|t| (t.id, t.name.as_str())).collect(),
+        ),
+        (
+            "SEQUENCE",
+            catalog
+                .sequences()
+                .map(|q| (q.id, q.name.as_str()))
+                .collect(),
+        ),
+    ];
+    for (kind, mut found) in relations {
+        found.retain(|(id, _)| owns(catalog.owner(*id)));
+        found.sort_unstable();
+        out.extend(
+            found
+                .iter()
+                .map(|(_, name)| format!("DROP {kind} IF EXISTS {}{tail}", quoted(name))),
+        );
+    }
     let dropped_modules: Vec<&str> = catalog
         .modules()
         .filter(|m| owns(&m.owner))
