@@ -68,10 +68,6 @@ pub(crate) fn call_limits(
             .and_then(|r| r.resource_group.as_deref()),
         catalog.role(user).and_then(|r| r.resource_group.as_deref()),
     ];
-    let tighter = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
     let mut limits = CallLimits {
         time: timeout,
         ..CallLimits::default()
@@ -83,12 +79,17 @@ pub(crate) fn call_limits(
     {
         limits.fuel = tighter(limits.fuel, g.fuel_per_call);
         limits.memory = tighter(limits.memory, g.memory_per_instance);
-        limits.time = match (limits.time, g.time_per_call) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        limits.time = tighter(limits.time, g.time_per_call);
     }
     limits
+}
+
+/// The lower of two limits, either of which may be unset.
+fn tighter<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// `CREATE RESOURCE GROUP name WITH (…)`
@@ -297,20 +298,9 @@ fn bytes(key: &str, value: &str) -> SqlResult<u64> {
         .ok_or_else(|| invalid_value(key, value))
 }
 
-/// A duration, as PostgreSQL writes times: milliseconds, or with `us`,
-/// `ms`, `s`, `min`, `h`.
+/// A duration, as PostgreSQL writes times (`settings::parse_duration`).
 fn duration(key: &str, value: &str) -> SqlResult<Duration> {
-    let (n, unit) = number_and_unit(value).ok_or_else(|| invalid_value(key, value))?;
-    let ms = match unit.as_str() {
-        "" | "ms" => n,
-        "us" => n / 1000.0,
-        "s" => n * 1000.0,
-        "min" => n * 60_000.0,
-        "h" => n * 3_600_000.0,
-        _ => return Err(invalid_value(key, value)),
-    };
-    Duration::try_from_secs_f64(ms / 1000.0)
-        .ok()
+    super::settings::parse_duration(value)
         .filter(|d| !d.is_zero())
         .ok_or_else(|| invalid_value(key, value))
 }

@@ -17,7 +17,7 @@ use sqlparser::ast;
 
 use crate::SqlState;
 use crate::catalog::{
-    Acl, BOOTSTRAP_SUPERUSER_OID, Catalog, CatalogWriter, Isolation, Membership, RoleDef, TxnConfig,
+    Acl, BOOTSTRAP_SUPERUSER_OID, Catalog, CatalogWriter, Isolation, RoleDef, TxnConfig,
 };
 
 use super::error::{SqlError, SqlResult};
@@ -172,7 +172,10 @@ fn create(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementRes
     for group in &groups {
         super::role_membership::may_administer(cx.catalog, cx.user, group)?;
     }
-    let mut new_roles = Vec::new();
+    // The new roles and their first memberships (`IN ROLE` groups, then
+    // `ROLE` / `USER` and `ADMIN` members) go through one set of edits,
+    // which refuses a membership loop as GRANT does.
+    let mut edits = super::role_membership::Edits::new(cx.catalog);
     for name in names {
         let name = role_name(name)?;
         if cx.catalog.role(&name).is_some() {
@@ -184,9 +187,8 @@ fn create(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementRes
                 format!("role \"{name}\" already exists"),
             ));
         }
-        let mut writer = CatalogWriter::new(cx.txn);
         let role = RoleDef {
-            oid: writer.allocate_id()?,
+            oid: CatalogWriter::new(cx.txn).allocate_id()?,
             name,
             superuser: superuser.unwrap_or(false),
             create_db: create_db.unwrap_or(false),
@@ -201,22 +203,14 @@ fn create(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementRes
                 None => None,
             },
             inherit: inherit.unwrap_or(true),
-            member_of: groups
-                .iter()
-                .map(|group| Membership {
-                    role: group.clone(),
-                    admin: false,
-                    grantor: cx.user.to_owned(),
-                })
-                .collect(),
+            member_of: Vec::new(),
             resource_group: None,
         };
-        CatalogWriter::new(cx.txn).put_role(&role)?;
-        new_roles.push(role.name);
-    }
-    // `ROLE` / `USER` and `ADMIN` name the new role's first members.
-    let mut edits = super::role_membership::Edits::new(cx.catalog);
-    for new in &new_roles {
+        let new = role.name.clone();
+        edits.add_role(role);
+        for group in &groups {
+            edits.grant(group, &new, false, cx.user)?;
+        }
         let listed = members
             .iter()
             .chain(users)
@@ -230,13 +224,7 @@ fn create(stmt: &ast::Statement, cx: &mut ExecCtx<'_>) -> SqlResult<StatementRes
                     format!("role \"{member}\" does not exist"),
                 ));
             }
-            if groups.contains(&member) {
-                return Err(semantic(
-                    super::privilege::invalid_grant_operation(),
-                    format!("role \"{new}\" is a member of role \"{member}\""),
-                ));
-            }
-            edits.grant(new, &member, with_admin, cx.user)?;
+            edits.grant(&new, &member, with_admin, cx.user)?;
         }
     }
     edits.write(cx.txn)?;
@@ -374,19 +362,8 @@ fn dependents(catalog: &Catalog, name: &str) -> Vec<String> {
             privileges.push(format!("privileges for {what}"));
         }
     };
-    let mut relations: Vec<(u32, String)> = catalog
-        .tables()
-        .map(|t| (t.id, format!("table {}", t.name)))
-        .chain(catalog.views().map(|v| (v.id, format!("view {}", v.name))))
-        .chain(
-            catalog
-                .sequences()
-                .map(|q| (q.id, format!("sequence {}", q.name))),
-        )
-        .collect();
-    relations.sort();
-    for (id, what) in relations {
-        note(&catalog.acl(id), what);
+    for (id, kind, relation) in super::role_owned::relations(catalog) {
+        note(&catalog.acl(id), format!("{kind} {relation}"));
     }
     for schema in catalog.schemas() {
         note(&schema.acl, format!("schema {}", schema.name));

@@ -149,6 +149,11 @@ impl<'c> Edits<'c> {
         }
     }
 
+    /// Adds a role created by the statement, for memberships to follow.
+    pub(super) fn add_role(&mut self, role: RoleDef) {
+        self.changed.push(role);
+    }
+
     fn role(&self, name: &str) -> Option<&RoleDef> {
         self.changed
             .iter()

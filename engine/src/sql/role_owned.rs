@@ -92,16 +92,21 @@ fn run(session: &mut Session, o: &Owned) -> SqlResult<StatementResult> {
     }
 }
 
-/// Every table, view and sequence, by id.
-fn relations(catalog: &Catalog) -> Vec<u32> {
-    let mut ids: Vec<u32> = catalog
+/// Every table, view and sequence: its id, the noun messages and DROP
+/// use for its kind (`table`, `view`, `sequence`) and its name, by id.
+pub(super) fn relations(catalog: &Catalog) -> Vec<(u32, &'static str, &str)> {
+    let mut all: Vec<(u32, &'static str, &str)> = catalog
         .tables()
-        .map(|t| t.id)
-        .chain(catalog.views().map(|v| v.id))
-        .chain(catalog.sequences().map(|q| q.id))
+        .map(|t| (t.id, "table", t.name.as_str()))
+        .chain(catalog.views().map(|v| (v.id, "view", v.name.as_str())))
+        .chain(
+            catalog
+                .sequences()
+                .map(|q| (q.id, "sequence", q.name.as_str())),
+        )
         .collect();
-    ids.sort_unstable();
-    ids
+    all.sort_unstable();
+    all
 }
 
 fn reassign(txn: &mut dyn KvTxn, catalog: &Catalog, roles: &[String], to: &str) -> SqlResult<()> {
@@ -110,7 +115,7 @@ fn reassign(txn: &mut dyn KvTxn, catalog: &Catalog, roles: &[String], to: &str) 
         owner: to.to_owned(),
         grants: acl.grants.clone(),
     };
-    for id in relations(catalog) {
+    for (id, _, _) in relations(catalog) {
         let acl = catalog.acl(id);
         if owned(&acl) {
             CatalogWriter::new(txn).put_acl(id, &with_owner(&acl))?;
@@ -151,7 +156,7 @@ fn drop_owned(
         (kept.grants.len() != acl.grants.len()).then_some(kept)
     };
     let txn = txn(session)?;
-    for id in relations(catalog) {
+    for (id, _, _) in relations(catalog) {
         if let Some(acl) = granted(&catalog.acl(id)) {
             CatalogWriter::new(txn).put_acl(id, &acl)?;
         }
@@ -192,32 +197,20 @@ fn drops(catalog: &Catalog, roles: &[String], cascade: bool) -> Vec<String> {
     let owns = |owner: &str| roles.iter().any(|r| r == owner);
     let tail = if cascade { " CASCADE" } else { "" };
     let mut out = Vec::new();
-    // Relations by kind, views first (they may read the tables), each
-    // kind in creation order.
-    let relations: [(&str, Vec<(u32, &str)>); 3] = [
-        (
-            "VIEW",
-            catalog.views().map(|v| (v.id, v.name.as_str())).collect(),
-        ),
-        (
-            "TABLE",
-            catalog.tables().map(|t| (t.id, t.name.as_str())).collect(),
-        ),
-        (
-            "SEQUENCE",
-            catalog
-                .sequences()
-                .map(|q| (q.id, q.name.as_str()))
-                .collect(),
-        ),
-    ];
-    for (kind, mut found) in relations {
-        found.retain(|(id, _)| owns(catalog.owner(*id)));
-        found.sort_unstable();
+    // Views first (they may read the tables), then tables and sequences,
+    // each kind in creation order.
+    let owned: Vec<_> = relations(catalog)
+        .into_iter()
+        .filter(|(id, _, _)| owns(catalog.owner(*id)))
+        .collect();
+    for kind in ["view", "table", "sequence"] {
         out.extend(
-            found
+            owned
                 .iter()
-                .map(|(_, name)| format!("DROP {kind} IF EXISTS {}{tail}", quoted(name))),
+                .filter(|(_, k, _)| *k == kind)
+                .map(|(_, k, name)| {
+                    format!("DROP {} IF EXISTS {}{tail}", k.to_uppercase(), quoted(name))
+                }),
         );
     }
     let dropped_modules: Vec<&str> = catalog

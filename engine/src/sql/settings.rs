@@ -38,10 +38,15 @@ const PARAMETERS: &[(&str, &str)] = &[
 ];
 
 /// A time setting (`statement_timeout`, `lock_timeout`) as a duration:
-/// `None` when 0, unset or unreadable. PostgreSQL's forms: a number of
-/// milliseconds, or a number with `us`, `ms`, `s`, `min`, `h`.
+/// `None` when 0, unset or unreadable.
 pub(crate) fn duration(session: &Session, name: &str) -> Option<Duration> {
-    let text = session.settings.get(name)?.trim().to_owned();
+    parse_duration(session.settings.get(name)?)
+}
+
+/// A time as PostgreSQL writes one: a number of milliseconds, or a number
+/// with `us`, `ms`, `s`, `min`, `h`; `None` when 0 or unreadable.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
@@ -55,7 +60,7 @@ pub(crate) fn duration(session: &Session, name: &str) -> Option<Duration> {
         "h" => n * 3_600_000.0,
         _ => return None,
     };
-    (ms > 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
+    (ms > 0.0).then(|| Duration::try_from_secs_f64(ms / 1000.0).ok())?
 }
 
 /// What the server reports about itself, which SHOW reads and SET may not

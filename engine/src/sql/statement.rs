@@ -148,7 +148,8 @@ pub(crate) fn execute(
         use ast::Statement as A;
         match stmt {
             A::Query(q) => {
-                let views = super::routine::views::for_query(q, cx.txn, invoker.as_ref())?;
+                let views =
+                    super::routine::views::for_query(q, cx.txn, cx.catalog, invoker.as_ref())?;
                 let mut binder = Binder::for_statement(&cx, views.as_ref());
                 binder.ctes = transition_tables;
                 let plan = bind_query(&mut binder, q)?;

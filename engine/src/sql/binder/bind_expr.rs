@@ -715,6 +715,20 @@ fn minus_into_power(e: &ast::Expr) -> ast::Expr {
     }
 }
 
+/// The character of `ESCAPE 'c'`: `None` for `ESCAPE ''` (no escaping),
+/// 22025 for more than one character.
+pub(super) fn escape_char(escape: &str) -> SqlResult<Option<char>> {
+    let mut chars = escape.chars();
+    match (chars.next(), chars.next()) {
+        (None, _) => Ok(None),
+        (Some(c), None) => Ok(Some(c)),
+        _ => Err(SqlError::data(
+            crate::SqlState::INVALID_ESCAPE_SEQUENCE,
+            "invalid escape string",
+        )),
+    }
+}
+
 /// A constant LIKE pattern written with `ESCAPE 'c'`, rewritten to the
 /// backslash escapes the matcher reads (`ESCAPE ''` turns escaping off).
 fn like_with_escape(pattern: Expr, escape: &ast::Value) -> SqlResult<Expr> {
@@ -723,17 +737,7 @@ fn like_with_escape(pattern: Expr, escape: &ast::Value) -> SqlResult<Expr> {
         ast::Value::Null => return Ok(Expr::Literal(Value::Null, DataType::Text)),
         _ => return Err(SqlError::Syntax(format!("invalid escape string {escape}"))),
     };
-    let mut chars = escape.chars();
-    let escape = match (chars.next(), chars.next()) {
-        (None, _) => None,
-        (Some(c), None) => Some(c),
-        _ => {
-            return Err(SqlError::data(
-                crate::SqlState::INVALID_ESCAPE_SEQUENCE,
-                "invalid escape string",
-            ));
-        }
-    };
+    let escape = escape_char(escape)?;
     let text = match pattern {
         Expr::Literal(Value::Text(text), _) => text,
         Expr::Literal(Value::Null, ty) => return Ok(Expr::Literal(Value::Null, ty)),

@@ -26,19 +26,7 @@ impl Binder<'_> {
     ) -> SqlResult<Expr> {
         let escape = match escape {
             None => Some('\\'),
-            Some(ast::Value::SingleQuotedString(e)) => {
-                let mut chars = e.chars();
-                match (chars.next(), chars.next()) {
-                    (None, _) => None,
-                    (Some(c), None) => Some(c),
-                    _ => {
-                        return Err(SqlError::data(
-                            crate::SqlState::INVALID_ESCAPE_SEQUENCE,
-                            "invalid escape string",
-                        ));
-                    }
-                }
-            }
+            Some(ast::Value::SingleQuotedString(e)) => super::bind_expr::escape_char(e)?,
             Some(other) => {
                 return Err(SqlError::unsupported(format!("ESCAPE {other}")));
             }

@@ -56,7 +56,7 @@ pub(crate) fn execute(
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
     let invoker = cx.routines.map(|r| Arc::clone(r.invoker()));
-    let views = views::for_query(q, cx.txn, invoker.as_ref())?;
+    let views = views::for_query(q, cx.txn, cx.catalog, invoker.as_ref())?;
     let views = views.as_ref();
     let mut ctes: Vec<(String, Plan)> = Vec::new();
     if let Some(with) = &q.with {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use sqlparser::ast;
 
 use crate::catalog::routine as records;
-use crate::catalog::{KvTxn, Privileges};
+use crate::catalog::{Catalog, KvTxn, Privileges};
 use crate::extension::RoutineInvoker;
 use crate::types::{DataType, Value};
 
@@ -94,6 +94,7 @@ fn int8(n: u64) -> Value {
 pub(crate) fn for_query(
     query: &ast::Query,
     txn: &mut dyn KvTxn,
+    catalog: &Catalog,
     invoker: Option<&Arc<dyn RoutineInvoker>>,
 ) -> SqlResult<Option<SystemViews>> {
     let mut named: Vec<&'static str> = Vec::new();
@@ -151,7 +152,7 @@ pub(crate) fn for_query(
                     ]
                 })
                 .collect(),
-            RESOURCE_GROUPS => group_rows(&crate::catalog::Catalog::load(txn)?),
+            RESOURCE_GROUPS => group_rows(catalog),
             _ => stat_rows(invoker),
         };
         views.views.insert(view, rows);
@@ -161,7 +162,7 @@ pub(crate) fn for_query(
 
 /// Each resource group, its limits (NULL: the host's), and the roles and
 /// databases attached to it, comma-separated.
-fn group_rows(catalog: &crate::catalog::Catalog) -> Vec<Vec<Value>> {
+fn group_rows(catalog: &Catalog) -> Vec<Vec<Value>> {
     let opt = |v: Option<u64>| v.map_or(Value::Null, int8);
     catalog
         .resource_groups()
