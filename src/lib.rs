@@ -13,3 +13,7 @@ pub mod config;
 pub mod engine_backend;
 pub mod server;
 pub mod wasm;
+
+/// Every binary that links RustyDB allocates through mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
