@@ -112,6 +112,8 @@ impl SqlState {
     pub const INVALID_ROW_COUNT_IN_LIMIT: SqlState = SqlState("2201W");
     /// 2201X invalid_row_count_in_result_offset_clause
     pub const INVALID_ROW_COUNT_IN_OFFSET: SqlState = SqlState("2201X");
+    /// 42602 invalid_name
+    pub const INVALID_NAME: SqlState = SqlState("42602");
     /// 22004 null_value_not_allowed
     pub const NULL_VALUE_NOT_ALLOWED: SqlState = SqlState("22004");
     /// 22011 substring_error

@@ -309,13 +309,30 @@ pub(crate) fn check_set_role(
         return Ok(None);
     };
     let catalog = open_catalog(session)?;
+    role_to_set(&catalog, &session.session_user, Some(name))
+}
+
+/// The role `SET ROLE name` (or `set_config('role', name, …)`) makes
+/// current: `None` for NONE; otherwise one `session_user` is a member of.
+///
+/// # Errors
+/// 22023 for no such role; 42501 for one the session user is not a
+/// member of.
+pub(crate) fn role_to_set(
+    catalog: &Catalog,
+    session_user: &str,
+    name: Option<&str>,
+) -> SqlResult<Option<String>> {
+    let Some(name) = name.filter(|n| !n.eq_ignore_ascii_case("none")) else {
+        return Ok(None);
+    };
     if catalog.role(name).is_none() {
         return Err(semantic(
             SqlState::INVALID_PARAMETER_VALUE,
             format!("role \"{name}\" does not exist"),
         ));
     }
-    if !catalog.is_member_of(&session.session_user, name) {
+    if !catalog.is_member_of(session_user, name) {
         return Err(semantic(
             SqlState::INSUFFICIENT_PRIVILEGE,
             format!("permission denied to set role \"{name}\""),

@@ -546,7 +546,7 @@ impl Session {
                     t.rollback_to(&name)?;
                 }
                 if let Some(p) = self.savepoints.last() {
-                    self.settings = p.settings.clone();
+                    super::settings::put_back(&mut self.settings, p.settings.clone());
                     self.txn_settings.local_restore = p.local_restore.clone();
                     super::settings::settle(self);
                 }
@@ -597,17 +597,20 @@ impl Session {
     /// either way each `SET LOCAL` goes back to the value before it.
     fn end_block_settings(&mut self, committed: bool) {
         let ended = std::mem::take(&mut self.txn_settings);
-        if !committed {
-            if let Some(at_begin) = ended.at_begin {
-                self.settings = at_begin;
-            }
-        } else {
+        let earlier = if committed {
+            let mut earlier = self.settings.clone();
             for (name, value) in ended.local_restore {
                 match value {
-                    Some(v) => self.settings.insert(name, v),
-                    None => self.settings.remove(&name),
+                    Some(v) => earlier.insert(name, v),
+                    None => earlier.remove(&name),
                 };
             }
+            Some(earlier)
+        } else {
+            ended.at_begin
+        };
+        if let Some(earlier) = earlier {
+            super::settings::put_back(&mut self.settings, earlier);
         }
         super::settings::settle(self);
     }

@@ -7,9 +7,21 @@
 //! user. The transaction isolation, the time zone, `search_path`,
 //! `statement_timeout` and `lock_timeout` change behaviour (date style and
 //! the rest are accepted and shown, not yet applied).
+//!
+//! A name with a dot (`app.tenant`) is a custom parameter, PostgreSQL's
+//! placeholder: any session may set one, and once set it stays defined
+//! (as `''` after RESET or ROLLBACK) for the rest of the session — which
+//! is how applications hand values to row filters and triggers.
+//! `set_config(name, value, is_local)` is SET as a function: it runs while
+//! a statement evaluates, which cannot reach the session, so the statement
+//! keeps the change ([`StatementSettings`]), sees it at once in
+//! `current_setting`, and the session takes it when the statement succeeds
+//! ([`apply`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use sqlparser::ast;
 
@@ -86,6 +98,94 @@ fn known(name: &str) -> SqlResult<&'static str> {
         })
 }
 
+/// Whether `name` is a custom parameter (a placeholder): it has a dot.
+fn is_custom(name: &str) -> bool {
+    name.contains('.')
+}
+
+/// A parameter name as settings are kept: lower case, `time zone` as
+/// `timezone`.
+///
+/// # Errors
+/// 42602 for a custom name that is not two or more simple identifiers
+/// separated by dots.
+pub(crate) fn normalized(raw: &str) -> SqlResult<String> {
+    let name = raw.to_lowercase();
+    if name == "time zone" {
+        return Ok("timezone".to_owned());
+    }
+    let simple = |part: &str| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    };
+    if is_custom(&name) && !name.split('.').all(simple) {
+        return Err(SqlError::Routine {
+            state: SqlState::INVALID_NAME,
+            message: format!("invalid configuration parameter name \"{name}\""),
+            detail: Some(
+                "Custom parameter names must be two or more simple identifiers separated by dots."
+                    .into(),
+            ),
+        });
+    }
+    Ok(name)
+}
+
+/// Checks that parameter `name` (normalized) may be set or reset.
+///
+/// # Errors
+/// 42704 for an unknown built-in name; 55P02 for one the server reports
+/// about itself.
+fn settable(name: &str) -> SqlResult<()> {
+    if is_custom(name) {
+        return Ok(());
+    }
+    known(name)?;
+    if REPORTED.iter().any(|(n, _)| *n == name) {
+        return Err(SqlError::Semantic {
+            state: SqlState::CANT_CHANGE_RUNTIME_PARAM,
+            message: format!("parameter \"{name}\" cannot be changed"),
+        });
+    }
+    Ok(())
+}
+
+/// `value` as parameter `name` keeps it, for the parameters whose values
+/// have a form (`role` is checked by its callers, against the catalog).
+///
+/// # Errors
+/// 22023 for a value the parameter cannot take.
+fn checked(name: &str, value: String) -> SqlResult<String> {
+    let invalid = || {
+        SqlError::data(
+            SqlState::INVALID_PARAMETER_VALUE,
+            format!("invalid value for parameter \"{name}\": \"{value}\""),
+        )
+    };
+    match name {
+        "default_transaction_isolation" => {
+            isolation_of(&value)?;
+            Ok(value)
+        }
+        "timezone" => time_zone_name(&value),
+        "statement_timeout" | "lock_timeout" => {
+            let zero = value
+                .trim()
+                .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                .trim()
+                .parse::<f64>()
+                .is_ok_and(|n| n == 0.0);
+            if zero || parse_duration(&value).is_some() {
+                Ok(value)
+            } else {
+                Err(invalid())
+            }
+        }
+        _ => Ok(value),
+    }
+}
+
 /// A SET value as text: `'UTC'` is `UTC`, `DEFAULT` resets.
 fn value_text(values: &[ast::Expr]) -> String {
     values
@@ -125,32 +225,23 @@ pub(crate) fn set(session: &mut Session, set: &ast::Set) -> SqlResult<StatementR
             scope,
             ..
         } => {
-            let name = variable.to_string().to_lowercase();
-            let name = if name == "time zone" {
-                "timezone".to_owned()
-            } else {
-                name
-            };
-            known(&name)?;
-            if REPORTED.iter().any(|(n, _)| *n == name) {
-                return Err(SqlError::Semantic {
-                    state: SqlState::CANT_CHANGE_RUNTIME_PARAM,
-                    message: format!("parameter \"{name}\" cannot be changed"),
-                });
-            }
+            let parts: Vec<String> = variable
+                .0
+                .iter()
+                .map(|part| match part.as_ident() {
+                    Some(ident) => ident.value.clone(),
+                    None => part.to_string(),
+                })
+                .collect();
+            let name = normalized(&parts.join("."))?;
+            settable(&name)?;
             let value = value_text(values);
             let value = if value.eq_ignore_ascii_case("default") {
                 None
+            } else if name == "role" {
+                super::role_membership::check_set_role(session, Some(&value))?
             } else {
-                match name.as_str() {
-                    "default_transaction_isolation" => {
-                        isolation_of(&value)?;
-                        Some(value)
-                    }
-                    "timezone" => Some(time_zone_name(&value)?),
-                    "role" => super::role_membership::check_set_role(session, Some(&value))?,
-                    _ => Some(value),
-                }
+                Some(checked(&name, value)?)
             };
             assign(session, &name, is_local(scope), value);
         }
@@ -210,6 +301,8 @@ fn assign(session: &mut Session, name: &str, local: bool, value: Option<String>)
     }
     match value {
         Some(v) => session.settings.insert(name.to_owned(), v),
+        // A custom parameter, once defined, stays defined.
+        None if is_custom(name) => session.settings.insert(name.to_owned(), String::new()),
         None => session.settings.remove(name),
     };
     settle(session);
@@ -302,13 +395,24 @@ fn isolation_of(name: &str) -> SqlResult<Isolation> {
 /// The session's parameters as one statement sees them: what
 /// `current_setting` reads, and the schemas its binders look names up in.
 /// Taken when the statement starts, since evaluation cannot reach the
-/// session (and a statement cannot change them).
-#[derive(Debug, Clone)]
+/// session; `set_config` calls are kept here, read back by the rest of
+/// the statement, and handed to the session by [`apply`] when it succeeds.
+#[derive(Debug)]
 pub(crate) struct StatementSettings {
     values: HashMap<String, String>,
     transaction_isolation: &'static str,
     /// `search_path` resolved: `$user` replaced, quotes removed.
     pub(crate) search_path: Vec<String>,
+    /// The statement's `set_config` calls, in order.
+    changes: Mutex<Vec<Change>>,
+}
+
+/// One `set_config` call: `value` `None` resets the parameter.
+#[derive(Debug)]
+pub(crate) struct Change {
+    name: String,
+    value: Option<String>,
+    local: bool,
 }
 
 impl StatementSettings {
@@ -328,6 +432,7 @@ impl StatementSettings {
             values: session.settings.clone(),
             transaction_isolation,
             search_path: super::routine::query_calls::search_path(session),
+            changes: Mutex::new(Vec::new()),
         }
     }
 
@@ -339,12 +444,19 @@ impl StatementSettings {
         if name == "transaction_isolation" {
             return Ok(self.transaction_isolation.to_owned());
         }
-        let default = known(name)?;
-        Ok(self
-            .values
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| default.to_owned()))
+        let changed = self
+            .changes
+            .lock()
+            .iter()
+            .rev()
+            .find(|c| c.name == name)
+            .map(|c| c.value.clone());
+        match changed.or_else(|| self.values.get(name).map(|v| Some(v.clone()))) {
+            Some(Some(v)) => Ok(v),
+            // A custom parameter set in this statement and reset since.
+            Some(None) if is_custom(name) => Ok(String::new()),
+            _ => known(name).map(str::to_owned),
+        }
     }
 
     /// `current_setting(name [, missing_ok])`: NULL for an unknown name
@@ -361,6 +473,89 @@ impl StatementSettings {
             Err(_) if matches!(missing_ok, Some(Value::Bool(true))) => Ok(Value::Null),
             Err(e) => Err(e),
         }
+    }
+
+    /// `set_config(name, value, is_local)`: checks the change as SET
+    /// would, keeps it for the statement and the session, and returns the
+    /// parameter's new value. A NULL value resets the parameter; a NULL
+    /// `is_local` is false, as in PostgreSQL. A new `role` must be one the
+    /// session user is a member of.
+    ///
+    /// # Errors
+    /// 22004 for a NULL name; 42602, 42704, 55P02 and 22023 as SET; for
+    /// `role`, 22023 for no such role and 42501 for one the session user
+    /// may not become.
+    pub(crate) fn set_config(
+        &self,
+        args: &[Value],
+        catalog: &crate::catalog::Catalog,
+        session_user: &str,
+    ) -> SqlResult<Value> {
+        let Some(Value::Text(name)) = args.first() else {
+            return Err(SqlError::data(
+                SqlState::NULL_VALUE_NOT_ALLOWED,
+                "SET requires parameter name",
+            ));
+        };
+        let name = normalized(name)?;
+        settable(&name)?;
+        let value = match args.get(1) {
+            Some(Value::Text(v)) if name == "role" => {
+                super::role_membership::role_to_set(catalog, session_user, Some(v))?
+            }
+            Some(Value::Text(v)) => Some(checked(&name, v.clone())?),
+            _ => None,
+        };
+        let local = matches!(args.get(2), Some(Value::Bool(true)));
+        self.changes.lock().push(Change {
+            name: name.clone(),
+            value,
+            local,
+        });
+        self.value(&name).map(Value::Text)
+    }
+
+    /// The statement's `set_config` calls, for [`apply`].
+    pub(crate) fn take_changes(&self) -> Vec<Change> {
+        std::mem::take(&mut *self.changes.lock())
+    }
+}
+
+/// Gives the session a succeeded statement's `set_config` calls, as SETs.
+/// A local one outside a block lasted only for its statement, the
+/// implicit transaction, so it leaves nothing behind (and, unlike SET
+/// LOCAL, no warning — PostgreSQL's behaviour).
+///
+/// # Errors
+/// 0A000 for a change of `role` inside a routine, which SET ROLE refuses too.
+pub(crate) fn apply(session: &mut Session, changes: Vec<Change>) -> SqlResult<()> {
+    for change in changes {
+        if change.name == "role" && session.call_depth > 0 {
+            return Err(SqlError::unsupported("SET ROLE inside a routine"));
+        }
+        if change.local && session.txn_settings.at_begin.is_none() {
+            if is_custom(&change.name) && !session.settings.contains_key(&change.name) {
+                session.settings.insert(change.name, String::new());
+            }
+            continue;
+        }
+        assign(session, &change.name, change.local, change.value);
+    }
+    Ok(())
+}
+
+/// Puts back an earlier state of the session's settings (a ROLLBACK, or
+/// the end of a block's SET LOCAL): a custom parameter defined since stays
+/// defined, as `''`, as it does in PostgreSQL.
+pub(crate) fn put_back(settings: &mut HashMap<String, String>, earlier: HashMap<String, String>) {
+    let defined: Vec<String> = settings
+        .keys()
+        .filter(|name| is_custom(name) && !earlier.contains_key(*name))
+        .cloned()
+        .collect();
+    *settings = earlier;
+    for name in defined {
+        settings.insert(name, String::new());
     }
 }
 
@@ -404,18 +599,9 @@ pub(crate) fn reset(session: &mut Session, name: Option<&str>) -> SqlResult<Stat
             }
         }
         Some(name) => {
-            let name = if name == "time zone" {
-                "timezone"
-            } else {
-                name
-            };
-            known(name)?;
-            if REPORTED.iter().any(|(n, _)| *n == name) {
-                return Err(SqlError::Semantic {
-                    state: SqlState::CANT_CHANGE_RUNTIME_PARAM,
-                    message: format!("parameter \"{name}\" cannot be changed"),
-                });
-            }
+            let name = normalized(name)?;
+            let name = name.as_str();
+            settable(name)?;
             if name == "role" {
                 super::role_membership::check_set_role(session, None)?;
             }
@@ -427,15 +613,14 @@ pub(crate) fn reset(session: &mut Session, name: Option<&str>) -> SqlResult<Stat
 
 /// `SHOW name`.
 pub(crate) fn show(session: &mut Session, variable: &[ast::Ident]) -> SqlResult<StatementResult> {
-    let name = variable
-        .iter()
-        .map(|i| i.value.to_lowercase())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let name = if name == "time zone" {
-        "timezone".to_owned()
-    } else {
-        name
+    // sqlparser hands over the words of the name: `time zone` is two of
+    // them, `app.tenant` too (without its dot).
+    let words: Vec<String> = variable.iter().map(|i| i.value.to_lowercase()).collect();
+    let spaced = words.join(" ");
+    let name = match spaced.as_str() {
+        "time zone" => "timezone".to_owned(),
+        "transaction isolation level" => "transaction_isolation".to_owned(),
+        _ => normalized(&words.join("."))?,
     };
     let value = StatementSettings::of(session).value(&name)?;
     Ok(StatementResult::Rows {

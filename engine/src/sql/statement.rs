@@ -117,8 +117,10 @@ pub(crate) fn execute(
         if let Some(r) = &routines {
             session.notices.extend(r.take_notices());
         }
+        let values = values?;
+        super::settings::apply(session, settings.take_changes())?;
         let types: Vec<Option<DataType>> = prepared.param_types.iter().copied().map(Some).collect();
-        return execute(session, &prepared.statement, &values?, &types);
+        return execute(session, &prepared.statement, &values, &types);
     }
     let result = (|| {
         let Some(stmt) = stmt else {
@@ -243,7 +245,9 @@ pub(crate) fn execute(
     if let Some(r) = &routines {
         session.notices.extend(r.take_notices());
     }
-    result
+    let result = result?;
+    super::settings::apply(session, settings.take_changes())?;
+    Ok(result)
 }
 
 fn create_table(ct: &ast::CreateTable, cx: &mut ExecCtx<'_>) -> SqlResult<StatementResult> {

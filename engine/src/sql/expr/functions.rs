@@ -106,6 +106,7 @@ impl Func {
                 | Func::Math(super::math::MathFunc::Random)
                 | Func::Str(super::strings::StrFunc::GenRandomUuid)
                 | Func::Dt(super::datetime::DtFunc::LocalTimestamp)
+                | Func::Pg(super::pg_functions::PgFunc::SetConfig)
         )
     }
 }
@@ -239,6 +240,9 @@ pub(super) fn call(func: Func, args: Vec<Value>, cx: &ExecCtx<'_>) -> SqlResult<
     match func {
         Func::Pg(super::pg_functions::PgFunc::CurrentSetting) => {
             return cx.settings.current_setting(&args);
+        }
+        Func::Pg(super::pg_functions::PgFunc::SetConfig) => {
+            return cx.settings.set_config(&args, cx.catalog, cx.session_user);
         }
         Func::Pg(f) => {
             return super::pg_functions::call(f, &args, (cx.user, cx.session_user), cx.catalog);

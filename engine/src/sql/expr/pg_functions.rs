@@ -42,6 +42,9 @@ pub enum PgFunc {
     /// `current_setting(name [, missing_ok])`, which reads the statement's
     /// settings and so is computed by the caller.
     CurrentSetting,
+    /// `set_config(name, value, is_local)`, which changes the statement's
+    /// settings and so is computed by the caller.
+    SetConfig,
     /// `version()`
     Version,
     /// `obj_description`, `col_description`, `shobj_description`: no
@@ -117,6 +120,10 @@ pub(crate) fn resolve(
         ("current_schema", 0) => text(PgFunc::CurrentSchema, vec![]),
         ("current_setting", 1) => text(PgFunc::CurrentSetting, vec![Some(T::Text)]),
         ("current_setting", 2) => text(PgFunc::CurrentSetting, vec![Some(T::Text), Some(T::Bool)]),
+        ("set_config", 3) => text(
+            PgFunc::SetConfig,
+            vec![Some(T::Text), Some(T::Text), Some(T::Bool)],
+        ),
         ("version", 0) => text(PgFunc::Version, vec![]),
         ("pg_get_function_result" | "pg_get_function_arguments", 1) => {
             text(PgFunc::FunctionInfo, vec![Some(T::Int8)])
@@ -229,6 +236,7 @@ pub(crate) fn call(
         | PgFunc::SessionUser
         | PgFunc::CurrentSchema
         | PgFunc::CurrentSetting
+        | PgFunc::SetConfig
         | PgFunc::Version
         | PgFunc::Description
         | PgFunc::FunctionInfo => Err(SqlError::Internal("handled above".into())),
