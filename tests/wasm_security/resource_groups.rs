@@ -109,11 +109,15 @@ fn only_a_superuser_manages_groups_and_bad_options_are_refused() {
         "22023"
     );
     assert_eq!(
+        sqlstate(&mut root, "CREATE RESOURCE GROUP g WITH (cpu_weight = 1)"),
+        "0A000"
+    );
+    assert_eq!(
         sqlstate(
             &mut root,
-            "CREATE RESOURCE GROUP g WITH (max_concurrent_calls = 4)"
+            "CREATE RESOURCE GROUP g WITH (max_concurrent_calls = 0)"
         ),
-        "0A000"
+        "22023"
     );
     assert_eq!(
         sqlstate(&mut root, "ALTER ROLE tenant SET RESOURCE GROUP nope"),
@@ -125,6 +129,56 @@ fn only_a_superuser_manages_groups_and_bad_options_are_refused() {
         sqlstate(&mut root, "ALTER RESOURCE GROUP g SET (fuel_per_call = 6)"),
         "42704"
     );
+}
+
+#[test]
+fn max_concurrent_calls_makes_a_groups_further_calls_wait_for_a_place() {
+    let t = open(limits());
+    let mut root = t.db.session();
+    deploy(&mut root, "hostile", "hostile", false);
+    // Every call is in the database's group `single`: one at a time, 600 ms
+    // each. The tenant's own group shortens its calls, and so its wait, to
+    // 100 ms.
+    root.execute(
+        "CREATE RESOURCE GROUP single WITH (max_concurrent_calls = 1, time_per_call = '600ms'); \
+         ALTER DATABASE rustydb SET RESOURCE GROUP single; \
+         CREATE RESOURCE GROUP brief WITH (time_per_call = '100ms'); \
+         CREATE ROLE tenant LOGIN; ALTER ROLE tenant SET RESOURCE GROUP brief",
+    )
+    .unwrap();
+    assert_eq!(
+        rows_text(
+            &mut root,
+            "SELECT name, max_concurrent_calls FROM rustydb_resource_groups"
+        ),
+        ["brief NULL", "single 1"]
+    );
+    let mut sleeper = t.db.session();
+    let mut tenant = t.db.session_as("tenant");
+    let mut patient = t.db.session();
+    std::thread::scope(|scope| {
+        // `sleepy` holds the group's one place until its 600 ms run out.
+        let started = Instant::now();
+        let holder = scope.spawn(move || sqlstate(&mut sleeper, "CALL hostile.sleepy()"));
+        std::thread::sleep(Duration::from_millis(100));
+        // The tenant waits its 100 ms for the place, then fails.
+        let waited = Instant::now();
+        let err = run(&mut tenant, "CALL hostile.ok()").unwrap_err();
+        assert_eq!(err.sqlstate().code(), "53300", "{err}");
+        assert!(
+            err.to_string().contains("resource group \"single\""),
+            "{err}"
+        );
+        assert!(waited.elapsed() >= Duration::from_millis(100));
+        // A call that may wait longer gets the place when `sleepy` ends.
+        run(&mut patient, "CALL hostile.ok()").unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(500));
+        assert_eq!(holder.join().unwrap(), "57014");
+    });
+    // With the place free again, calls run at once.
+    run(&mut tenant, "CALL hostile.ok()").unwrap();
+    root.execute("ALTER DATABASE rustydb SET RESOURCE GROUP NONE")
+        .unwrap();
 }
 
 fn rows_text(s: &mut rustydb::engine::sql::Session, sql: &str) -> Vec<String> {

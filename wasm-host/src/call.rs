@@ -50,32 +50,34 @@ pub(crate) fn run<R>(
 ) -> Outcome<R> {
     let started = Instant::now();
     let budget = runtime.limits.budget(caller);
-    let (result, usage, notices) =
-        match runtime
-            .pool
-            .instance_for_call(&module.warm, &budget, sql, cancel)
-        {
-            Ok(mut fresh) => {
-                let result = body(&mut fresh.store, &fresh.instance, &module.exports);
-                let fuel_left = fresh.store.get_fuel().unwrap_or(0);
-                let usage = CallUsage {
-                    fuel: budget.fuel.saturating_sub(fuel_left),
-                    time: started.elapsed(),
-                    peak_memory: fresh.store.data().limiter.peak_memory(),
-                };
-                let notices = fresh.output.take_notices();
-                runtime.pool.retire(fresh, &module.warm);
-                (result, usage, notices)
-            }
-            Err(e) => {
-                let usage = CallUsage {
-                    fuel: 0,
-                    time: started.elapsed(),
-                    peak_memory: 0,
-                };
-                (Err(e), usage, Vec::new())
-            }
-        };
+    let (result, usage, notices) = match runtime.pool.instance_for_call(
+        &module.warm,
+        &budget,
+        &caller.concurrency,
+        sql,
+        cancel,
+    ) {
+        Ok(mut fresh) => {
+            let result = body(&mut fresh.store, &fresh.instance, &module.exports);
+            let fuel_left = fresh.store.get_fuel().unwrap_or(0);
+            let usage = CallUsage {
+                fuel: budget.fuel.saturating_sub(fuel_left),
+                time: started.elapsed(),
+                peak_memory: fresh.store.data().limiter.peak_memory(),
+            };
+            let notices = fresh.output.take_notices();
+            runtime.pool.retire(fresh, &module.warm);
+            (result, usage, notices)
+        }
+        Err(e) => {
+            let usage = CallUsage {
+                fuel: 0,
+                time: started.elapsed(),
+                peak_memory: 0,
+            };
+            (Err(e), usage, Vec::new())
+        }
+    };
     let (result, ending) = match result {
         Ok(Ok(value)) => (Ok(value), Ending::Ok),
         Ok(Err(e)) => (Err(e), Ending::Error),

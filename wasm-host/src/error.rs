@@ -108,6 +108,7 @@ pub(crate) fn call_failure(err: &wasmtime::Error, budget: &CallBudget) -> Extens
             LimitHit::Memory { .. } => ErrorCode::OUT_OF_MEMORY,
             LimitHit::Table { .. } => ErrorCode::PROGRAM_LIMIT_EXCEEDED,
             LimitHit::Deadline { .. } | LimitHit::Cancelled => ErrorCode::QUERY_CANCELED,
+            LimitHit::Concurrency { .. } => ErrorCode::TOO_MANY_CONNECTIONS,
         };
         return ExtensionError::new(code, hit.to_string());
     }

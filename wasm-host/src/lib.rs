@@ -22,6 +22,7 @@
 mod bindings;
 mod call;
 mod columnar;
+mod concurrency;
 mod convert;
 mod error;
 mod host_api;

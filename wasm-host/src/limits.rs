@@ -12,7 +12,8 @@
 //!
 //! Each limit has its own failure, because a user needs to know which knob
 //! to turn: fuel → 54000, deadline or cancel → 57014, memory → 53200, stack
-//! → 54001, instance slots → 53300 (the table is in `error.rs`).
+//! → 54001, instance slots or a resource group's `max_concurrent_calls`
+//! → 53300 (the table is in `error.rs`; the places: `concurrency.rs`).
 
 use std::time::Duration;
 
@@ -102,7 +103,7 @@ impl Limits {
 
 /// Which limit stopped a call. Raised from the limiter or the epoch callback
 /// as a `wasmtime::Error` and recognised again when the call fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum LimitHit {
     #[error("memory limit of {limit} bytes per instance exceeded (growing to {desired} bytes)")]
     Memory { limit: u64, desired: u64 },
@@ -112,6 +113,10 @@ pub(crate) enum LimitHit {
     Deadline { limit: Duration },
     #[error("canceling statement due to user request")]
     Cancelled,
+    #[error(
+        "too many concurrent calls in resource group \"{group}\" (max_concurrent_calls = {max})"
+    )]
+    Concurrency { group: String, max: u32 },
 }
 
 /// The `ResourceLimiter` of one call's store. It refuses growth with an
@@ -273,6 +278,7 @@ mod tests {
             fuel: Some(10),
             time: Some(Duration::from_millis(5)),
             memory: Some(1 << 20),
+            ..CallLimits::default()
         };
         let b = limits.budget(&lower);
         assert_eq!(
@@ -283,6 +289,7 @@ mod tests {
             fuel: Some(u64::MAX),
             time: Some(Duration::from_secs(3600)),
             memory: Some(u64::MAX),
+            ..CallLimits::default()
         };
         let b = limits.budget(&higher);
         assert_eq!(b.fuel, limits.fuel_per_call);

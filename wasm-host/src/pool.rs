@@ -43,11 +43,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rustydb_engine::extension::{CallLimits, HostSql};
+use rustydb_engine::extension::{CallLimits, ConcurrencyLimit, HostSql};
 use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
 
 use crate::call::store_for;
+use crate::concurrency::{Gates, Place};
 use crate::host_api::CallState;
 use crate::limits::{CallBudget, Limits};
 use crate::output::Output;
@@ -63,14 +64,18 @@ pub(crate) struct Fresh {
     from_pool: bool,
 }
 
-/// One instance made by the pool, ready or in use, counted while its store
-/// lives: the refiller checks the count so it never takes the slots calls
-/// need.
-pub(crate) struct Live(Arc<AtomicU32>);
+/// What one instance made by the pool holds while its store lives: its
+/// count among the pool's instances, ready or in use (the refiller checks
+/// the count so it never takes the slots calls need), and, once a call
+/// has it, the call's places in its resource groups (`concurrency.rs`).
+pub(crate) struct Live {
+    count: Arc<AtomicU32>,
+    places: Vec<Place>,
+}
 
 impl Drop for Live {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.count.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -89,7 +94,10 @@ impl Fresh {
             Arc::new(AtomicBool::new(false)),
         );
         pool.live.fetch_add(1, Ordering::Relaxed);
-        store.data_mut().live = Some(Live(Arc::clone(&pool.live)));
+        store.data_mut().live = Some(Live {
+            count: Arc::clone(&pool.live),
+            places: Vec::new(),
+        });
         let instance = pre.instantiate(&mut store)?;
         Ok(Fresh {
             store,
@@ -193,6 +201,8 @@ pub(crate) struct Pool {
     max_retiring: u32,
     /// Every module's pool, to free slots when a call finds none.
     all: Mutex<Vec<Weak<Warm>>>,
+    /// The calls running under each resource group that caps them.
+    gates: Gates,
     requests: Mutex<Option<Sender<Request>>>,
     refiller: Mutex<Option<JoinHandle<()>>>,
 }
@@ -214,6 +224,7 @@ impl Pool {
             retiring: AtomicU32::new(0),
             max_retiring: (slots / 8).max(1),
             all: Mutex::new(Vec::new()),
+            gates: Gates::default(),
             requests: Mutex::new(Some(tx)),
             refiller: Mutex::new(None),
             limits,
@@ -247,15 +258,26 @@ impl Pool {
     }
 
     /// A fresh instance of `warm`'s module handed over to one call: a ready
-    /// one if there is one, otherwise one instantiated now. Give it back
-    /// with [`Pool::retire`].
+    /// one if there is one, otherwise one instantiated now. The call first
+    /// takes its places in the resource groups that cap concurrent calls
+    /// (`concurrency`), waiting at most its time limit; the instance holds
+    /// them until its store is dropped. Give it back with [`Pool::retire`].
+    ///
+    /// # Errors
+    /// A group stayed full (53300) or the statement was cancelled while
+    /// waiting (57014); the instance could not be made or handed over.
     pub(crate) fn instance_for_call(
         &self,
         warm: &Arc<Warm>,
         budget: &CallBudget,
+        concurrency: &[ConcurrencyLimit],
         sql: Option<Arc<dyn HostSql>>,
         cancel: Arc<AtomicBool>,
     ) -> wasmtime::Result<Fresh> {
+        let places = self
+            .gates
+            .enter(concurrency, &cancel, budget.time)
+            .map_err(wasmtime::Error::new)?;
         let mut fresh = match warm.take() {
             Some(fresh) => fresh,
             None => self.instantiate_now(&warm.pre)?,
@@ -263,6 +285,9 @@ impl Pool {
         if let Err(e) = fresh.hand_over(budget, sql, cancel) {
             self.retire(fresh, warm);
             return Err(e);
+        }
+        if let Some(live) = fresh.store.data_mut().live.as_mut() {
+            live.places = places;
         }
         Ok(fresh)
     }

@@ -81,6 +81,7 @@ impl QueryCalls {
             .instance_for_call(
                 &module.warm,
                 &budget,
+                &ctx.limits.concurrency,
                 Some(Arc::clone(&ctx.sql)),
                 Arc::clone(&ctx.cancel),
             )

@@ -76,6 +76,7 @@ impl StatementCalls {
             .instance_for_call(
                 &module.warm,
                 &budget,
+                &ctx.limits.concurrency,
                 Some(Arc::clone(&ctx.sql)),
                 Arc::clone(&ctx.cancel),
             )

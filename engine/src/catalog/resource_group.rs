@@ -34,6 +34,8 @@ pub struct ResourceGroupDef {
     pub memory_per_instance: Option<u64>,
     /// `time_per_call`
     pub time_per_call: Option<Duration>,
+    /// `max_concurrent_calls`
+    pub max_concurrent_calls: Option<u32>,
 }
 
 fn key(kind: u8, name: &str) -> Vec<u8> {
@@ -42,8 +44,16 @@ fn key(kind: u8, name: &str) -> Vec<u8> {
     k
 }
 
+/// The first byte of a record in the current layout. The first layout
+/// had no version byte and began with the `fuel_per_call` flag (0 or 1).
+const LAYOUT_2: u8 = 2;
+
+/// `[2] fuel? memory? time? max_concurrent_calls? name`, each `?` a flag
+/// byte (0 unset, 1 set) followed, when set, by a big-endian u64; times
+/// in microseconds.
 fn encode(g: &ResourceGroupDef) -> Vec<u8> {
-    let mut out = Vec::with_capacity(32 + g.name.len());
+    let mut out = Vec::with_capacity(40 + g.name.len());
+    out.push(LAYOUT_2);
     let mut opt = |v: Option<u64>| match v {
         Some(n) => {
             out.push(1);
@@ -56,13 +66,19 @@ fn encode(g: &ResourceGroupDef) -> Vec<u8> {
     opt(g
         .time_per_call
         .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)));
+    opt(g.max_concurrent_calls.map(u64::from));
     out.extend_from_slice(g.name.as_bytes());
     out
 }
 
+/// Reads either layout: a record of the first one has no
+/// `max_concurrent_calls`.
 fn decode(bytes: &[u8]) -> CatalogResult<ResourceGroupDef> {
     let corrupt = || CatalogError::Corrupt("resource group record");
-    let mut rest = bytes;
+    let (layout_2, mut rest) = match bytes.split_first() {
+        Some((&LAYOUT_2, tail)) => (true, tail),
+        _ => (false, bytes),
+    };
     let mut opt = || -> CatalogResult<Option<u64>> {
         let (&flag, tail) = rest.split_first().ok_or_else(corrupt)?;
         rest = tail;
@@ -76,12 +92,19 @@ fn decode(bytes: &[u8]) -> CatalogResult<ResourceGroupDef> {
     let fuel_per_call = opt()?;
     let memory_per_instance = opt()?;
     let time_per_call = opt()?.map(Duration::from_micros);
+    let max_concurrent_calls = match layout_2 {
+        true => opt()?
+            .map(|n| u32::try_from(n).map_err(|_| corrupt()))
+            .transpose()?,
+        false => None,
+    };
     let name = String::from_utf8(rest.to_vec()).map_err(|_| corrupt())?;
     Ok(ResourceGroupDef {
         name,
         fuel_per_call,
         memory_per_instance,
         time_per_call,
+        max_concurrent_calls,
     })
 }
 
@@ -186,6 +209,7 @@ mod tests {
             fuel_per_call: Some(10_000_000),
             memory_per_instance: Some(16 << 20),
             time_per_call: Some(Duration::from_millis(500)),
+            max_concurrent_calls: Some(4),
         };
         assert_eq!(decode(&encode(&full)).unwrap(), full);
         let empty = ResourceGroupDef {
@@ -193,8 +217,31 @@ mod tests {
             fuel_per_call: None,
             memory_per_instance: None,
             time_per_call: None,
+            max_concurrent_calls: None,
         };
         assert_eq!(decode(&encode(&empty)).unwrap(), empty);
         assert!(decode(&[1, 0, 0]).is_err());
+        assert!(decode(&[LAYOUT_2, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn records_of_the_first_layout_still_read() {
+        // fuel 7, no memory, time 1 s, then the name: no version byte.
+        let mut first = vec![1];
+        first.extend_from_slice(&7u64.to_be_bytes());
+        first.push(0);
+        first.push(1);
+        first.extend_from_slice(&1_000_000u64.to_be_bytes());
+        first.extend_from_slice(b"old");
+        assert_eq!(
+            decode(&first).unwrap(),
+            ResourceGroupDef {
+                name: "old".into(),
+                fuel_per_call: Some(7),
+                memory_per_instance: None,
+                time_per_call: Some(Duration::from_secs(1)),
+                max_concurrent_calls: None,
+            }
+        );
     }
 }

@@ -31,7 +31,7 @@ impl<'a> RoutineRef<'a> {
 /// Limits a caller imposes on one call, from the resource groups of its
 /// database and role. `None` leaves the invoker's default; otherwise the
 /// tighter of the two applies, so a resource group can only lower a limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallLimits {
     /// Fuel (roughly, Wasm instructions) for the call.
     pub fuel: Option<u64>,
@@ -39,6 +39,19 @@ pub struct CallLimits {
     pub time: Option<Duration>,
     /// Linear memory of the instance, in bytes.
     pub memory: Option<u64>,
+    /// The resource groups that cap how many of their calls run at once
+    /// (`max_concurrent_calls`): the call waits for a place in each.
+    pub concurrency: Vec<ConcurrencyLimit>,
+}
+
+/// One resource group's cap on the calls running under it at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConcurrencyLimit {
+    /// The group's name.
+    pub group: String,
+    /// Calls (instances in use, a statement's trigger instance among them)
+    /// that may run under the group at once.
+    pub max: u32,
 }
 
 /// Everything a call needs from its caller.

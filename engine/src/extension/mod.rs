@@ -40,8 +40,8 @@ pub use dml_hooks::{DmlEvent, DmlHooks, HookContext, RowCondition, StatementHook
 pub use error::{ErrorCode, ExtensionError};
 pub use host_sql::{HostSql, Notice, NoticeLevel, ResultSet, Row, RowCursor};
 pub use invoker::{
-    CallContext, CallLimits, RoutineInvoker, RoutineRef, RowEvent, TriggerData, TriggerLevel,
-    TriggerOperation, TriggerOutcome, TriggerTiming,
+    CallContext, CallLimits, ConcurrencyLimit, RoutineInvoker, RoutineRef, RowEvent, TriggerData,
+    TriggerLevel, TriggerOperation, TriggerOutcome, TriggerTiming,
 };
 pub use modules::{LoadedModule, RoutineUsage};
 pub use statement_calls::{SessionUsage, StatementCalls};

@@ -3,7 +3,9 @@
 //! ROLE … SET RESOURCE GROUP g | NONE`.
 //!
 //! A group lowers the per-call limits of the Wasm routines called under
-//! it: fuel, linear memory, wall-clock time. A call runs under every group
+//! it: fuel, linear memory, wall-clock time; and with
+//! `max_concurrent_calls` caps how many of its calls run at once (the
+//! host keeps the count, `wasm-host/src/concurrency.rs`). A call runs under every group
 //! that applies — the database's, the session user's and the current
 //! user's — and `statement_timeout`, the tightest of each limit winning;
 //! the host's own limits stay the ceiling (`wasm-host/src/limits.rs`).
@@ -16,7 +18,7 @@ use sqlparser::ast;
 
 use crate::SqlState;
 use crate::catalog::{Catalog, CatalogWriter, ResourceGroupDef};
-use crate::extension::CallLimits;
+use crate::extension::{CallLimits, ConcurrencyLimit};
 
 use super::binder::ident;
 use super::error::{SqlError, SqlResult};
@@ -80,6 +82,15 @@ pub(crate) fn call_limits(
         limits.fuel = tighter(limits.fuel, g.fuel_per_call);
         limits.memory = tighter(limits.memory, g.memory_per_instance);
         limits.time = tighter(limits.time, g.time_per_call);
+        if let Some(max) = g.max_concurrent_calls {
+            // The database's group may be a role's too: one place each.
+            if !limits.concurrency.iter().any(|c| c.group == g.name) {
+                limits.concurrency.push(ConcurrencyLimit {
+                    group: g.name.clone(),
+                    max,
+                });
+            }
+        }
     }
     limits
 }
@@ -111,6 +122,7 @@ pub(crate) fn create(
         fuel_per_call: None,
         memory_per_instance: None,
         time_per_call: None,
+        max_concurrent_calls: None,
     };
     apply(&mut group, options)?;
     CatalogWriter::new(cx.txn).put_resource_group(&group)?;
@@ -224,7 +236,12 @@ fn apply(group: &mut ResourceGroupDef, options: &[ResourceOption]) -> SqlResult<
             "fuel_per_call" => group.fuel_per_call = Some(count(&key, &value)?),
             "memory_per_instance" => group.memory_per_instance = Some(bytes(&key, &value)?),
             "time_per_call" => group.time_per_call = Some(duration(&key, &value)?),
-            "max_concurrent_calls" | "cpu_weight" => {
+            "max_concurrent_calls" => {
+                let n = count(&key, &value)?;
+                group.max_concurrent_calls =
+                    Some(u32::try_from(n).map_err(|_| invalid_value(&key, &value))?);
+            }
+            "cpu_weight" => {
                 return Err(SqlError::unsupported(format!(
                     "resource group option \"{key}\""
                 )));

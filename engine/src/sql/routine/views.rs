@@ -13,7 +13,7 @@
 //! | `rustydb_modules`   | name, version, sha256, size, exports, created, owner        |
 //! | `rustydb_routines`  | schema, name, kind, module, export, owner, security, acl    |
 //! | `rustydb_stat_wasm` | module, routine, calls, errors, traps, fuel, time_ms, peak_memory |
-//! | `rustydb_resource_groups` | name, fuel_per_call, memory_per_instance, time_per_call_ms, roles, databases |
+//! | `rustydb_resource_groups` | name, fuel_per_call, memory_per_instance, time_per_call_ms, max_concurrent_calls, roles, databases |
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -78,6 +78,7 @@ fn columns(view: &str) -> Option<&'static [(&'static str, DataType)]> {
             ("fuel_per_call", DataType::Int8),
             ("memory_per_instance", DataType::Int8),
             ("time_per_call_ms", DataType::Float8),
+            ("max_concurrent_calls", DataType::Int8),
             ("roles", DataType::Text),
             ("databases", DataType::Text),
         ]),
@@ -180,6 +181,7 @@ fn group_rows(catalog: &Catalog) -> Vec<Vec<Value>> {
                 opt(g.memory_per_instance),
                 g.time_per_call
                     .map_or(Value::Null, |t| Value::Float8(t.as_secs_f64() * 1000.0)),
+                opt(g.max_concurrent_calls.map(u64::from)),
                 Value::Text(roles.join(",")),
                 Value::Text(catalog.databases_in_group(&g.name).join(",")),
             ]
