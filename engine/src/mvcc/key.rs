@@ -57,6 +57,22 @@ pub(crate) fn past_versions(key: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The stored-key range of every version of every user key that starts
+/// with `prefix`. Escaping works byte by byte and its output has a zero
+/// byte only before 0xFF in a key's body, so those stored keys are exactly
+/// the ones starting with the escaped body of `prefix`.
+pub(crate) fn prefix_range(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let body = escape_body(prefix, 0);
+    let mut end = body.clone();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return (Bound::Included(body), Bound::Excluded(end));
+        }
+    }
+    (Bound::Included(body), Bound::Unbounded)
+}
+
 /// The user key an escaped key came from, into a buffer the caller reuses
 /// from key to key.
 ///
@@ -204,6 +220,15 @@ mod tests {
             let mut out = vec![7];
             unescape_into(escaped, &mut out).unwrap();
             prop_assert_eq!(out, a);
+        }
+
+        #[test]
+        fn a_prefix_range_holds_the_versions_of_the_keys_with_the_prefix(
+            prefix in key(), a in key(), lsn in any::<u64>()
+        ) {
+            use std::ops::RangeBounds;
+            let range = prefix_range(&prefix);
+            prop_assert_eq!(range.contains(&version_key(&a, lsn)), a.starts_with(&prefix));
         }
 
         #[test]

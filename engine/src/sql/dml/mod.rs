@@ -8,6 +8,7 @@ pub(crate) mod index_expr;
 pub(crate) mod insert;
 mod recheck;
 pub(crate) mod returning;
+mod row_id;
 pub(crate) mod target;
 #[cfg(test)]
 mod tests;
@@ -16,8 +17,6 @@ pub(crate) mod view;
 pub(crate) mod with;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::catalog::{IndexDef, TableDef, index_prefix, table_prefix};
 use crate::types::{DataType, Value, encode_key, encode_row};
@@ -33,23 +32,6 @@ use super::plan::Plan;
 use super::planner::table_access;
 use super::session::StatementResult;
 use index_expr::index_values;
-
-/// Hidden row ids for tables without a primary key: a process-wide counter
-/// seeded from the clock, so ids keep growing across restarts without a
-/// lock or a stored counter; a collision (a clock gone backwards) is
-/// caught by the insert and retried.
-fn next_row_id() -> i64 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(1).max(1)),
-        Ordering::Relaxed,
-        Ordering::Relaxed,
-    );
-    (NEXT.fetch_add(1, Ordering::Relaxed) & (i64::MAX as u64)) as i64
-}
 
 /// A bound INSERT, UPDATE or DELETE.
 #[derive(Clone)]
@@ -313,13 +295,11 @@ pub(crate) fn insert_row(
             }
             k
         }
-        None => loop {
-            let mut k = table_prefix(table.id);
-            encode_key(&[Value::Int8(next_row_id())], &[], &mut k);
-            if cx.txn.insert_fresh(&k, &value)? {
-                break k;
-            }
-        },
+        None => {
+            let k = row_id::fresh_row_key(table, cx)?;
+            cx.txn.insert_fresh(&k, value)?;
+            k
+        }
     };
     insert_index_entries(table, row, &key, cx)?;
     foreign_key::check_references(table, row, None, cx)?;
