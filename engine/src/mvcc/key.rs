@@ -160,6 +160,18 @@ pub(crate) fn encode_value(row: Option<&[u8]>) -> Vec<u8> {
     }
 }
 
+/// [`encode_value`] of a row the caller gives up: its buffer becomes the
+/// stored value, growing only if it has no byte to spare.
+pub(crate) fn into_stored_value(row: Option<Vec<u8>>) -> Vec<u8> {
+    match row {
+        Some(mut row) => {
+            row.insert(0, TAG_LIVE);
+            row
+        }
+        None => vec![TAG_TOMBSTONE],
+    }
+}
+
 /// The row a stored value holds, `None` for a tombstone.
 ///
 /// # Errors
@@ -236,6 +248,13 @@ mod tests {
             let _ = unescape_into(&bytes, &mut Vec::new());
             let _ = split(&bytes);
             let _ = decode_value(&bytes);
+        }
+    }
+
+    #[test]
+    fn an_owned_row_is_stored_as_a_borrowed_one_is() {
+        for row in [Some(b"row".to_vec()), Some(Vec::new()), None] {
+            assert_eq!(into_stored_value(row.clone()), encode_value(row.as_deref()));
         }
     }
 

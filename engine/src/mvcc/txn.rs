@@ -522,31 +522,29 @@ impl Transaction {
         }
         let shared = &self.shared;
         let horizon = shared.snapshots.horizon(&shared.store);
-        let mut batch = WriteBatch::new();
-        for (key, Pending { row, fresh }) in &self.writes {
-            if *fresh {
+        let mut batch = WriteBatch::with_capacity(self.writes.len());
+        // Committing ends the transaction, so its rows become the stored
+        // values in place instead of being copied.
+        for (key, Pending { row, fresh }) in std::mem::take(&mut self.writes) {
+            if fresh {
                 if let Some(row) = row {
                     batch.put_stamped(
                         shared.tree,
-                        key::escape(key),
-                        key::encode_value(Some(row.as_slice())),
+                        key::escape(&key),
+                        key::into_stored_value(Some(row)),
                     );
                 }
                 continue;
             }
-            let versions = vacuum::version_list(shared.versions(key))?;
+            let versions = vacuum::version_list(shared.versions(&key))?;
             let obsolete = vacuum::obsolete(&versions, horizon);
             for &lsn in &obsolete {
-                batch.delete(shared.tree, key::version_key(key, lsn));
+                batch.delete(shared.tree, key::version_key(&key, lsn));
             }
             // A tombstone over nothing anyone can see would only be
             // vacuumed later.
             if row.is_some() || obsolete.len() < versions.len() {
-                batch.put_stamped(
-                    shared.tree,
-                    key::escape(key),
-                    key::encode_value(row.as_deref()),
-                );
+                batch.put_stamped(shared.tree, key::escape(&key), key::into_stored_value(row));
             }
         }
         if batch.is_empty() {

@@ -138,6 +138,21 @@ pub(crate) fn execute_cached(
     fire: &mut Firing<'_, '_>,
     cache: &mut BoundCache,
 ) -> SqlResult<StatementResult> {
+    match bound_cached(stmt, cx, cache)? {
+        // The common case, run without a copy of the plan.
+        BoundDml::Insert(i) => insert::run_insert(i, cx, fire),
+        other => run(other.clone(), cx, fire),
+    }
+}
+
+/// `stmt` bound, from `cache` if it holds it bound for this catalog, role,
+/// search path and these parameter types; the privileges it needs are
+/// checked either way.
+fn bound_cached<'c>(
+    stmt: &ast::Statement,
+    cx: &mut ExecCtx<'_>,
+    cache: &'c mut BoundCache,
+) -> SqlResult<&'c BoundDml> {
     super::privilege::check_dml(stmt, cx)?;
     let version = cx.catalog.version;
     // Reads are checked while binding, so a plan bound for one role is not
@@ -159,12 +174,11 @@ pub(crate) fn execute_cached(
             dml,
         });
     }
-    match cache.0.as_ref().map(|c| &c.dml) {
-        // The common case, run without a copy of the plan.
-        Some(BoundDml::Insert(i)) => insert::run_insert(i, cx, fire),
-        Some(other) => run(other.clone(), cx, fire),
-        None => Err(SqlError::Internal("a bound statement went missing".into())),
-    }
+    cache
+        .0
+        .as_ref()
+        .map(|c| &c.dml)
+        .ok_or_else(|| SqlError::Internal("a bound statement went missing".into()))
 }
 
 /// [`execute_cached`] once per parameter row of `rows` (with `types`, the
@@ -200,14 +214,27 @@ pub(crate) fn execute_cached_each(
             routines: cx.routines,
             init_plans: Default::default(),
         };
-        let result = execute_cached(stmt, &mut row_cx, fire, cache).map_err(|e| (i, e))?;
-        affected += match &result {
-            StatementResult::Rows { rows, .. } => rows.len() as u64,
-            StatementResult::Command(tag) => tag_count(tag),
-            StatementResult::CopyIn(_) | StatementResult::CopyOut { .. } => 0,
-        };
+        affected += execute_counted(stmt, &mut row_cx, fire, cache).map_err(|e| (i, e))?;
     }
     Ok(affected)
+}
+
+/// [`execute_cached`] for the rows it affected alone: an INSERT's command
+/// tag is never formatted to be read back.
+fn execute_counted(
+    stmt: &ast::Statement,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+    cache: &mut BoundCache,
+) -> SqlResult<u64> {
+    Ok(match bound_cached(stmt, cx, cache)? {
+        BoundDml::Insert(ins) => insert::insert_rows(ins, cx, fire)?.0,
+        other => match run(other.clone(), cx, fire)? {
+            StatementResult::Rows { rows, .. } => rows.len() as u64,
+            StatementResult::Command(tag) => tag_count(&tag),
+            StatementResult::CopyIn(_) | StatementResult::CopyOut { .. } => 0,
+        },
+    })
 }
 
 /// The row count of a command tag, its last word when that is a number:
@@ -279,6 +306,21 @@ pub(crate) fn check_row(
     Ok(())
 }
 
+/// An empty buffer with about the room `row` takes encoded (and a byte
+/// more, which the store's version tag takes at commit), so encoding it
+/// does not grow the buffer step by step.
+fn row_buffer(row: &[Value]) -> Vec<u8> {
+    let payload: usize = row
+        .iter()
+        .map(|v| match v {
+            Value::Text(s) | Value::Json(s) => s.len() + 2,
+            Value::Bytea(b) => b.len() + 2,
+            _ => 9,
+        })
+        .sum();
+    Vec::with_capacity(3 + row.len().div_ceil(8) + payload)
+}
+
 /// Inserts a checked row and returns its key; `Ok(None)` when its primary
 /// key exists.
 pub(crate) fn insert_row(
@@ -286,7 +328,7 @@ pub(crate) fn insert_row(
     row: &[Value],
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<Option<Vec<u8>>> {
-    let mut value = Vec::new();
+    let mut value = row_buffer(row);
     encode_row(row, &mut value);
     let key = match row_key(table, row) {
         Some(k) => {
