@@ -128,3 +128,24 @@ fn a_batch_of_inserts_counts_what_each_row_wrote() {
     );
     assert_eq!(rows(&mut s, "SELECT count(*) FROM u"), ["6"]);
 }
+
+#[test]
+fn a_batch_runs_with_the_callers_privileges_checked_for_its_statement() {
+    let (_dir, db, mut s) = session();
+    s.execute("CREATE TABLE p (x int8); CREATE ROLE alice LOGIN")
+        .unwrap();
+    let mut alice = db.session_as("alice");
+    let [result] = &rows(&mut alice, "CALL m.batch('INSERT INTO p VALUES ($1)', 3)")[..] else {
+        panic!("one result row");
+    };
+    assert!(
+        result.starts_with("NULL 42501: row 1 of 3 of the batch: "),
+        "{result}"
+    );
+    s.execute("GRANT INSERT ON p TO alice").unwrap();
+    assert_eq!(
+        rows(&mut alice, "CALL m.batch('INSERT INTO p VALUES ($1)', 3)"),
+        ["3 NULL"]
+    );
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM p"), ["3"]);
+}

@@ -138,6 +138,7 @@ pub(crate) fn execute_cached(
     fire: &mut Firing<'_, '_>,
     cache: &mut BoundCache,
 ) -> SqlResult<StatementResult> {
+    super::privilege::check_dml(stmt, cx)?;
     match bound_cached(stmt, cx, cache)? {
         // The common case, run without a copy of the plan.
         BoundDml::Insert(i) => insert::run_insert(i, cx, fire),
@@ -146,14 +147,13 @@ pub(crate) fn execute_cached(
 }
 
 /// `stmt` bound, from `cache` if it holds it bound for this catalog, role,
-/// search path and these parameter types; the privileges it needs are
-/// checked either way.
+/// search path and these parameter types. The caller checks the
+/// privileges it needs.
 fn bound_cached<'c>(
     stmt: &ast::Statement,
     cx: &mut ExecCtx<'_>,
     cache: &'c mut BoundCache,
 ) -> SqlResult<&'c BoundDml> {
-    super::privilege::check_dml(stmt, cx)?;
     let version = cx.catalog.version;
     // Reads are checked while binding, so a plan bound for one role is not
     // reused for another (a SECURITY DEFINER trigger switches roles).
@@ -214,6 +214,12 @@ pub(crate) fn execute_cached_each(
             routines: cx.routines,
             init_plans: Default::default(),
         };
+        // Every row runs with the batch's one catalog and role, so the
+        // privilege check, a function of those and the statement alone,
+        // gives the first row's verdict for all of them.
+        if i == 0 {
+            super::privilege::check_dml(stmt, &row_cx).map_err(|e| (i, e))?;
+        }
         affected += execute_counted(stmt, &mut row_cx, fire, cache).map_err(|e| (i, e))?;
     }
     Ok(affected)
