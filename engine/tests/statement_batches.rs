@@ -91,3 +91,61 @@ fn only_insert_update_and_delete_run_as_a_batch() {
         ["0 NULL"]
     );
 }
+
+#[test]
+fn a_batch_of_inserts_counts_what_each_row_wrote() {
+    let (_dir, _db, mut s) = session();
+    s.execute("CREATE TABLE u (id int8 PRIMARY KEY, n int8)")
+        .unwrap();
+    s.execute("INSERT INTO u VALUES (2, 0)").unwrap();
+    // An upsert counts the row it inserted or updated.
+    assert_eq!(
+        rows(
+            &mut s,
+            "CALL m.batch('INSERT INTO u VALUES ($1, 1) ON CONFLICT (id) DO UPDATE SET n = u.n + 5', 3)"
+        ),
+        ["3 NULL"]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT id, n FROM u ORDER BY id"),
+        ["1 1", "2 5", "3 1"]
+    );
+    // A row that wrote nothing counts nothing.
+    assert_eq!(
+        rows(
+            &mut s,
+            "CALL m.batch('INSERT INTO u VALUES ($1, 0) ON CONFLICT DO NOTHING', 4)"
+        ),
+        ["1 NULL"]
+    );
+    // RETURNING changes nothing in the count.
+    assert_eq!(
+        rows(
+            &mut s,
+            "CALL m.batch('INSERT INTO u VALUES ($1 + 10, 0) RETURNING id', 2)"
+        ),
+        ["2 NULL"]
+    );
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM u"), ["6"]);
+}
+
+#[test]
+fn a_batch_runs_with_the_callers_privileges_checked_for_its_statement() {
+    let (_dir, db, mut s) = session();
+    s.execute("CREATE TABLE p (x int8); CREATE ROLE alice LOGIN")
+        .unwrap();
+    let mut alice = db.session_as("alice");
+    let [result] = &rows(&mut alice, "CALL m.batch('INSERT INTO p VALUES ($1)', 3)")[..] else {
+        panic!("one result row");
+    };
+    assert!(
+        result.starts_with("NULL 42501: row 1 of 3 of the batch: "),
+        "{result}"
+    );
+    s.execute("GRANT INSERT ON p TO alice").unwrap();
+    assert_eq!(
+        rows(&mut alice, "CALL m.batch('INSERT INTO p VALUES ($1)', 3)"),
+        ["3 NULL"]
+    );
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM p"), ["3"]);
+}

@@ -674,30 +674,27 @@ fn concurrent_inserts_of_one_key_admit_one() {
 }
 
 #[test]
-fn a_fresh_insert_takes_no_lock_but_refuses_any_stored_version() {
+fn a_fresh_insert_takes_no_lock() {
     let (_sim, _store, mvcc) = fresh();
-    commit_puts(&mvcc, &[("live", "1")]);
     let mut t = mvcc.begin(RC);
     t.begin_statement();
-    t.insert_fresh(b"row-7", b"mine").unwrap();
+    t.insert_fresh(b"row-7", b"mine".to_vec()).unwrap();
     assert_eq!(mvcc.locks_held(), 0, "a fresh key is never shared");
     assert_eq!(get(&mut t, "row-7"), Some("mine".into()));
-    // The transaction's own later writes of the row need no lock either.
+    // Its later writes lock it as any write does, and it stays fresh: a
+    // delete of it leaves nothing to store.
     t.put(b"row-7", b"changed").unwrap();
-    assert_eq!(mvcc.locks_held(), 0);
-    // A stored version, or its own write, makes the caller draw again.
-    for stored in [&b"live"[..], b"row-7"] {
-        assert!(matches!(
-            t.insert_fresh(stored, b"x"),
-            Err(TxnError::KeyExists)
-        ));
-    }
+    assert_eq!(mvcc.locks_held(), 1);
+    t.insert_fresh(b"row-8", b"gone".to_vec()).unwrap();
+    assert!(t.delete(b"row-8").unwrap());
     t.commit().unwrap();
+    assert_eq!(mvcc.locks_held(), 0);
 
     // Committed, the row is an ordinary one: others see, lock and change it.
     let mut other = mvcc.begin(RC);
     other.begin_statement();
     assert_eq!(get(&mut other, "row-7"), Some("changed".into()));
+    assert_eq!(get(&mut other, "row-8"), None);
     other.put(b"row-7", b"theirs").unwrap();
     assert_eq!(mvcc.locks_held(), 1);
     other.commit().unwrap();
@@ -708,9 +705,79 @@ fn a_fresh_insert_takes_no_lock_but_refuses_any_stored_version() {
         ..RC
     });
     assert!(matches!(
-        ro.insert_fresh(b"row-8", b"x"),
+        ro.insert_fresh(b"row-9", b"x".to_vec()),
         Err(TxnError::ReadOnly)
     ));
+}
+
+#[test]
+fn a_fresh_insert_rolled_back_to_a_savepoint_is_gone() {
+    let (_sim, _store, mvcc) = fresh();
+    let mut t = mvcc.begin(RC);
+    t.begin_statement();
+    t.savepoint("s");
+    t.insert_fresh(b"row-1", b"x".to_vec()).unwrap();
+    t.rollback_to("s").unwrap();
+    assert_eq!(get(&mut t, "row-1"), None);
+    t.commit().unwrap();
+    let mut r = mvcc.begin(RC);
+    r.begin_statement();
+    assert_eq!(get(&mut r, "row-1"), None);
+}
+
+/// What `seed_fresh` hands its seed: the greatest key under the prefix,
+/// or `None`; `Err` if the seed did not run.
+fn seed(t: &mut Transaction, prefix: &str) -> Result<Option<String>, TxnError> {
+    let mut seen = Err(TxnError::Canceled);
+    t.seed_fresh(prefix.as_bytes(), |last| {
+        seen = Ok(last.map(|k| String::from_utf8_lossy(k).into_owned()));
+        Ok::<(), TxnError>(())
+    })?;
+    seen
+}
+
+#[test]
+fn a_seed_sees_the_greatest_stored_key_of_its_prefix_in_any_version() {
+    let (_sim, _store, mvcc) = fresh();
+    commit_puts(&mvcc, &[("r/1", "a"), ("r/5", "b"), ("s/9", "c")]);
+    // r/7 deleted: its tombstone still names an id a new key must pass.
+    commit_puts(&mvcc, &[("r/7", "d")]);
+    let mut d = mvcc.begin(RC);
+    d.begin_statement();
+    assert!(d.delete(b"r/7").unwrap());
+    d.commit().unwrap();
+
+    // An older snapshot, which cannot see r/8, still seeds past it.
+    let mut t = mvcc.begin(RR);
+    t.begin_statement();
+    commit_puts(&mvcc, &[("r/8", "e")]);
+    assert_eq!(seed(&mut t, "r/").unwrap(), Some("r/8".into()));
+    assert_eq!(seed(&mut t, "q/").unwrap(), None);
+}
+
+#[test]
+fn a_prefix_is_seeded_once_per_store_and_again_after_a_failed_seed() {
+    let sim = SimVfs::new();
+    let (store, mvcc) = open(&sim);
+    commit_puts(&mvcc, &[("r/1", "a")]);
+    let mut t = mvcc.begin(RC);
+    t.begin_statement();
+    let failed: Result<(), TxnError> = t.seed_fresh(b"r/", |_| Err(TxnError::Canceled));
+    assert!(matches!(failed, Err(TxnError::Canceled)));
+    assert_eq!(seed(&mut t, "r/").unwrap(), Some("r/1".into()));
+    assert!(seed(&mut t, "r/").is_err(), "seeded: the seed does not run");
+    let mut other = mvcc.begin(RC);
+    assert!(
+        seed(&mut other, "r/").is_err(),
+        "nor for another transaction"
+    );
+    drop((t, other, mvcc, store));
+
+    // Reopened, the store may hold keys from before: it seeds again.
+    let (_store, mvcc) = open(&sim);
+    let mut t = mvcc.begin(RC);
+    t.begin_statement();
+    assert_eq!(seed(&mut t, "r/").unwrap(), Some("r/1".into()));
 }
 
 fn balance(t: &mut Transaction, account: u64) -> Result<i64, TxnError> {

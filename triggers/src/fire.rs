@@ -430,7 +430,8 @@ impl StatementHooks for TableFiring {
             // Consecutive events of one trigger go in one batch; events of
             // several triggers interleave row by row and stay in that order.
             let trigger = q.trigger;
-            let mut events = vec![event(q)];
+            let mut events = Vec::with_capacity(BATCH_ROWS.min(queue.len() + 1));
+            events.push(event(q));
             while events.len() < BATCH_ROWS
                 && let Some(next) = queue.next_if(|n| n.trigger == trigger)
             {

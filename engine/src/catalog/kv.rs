@@ -142,11 +142,36 @@ pub trait KvTxn: Send {
     /// this snapshot): `Ok(false)` then, and nothing is written.
     fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<bool>;
     /// As [`KvTxn::insert`] for a key no other transaction can know before
-    /// this one commits (a freshly drawn hidden row id), which a store may
-    /// then write without locking it. `Ok(false)` if any version of the key
-    /// is stored: the caller draws another.
-    fn insert_fresh(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
-        self.insert(key, value)
+    /// this one commits and of which nothing is stored (a hidden row id
+    /// drawn from a counter [`KvTxn::seed_fresh`] seeded), which a store
+    /// may then write without locking it or looking for it.
+    fn insert_fresh(&mut self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        if self.insert(key, &value)? {
+            Ok(())
+        } else {
+            Err(crate::mvcc::TxnError::KeyExists.into())
+        }
+    }
+    /// Runs `seed` with the greatest key starting with `prefix` that the
+    /// store holds in any version (also deleted, or committed where this
+    /// transaction cannot see it), unless it already ran to success for
+    /// `prefix` since the store was opened: keys drawn from a counter that
+    /// `seed` pushes past it are fresh for [`KvTxn::insert_fresh`]. `seed`
+    /// may run more than once, so it must only push the counter up.
+    fn seed_fresh(
+        &mut self,
+        prefix: &[u8],
+        seed: &mut dyn FnMut(Option<&[u8]>) -> Result<()>,
+    ) -> Result<()> {
+        // A store without the bookkeeping seeds at every call; its default
+        // `insert_fresh` checks the key anyway.
+        let last = self.scan_chunk(
+            Bound::Included(prefix.to_vec()),
+            super::prefix_end(prefix),
+            true,
+            1,
+        )?;
+        seed(last.first().map(|(k, _)| k.as_slice()))
     }
     /// Deletes `key`; whether there was a value.
     fn delete(&mut self, key: &[u8]) -> Result<bool>;

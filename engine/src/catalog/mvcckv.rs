@@ -141,12 +141,16 @@ impl KvTxn for MvccTxn {
         }
     }
 
-    fn insert_fresh(&mut self, key: &[u8], value: &[u8]) -> Result<bool> {
-        match self.0.insert_fresh(key, value) {
-            Ok(()) => Ok(true),
-            Err(TxnError::KeyExists) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+    fn insert_fresh(&mut self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        Ok(self.0.insert_fresh(key, value)?)
+    }
+
+    fn seed_fresh(
+        &mut self,
+        prefix: &[u8],
+        seed: &mut dyn FnMut(Option<&[u8]>) -> Result<()>,
+    ) -> Result<()> {
+        self.0.seed_fresh(prefix, seed)
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<bool> {

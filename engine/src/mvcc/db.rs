@@ -1,6 +1,7 @@
 //! [`Mvcc`]: the handle that opens the versioned tree and starts
 //! transactions, and the state its transactions share.
 
+use std::collections::HashSet;
 use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +57,9 @@ pub(crate) struct Shared {
     /// Held by a SERIALIZABLE transaction from its validation to the end
     /// of its commit (`serializable.rs`).
     pub serializable_commit: Mutex<()>,
+    /// The key prefixes [`super::Transaction::seed_fresh`] has seeded since
+    /// the store was opened.
+    pub seeded: Mutex<HashSet<Vec<u8>>>,
 }
 
 /// A committed version: its LSN and its row (`None` for a tombstone).
@@ -95,6 +99,7 @@ impl Mvcc {
             next_txn: AtomicU64::new(1),
             vacuum_running: Mutex::new(()),
             serializable_commit: Mutex::new(()),
+            seeded: Mutex::new(HashSet::new()),
         });
         let vacuumer = Vacuumer::start(&shared, opts.vacuum_interval)?;
         Ok(Mvcc {
@@ -146,6 +151,22 @@ impl Shared {
             Bound::Excluded(key::past_versions(key)),
             Direction::Forward,
         )
+    }
+
+    /// The greatest user key starting with `prefix` that has a stored
+    /// version of any kind.
+    pub fn last_stored_key(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, TxnError> {
+        let (lower, upper) = key::prefix_range(prefix);
+        let mut scan = self
+            .store
+            .scan(self.tree, lower, upper, Direction::Backward);
+        let Some((stored, _)) = scan.next_entry()? else {
+            return Ok(None);
+        };
+        let (escaped, _) = key::split(stored)?;
+        let mut user = Vec::with_capacity(escaped.len());
+        key::unescape_into(escaped, &mut user)?;
+        Ok(Some(user))
     }
 
     /// The newest version of `key` committed at or before `snapshot`

@@ -57,6 +57,22 @@ pub(crate) fn past_versions(key: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The stored-key range of every version of every user key that starts
+/// with `prefix`. Escaping works byte by byte and its output has a zero
+/// byte only before 0xFF in a key's body, so those stored keys are exactly
+/// the ones starting with the escaped body of `prefix`.
+pub(crate) fn prefix_range(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let body = escape_body(prefix, 0);
+    let mut end = body.clone();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return (Bound::Included(body), Bound::Excluded(end));
+        }
+    }
+    (Bound::Included(body), Bound::Unbounded)
+}
+
 /// The user key an escaped key came from, into a buffer the caller reuses
 /// from key to key.
 ///
@@ -131,14 +147,14 @@ pub(crate) fn is_empty_range(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> 
     }
 }
 
-/// The stored value for a row (`Some`) or a tombstone (`None`).
-pub(crate) fn encode_value(row: Option<&[u8]>) -> Vec<u8> {
+/// The stored value for a row (`Some`) or a tombstone (`None`). The row's
+/// buffer becomes the value, growing only if it has no byte to spare: a
+/// commit gives its rows up.
+pub(crate) fn into_stored_value(row: Option<Vec<u8>>) -> Vec<u8> {
     match row {
-        Some(row) => {
-            let mut out = Vec::with_capacity(row.len() + 1);
-            out.push(TAG_LIVE);
-            out.extend_from_slice(row);
-            out
+        Some(mut row) => {
+            row.insert(0, TAG_LIVE);
+            row
         }
         None => vec![TAG_TOMBSTONE],
     }
@@ -207,6 +223,15 @@ mod tests {
         }
 
         #[test]
+        fn a_prefix_range_holds_the_versions_of_the_keys_with_the_prefix(
+            prefix in key(), a in key(), lsn in any::<u64>()
+        ) {
+            use std::ops::RangeBounds;
+            let range = prefix_range(&prefix);
+            prop_assert_eq!(range.contains(&version_key(&a, lsn)), a.starts_with(&prefix));
+        }
+
+        #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..30)) {
             let _ = unescape_into(&bytes, &mut Vec::new());
             let _ = split(&bytes);
@@ -217,14 +242,14 @@ mod tests {
     #[test]
     fn values_round_trip() {
         assert_eq!(
-            decode_value(&encode_value(Some(b"row"))).unwrap(),
+            decode_value(&into_stored_value(Some(b"row".to_vec()))).unwrap(),
             Some(&b"row"[..])
         );
         assert_eq!(
-            decode_value(&encode_value(Some(b""))).unwrap(),
+            decode_value(&into_stored_value(Some(Vec::new()))).unwrap(),
             Some(&b""[..])
         );
-        assert_eq!(decode_value(&encode_value(None)).unwrap(), None);
+        assert_eq!(decode_value(&into_stored_value(None)).unwrap(), None);
         assert!(decode_value(&[7]).is_err());
     }
 }

@@ -21,6 +21,7 @@ use std::ops::Bound;
 use super::db::Shared;
 use super::error::TxnError;
 use super::key;
+use super::txn::Pending;
 use crate::storage::wal::Lsn;
 use crate::storage::{Direction, ScanIter};
 
@@ -30,14 +31,14 @@ type Row = (Vec<u8>, Vec<u8>);
 /// `Result<(key, value), TxnError>` that stops after the first error.
 pub struct TxnScan<'t> {
     committed: Option<Committed>,
-    writes: Option<Range<'t, Vec<u8>, Option<Vec<u8>>>>,
+    writes: Option<Range<'t, Vec<u8>, Pending>>,
     backward: bool,
     /// Whether `key` and `value` hold a committed row not yet merged.
     head_committed: bool,
     /// The committed side's current row: its user key and value.
     key: Vec<u8>,
     value: Vec<u8>,
-    head_write: Option<(&'t Vec<u8>, &'t Option<Vec<u8>>)>,
+    head_write: Option<(&'t Vec<u8>, &'t Pending)>,
     failed: bool,
 }
 
@@ -92,7 +93,7 @@ impl<'t> TxnScan<'t> {
     pub(crate) fn new(
         shared: &Shared,
         snapshot: Lsn,
-        writes: &'t BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        writes: &'t BTreeMap<Vec<u8>, Pending>,
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
         dir: Direction,
@@ -225,7 +226,7 @@ impl<'t> TxnScan<'t> {
                 self.head_committed = false;
                 return Ok(Some(Next::Committed));
             }
-            if let Some((key, Some(row))) = self.head_write.take() {
+            if let Some((key, Pending { row: Some(row), .. })) = self.head_write.take() {
                 return Ok(Some(Next::Write(key, row)));
             }
         }

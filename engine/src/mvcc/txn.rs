@@ -56,7 +56,19 @@ pub enum RowVersion {
 }
 
 /// A key and its write-set entry before a write (`None`: it had none).
-type Undo = (Vec<u8>, Option<Option<Vec<u8>>>);
+type Undo = (Vec<u8>, Option<Pending>);
+
+/// A pending write of one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pending {
+    /// The row, or `None` for a delete.
+    pub(crate) row: Option<Vec<u8>>,
+    /// No version of the key is stored at all: committing it needs no
+    /// look at older versions to vacuum, and a delete of it writes nothing.
+    /// Kept here rather than with the key's lock, since a key only this
+    /// transaction can know (see [`Transaction::insert_fresh`]) has none.
+    fresh: bool,
+}
 
 /// What a transaction knows of a key it holds the lock on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,19 +79,6 @@ enum Held {
     Locked,
     /// The REPEATABLE READ check passed for it.
     Checked,
-    /// Checked, and no version of it was stored at all: committing it
-    /// needs no look at older versions to vacuum.
-    Fresh,
-    /// Fresh, and never entered in the lock manager: a key only this
-    /// transaction can know (see [`Transaction::insert_fresh`]).
-    Unshared,
-}
-
-impl Held {
-    /// No stored version to vacuum at commit.
-    fn fresh(self) -> bool {
-        matches!(self, Held::Fresh | Held::Unshared)
-    }
 }
 
 /// One transaction. Nothing it writes reaches the store before
@@ -90,8 +89,8 @@ pub struct Transaction {
     opts: TxnOptions,
     snapshot: Lsn,
     statement_begun: bool,
-    /// Pending writes: a row, or `None` for a delete.
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Pending writes.
+    writes: BTreeMap<Vec<u8>, Pending>,
     /// Previous write-set entries, recorded only while a savepoint is open.
     undo: Vec<Undo>,
     /// Open savepoints and the undo length at their creation.
@@ -99,6 +98,9 @@ pub struct Transaction {
     /// Locks held, each with what this transaction learnt of the key under
     /// it: no one else can commit the key until we end.
     held: HashMap<Vec<u8>, Held, foldhash::fast::RandomState>,
+    /// Key prefixes known to be seeded on this store (see
+    /// [`Transaction::seed_fresh`]), so a row's insert asks no shared map.
+    seeded: Vec<Vec<u8>>,
     cancel: Option<Arc<AtomicBool>>,
     /// What a SERIALIZABLE transaction read; `None` at other levels.
     reads: Option<ReadSet>,
@@ -118,6 +120,7 @@ impl Transaction {
             undo: Vec::new(),
             savepoints: Vec::new(),
             held: HashMap::default(),
+            seeded: Vec::new(),
             cancel: None,
             reads: (opts.isolation == IsolationLevel::Serializable).then(ReadSet::default),
             ended: false,
@@ -166,8 +169,8 @@ impl Transaction {
     /// # Errors
     /// Storage errors.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, TxnError> {
-        if let Some(row) = self.writes.get(key) {
-            return Ok(row.clone());
+        if let Some(write) = self.writes.get(key) {
+            return Ok(write.row.clone());
         }
         if let Some(reads) = &mut self.reads {
             reads.read_key(key);
@@ -200,7 +203,7 @@ impl Transaction {
     /// one cannot see committed the key; a storage error for a key too long.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), TxnError> {
         self.lock_for_update(key)?;
-        self.record(key, Some(value.to_vec()));
+        self.record(key, Some(value.to_vec()), false);
         Ok(())
     }
 
@@ -211,48 +214,84 @@ impl Transaction {
     /// `KeyExists`; otherwise as [`Transaction::put`].
     pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<(), TxnError> {
         self.take_lock(key, false)?;
-        match self.writes.get(key) {
-            Some(Some(_)) => return Err(TxnError::KeyExists),
+        let fresh = match self.writes.get(key) {
+            Some(Pending { row: Some(_), .. }) => return Err(TxnError::KeyExists),
             // Deleted by this transaction, which locked and checked it then.
-            Some(None) => {}
+            Some(Pending { row: None, .. }) => false,
             None => {
-                let known = match self.shared.version_at(key, Lsn::MAX)? {
+                let fresh = match self.shared.version_at(key, Lsn::MAX)? {
                     Some((_, Some(_))) => return Err(TxnError::KeyExists),
                     Some((lsn, None)) => {
                         self.check_not_updated_since_snapshot(lsn)?;
-                        Held::Checked
+                        false
                     }
-                    None => Held::Fresh,
+                    None => true,
                 };
                 if let Some(h) = self.held.get_mut(key) {
-                    *h = known;
+                    *h = Held::Checked;
                 }
+                fresh
             }
-        }
-        self.record(key, Some(value.to_vec()));
+        };
+        self.record(key, Some(value.to_vec()), fresh);
         Ok(())
     }
 
     /// Adds `key`, a name no other transaction can know until this one
-    /// commits — a hidden row id drawn from a process-wide counter — without
-    /// taking its lock: no one else can write or lock a row they cannot
-    /// see, and no other transaction draws the same id. Stored versions are
-    /// still checked, since a counter seeded from the clock may meet old
-    /// ids after the clock went back; any version there is `KeyExists`, and
-    /// the caller draws again.
+    /// commits and of which no version is stored — a hidden row id drawn
+    /// from a process-wide counter that [`Transaction::seed_fresh`] pushed
+    /// past every stored id — without taking its lock or looking at the
+    /// store: no one else can write or lock a row they cannot see, and no
+    /// other transaction draws the same id.
     ///
     /// Locking it was a fifth of a trigger's INSERT into a table without a
-    /// primary key (an audit log), and its release an eighth of the commit.
+    /// primary key (an audit log), and its release an eighth of the commit;
+    /// the look for stored versions that replaced the lock was a tenth of
+    /// what the trigger added.
     ///
     /// # Errors
-    /// `KeyExists`; `ReadOnly`; a storage error for a key too long.
-    pub fn insert_fresh(&mut self, key: &[u8], value: &[u8]) -> Result<(), TxnError> {
+    /// `ReadOnly`; a storage error for a key too long.
+    pub fn insert_fresh(&mut self, key: &[u8], value: Vec<u8>) -> Result<(), TxnError> {
         self.check_writable(key)?;
-        if self.held.contains_key(key) || self.shared.version_at(key, Lsn::MAX)?.is_some() {
-            return Err(TxnError::KeyExists);
+        debug_assert!(
+            !self.writes.contains_key(key)
+                && matches!(self.shared.version_at(key, Lsn::MAX), Ok(None)),
+            "a fresh key is neither written nor stored"
+        );
+        self.record(key, Some(value), true);
+        Ok(())
+    }
+
+    /// Runs `seed` with the greatest key starting with `prefix` of which any
+    /// version is stored (live, deleted, or committed by a transaction this
+    /// one cannot see), unless it already ran to success for `prefix` on
+    /// this store since it was opened. A caller that draws keys under
+    /// `prefix` from a counter `seed` pushes past that key draws keys no
+    /// version of is stored: the store holds no key under the prefix above
+    /// it, and every key added since came from the counter. That is what
+    /// [`Transaction::insert_fresh`] relies on, whatever the clock did.
+    ///
+    /// Concurrent first calls may each run `seed`; it must only ever push
+    /// the counter up.
+    ///
+    /// # Errors
+    /// Storage errors, and whatever `seed` returns.
+    pub fn seed_fresh<E: From<TxnError>>(
+        &mut self,
+        prefix: &[u8],
+        seed: impl FnOnce(Option<&[u8]>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.seeded.iter().any(|p| p == prefix) {
+            return Ok(());
         }
-        self.held.insert(key.to_vec(), Held::Unshared);
-        self.record(key, Some(value.to_vec()));
+        if !self.shared.seeded.lock().contains(prefix) {
+            let last = self.shared.last_stored_key(prefix)?;
+            seed(last.as_deref())?;
+            // Only once the counter is past `last`: a caller that finds
+            // the prefix marked draws without seeding.
+            self.shared.seeded.lock().insert(prefix.to_vec());
+        }
+        self.seeded.push(prefix.to_vec());
         Ok(())
     }
 
@@ -270,7 +309,7 @@ impl Transaction {
         self.lock_for_update(key)?;
         let live = self.latest_committed(key)?.is_some();
         if live {
-            self.record(key, None);
+            self.record(key, None, false);
         }
         Ok(live)
     }
@@ -399,8 +438,8 @@ impl Transaction {
     /// # Errors
     /// Storage errors.
     pub fn latest_committed(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, TxnError> {
-        if let Some(row) = self.writes.get(key) {
-            return Ok(row.clone());
+        if let Some(write) = self.writes.get(key) {
+            return Ok(write.row.clone());
         }
         Ok(self
             .shared
@@ -428,7 +467,7 @@ impl Transaction {
                 break;
             };
             match previous {
-                Some(row) => self.writes.insert(key, row),
+                Some(write) => self.writes.insert(key, write),
                 None => self.writes.remove(&key),
             };
         }
@@ -483,31 +522,29 @@ impl Transaction {
         }
         let shared = &self.shared;
         let horizon = shared.snapshots.horizon(&shared.store);
-        let mut batch = WriteBatch::new();
-        for (key, row) in &self.writes {
-            if self.held.get(key.as_slice()).is_some_and(|h| h.fresh()) {
+        let mut batch = WriteBatch::with_capacity(self.writes.len());
+        // Committing ends the transaction, so its rows become the stored
+        // values in place instead of being copied.
+        for (key, Pending { row, fresh }) in std::mem::take(&mut self.writes) {
+            if fresh {
                 if let Some(row) = row {
                     batch.put_stamped(
                         shared.tree,
-                        key::escape(key),
-                        key::encode_value(Some(row.as_slice())),
+                        key::escape(&key),
+                        key::into_stored_value(Some(row)),
                     );
                 }
                 continue;
             }
-            let versions = vacuum::version_list(shared.versions(key))?;
+            let versions = vacuum::version_list(shared.versions(&key))?;
             let obsolete = vacuum::obsolete(&versions, horizon);
             for &lsn in &obsolete {
-                batch.delete(shared.tree, key::version_key(key, lsn));
+                batch.delete(shared.tree, key::version_key(&key, lsn));
             }
             // A tombstone over nothing anyone can see would only be
             // vacuumed later.
             if row.is_some() || obsolete.len() < versions.len() {
-                batch.put_stamped(
-                    shared.tree,
-                    key::escape(key),
-                    key::encode_value(row.as_deref()),
-                );
+                batch.put_stamped(shared.tree, key::escape(&key), key::into_stored_value(row));
             }
         }
         if batch.is_empty() {
@@ -523,12 +560,7 @@ impl Transaction {
         self.ended = true;
         self.writes.clear();
         self.undo.clear();
-        let shared = self
-            .held
-            .iter()
-            .filter(|(_, h)| **h != Held::Unshared)
-            .map(|(k, _)| k);
-        self.shared.locks.release(self.id, shared);
+        self.shared.locks.release(self.id, self.held.keys());
         self.held.clear();
         self.shared.snapshots.end(self.id);
     }
@@ -540,8 +572,19 @@ impl Transaction {
             .ok_or_else(|| TxnError::NoSuchSavepoint(name.to_owned()))
     }
 
-    fn record(&mut self, key: &[u8], row: Option<Vec<u8>>) {
-        let previous = self.writes.insert(key.to_vec(), row);
+    /// Enters a write of `key`; `fresh` if no version of it is stored. A
+    /// key once fresh stays so for the transaction.
+    fn record(&mut self, key: &[u8], row: Option<Vec<u8>>, fresh: bool) {
+        let previous = match self.writes.get_mut(key) {
+            Some(write) => {
+                let fresh = fresh || write.fresh;
+                Some(std::mem::replace(write, Pending { row, fresh }))
+            }
+            None => {
+                self.writes.insert(key.to_vec(), Pending { row, fresh });
+                None
+            }
+        };
         if !self.savepoints.is_empty() {
             self.undo.push((key.to_vec(), previous));
         }
@@ -558,10 +601,7 @@ impl Transaction {
     /// instead of waiting for another holder.
     fn lock_exclusive(&mut self, key: &[u8], nowait: bool) -> Result<(), TxnError> {
         self.take_lock(key, nowait)?;
-        let checked = matches!(
-            self.held.get(key),
-            Some(Held::Checked | Held::Fresh | Held::Unshared)
-        );
+        let checked = matches!(self.held.get(key), Some(Held::Checked));
         if checked || self.opts.isolation == IsolationLevel::ReadCommitted {
             return Ok(());
         }

@@ -103,8 +103,16 @@ impl KvTxn for SharedTxn {
         self.with(|t| t.insert(key, value))
     }
 
-    fn insert_fresh(&mut self, key: &[u8], value: &[u8]) -> crate::Result<bool> {
+    fn insert_fresh(&mut self, key: &[u8], value: Vec<u8>) -> crate::Result<()> {
         self.with(|t| t.insert_fresh(key, value))
+    }
+
+    fn seed_fresh(
+        &mut self,
+        prefix: &[u8],
+        seed: &mut dyn FnMut(Option<&[u8]>) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        self.with(|t| t.seed_fresh(prefix, seed))
     }
 
     fn delete(&mut self, key: &[u8]) -> crate::Result<bool> {

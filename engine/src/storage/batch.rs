@@ -90,6 +90,15 @@ impl WriteBatch {
         Self::default()
     }
 
+    /// An empty batch with room for `ops` operations: a commit knows how
+    /// many it writes, and growing a vector of a hundred thousand by
+    /// doubling copied it again and again.
+    pub fn with_capacity(ops: usize) -> Self {
+        WriteBatch {
+            ops: Vec::with_capacity(ops),
+        }
+    }
+
     /// Adds a put.
     pub fn put(&mut self, tree: TreeId, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push(BatchOp::Put {
@@ -144,6 +153,24 @@ impl WriteBatch {
     /// Appends the batch's binary form to `out`: per operation a tag byte,
     /// then varint-prefixed fields.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
+        // About what a tag, a tree id and two length prefixes take.
+        const FRAMING: usize = 1 + 10 + 3 + 5;
+        out.reserve(
+            10 + self
+                .ops
+                .iter()
+                .map(|op| {
+                    FRAMING
+                        + match op {
+                            BatchOp::Put { key, value, .. }
+                            | BatchOp::PutStamped { key, value, .. } => key.len() + value.len(),
+                            BatchOp::Delete { key, .. } => key.len(),
+                            BatchOp::CreateTree { name, .. } => name.len(),
+                            BatchOp::DropTree { .. } => 0,
+                        }
+                })
+                .sum::<usize>(),
+        );
         put_varint(out, self.ops.len() as u64);
         for op in &self.ops {
             match op {

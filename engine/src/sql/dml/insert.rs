@@ -403,6 +403,17 @@ pub(crate) fn run_insert(
     cx: &mut ExecCtx<'_>,
     fire: &mut Firing<'_, '_>,
 ) -> SqlResult<StatementResult> {
+    let (count, returning) = insert_rows(ins, cx, fire)?;
+    Ok(result(returning, format!("INSERT 0 {count}")))
+}
+
+/// [`run_insert`] without its result: the rows written (inserted or, by
+/// ON CONFLICT DO UPDATE, updated) and the RETURNING rows gathered.
+pub(crate) fn insert_rows(
+    ins: &BoundInsert,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+) -> SqlResult<(u64, Option<Returning>)> {
     let BoundInsert {
         table,
         source,
@@ -524,5 +535,5 @@ pub(crate) fn run_insert(
         }
     }
     fire.after_statement(cx)?;
-    Ok(result(returning, format!("INSERT 0 {count}")))
+    Ok((count, returning))
 }

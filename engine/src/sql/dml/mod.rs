@@ -8,6 +8,7 @@ pub(crate) mod index_expr;
 pub(crate) mod insert;
 mod recheck;
 pub(crate) mod returning;
+mod row_id;
 pub(crate) mod target;
 #[cfg(test)]
 mod tests;
@@ -16,8 +17,6 @@ pub(crate) mod view;
 pub(crate) mod with;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::catalog::{IndexDef, TableDef, index_prefix, table_prefix};
 use crate::types::{DataType, Value, encode_key, encode_row};
@@ -33,23 +32,6 @@ use super::plan::Plan;
 use super::planner::table_access;
 use super::session::StatementResult;
 use index_expr::index_values;
-
-/// Hidden row ids for tables without a primary key: a process-wide counter
-/// seeded from the clock, so ids keep growing across restarts without a
-/// lock or a stored counter; a collision (a clock gone backwards) is
-/// caught by the insert and retried.
-fn next_row_id() -> i64 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(1).max(1)),
-        Ordering::Relaxed,
-        Ordering::Relaxed,
-    );
-    (NEXT.fetch_add(1, Ordering::Relaxed) & (i64::MAX as u64)) as i64
-}
 
 /// A bound INSERT, UPDATE or DELETE.
 #[derive(Clone)]
@@ -157,6 +139,21 @@ pub(crate) fn execute_cached(
     cache: &mut BoundCache,
 ) -> SqlResult<StatementResult> {
     super::privilege::check_dml(stmt, cx)?;
+    match bound_cached(stmt, cx, cache)? {
+        // The common case, run without a copy of the plan.
+        BoundDml::Insert(i) => insert::run_insert(i, cx, fire),
+        other => run(other.clone(), cx, fire),
+    }
+}
+
+/// `stmt` bound, from `cache` if it holds it bound for this catalog, role,
+/// search path and these parameter types. The caller checks the
+/// privileges it needs.
+fn bound_cached<'c>(
+    stmt: &ast::Statement,
+    cx: &mut ExecCtx<'_>,
+    cache: &'c mut BoundCache,
+) -> SqlResult<&'c BoundDml> {
     let version = cx.catalog.version;
     // Reads are checked while binding, so a plan bound for one role is not
     // reused for another (a SECURITY DEFINER trigger switches roles).
@@ -177,12 +174,11 @@ pub(crate) fn execute_cached(
             dml,
         });
     }
-    match cache.0.as_ref().map(|c| &c.dml) {
-        // The common case, run without a copy of the plan.
-        Some(BoundDml::Insert(i)) => insert::run_insert(i, cx, fire),
-        Some(other) => run(other.clone(), cx, fire),
-        None => Err(SqlError::Internal("a bound statement went missing".into())),
-    }
+    cache
+        .0
+        .as_ref()
+        .map(|c| &c.dml)
+        .ok_or_else(|| SqlError::Internal("a bound statement went missing".into()))
 }
 
 /// [`execute_cached`] once per parameter row of `rows` (with `types`, the
@@ -218,14 +214,33 @@ pub(crate) fn execute_cached_each(
             routines: cx.routines,
             init_plans: Default::default(),
         };
-        let result = execute_cached(stmt, &mut row_cx, fire, cache).map_err(|e| (i, e))?;
-        affected += match &result {
-            StatementResult::Rows { rows, .. } => rows.len() as u64,
-            StatementResult::Command(tag) => tag_count(tag),
-            StatementResult::CopyIn(_) | StatementResult::CopyOut { .. } => 0,
-        };
+        // Every row runs with the batch's one catalog and role, so the
+        // privilege check, a function of those and the statement alone,
+        // gives the first row's verdict for all of them.
+        if i == 0 {
+            super::privilege::check_dml(stmt, &row_cx).map_err(|e| (i, e))?;
+        }
+        affected += execute_counted(stmt, &mut row_cx, fire, cache).map_err(|e| (i, e))?;
     }
     Ok(affected)
+}
+
+/// [`execute_cached`] for the rows it affected alone: an INSERT's command
+/// tag is never formatted to be read back.
+fn execute_counted(
+    stmt: &ast::Statement,
+    cx: &mut ExecCtx<'_>,
+    fire: &mut Firing<'_, '_>,
+    cache: &mut BoundCache,
+) -> SqlResult<u64> {
+    Ok(match bound_cached(stmt, cx, cache)? {
+        BoundDml::Insert(ins) => insert::insert_rows(ins, cx, fire)?.0,
+        other => match run(other.clone(), cx, fire)? {
+            StatementResult::Rows { rows, .. } => rows.len() as u64,
+            StatementResult::Command(tag) => tag_count(&tag),
+            StatementResult::CopyIn(_) | StatementResult::CopyOut { .. } => 0,
+        },
+    })
 }
 
 /// The row count of a command tag, its last word when that is a number:
@@ -297,6 +312,21 @@ pub(crate) fn check_row(
     Ok(())
 }
 
+/// An empty buffer with about the room `row` takes encoded (and a byte
+/// more, which the store's version tag takes at commit), so encoding it
+/// does not grow the buffer step by step.
+fn row_buffer(row: &[Value]) -> Vec<u8> {
+    let payload: usize = row
+        .iter()
+        .map(|v| match v {
+            Value::Text(s) | Value::Json(s) => s.len() + 2,
+            Value::Bytea(b) => b.len() + 2,
+            _ => 9,
+        })
+        .sum();
+    Vec::with_capacity(3 + row.len().div_ceil(8) + payload)
+}
+
 /// Inserts a checked row and returns its key; `Ok(None)` when its primary
 /// key exists.
 pub(crate) fn insert_row(
@@ -304,7 +334,7 @@ pub(crate) fn insert_row(
     row: &[Value],
     cx: &mut ExecCtx<'_>,
 ) -> SqlResult<Option<Vec<u8>>> {
-    let mut value = Vec::new();
+    let mut value = row_buffer(row);
     encode_row(row, &mut value);
     let key = match row_key(table, row) {
         Some(k) => {
@@ -313,13 +343,11 @@ pub(crate) fn insert_row(
             }
             k
         }
-        None => loop {
-            let mut k = table_prefix(table.id);
-            encode_key(&[Value::Int8(next_row_id())], &[], &mut k);
-            if cx.txn.insert_fresh(&k, &value)? {
-                break k;
-            }
-        },
+        None => {
+            let k = row_id::fresh_row_key(table, cx)?;
+            cx.txn.insert_fresh(&k, value)?;
+            k
+        }
     };
     insert_index_entries(table, row, &key, cx)?;
     foreign_key::check_references(table, row, None, cx)?;

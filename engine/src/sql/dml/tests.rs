@@ -5,8 +5,12 @@
 use std::sync::Arc;
 
 use crate::catalog::memkv::MemKv;
+use crate::catalog::{Catalog, KvStore, MvccKv, TxnConfig, prefix_end, table_prefix};
+use crate::mvcc::{Mvcc, MvccOptions};
 use crate::sql::{Database, Session, StatementResult};
-use crate::types::{DataType, Value};
+use crate::storage::io::SimVfs;
+use crate::storage::{Store, StoreOptions};
+use crate::types::{DataType, Value, decode_key, encode_key, encode_row};
 
 fn session() -> Session {
     Database::with_store(Arc::new(MemKv::default())).session()
@@ -179,4 +183,105 @@ fn a_writing_cte_is_described_without_running_and_runs_once_per_execution() {
     };
     assert_eq!(taken, [[Value::Int8(2), Value::Int4(2)]]);
     assert_eq!(rows(&mut s, "SELECT id FROM q"), [[Value::Int4(3)]]);
+}
+
+/// A database over a real (simulated-disk) MVCC store, and the store.
+fn mvcc_database() -> (Database, Arc<MvccKv>) {
+    let sim = SimVfs::new();
+    let store = Store::open(
+        std::path::Path::new("/db"),
+        StoreOptions {
+            vfs: Arc::new(sim),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let mvcc = Mvcc::open_with(
+        Arc::new(store),
+        MvccOptions {
+            vacuum_interval: None,
+        },
+    )
+    .unwrap();
+    let kv = Arc::new(MvccKv::new(mvcc));
+    (Database::with_store(kv.clone()), kv)
+}
+
+/// The stored row keys of table `name` and their hidden row ids.
+fn row_ids(kv: &MvccKv, name: &str) -> (Vec<u8>, Vec<i64>) {
+    let mut txn = kv.begin(TxnConfig::default());
+    txn.begin_statement();
+    let catalog = Catalog::load(txn.as_mut()).unwrap();
+    let table = catalog.tables().find(|t| t.name == name).unwrap();
+    let prefix = table_prefix(table.id);
+    let rows = txn
+        .scan_chunk(
+            std::ops::Bound::Included(prefix.clone()),
+            prefix_end(&prefix),
+            false,
+            usize::MAX,
+        )
+        .unwrap();
+    let ids = rows
+        .iter()
+        .map(
+            |(k, _)| match decode_key(&k[prefix.len()..], &[DataType::Int8], &[]).unwrap()[..] {
+                [Value::Int8(id)] => id,
+                ref other => panic!("not a row id: {other:?}"),
+            },
+        )
+        .collect();
+    (prefix, ids)
+}
+
+#[test]
+fn hidden_row_ids_start_above_the_stored_ones_whatever_the_clock_did() {
+    let (db, kv) = mvcc_database();
+    let mut s = db.session();
+    s.execute("CREATE TABLE log (line text)").unwrap();
+    // Rows a process whose clock ran ahead left behind: ids the counter
+    // would hand out next and beyond, which a blind insert would overwrite.
+    let (prefix, _) = row_ids(&kv, "log");
+    let ahead = i64::try_from(super::row_id::peek_next()).unwrap() + 1_000_000;
+    let mut txn = kv.begin(TxnConfig::default());
+    txn.begin_statement();
+    for id in [ahead - 1_000_000, ahead] {
+        let mut key = prefix.clone();
+        encode_key(&[Value::Int8(id)], &[], &mut key);
+        let mut row = Vec::new();
+        encode_row(&[Value::Text(format!("old {id}"))], &mut row);
+        txn.put(&key, &row).unwrap();
+    }
+    txn.commit().unwrap();
+
+    s.execute("INSERT INTO log VALUES ('a'), ('b'), ('c')")
+        .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM log WHERE line LIKE 'old %'"),
+        [[Value::Int8(2)]],
+        "no stored row was overwritten"
+    );
+    let (_, ids) = row_ids(&kv, "log");
+    assert_eq!(ids.len(), 5);
+    assert!(ids[2..].iter().all(|&id| id > ahead), "{ids:?}");
+}
+
+#[test]
+fn hidden_row_ids_survive_rollbacks_and_deletes_without_reuse() {
+    let (db, kv) = mvcc_database();
+    let mut s = db.session();
+    s.execute("CREATE TABLE log (line text)").unwrap();
+    s.execute("INSERT INTO log VALUES ('kept')").unwrap();
+    s.execute("BEGIN").unwrap();
+    s.execute("INSERT INTO log VALUES ('undone')").unwrap();
+    s.execute("ROLLBACK").unwrap();
+    s.execute("INSERT INTO log VALUES ('deleted')").unwrap();
+    s.execute("DELETE FROM log WHERE line = 'deleted'").unwrap();
+    s.execute("INSERT INTO log VALUES ('last')").unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT line FROM log"),
+        [[Value::Text("kept".into())], [Value::Text("last".into())]]
+    );
+    let (_, ids) = row_ids(&kv, "log");
+    assert!(ids[0] < ids[1], "{ids:?}");
 }

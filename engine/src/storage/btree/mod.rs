@@ -62,6 +62,7 @@
 //! No operation holds more than one page at a time: reads copy what they
 //! need out of a page before touching the next.
 
+mod append;
 mod check;
 mod cursor;
 mod node;

@@ -6,7 +6,8 @@
 //! that moves every cell before it — for an append, the whole leaf. Here
 //! one descent finds the leaf and its upper fence, and as many of the run's
 //! keys as belong to that leaf and fit it are merged into one rewrite of
-//! the page. Whatever would need a split, an overflow chain or a
+//! the page. A key past the end of a full leaf splits it for appending
+//! (`append.rs`); whatever else would need a split, an overflow chain or a
 //! replacement goes through [`BTree::put`], one key at a time.
 
 use crate::storage::error::StorageResult;
@@ -19,10 +20,12 @@ use super::node::{
 };
 
 impl BTree {
-    /// Stores a prefix of `run` — at least its first entry — exactly as
-    /// that many [`BTree::put`]s in order would, and returns its length.
-    /// The prefix touches one leaf, or is one ordinary put: callers that
-    /// bound the pages dirtied by one operation may treat each call as one.
+    /// Stores a prefix of `run` — at least its first entry — as that many
+    /// [`BTree::put`]s in order would, and returns its length; only a full
+    /// leaf that the first key would extend splits differently (see
+    /// `append.rs`). The prefix touches one leaf, or is one split or
+    /// ordinary put: callers that bound the pages dirtied by one operation
+    /// may treat each call as one.
     /// The prefix ends where keys stop ascending strictly, so any `run`
     /// is accepted; sorted runs are the ones that go fast.
     ///
@@ -44,6 +47,9 @@ impl BTree {
                 pages.write_page(leaf, |buf| merge_run(leaf, buf, run, fence.as_deref()))??;
             if merged > 0 {
                 return Ok(merged);
+            }
+            if self.append_split(pages, first, value)? {
+                return Ok(1);
             }
         }
         self.put(pages, first, value)?;

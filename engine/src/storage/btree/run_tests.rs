@@ -127,3 +127,38 @@ fn a_run_stops_where_keys_exist_or_stop_ascending() {
     assert_eq!(tree.put_run(&pages, &descending).unwrap(), 1);
     assert_eq!(tree.put_run(&pages, &Run::new()).unwrap(), 0);
 }
+
+#[test]
+fn an_append_leaves_the_leaves_behind_it_three_quarters_full() {
+    use crate::storage::page::PAGE_USABLE;
+    let pages = MemPages::new();
+    let tree = BTree::create(&pages).unwrap();
+    // Two appends at once, as a trigger's commit makes them: a table's
+    // rows, then its audit rows further on in the same tree.
+    let run: Run = (0..40_000u32)
+        .map(|i| {
+            let table = if i < 20_000 { "items" } else { "log" };
+            (format!("{table}{i:08}").into_bytes(), vec![7; 60])
+        })
+        .collect();
+    put_all(&tree, &pages, &run);
+    let check = tree.check(&pages).unwrap();
+    let model: Model = run.iter().cloned().collect();
+    assert_matches(&tree, &pages, &model);
+    // 80 bytes a cell with its slot; split at the midpoint the leaves would
+    // hold half a page each, about 790 of them.
+    let bytes = 40_000 * 80;
+    assert!(
+        check.pages.len() < bytes / (PAGE_USABLE * 7 / 10),
+        "{} pages for {bytes} bytes",
+        check.pages.len()
+    );
+    // Whatever comes between keys of the full leaves later still fits.
+    let between: Run = (0..2_000u32)
+        .map(|i| (format!("items{:08}x", i * 10).into_bytes(), vec![1; 30]))
+        .collect();
+    put_all(&tree, &pages, &between);
+    tree.check(&pages).unwrap();
+    let model: Model = run.into_iter().chain(between).collect();
+    assert_matches(&tree, &pages, &model);
+}

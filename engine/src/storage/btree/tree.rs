@@ -27,9 +27,9 @@ enum Found {
 
 /// One internal node on the way down and the child taken there.
 #[derive(Debug, Clone, Copy)]
-struct Step {
-    page: PageId,
-    child: usize,
+pub(super) struct Step {
+    pub(super) page: PageId,
+    pub(super) child: usize,
 }
 
 fn check_key(key: &[u8]) -> StorageResult<()> {
@@ -288,7 +288,7 @@ impl BTree {
 
     /// The internal nodes down to the leaf that holds or would hold `key`,
     /// that leaf, and whether it holds `key`.
-    fn descend<P: PageAccess>(
+    pub(super) fn descend<P: PageAccess>(
         &self,
         pages: &P,
         key: &[u8],
@@ -321,7 +321,7 @@ impl BTree {
     /// Writes a modified node back, splitting it if it overflows and
     /// rebalancing it if it underflows, and repeats for every parent that
     /// changes as a consequence.
-    fn settle<P: PageAccess>(
+    pub(super) fn settle<P: PageAccess>(
         &self,
         pages: &P,
         mut path: Vec<Step>,
