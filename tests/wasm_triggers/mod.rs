@@ -6,6 +6,7 @@ use rustydb::engine::types::Value;
 
 mod batches;
 mod functions;
+mod settings;
 mod views;
 
 use super::wasm_support::{bank, deploy, limits, open, rows, run, sqlstate};

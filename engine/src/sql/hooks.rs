@@ -495,7 +495,7 @@ pub(crate) fn with_firing<T>(
         .take()
         .ok_or_else(|| SqlError::Internal("no transaction".into()))?;
     let shared = SharedTxn::new(txn);
-    let (result, notices) = run_shared(session, &shared, params, param_types, f);
+    let (result, notices, settings) = run_shared(session, &shared, params, param_types, f);
     session.txn = shared.take();
     session.notices.extend(notices);
     if session.txn.is_none() {
@@ -503,7 +503,9 @@ pub(crate) fn with_firing<T>(
             "a statement lost its transaction".into(),
         ));
     }
-    result
+    let result = result?;
+    super::settings::apply(session, settings)?;
+    Ok(result)
 }
 
 fn run_shared<T>(
@@ -512,11 +514,11 @@ fn run_shared<T>(
     params: &[Value],
     param_types: &[Option<DataType>],
     f: impl FnOnce(&mut ExecCtx<'_>, &mut Firing<'_, '_>) -> SqlResult<T>,
-) -> (SqlResult<T>, Vec<Notice>) {
+) -> (SqlResult<T>, Vec<Notice>, Vec<super::settings::Change>) {
     let mut handle = shared.clone();
     let catalog = match session.catalog.get(&mut handle) {
         Ok(c) => c,
-        Err(e) => return (Err(e.into()), Vec::new()),
+        Err(e) => return (Err(e.into()), Vec::new(), Vec::new()),
     };
     let sequences = SessionSequences {
         kv: session.kv.clone(),
@@ -547,7 +549,12 @@ fn run_shared<T>(
     };
     let Some(hooks) = session.hooks.clone() else {
         let result = f(&mut cx, &mut Firing::none());
-        return (result, routine_notices(&routines).unwrap_or_default());
+        drop(cx);
+        return (
+            result,
+            routine_notices(&routines).unwrap_or_default(),
+            settings.take_changes(),
+        );
     };
     let mut env = HookEnv {
         hooks,
@@ -565,7 +572,8 @@ fn run_shared<T>(
     );
     let mut notices = env.finish();
     notices.extend(routine_notices(&routines).unwrap_or_default());
-    (result, notices)
+    drop(cx);
+    (result, notices, settings.take_changes())
 }
 
 /// Runs DML statement `s` as [`execute`] does, bound again only when

@@ -182,7 +182,7 @@ fn arguments(
         routines: None,
         init_plans: Default::default(),
     };
-    exprs
+    let args = exprs
         .into_iter()
         .zip(&routine.params)
         .map(|(e, p)| {
@@ -195,7 +195,11 @@ fn arguments(
                 v.cast(&p.data_type)?
             })
         })
-        .collect()
+        .collect::<SqlResult<Vec<Value>>>()?;
+    drop(cx);
+    // `CALL p(set_config(…))`: the routine runs under the new setting.
+    crate::sql::settings::apply(session, settings.take_changes())?;
+    Ok(args)
 }
 
 /// The handle of the module version the caller sees, loading it into the
