@@ -16,7 +16,7 @@ use crate::storage::page::{PAGE_USABLE, PageAccess, PageId};
 
 use super::BTree;
 use super::node::{
-    CAPACITY, HEADER, KIND_LEAF, MIN_FILL, Node, NodeView, PageWriter, SLOT, ValueView, corrupt,
+    CAPACITY, HEADER, KIND_LEAF, MIN_FILL, Node, NodeView, PageWriter, SLOT, check_packed, corrupt,
     leaf_cell_len, read_u16, shortest_separator, write_inline_cell,
 };
 use super::tree::read_node;
@@ -103,22 +103,7 @@ impl Tail {
         // Cells move by byte ranges, which is only right for a canonical
         // page: check it is one before anything is written.
         let mut ends = Vec::with_capacity(n);
-        let mut expected = content_start;
-        for i in 0..n {
-            if view.slot(i)? != expected {
-                return Err(corrupt(page, "cells are not packed in slot order"));
-            }
-            let (key, value) = view.entry(i)?;
-            let inline = match value {
-                ValueView::Inline(v) => Some(v.len()),
-                ValueView::Overflow(_) => None,
-            };
-            expected += leaf_cell_len(key.len(), inline);
-            ends.push(expected);
-        }
-        if expected != PAGE_USABLE {
-            return Err(corrupt(page, "cells do not end at the page end"));
-        }
+        check_packed(&view, page, content_start, |end| ends.push(end))?;
         let used = SLOT * n + (PAGE_USABLE - content_start);
         if used + new_cell <= CAPACITY {
             return Ok(None);

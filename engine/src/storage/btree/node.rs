@@ -314,6 +314,37 @@ pub(super) fn leaf_cell_len(key_len: usize, inline: Option<usize>) -> usize {
     2 + key_len + 1 + inline.map_or(OVERFLOW_REF_LEN, |len| 2 + len)
 }
 
+/// Checks that a leaf's cells lie packed in slot order from `content_start`
+/// to the page end — a canonical page, whose cells can be moved by byte
+/// ranges — calling `end` with where each cell ends.
+///
+/// # Errors
+/// A corruption error naming `page` when they do not.
+pub(super) fn check_packed(
+    view: &NodeView<'_>,
+    page: PageId,
+    content_start: usize,
+    mut end: impl FnMut(usize),
+) -> StorageResult<()> {
+    let mut expected = content_start;
+    for i in 0..view.count() {
+        if view.slot(i)? != expected {
+            return Err(corrupt(page, "cells are not packed in slot order"));
+        }
+        let (key, value) = view.entry(i)?;
+        let inline = match value {
+            ValueView::Inline(v) => Some(v.len()),
+            ValueView::Overflow(_) => None,
+        };
+        expected += leaf_cell_len(key.len(), inline);
+        end(expected);
+    }
+    if expected != PAGE_USABLE {
+        return Err(corrupt(page, "cells do not end at the page end"));
+    }
+    Ok(())
+}
+
 fn write_leaf_cell(w: &mut PageWriter<'_>, key: &[u8], value: &Value) -> StorageResult<()> {
     match value {
         Value::Inline(v) => write_inline_cell(w, key, v),

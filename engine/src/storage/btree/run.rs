@@ -15,7 +15,7 @@ use crate::storage::page::{MAX_KEY_LEN, PAGE_USABLE, PageAccess, PageId};
 
 use super::BTree;
 use super::node::{
-    CAPACITY, HEADER, INLINE_MAX, KIND_LEAF, MAX_DEPTH, NodeView, PageWriter, SLOT, ValueView,
+    CAPACITY, HEADER, INLINE_MAX, KIND_LEAF, MAX_DEPTH, NodeView, PageWriter, SLOT, check_packed,
     corrupt, leaf_cell_len, read_u16, write_inline_cell,
 };
 
@@ -149,21 +149,7 @@ fn merge_run<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     }
     // Old cells are copied in ranges, which is only right for a canonical
     // page: check it is one before anything is written.
-    let mut expected = content_start;
-    for i in 0..n {
-        if view.slot(i)? != expected {
-            return Err(corrupt(page, "cells are not packed in slot order"));
-        }
-        let (key, value) = view.entry(i)?;
-        let inline = match value {
-            ValueView::Inline(v) => Some(v.len()),
-            ValueView::Overflow(_) => None,
-        };
-        expected += leaf_cell_len(key.len(), inline);
-    }
-    if expected != PAGE_USABLE {
-        return Err(corrupt(page, "cells do not end at the page end"));
-    }
+    check_packed(&view, page, content_start, |_| {})?;
     let end_of = |j: usize| if j < n { view.slot(j) } else { Ok(PAGE_USABLE) };
 
     let count = n + positions.len();
