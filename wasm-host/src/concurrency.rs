@@ -15,6 +15,8 @@
 //! under its caller's cancel flag (the engine hands the same flag down), so
 //! a procedure whose SQL calls a function of the same group does not wait
 //! for itself. A second statement of any session competes like any other.
+//! A group's counter stays in the table after the group is dropped (a
+//! name and an empty map; the catalog has no hook to say it went).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -75,8 +77,11 @@ impl Drop for Place {
 impl Gates {
     /// Takes a place in every group of `limits` for the statement whose
     /// cancel flag is `cancel`, waiting up to `wait` for full groups.
-    /// Groups are entered in name order, so two calls waiting for each
-    /// other's groups cannot both hold one and wait for the other.
+    /// Groups are entered in name order, so two calls entering the same
+    /// groups cannot each hold one and wait for the other. Nested calls
+    /// under another role (a SECURITY DEFINER routine's owner) enter their
+    /// groups later and can still wait on each other; the wait is bounded
+    /// by each call's time limit, and then one fails with 53300.
     ///
     /// # Errors
     /// [`LimitHit::Concurrency`] when a group stayed full for `wait`;
