@@ -58,21 +58,27 @@ pub(crate) fn duration(session: &Session, name: &str) -> Option<Duration> {
 /// A time as PostgreSQL writes one: a number of milliseconds, or a number
 /// with `us`, `ms`, `s`, `min`, `h`; `None` when 0 or unreadable.
 pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let ms = milliseconds(text)?;
+    (ms > 0.0).then(|| Duration::try_from_secs_f64(ms / 1000.0).ok())?
+}
+
+/// [`parse_duration`]'s reading of `text` in milliseconds, 0 included;
+/// `None` when unreadable.
+fn milliseconds(text: &str) -> Option<f64> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let n: f64 = number.parse().ok()?;
-    let ms = match unit.trim() {
+    Some(match unit.trim() {
         "" | "ms" => n,
         "us" => n / 1000.0,
         "s" => n * 1000.0,
         "min" => n * 60_000.0,
         "h" => n * 3_600_000.0,
         _ => return None,
-    };
-    (ms > 0.0).then(|| Duration::try_from_secs_f64(ms / 1000.0).ok())?
+    })
 }
 
 /// What the server reports about itself, which SHOW reads and SET may not
@@ -169,19 +175,10 @@ fn checked(name: &str, value: String) -> SqlResult<String> {
             Ok(value)
         }
         "timezone" => time_zone_name(&value),
-        "statement_timeout" | "lock_timeout" => {
-            let zero = value
-                .trim()
-                .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-                .trim()
-                .parse::<f64>()
-                .is_ok_and(|n| n == 0.0);
-            if zero || parse_duration(&value).is_some() {
-                Ok(value)
-            } else {
-                Err(invalid())
-            }
-        }
+        "statement_timeout" | "lock_timeout" => match milliseconds(&value) {
+            Some(_) => Ok(value),
+            None => Err(invalid()),
+        },
         _ => Ok(value),
     }
 }

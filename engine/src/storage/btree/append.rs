@@ -150,12 +150,7 @@ impl Tail {
         let count = self.offsets.len() + 1;
         let start = PAGE_USABLE - self.cells.len() - new_len;
         let mut w = PageWriter::new(page, buf, 0);
-        w.u8(KIND_LEAF)?;
-        w.u8(0)?;
-        w.u16(count)?;
-        w.u16(start)?;
-        w.u16(0)?;
-        w.u64(0)?;
+        w.header(KIND_LEAF, count, start, 0)?;
         for &offset in &self.offsets {
             w.u16(start + offset)?;
         }

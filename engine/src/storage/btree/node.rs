@@ -90,6 +90,24 @@ impl<'a> PageWriter<'a> {
         self.pos = pos;
     }
 
+    /// The node header at the writer's position: kind, a reserved byte,
+    /// cell count, where the cells start, a reserved u16 and the leftmost
+    /// child (0 for a leaf).
+    pub(super) fn header(
+        &mut self,
+        kind: u8,
+        count: usize,
+        content_start: usize,
+        leftmost: u64,
+    ) -> StorageResult<()> {
+        self.u8(kind)?;
+        self.u8(0)?;
+        self.u16(count)?;
+        self.u16(content_start)?;
+        self.u16(0)?;
+        self.u64(leftmost)
+    }
+
     pub(super) fn pos(&self) -> usize {
         self.pos
     }
@@ -484,12 +502,7 @@ impl Node {
                     .ok_or_else(|| corrupt(page, "internal node without children"))?,
             ),
         };
-        w.u8(kind)?;
-        w.u8(0)?;
-        w.u16(count)?;
-        w.u16(cell_at)?;
-        w.u16(0)?;
-        w.u64(leftmost)?;
+        w.header(kind, count, cell_at, leftmost)?;
         let mut slot_at = HEADER;
         for i in 0..count {
             w.seek(slot_at);

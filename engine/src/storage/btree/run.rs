@@ -156,12 +156,7 @@ fn merge_run<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     let start = PAGE_USABLE - (used - SLOT * count);
     let mut out = vec![0; PAGE_USABLE];
     let mut w = PageWriter::new(page, &mut out, 0);
-    w.u8(KIND_LEAF)?;
-    w.u8(0)?;
-    w.u16(count)?;
-    w.u16(start)?;
-    w.u16(0)?;
-    w.u64(0)?;
+    w.header(KIND_LEAF, count, start, 0)?;
     let mut slot_at = HEADER;
     let mut cell_at = start;
     let mut old = 0;
